@@ -1,0 +1,54 @@
+"""The `genlib` console script: make workspaces and the offline base image.
+
+Everything else is a doit task or command inside a workspace (`doit list`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from genlib.defaults import WORKSPACE_FILES, defaults_dir
+from genlib.errors import GenlibError, WorkspaceError
+from genlib.fsutil import atomic_write_text
+from genlib.scenarios import TestFile, dump_tests
+
+
+def init_workspace(target: Path) -> Path:
+    """Make a new workspace at `target`; refuse to overwrite an existing one."""
+    target = target.resolve()
+    if (target / "dodo.py").exists() or (target / "iterations").exists():
+        raise WorkspaceError(f"{target} is already a workspace; pick an empty folder")
+    source = defaults_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    for name in WORKSPACE_FILES:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name)
+        else:
+            shutil.copy2(source / name, target / name)
+    (target / "iterations").mkdir()
+    atomic_write_text(target / "test.yaml", dump_tests(TestFile()))
+    atomic_write_text(target / ".gitignore", ".genlib/\n")
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="genlib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="make a new workspace in DIR")
+    init.add_argument("dir", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "init":
+            root = init_workspace(args.dir)
+            print(f'workspace ready: {root}\nnext: cd {root} && doit gen desc="what to build"')
+    except GenlibError as exc:
+        print(f"genlib: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Workspace settings: defaults < genlib.toml < environment < doit variables.
+
+Every knob has one name used in all four places: `model` in genlib.toml's
+[model] table, GENLIB_MODEL in the environment, `model=` on the doit line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from genlib.errors import ConfigError
+
+CONFIG_FILE = "genlib.toml"
+
+ONLINE_IMAGES = {"python": "python:3.11-slim", "node": "node:20-slim", "static": "python:3.11-slim"}
+OFFLINE_IMAGE = "genlib/base:bookworm"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # the model
+    model: str = "qwen2.5-coder:7b"
+    ollama_host: str = "http://127.0.0.1:11434"
+    temperature: float = 0.2
+    seed: int = 0
+    timeout: float = 600.0
+    retries: int = 2
+    num_ctx_max: int = 32768
+    num_predict: int = 8192
+    # the runtime
+    port_base: int = 18000
+    image_python: str = ONLINE_IMAGES["python"]
+    image_node: str = ONLINE_IMAGES["node"]
+    image_static: str = ONLINE_IMAGES["static"]
+    memory: str = "256m"
+    cpus: float = 0.5
+    up_timeout: int = 120
+    # heal
+    max_iter: int = 3
+    prompt_budget_chars: int = 24000
+    token_budget: int = 0
+    # what an answer may hold
+    max_file_bytes: int = 256 * 1024
+    max_files: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def image_for(self, runtime: str) -> str:
+        return str(getattr(self, f"image_{runtime}"))
+
+
+_ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
+
+
+def load_settings(root: Path, variables: dict[str, str] | None = None) -> Settings:
+    """Merge the layers; a value of the wrong type is one clear ConfigError."""
+    values: dict[str, Any] = {}
+    values.update(_from_file(root / CONFIG_FILE))
+    values.update(_from_env())
+    values.update({k: v for k, v in (variables or {}).items() if k in _field_names()})
+    return _coerce(values)
+
+
+def _field_names() -> set[str]:
+    return {f.name for f in fields(Settings)} - {"extra"}
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}; fix the TOML syntax") from exc
+    flat: dict[str, Any] = {}
+    for table in data.values():  # [model], [runtime], [heal], [limits] are only grouping
+        if isinstance(table, dict):
+            flat.update(table)
+    unknown = set(flat) - _field_names()
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {sorted(unknown)[0]!r}; see README 'Configuration'")
+    return flat
+
+
+def _from_env() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in _field_names():
+        env_name = _ENV_ALIASES.get(name, f"GENLIB_{name.upper()}")
+        if os.environ.get(env_name):
+            found[name] = os.environ[env_name]
+    return found
+
+
+def _coerce(values: dict[str, Any]) -> Settings:
+    defaults = Settings()
+    converted: dict[str, Any] = {}
+    for name, raw in values.items():
+        kind = type(getattr(defaults, name))
+        try:
+            converted[name] = kind(raw)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {name}={raw!r} is not a {kind.__name__}") from exc
+    host = converted.get("ollama_host")
+    if host and "://" not in host:
+        converted["ollama_host"] = f"http://{host}"
+    return replace(defaults, **converted)

@@ -1,0 +1,106 @@
+"""Every error genlib raises on purpose, in one tree.
+
+Each message is one line that says what went wrong and what to do next; the
+top level (`genlib.cli`, the doit reporter) prints it without a traceback.
+
+    GenlibError
+    ├── WorkspaceError        not a workspace, locked by another run, bad HEAD
+    ├── ConfigError           genlib.toml or a variable has a bad value
+    ├── OutputError           llm_output.json (or a model answer) is malformed or unsafe
+    │   └── PatchRejected     a heal patch breaks a rule (outside the layers, weakens a user test)
+    ├── HandEditConflict      regenerating would overwrite a file a person edited
+    ├── RegistryError         registry.yaml cannot be read or built
+    ├── ScenarioError         test.yaml is malformed or names an unknown service
+    ├── TemplateError         a Jinja template fails to render
+    ├── LLMError              talking to the model failed
+    │   ├── LLMUnavailable    Ollama is not reachable
+    │   ├── ModelMissing      the model is not pulled
+    │   ├── LLMTimeout        no answer in time
+    │   └── AnswerInvalid     still malformed after the retries
+    ├── CommandFailed         an external command exited non-zero
+    └── DockerError           the engine or Compose failed
+        ├── DockerUnavailable no daemon answers
+        ├── ImageMissing      a base image is absent and cannot be pulled
+        └── ComposeFailed     `compose` rejected the file or could not start the stack
+"""
+
+from __future__ import annotations
+
+
+class GenlibError(Exception):
+    """Base of every error genlib reports to a person."""
+
+
+class WorkspaceError(GenlibError):
+    pass
+
+
+class ConfigError(GenlibError):
+    pass
+
+
+class OutputError(GenlibError):
+    pass
+
+
+class PatchRejected(OutputError):
+    pass
+
+
+class HandEditConflict(GenlibError):
+    pass
+
+
+class RegistryError(GenlibError):
+    pass
+
+
+class ScenarioError(GenlibError):
+    pass
+
+
+class TemplateError(GenlibError):
+    pass
+
+
+class LLMError(GenlibError):
+    pass
+
+
+class LLMUnavailable(LLMError):
+    pass
+
+
+class ModelMissing(LLMError):
+    pass
+
+
+class LLMTimeout(LLMError):
+    pass
+
+
+class AnswerInvalid(LLMError):
+    pass
+
+
+class CommandFailed(GenlibError):
+    def __init__(self, message: str, returncode: int | None = None, output: str = "") -> None:
+        super().__init__(message)
+        self.returncode = returncode
+        self.output = output
+
+
+class DockerError(GenlibError):
+    pass
+
+
+class DockerUnavailable(DockerError):
+    pass
+
+
+class ImageMissing(DockerError):
+    pass
+
+
+class ComposeFailed(DockerError):
+    pass

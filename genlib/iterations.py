@@ -1,0 +1,160 @@
+"""Numbered, append-only iterations and the overlay that picks each file's current version.
+
+    iterations/iter_001_user_profile/   a gen iteration (slug of the request)
+    iterations/iter_002_patch/          a heal patch: only the files it changed or deleted
+    iterations/HEAD                     the iteration the graph targets (newest when absent)
+
+A file's current version is the one in the newest iteration up to HEAD that
+has it; a deletion in a later iteration hides it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genlib.errors import WorkspaceError
+from genlib.fsutil import atomic_write_text
+from genlib.workspace import Workspace
+
+ITERATION_RE = re.compile(r"^iter_(\d{3,})_([a-z0-9][a-z0-9_]*)$")
+PATCH_SLUG = "patch"
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "genlib.manifest/1"
+
+
+@dataclass(frozen=True)
+class Iteration:
+    number: int
+    name: str
+    path: Path
+
+    @property
+    def kind(self) -> str:
+        return "patch" if self.name.endswith(f"_{PATCH_SLUG}") else "gen"
+
+    @property
+    def llm_output(self) -> Path:
+        return self.path / "llm_output.json"
+
+    @property
+    def manifest(self) -> Path:
+        return self.path / MANIFEST
+
+    @property
+    def results(self) -> Path:
+        return self.path / "results.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def desc(self) -> Path:
+        return self.path / "desc.txt"
+
+
+def list_iterations(ws: Workspace) -> list[Iteration]:
+    """All complete iterations, oldest first (half-built temp folders are skipped)."""
+    found = []
+    try:
+        entries = list(ws.iterations_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        match = ITERATION_RE.match(entry.name)
+        if match and entry.is_dir():
+            found.append(Iteration(int(match.group(1)), entry.name, entry))
+    return sorted(found, key=lambda it: it.number)
+
+
+def find_iteration(ws: Workspace, ref: str | int) -> Iteration:
+    """An iteration by number (`3`) or by name (`iter_003_patch`)."""
+    text = str(ref).strip()
+    for it in list_iterations(ws):
+        if text in (it.name, str(it.number)) or (text.isdigit() and int(text) == it.number):
+            return it
+    known = ", ".join(str(it.number) for it in list_iterations(ws)) or "none"
+    raise WorkspaceError(f"no iteration {text!r} (have: {known}); see `doit history`")
+
+
+def head(ws: Workspace) -> Iteration | None:
+    """The iteration HEAD names, or the newest one."""
+    iterations = list_iterations(ws)
+    if ws.head_file.exists():
+        name = ws.head_file.read_text(encoding="utf-8").strip()
+        for it in iterations:
+            if it.name == name:
+                return it
+        raise WorkspaceError(f"{ws.head_file} names {name!r}, which does not exist; run `doit rollback to=N`")
+    return iterations[-1] if iterations else None
+
+
+def set_head(ws: Workspace, iteration: Iteration) -> None:
+    atomic_write_text(ws.head_file, iteration.name + "\n")
+
+
+def up_to_head(ws: Workspace) -> list[Iteration]:
+    current = head(ws)
+    if current is None:
+        return []
+    return [it for it in list_iterations(ws) if it.number <= current.number]
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    """'Add a user profile view!' -> 'add_a_user_profile_view'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+    slug = slug[:limit].rstrip("_")
+    if not slug or slug == PATCH_SLUG:
+        slug = f"app_{slug}" if slug else "app"
+    return slug
+
+
+def next_name(ws: Workspace, slug: str) -> str:
+    iterations = list_iterations(ws)
+    number = iterations[-1].number + 1 if iterations else 1
+    return f"iter_{number:03d}_{slug}"
+
+
+def read_manifest(it: Iteration) -> dict[str, Any] | None:
+    """What materialize wrote: {files: {path: sha256}, deletions: [...]}; None before it ran."""
+    try:
+        data = json.loads(it.manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(f"{it.manifest} is unreadable ({exc}); delete it and run `doit` again") from exc
+    return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """The current version of one layer file."""
+
+    path: str  # relative, e.g. api/profile/main.py
+    iteration: Iteration
+    sha256: str  # as materialized (the file on disk may have been edited since)
+
+    @property
+    def source(self) -> Path:
+        return self.iteration.path / self.path
+
+
+def overlay(iterations: list[Iteration]) -> dict[str, FileRef]:
+    """Resolve each path to its newest version; later deletions hide earlier files."""
+    current: dict[str, FileRef] = {}
+    for it in iterations:
+        manifest = read_manifest(it)
+        if manifest is None:
+            continue
+        for gone in manifest.get("deletions", []):
+            for path in [p for p in current if p == gone or p.startswith(gone + "/")]:
+                del current[path]
+        for path, sha in manifest.get("files", {}).items():
+            current[path] = FileRef(path, it, sha)
+    return dict(sorted(current.items()))

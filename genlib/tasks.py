@@ -1,0 +1,137 @@
+"""The doit graph of a workspace (dodo.py imports this).
+
+    llm_output.json --materialize--> layer files + manifest.json
+    manifests + layer files + HEAD --registry--> registry.yaml
+    registry.yaml + docker-compose.yml.j2 --compose--> docker-compose.yml
+
+Each task names its file_dep and targets, so doit rebuilds only what is stale.
+Actions translate genlib's errors into one-line doit failures (`step`).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from doit import create_after, get_var
+from doit.exceptions import TaskError
+from doit.tools import config_changed
+
+from genlib import compose, lock, registry
+from genlib.errors import GenlibError
+from genlib.iterations import Iteration, list_iterations, overlay, read_manifest, up_to_head
+from genlib.materialize import materialize
+from genlib.report import GenlibReporter
+from genlib.workspace import Workspace
+
+DEFAULT_TASKS = ["materialize", "registry", "compose"]
+TaskDict = dict[str, Any]
+
+
+def doit_config(root: Path) -> dict[str, Any]:
+    """DOIT_CONFIG for the workspace at `root`; also takes the workspace lock."""
+    try:
+        ws = Workspace.at(root)
+        lock.acquire(ws)
+    except GenlibError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        raise SystemExit(3) from None
+    return {
+        "backend": "sqlite3",  # dbm cannot be reopened by the nested runs of `doit heal`
+        "dep_file": str(ws.dep_file),
+        "default_tasks": list(DEFAULT_TASKS),
+        "reporter": GenlibReporter,
+        "verbosity": 2,
+    }
+
+
+def step(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a task action; a GenlibError becomes one line (doit exit 2), a bug keeps its traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = func(*args, **kwargs)
+        except GenlibError as exc:
+            return TaskError(str(exc))
+        return result is not False and result
+
+    return wrapper
+
+
+def _variables() -> dict[str, str]:
+    names = ("model", "port_base", "image_python", "image_node", "image_static", "memory", "cpus")
+    return {name: value for name in names if (value := get_var(name, None)) is not None}
+
+
+def creators(root: Path) -> dict[str, Callable[..., Any]]:
+    """The task_* functions for the workspace at `root` (dodo.py puts them in its globals)."""
+    ws = Workspace(root.resolve())
+
+    def task_materialize() -> TaskDict:
+        """Write each iteration's layer files from its llm_output.json."""
+        iterations = list_iterations(ws)
+        targets = [str(it.manifest) for it in iterations]
+        for it in iterations:
+            targets += [str(it.path / rel) for rel in (read_manifest(it) or {}).get("files", {})]
+        return {
+            "file_dep": [str(it.llm_output) for it in iterations],
+            "targets": targets,
+            "actions": [(step(_materialize_stale), [ws])],
+        }
+
+    @create_after(executed="materialize")  # type: ignore[untyped-decorator]  # doit has no type hints
+    def task_registry() -> TaskDict:
+        """Record every component, its layer and current files in registry.yaml."""
+        iterations = up_to_head(ws)
+        files = overlay(iterations)
+        deps = [str(it.manifest) for it in iterations] + [str(ref.source) for ref in files.values()]
+        if ws.head_file.exists():
+            deps.append(str(ws.head_file))
+        settings = ws.settings(_variables())
+        return {
+            "file_dep": deps,
+            "targets": [str(ws.registry_path)],
+            "task_dep": ["materialize"],
+            "actions": [(step(lambda: registry.write(ws, settings) and None), [])],
+            "uptodate": [config_changed({"port_base": settings.port_base, "project": ws.project_name})],
+        }
+
+    def task_compose() -> TaskDict:
+        """Render docker-compose.yml from docker-compose.yml.j2 and registry.yaml."""
+        settings = ws.settings(_variables())
+        return {
+            "file_dep": [str(ws.registry_path), str(ws.compose_template)],
+            "targets": [str(ws.compose_path)],
+            "task_dep": ["registry"],
+            "actions": [(step(lambda: compose.write(ws, registry.load(ws), settings) and None), [])],
+            "uptodate": [config_changed(_compose_settings(ws))],
+        }
+
+    return {"task_materialize": task_materialize, "task_registry": task_registry, "task_compose": task_compose}
+
+
+def _compose_settings(ws: Workspace) -> dict[str, Any]:
+    s = ws.settings(_variables())
+    return {"images": [s.image_python, s.image_node, s.image_static], "memory": s.memory, "cpus": s.cpus}
+
+
+def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
+    """Materialize only the iterations doit saw change, or whose manifest or files are missing."""
+    settings = ws.settings(_variables())
+    force = get_var("force", "0") not in ("0", "", "false", "no")
+    changed_paths = {Path(p) for p in changed}
+    for it in _stale_iterations(ws, changed_paths):
+        written = materialize(ws, it, settings, force=force)
+        print(f"   {it.name}: {len(written)} file(s) written")
+
+
+def _stale_iterations(ws: Workspace, changed: set[Path]) -> Iterator[Iteration]:
+    for it in list_iterations(ws):
+        manifest = read_manifest(it)
+        missing = manifest is None or any(not (it.path / rel).is_file() for rel in manifest["files"])
+        if missing or it.llm_output in changed:
+            yield it
