@@ -12,9 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from doit import get_var
 from doit.cmd_base import Command
 
-from genlib import lock
+from genlib import history, lock
 from genlib.errors import ConfigError, GenlibError
 from genlib.workspace import Workspace
 
@@ -40,3 +41,41 @@ class GenlibCommand(Command):  # type: ignore[misc]  # doit has no type hints
             return 130
 
     action: Callable[[Workspace, list[str]], int]
+
+
+def _var(name: str, usage: str) -> str:
+    """A required `name=value` doit variable; doit takes them off the argument list."""
+    value = get_var(name, None)
+    if value is None or not str(value).strip():
+        raise ConfigError(f"missing {name}=; usage: {usage}")
+    return str(value).strip()
+
+
+class History(GenlibCommand):
+    doc_purpose = "list the iterations: kind, description, files, test results, tokens; HEAD marked"
+    doc_usage = ""
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        print(history.format_table(history.rows(ws)))
+        return 0
+
+
+class Diff(GenlibCommand):
+    doc_purpose = "unified diff between the effective trees of two iterations"
+    doc_usage = "a=N b=M"
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        usage = "doit diff a=1 b=3"
+        text = history.diff(ws, _var("a", usage), _var("b", usage))
+        print(text or "no differences", end="" if text else "\n")
+        return 0
+
+
+class Rollback(GenlibCommand):
+    doc_purpose = "move HEAD to an earlier (or later) iteration; nothing is deleted"
+    doc_usage = "to=N"
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        target = history.rollback(ws, _var("to", "doit rollback to=2"))
+        print(f"HEAD is now {target.name}; run `doit` to rebuild and restart")
+        return 0

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +121,29 @@ def next_name(ws: Workspace, slug: str) -> str:
     iterations = list_iterations(ws)
     number = iterations[-1].number + 1 if iterations else 1
     return f"iter_{number:03d}_{slug}"
+
+
+def write_iteration(ws: Workspace, slug: str, files: dict[str, str]) -> Iteration:
+    """Create the next iteration holding `files` (name -> text), all or nothing.
+
+    The files go into a hidden temp folder that is renamed into place last, so a
+    crash or Ctrl-C never leaves a half-written iteration that the graph would pick up.
+    Shared by gen (desc.txt + llm_output.json) and heal (the same, for a patch).
+    """
+    ws.iterations_dir.mkdir(parents=True, exist_ok=True)
+    name = next_name(ws, slug)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=ws.iterations_dir))
+    try:
+        for rel, text in files.items():
+            atomic_write_text(tmp / rel, text)
+        tmp.chmod(0o755)  # mkdtemp's 0700 would hide the layer files from the containers' user
+        tmp.rename(ws.iterations_dir / name)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    match = ITERATION_RE.match(name)
+    assert match is not None
+    return Iteration(int(match.group(1)), name, ws.iterations_dir / name)
 
 
 def read_manifest(it: Iteration) -> dict[str, Any] | None:
