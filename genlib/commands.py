@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from doit import get_var
 from doit.cmd_base import Command
 
-from genlib import history, lock
+from genlib import gen, history, lock
+from genlib.config import Settings
 from genlib.errors import ConfigError, GenlibError
 from genlib.workspace import Workspace
 
@@ -79,3 +81,15 @@ class Rollback(GenlibCommand):
         target = history.rollback(ws, _var("to", "doit rollback to=2"))
         print(f"HEAD is now {target.name}; run `doit` to rebuild and restart")
         return 0
+
+
+class Gen(GenlibCommand):
+    doc_purpose = "ask the model for a new iteration from a description, then build it (materialize, registry, compose)"
+    doc_usage = 'desc="what to build" [model=NAME] [pull=1] [any genlib.toml setting=VALUE]'
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        if args:
+            raise ConfigError(f'unexpected argument {args[0]!r}; pass the request as desc="..."')
+        names = ("desc", "pull", *(f.name for f in fields(Settings)))
+        variables = {name: str(value) for name in names if (value := get_var(name, None)) is not None}
+        return gen.run(ws, variables)

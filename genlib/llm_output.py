@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field, ValidationError
 
@@ -20,7 +20,7 @@ from genlib.models import Strict, describe_validation_error
 from genlib.scenarios import Scenario
 from genlib.workspace import LAYERS
 
-FORMAT = "genlib.llm_output/1"
+FORMAT: Final = "genlib.llm_output/1"
 Layer = Literal["frontend", "backend", "workers", "api", "deployment"]
 Runtime = Literal["python", "node", "static", "shell"]
 COMPONENT_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"

@@ -20,6 +20,8 @@ RESOURCES = Path(__file__).parent / "resources"
 APPS = RESOURCES / "apps"
 _TASK_LINE = re.compile(r"^(\.|--)  ?(\S+)$")
 
+pytest_plugins = ["ollama_server"]  # the `ollama` fixture: a scripted Ollama on loopback
+
 
 @pytest.fixture(autouse=True)
 def isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

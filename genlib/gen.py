@@ -1,0 +1,227 @@
+"""`doit gen desc="..."`: a person's request -> a new iteration -> the graph.
+
+    read_description   the request, or one line saying how to pass it
+    existing_app       the registry summary and the files the request likely touches
+    build_messages     templates/gen.md.j2 rendered with both
+    ask_model          the model's answer, validated (retries with the error fed back)
+    record             iterations/iter_NNN_<slug>/{desc.txt, llm_output.json}, test.yaml, HEAD
+    graph.run          materialize -> registry -> compose, in-process
+
+The iteration appears only once the answer is complete and valid, so an error
+or Ctrl-C at any earlier step leaves the workspace as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO, get_args
+
+from genlib import graph, prompts
+from genlib.config import Settings
+from genlib.errors import ConfigError, ModelMissing, OutputError
+from genlib.iterations import Iteration, set_head, slugify, write_iteration
+from genlib.llm import Accepted, Check, Message, OllamaLLM, ask, token_meter
+from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, check_answer, dump_output
+from genlib.registry import STATIC_PORT, build
+from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, save_tests
+from genlib.workspace import LAYERS, Workspace
+
+_LAYER_PURPOSES = {
+    "frontend": "what a browser loads: static HTML/CSS/JS (runtime static)",
+    "backend": "server-side services behind the API: storage, domain logic",
+    "workers": "background loops with no port: schedulers, consumers, digests",
+    "api": "HTTP APIs other components and the browser call",
+    "deployment": "configuration and scripts that support the others (usually not runnable)",
+}
+_RUNTIME_NOTES = {
+    "python": "Python 3.11, standard library only (http.server, json, urllib, sqlite3 in /tmp)",
+    "node": "Node.js 18, built-in modules only (http, fs, url); CommonJS require()",
+    "static": f"files served as they are by a plain HTTP server on port {STATIC_PORT}; entry page index.html",
+    "shell": 'POSIX sh scripts; for small helpers, run with command ["sh", "script.sh"]',
+}
+_WORD = re.compile(r"[a-z0-9]{3,}")
+NOT_VARIABLES = ("desc", "pull")  # gen's own arguments, not settings for the graph
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What the prompt shows of the app already in the workspace."""
+
+    components: list[dict[str, Any]]
+    files: list[dict[str, str]]
+    omitted: list[str]
+
+    @property
+    def known_components(self) -> set[tuple[str, str]]:
+        return {(c["layer"], c["name"]) for c in self.components}
+
+    @property
+    def services(self) -> set[str]:
+        return {c["service"] for c in self.components if c.get("service")}
+
+
+def read_description(raw: str | None) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise ConfigError('no description: pass desc="what to build", e.g. doit gen desc="a notes app"')
+    return text
+
+
+def existing_app(ws: Workspace, settings: Settings, description: str) -> Existing | None:
+    """None for an empty workspace; else the registry summary and the most relevant files within budget."""
+    reg = build(ws, settings)
+    if not reg["components"]:
+        return None
+    words = set(_WORD.findall(description.lower()))
+    candidates = []
+    for comp in reg["components"]:
+        for ref in comp["files"]:
+            content = (ws.iterations_dir / ref["iteration"] / ref["path"]).read_text(encoding="utf-8", errors="replace")
+            haystack = f"{ref['path']} {comp['description']} {content}".lower()
+            candidates.append((-sum(w in haystack for w in words), ref["path"], content))
+    shown, omitted, used = [], [], 0
+    for _, path, content in sorted(candidates):
+        if used + len(content) <= settings.prompt_budget_chars:
+            shown.append({"path": path, "content": content})
+            used += len(content)
+        else:
+            omitted.append(path)
+    summary = [{**c, "files": [f["path"] for f in c["files"]]} for c in reg["components"]]
+    return Existing(summary, shown, sorted(omitted))
+
+
+def build_messages(ws: Workspace, description: str, app: Existing | None) -> list[Message]:
+    context = {
+        "description": description,
+        "layers": [{"name": name, "purpose": _LAYER_PURPOSES[name]} for name in LAYERS],
+        "runtimes": [{"name": name, "notes": _RUNTIME_NOTES[name]} for name in get_args(Runtime)],
+        "static_port": STATIC_PORT,
+        "schema": answer_schema(),
+        "app": app,
+    }
+    return [{"role": "user", "content": prompts.render(ws, "gen.md.j2", context)}]
+
+
+def answer_rules(settings: Settings, app: Existing | None) -> Check:
+    """The checks an answer must pass before it becomes an iteration (failures go back to the model)."""
+    known = app.known_components if app else set()
+    services = app.services if app else set()
+
+    def check(answer: Answer) -> None:
+        if not answer.files and not answer.deletions:
+            raise OutputError("the answer holds no files; write the files of every new or changed component")
+        check_answer(
+            answer,
+            max_file_bytes=settings.max_file_bytes,
+            max_files=settings.max_files,
+            known_components=known,
+        )
+        runnable = services | {c.service for c in answer.components if c.runtime == "static" or c.command}
+        for scenario in answer.scenarios:
+            if scenario.service not in runnable:
+                raise OutputError(
+                    f"scenario {scenario.name!r} names service {scenario.service!r}, which is not one of "
+                    f"{', '.join(sorted(runnable)) or 'no services'} (a service is <component>-<layer>)"
+                )
+
+    return check
+
+
+def ensure_model(llm: OllamaLLM, pull: bool, out: TextIO) -> None:
+    """Pull the model when asked (pull=1, or yes at the terminal's prompt); else say how."""
+    try:
+        llm.ensure_model(pull=pull, out=out)
+    except ModelMissing:
+        if pull or not sys.stdin.isatty():
+            raise
+        reply = input(f"model {llm.model} is not present at {llm.host}; pull it now? [y/N] ")
+        if reply.strip().lower() not in ("y", "yes"):
+            raise
+        llm.ensure_model(pull=True, out=out)
+
+
+def ask_model(
+    ws: Workspace, llm: OllamaLLM, messages: list[Message], settings: Settings, app: Existing | None, out: TextIO
+) -> Accepted:
+    on_progress, finish = token_meter(out, f"{llm.model}")
+    try:
+        return ask(
+            llm,
+            messages,
+            check=answer_rules(settings, app),
+            retries=settings.retries,
+            rejected_dir=ws.state_dir / "rejected",
+            on_progress=on_progress,
+        )
+    finally:
+        finish()
+
+
+def record(
+    ws: Workspace, description: str, accepted: Accepted, llm: OllamaLLM, messages: list[Message], tests: TestFile
+) -> tuple[Iteration, int]:
+    """Write the iteration (all or nothing), then the model's scenarios, then HEAD; return it and the scenario count."""
+    output = LLMOutput(
+        format=FORMAT,
+        kind="gen",
+        description=description,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        request=accepted.request(llm.host, messages),
+        attempts=accepted.attempts,
+        raw=accepted.raw,
+        answer=accepted.answer,
+        stats=accepted.stats(),
+    )
+    files = {"desc.txt": description + "\n", "llm_output.json": dump_output(output)}
+    it = write_iteration(ws, slugify(description), files)
+    merged, added = merge_model_scenarios(tests, list(accepted.answer.scenarios), it.name)
+    if added:
+        save_tests(ws.tests_path, merged)
+    if ws.head_file.exists():
+        set_head(ws, it)
+    return it, added
+
+
+def summary(it: Iteration, accepted: Accepted, added: int, seconds: float) -> str:
+    answer = accepted.answer
+    layers = Counter(spec.path.split("/")[0] for spec in answer.files)
+    services = sorted(c.service for c in answer.components if c.runtime == "static" or c.command)
+    stats = accepted.stats()
+    tries = len(accepted.attempts)
+    return "\n".join(
+        [
+            f"gen: {it.name}",
+            "  files:     " + (", ".join(f"{layer} {n}" for layer, n in sorted(layers.items())) or "none"),
+            "  services:  " + (", ".join(services) or "none new"),
+            f"  scenarios: {added} added to test.yaml",
+            f"  tokens:    {stats.prompt_tokens} prompt + {stats.completion_tokens} answer"
+            f" in {tries} attempt{'s' if tries > 1 else ''}; {seconds:.1f}s in all",
+        ]
+    )
+
+
+def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> int:
+    """The whole of `doit gen`; returns the exit code (the graph's, when it fails)."""
+    out = out or sys.stdout
+    started = time.monotonic()
+    description = read_description(variables.get("desc"))
+    settings = ws.settings(variables)
+    tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
+    app = existing_app(ws, settings, description)
+    messages = build_messages(ws, description, app)
+    llm = OllamaLLM(settings)
+    ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
+    accepted = ask_model(ws, llm, messages, settings, app, out)
+    it, added = record(ws, description, accepted, llm, messages, tests)
+    graph_vars = {k: v for k, v in variables.items() if k not in NOT_VARIABLES}
+    code = graph.run(ws, variables=graph_vars)
+    if code != 0:
+        print(f"ERROR: {it.name} was written, but building it failed (above); fix that and run `doit`", file=sys.stderr)
+        return code
+    print(summary(it, accepted, added, time.monotonic() - started), file=out)
+    return 0

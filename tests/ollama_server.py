@@ -1,0 +1,261 @@
+"""A scripted Ollama on 127.0.0.1: the real HTTP API, answers queued by the test.
+
+It speaks what the official client sends and expects (shapes from Ollama's
+docs/api.md): POST /api/chat (streamed NDJSON over chunked encoding, or one
+JSON object), GET /api/tags, POST /api/show, POST /api/pull (streamed status
+lines), GET /api/version. `enqueue()` queues the next answers or faults;
+`history` records every request. The code under test uses the unpatched client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+MODEL = "qwen2.5-coder:7b"
+_CREATED = "2024-12-06T00:48:09.983619Z"
+_DIGEST = "sha256:" + "ab" * 32
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Something other than a clean answer.
+
+    broken   stream `text` up to `after` characters, then close the connection
+    delay    wait `seconds` before answering `text` (a client timeout fires first)
+    status   answer HTTP `status` with Ollama's {"error": ...} body
+    slow     stream `text` one piece every `seconds` (to interrupt mid-answer)
+    """
+
+    kind: str
+    text: str = ""
+    after: int = 0
+    seconds: float = 0.0
+    status: int = 0
+    error: str = ""
+
+
+def broken(text: str, after: int = 40) -> Fault:
+    return Fault("broken", text=text, after=after)
+
+
+def delay(seconds: float, text: str = "{}") -> Fault:
+    return Fault("delay", text=text, seconds=seconds)
+
+
+def status(code: int, error: str) -> Fault:
+    return Fault("status", status=code, error=error)
+
+
+def slow(text: str, seconds: float = 0.2) -> Fault:
+    return Fault("slow", text=text, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any]
+
+
+class ScriptedOllama:
+    def __init__(self, models: list[str] | None = None) -> None:
+        self.models = list(models if models is not None else [MODEL])
+        self.queue: deque[str | Fault] = deque()
+        self.history: list[Request] = []
+        self.piece = 8  # characters per streamed chunk (~ one token each)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ScriptedOllama:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def enqueue(self, *items: str | Fault) -> None:
+        self.queue.extend(items)
+
+    def chats(self) -> list[dict[str, Any]]:
+        return [r.body for r in self.history if r.path == "/api/chat"]
+
+
+def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # chunked streaming, like Ollama's Go server
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
+            pass
+
+        def do_GET(self) -> None:
+            server.history.append(Request("GET", self.path, {}))
+            if self.path == "/api/version":
+                self._json(200, {"version": "0.6.2"})
+            elif self.path == "/api/tags":
+                self._json(200, {"models": [_model_entry(m) for m in server.models]})
+            else:
+                self._json(404, {"error": "404 page not found"})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            server.history.append(Request("POST", self.path, body))
+            route = {"/api/chat": self._chat, "/api/show": self._show, "/api/pull": self._pull}.get(self.path)
+            if route is None:
+                self._json(404, {"error": "404 page not found"})
+            else:
+                route(body)
+
+        def _show(self, body: dict[str, Any]) -> None:
+            if body["model"] not in server.models:
+                self._json(404, {"error": f"model '{body['model']}' not found"})
+                return
+            self._json(200, _show_entry())
+
+        def _pull(self, body: dict[str, Any]) -> None:
+            total = 4_683_073_184
+            lines: list[dict[str, Any]] = [{"status": "pulling manifest"}]
+            lines += [
+                {"status": f"pulling {_DIGEST[7:19]}", "digest": _DIGEST, "total": total, "completed": total * n // 4}
+                for n in range(5)
+            ]
+            lines += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"}, {"status": "success"}]
+            server.models.append(body["model"])
+            self._stream(json.dumps(line) for line in lines)
+
+        def _chat(self, body: dict[str, Any]) -> None:
+            if body["model"] not in server.models:
+                self._json(404, {"error": f'model "{body["model"]}" not found, try pulling it first'})
+                return
+            item = server.queue.popleft() if server.queue else status(500, "scripted server: no answer queued")
+            fault = item if isinstance(item, Fault) else None
+            text = item if isinstance(item, str) else item.text
+            if fault and fault.kind == "status":
+                self._json(fault.status, {"error": fault.error})
+                return
+            if fault and fault.kind == "delay":
+                time.sleep(fault.seconds)
+            if not body.get("stream", True):
+                self._json(200, {**_message(body, text, done=True), **_stats(body, text)})
+                return
+            pieces = [text[i : i + server.piece] for i in range(0, len(text), server.piece)]
+            if fault and fault.kind == "broken":
+                self._stream((json.dumps(_message(body, p)) for p in pieces[: fault.after // server.piece]), cut=True)
+                return
+            final = {**_message(body, "", done=True), **_stats(body, text)}
+            lines = [json.dumps(_message(body, p)) for p in pieces] + [json.dumps(final)]
+            self._stream(_paced(lines, fault.seconds if fault and fault.kind == "slow" else 0))
+
+        def _json(self, code: int, data: dict[str, Any]) -> None:
+            payload = json.dumps(data).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _stream(self, lines: Iterator[str], *, cut: bool = False) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for line in lines:
+                    data = (line + "\n").encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                if cut:  # no terminating chunk: the client sees an incomplete body
+                    self.close_connection = True
+                    return
+                self.wfile.write(b"0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client went away (a timeout or Ctrl-C)
+
+    return Handler
+
+
+def _paced(lines: list[str], seconds: float) -> Iterator[str]:
+    for line in lines:
+        time.sleep(seconds)
+        yield line
+
+
+def _message(body: dict[str, Any], content: str, *, done: bool = False) -> dict[str, Any]:
+    return {
+        "model": body["model"],
+        "created_at": _CREATED,
+        "message": {"role": "assistant", "content": content},
+        "done": done,
+    }
+
+
+def _stats(body: dict[str, Any], text: str) -> dict[str, Any]:
+    prompt_chars = sum(len(m.get("content", "")) for m in body.get("messages", []))
+    return {
+        "done_reason": "stop",
+        "total_duration": 4_883_583_458,
+        "load_duration": 1_334_875,
+        "prompt_eval_count": prompt_chars // 4,
+        "prompt_eval_duration": 342_546_000,
+        "eval_count": max(1, len(text) // 4),
+        "eval_duration": 4_535_599_000,
+    }
+
+
+def _model_entry(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": name,
+        "modified_at": "2024-11-04T14:56:49.277302595-07:00",
+        "size": 4_683_073_184,
+        "digest": _DIGEST[7:],
+        "details": _details(),
+    }
+
+
+def _details() -> dict[str, Any]:
+    return {
+        "parent_model": "",
+        "format": "gguf",
+        "family": "qwen2",
+        "families": ["qwen2"],
+        "parameter_size": "7.6B",
+        "quantization_level": "Q4_K_M",
+    }
+
+
+def _show_entry() -> dict[str, Any]:
+    return {
+        "modelfile": "# Modelfile generated by \"ollama show\"\nFROM qwen2.5-coder:7b\n",
+        "parameters": 'stop "<|im_end|>"',
+        "template": "{{ .Prompt }}",
+        "details": _details(),
+        "model_info": {"general.architecture": "qwen2", "qwen2.context_length": 32768},
+        "capabilities": ["completion", "tools", "insert"],
+        "modified_at": "2024-11-04T14:56:49.277302595-07:00",
+    }
+
+
+@pytest.fixture
+def ollama(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedOllama]:
+    """A running scripted Ollama; OLLAMA_HOST points at it (for in-process code and `doit` subprocesses)."""
+    server = ScriptedOllama().start()
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    yield server
+    server.stop()
