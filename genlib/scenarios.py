@@ -22,7 +22,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from genlib.errors import ScenarioError
 from genlib.fsutil import atomic_write_text
-from genlib.models import Strict, describe_validation_error
+from genlib.models import Strict
 
 Origin = Literal["user", "model"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.:/()-]{0,79}$"
@@ -61,6 +61,7 @@ class LogsScenario(_Base):
     kind: Literal["logs"]
     must_not_contain: list[str] = Field(default_factory=lambda: ["Traceback", "ERROR"])
     must_contain: list[str] = Field(default_factory=list)
+    within: float = Field(default=10.0, ge=0, le=600)  # seconds a must_contain line may take to appear
 
 
 class ExecExpect(Strict):
@@ -80,6 +81,8 @@ _scenario_list = TypeAdapter(list[Scenario])
 
 
 class TestFile(Strict):
+    __test__ = False  # not a pytest test class, despite the name
+
     version: Literal[1] = 1
     scenarios: list[Scenario] = Field(default_factory=list)
 
@@ -98,35 +101,80 @@ def load_tests(path: Path) -> TestFile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        raise ScenarioError(
+            f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax there"
+        ) from exc
     try:
         tests = TestFile.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{path}{_line_of(text, exc)}: {describe_validation_error(exc, 1)}") from exc
+        raise ScenarioError(describe_problem(path, text, exc)) from exc
     _check_unique(tests.scenarios, path)
     return tests
 
 
-def _line_of(text: str, exc: ValidationError) -> str:
-    """Best effort: the line of the n-th scenario the first error points into."""
-    loc = exc.errors()[0]["loc"]
-    if len(loc) < 2 or loc[0] != "scenarios" or not isinstance(loc[1], int):
+_KINDS = ("http", "logs", "exec")
+_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+
+
+def describe_problem(path: Path, text: str, exc: ValidationError) -> str:
+    """'test.yaml:7: scenario 2, field request.path: String should match pattern ...' for the first error."""
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if p not in _KINDS]  # drop the union's tag pydantic inserts
+    if err["type"] in _TAG_ERRORS:
+        loc.append("kind")
+    line = locate(text, loc)
+    where = f"{path}:{line}" if line else str(path)
+    if len(loc) >= 2 and loc[0] == "scenarios" and isinstance(loc[1], int):
+        field = ".".join(str(p) for p in loc[2:]) or "(the scenario)"
+        return f"{where}: scenario {loc[1] + 1}, field {field}: {err['msg']}; see docs/test-yaml.md"
+    return f"{where}: field {'.'.join(str(p) for p in loc) or '(top level)'}: {err['msg']}; see docs/test-yaml.md"
+
+
+def locate(text: str, loc: list[str | int]) -> int | None:
+    """The 1-based line of the deepest node of `loc` present in the YAML text (a key's own line)."""
+    try:
+        node: yaml.Node | None = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        step = _step(node, part)
+        if step is None:
+            break
+        line, node = step
+    return line
+
+
+def _step(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                return key.start_mark.line + 1, value
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        item = node.value[part]
+        return item.start_mark.line + 1, item
+    return None
+
+
+def scenario_line(path: Path, index: int, field: str) -> str:
+    """':N' for a scenario's field in test.yaml, or '' when it cannot be found."""
+    try:
+        line = locate(path.read_text(encoding="utf-8"), ["scenarios", index, field])
+    except OSError:
         return ""
-    starts = [n for n, line in enumerate(text.splitlines(), 1) if line.lstrip().startswith("- ")]
-    # only top-level list items of `scenarios:` count; their indent is the smallest
-    indents = {n: len(line) - len(line.lstrip()) for n, line in enumerate(text.splitlines(), 1)}
-    if not starts:
-        return ""
-    top = min(indents[n] for n in starts)
-    items = [n for n in starts if indents[n] == top]
-    return f":{items[loc[1]]}" if loc[1] < len(items) else ""
+    return f":{line}" if line else ""
 
 
 def _check_unique(scenarios: list[Scenario], path: Path) -> None:
     seen: set[str] = set()
-    for scenario in scenarios:
+    for index, scenario in enumerate(scenarios):
         if scenario.name in seen:
-            raise ScenarioError(f"{path}: scenario name {scenario.name!r} is used twice; names must be unique")
+            raise ScenarioError(
+                f"{path}{scenario_line(path, index, 'name')}: scenario {index + 1}, field name: "
+                f"{scenario.name!r} is used twice; names must be unique"
+            )
         seen.add(scenario.name)
 
 
@@ -142,11 +190,12 @@ def save_tests(path: Path, tests: TestFile) -> None:
 
 def check_services(tests: TestFile, services: set[str], path: Path) -> None:
     """Every scenario must name a service the registry knows."""
-    for scenario in tests.scenarios:
+    for index, scenario in enumerate(tests.scenarios):
         if scenario.service not in services:
             known = ", ".join(sorted(services)) or "none yet"
             raise ScenarioError(
-                f"{path}: scenario {scenario.name!r} names unknown service {scenario.service!r} (known: {known})"
+                f"{path}{scenario_line(path, index, 'service')}: scenario {scenario.name!r}, field service: "
+                f"unknown service {scenario.service!r} (known: {known}); fix the name in test.yaml"
             )
 
 

@@ -1,0 +1,352 @@
+"""Run test.yaml against the running stack; every outcome is data (`Result`, `RunReport`).
+
+    run(ws, stack) -> RunReport         one implicit `service` check per runnable service,
+                                        then every scenario of test.yaml
+    record(ws, report, stack)           iterations/<head>/results.json + logs/<service>.log
+    render_table(report)                the table a person scans at the end
+
+A failure of the app (a 500, a refused connection, a Traceback in the log) is a
+`failed` result; a scenario genlib could not even attempt is `error`. Neither
+raises: heal reads the results, not the console.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from genlib import checks, registry, scenarios
+from genlib.engine import ServiceState, Stack
+from genlib.errors import GenlibError, WorkspaceError
+from genlib.fsutil import atomic_write_text
+from genlib.iterations import Iteration, head
+from genlib.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
+from genlib.workspace import Workspace
+
+RESULTS_FORMAT = "genlib.results/1"
+Status = Literal["passed", "failed", "skipped", "error"]
+STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
+LOG_TAIL_LINES = 200  # what logs/<service>.log and a failed service's evidence keep
+LOG_SCAN_LINES = 5000  # what a logs scenario searches (a startup line must not scroll away)
+EVIDENCE_LINES = 40
+BODY_HEAD_CHARS = 2000
+_HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate")
+
+
+@dataclass
+class Result:
+    name: str
+    kind: str  # http | logs | exec | service
+    service: str
+    origin: str  # user | model | genlib
+    status: Status
+    reason: str
+    duration_s: float = 0.0
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "service": self.service,
+            "origin": self.origin,
+            "status": self.status,
+            "reason": self.reason,
+            "duration_s": round(self.duration_s, 3),
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class RunReport:
+    iteration: str
+    started: datetime
+    duration_s: float
+    results: list[Result]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {status: sum(r.status == status for r in self.results) for status in STATUSES}
+
+    @property
+    def failing(self) -> list[Result]:
+        return [r for r in self.results if r.status in ("failed", "error")]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failing
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": RESULTS_FORMAT,
+            "iteration": self.iteration,
+            "started": self.started.isoformat(timespec="seconds"),
+            "duration_s": round(self.duration_s, 3),
+            "summary": self.summary,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def test(ws: Workspace, stack: Stack) -> RunReport:
+    """Run everything and record it in the HEAD iteration (what `doit test` does)."""
+    report = run(ws, stack)
+    record(ws, report, stack)
+    return report
+
+
+def run(ws: Workspace, stack: Stack) -> RunReport:
+    """Check every runnable service, then every scenario; raise only for bad input (test.yaml, registry)."""
+    iteration = current_iteration(ws)
+    reg = registry.load(ws)
+    comps = {c["service"]: c for c in registry.services(reg)}
+    tests = scenarios.load_tests(ws.tests_path)
+    scenarios.check_services(tests, set(comps), ws.tests_path)
+    started, clock = datetime.now(UTC), time.monotonic()
+    states = stack.states()
+    results = [check_service(name, states.get(name), stack) for name in sorted(comps)]
+    running = {name for name, st in states.items() if st.state == "running"}
+    results += run_scenarios(tests.scenarios, stack, comps, running)
+    return RunReport(iteration.name, started, time.monotonic() - clock, results)
+
+
+def current_iteration(ws: Workspace) -> Iteration:
+    it = head(ws)
+    if it is None:
+        raise WorkspaceError(f'{ws.iterations_dir} has no iteration yet; run `doit gen desc="..."` first')
+    return it
+
+
+def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result:
+    return service_result(name, state, lambda: _logs_or_note(stack, name, LOG_TAIL_LINES))
+
+
+def service_result(name: str, state: ServiceState | None, read_logs: Callable[[], str]) -> Result:
+    """The implicit health check: a service must be running, not restarting, and not unhealthy."""
+    with _timed() as elapsed:
+        problem, detail = _service_problem(name, state)
+        evidence: dict[str, Any] = _state_evidence(state)
+        if problem:
+            evidence["log_tail"] = _tail(read_logs(), EVIDENCE_LINES)
+    status: Status = "failed" if problem else "passed"
+    return Result(f"service {name}", "service", name, "genlib", status, problem or detail, elapsed(), evidence)
+
+
+def _service_problem(name: str, state: ServiceState | None) -> tuple[str, str]:
+    """(problem, or '' and a description of the healthy state)."""
+    if state is None:
+        return f"service {name} has no container; run `doit up`", ""
+    if state.state == "restarting" or state.restart_count > 0:
+        return f"service {name} is restart-looping ({state.restart_count} restarts)", ""
+    if not state.ok:
+        return f"service {name} {state.problem()}", ""
+    return "", "running" + (f", {state.health}" if state.health else "")
+
+
+def _state_evidence(state: ServiceState | None) -> dict[str, Any]:
+    if state is None:
+        return {"state": None}
+    return {
+        "state": state.state,
+        "health": state.health,
+        "exit_code": state.exit_code,
+        "restart_count": state.restart_count,
+    }
+
+
+def run_scenarios(
+    items: list[Scenario], stack: Stack, comps: Mapping[str, Mapping[str, Any]], running: set[str]
+) -> list[Result]:
+    """Results in test.yaml's order; logs scenarios run last so they see what the requests caused."""
+    order = sorted(range(len(items)), key=lambda i: isinstance(items[i], LogsScenario))
+    done: dict[int, Result] = {}
+    for i in order:
+        done[i] = run_scenario(items[i], stack, comps[items[i].service], running)
+    return [done[i] for i in range(len(items))]
+
+
+def run_scenario(scenario: Scenario, stack: Stack, comp: Mapping[str, Any], running: set[str]) -> Result:
+    if scenario.service not in running:
+        return _result(scenario, "failed", f"service {scenario.service} is not running", 0.0, {})
+    with _timed() as elapsed:
+        try:
+            status, reason, evidence = _attempt(scenario, stack, comp)
+        except GenlibError as exc:  # the engine could not even ask (daemon gone, exec refused)
+            status, reason, evidence = "error", str(exc), {}
+    return _result(scenario, status, reason, elapsed(), evidence)
+
+
+Outcome = tuple[Status, str, dict[str, Any]]
+
+
+def _attempt(scenario: Scenario, stack: Stack, comp: Mapping[str, Any]) -> Outcome:
+    if isinstance(scenario, HttpScenario):
+        return run_http(scenario, comp.get("host_port"))
+    if isinstance(scenario, LogsScenario):
+        return run_logs(scenario, stack)
+    return run_exec(scenario, stack)
+
+
+def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: dict[str, Any]) -> Result:
+    return Result(scenario.name, scenario.kind, scenario.service, scenario.origin, status, reason, duration, evidence)
+
+
+def _verdict(problems: list[str], passed: str) -> tuple[Status, str]:
+    return ("failed", "; ".join(problems)) if problems else ("passed", passed)
+
+
+# -- the three kinds ----------------------------------------------------------------------------
+
+
+def run_http(scenario: HttpScenario, host_port: int | None) -> Outcome:
+    req = scenario.request
+    if not host_port:
+        return "error", f"service {scenario.service} publishes no port; an http scenario needs one", {}
+    url = f"http://127.0.0.1:{host_port}{req.path}"
+    evidence: dict[str, Any] = {"request": {"method": req.method, "url": url}}
+    timeout = httpx.Timeout(scenario.timeout, connect=min(5.0, scenario.timeout))
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            resp = client.request(req.method, url, headers=req.headers, **_body(scenario))
+    except httpx.TimeoutException:
+        return "failed", f"{req.method} {req.path}: no answer within {scenario.timeout:g}s", evidence
+    except httpx.HTTPError as exc:
+        return "failed", f"{req.method} {req.path}: {_one_line(str(exc)) or type(exc).__name__}", evidence
+    problems, found = checks.check_http(scenario.expect, resp.status_code, resp.text)
+    evidence.update(status=resp.status_code, headers=_kept_headers(resp.headers), body_head=resp.text[:BODY_HEAD_CHARS])
+    if found:
+        evidence["json"] = found
+    status, reason = _verdict(problems, f"{req.method} {req.path} -> {resp.status_code}")
+    return status, reason, evidence
+
+
+def _body(scenario: HttpScenario) -> dict[str, Any]:
+    req = scenario.request
+    if req.body is not None:
+        return {"content": req.body.encode("utf-8")}
+    if "json_body" in req.model_fields_set:  # `json: {}` and `json: null` are bodies too
+        return {"json": req.json_body}
+    return {}
+
+
+def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {name: headers[name] for name in _HEADERS_KEPT if name in headers}
+
+
+def run_logs(scenario: LogsScenario, stack: Stack) -> Outcome:
+    """Forbidden patterns are checked at once; a missing line is waited for up to `within` seconds."""
+    deadline = time.monotonic() + scenario.within
+    while True:
+        log = stack.logs(scenario.service, tail=LOG_SCAN_LINES)
+        problems, bad = checks.check_logs(log, scenario.must_not_contain, scenario.must_contain)
+        still_missing = checks.missing_patterns(log, scenario.must_contain)
+        if bad or not still_missing or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
+    found = [line for line in log.splitlines() if any(p in line for p in scenario.must_contain)]
+    evidence = {"matched": (bad or found)[:EVIDENCE_LINES], "log_tail": _tail(log, EVIDENCE_LINES)}
+    status, reason = _verdict(problems, f"{len(log.splitlines())} log line(s) checked")
+    return status, reason, evidence
+
+
+def run_exec(scenario: ExecScenario, stack: Stack) -> Outcome:
+    code, output = stack.exec(scenario.service, list(scenario.command), scenario.timeout)
+    problems = checks.check_exec(scenario.expect, code, output)
+    evidence = {"command": scenario.command, "exit_code": code, "output_tail": _tail(output, EVIDENCE_LINES)}
+    status, reason = _verdict(problems, f"exit code {code}")
+    return status, reason, evidence
+
+
+# -- recording and showing ------------------------------------------------------------------------
+
+
+def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
+    """results.json and each service's log tail, in the iteration that was tested."""
+    it = current_iteration(ws)
+    services = sorted({r.service for r in report.results if r.kind == "service"})
+    write_logs(it, {name: _logs_or_note(stack, name, LOG_TAIL_LINES) for name in services})
+    write_results(it, report)
+    return it
+
+
+def write_logs(it: Iteration, logs: Mapping[str, str]) -> None:
+    for name, text in sorted(logs.items()):
+        atomic_write_text(it.logs_dir / f"{name}.log", text)
+    for stale in it.logs_dir.glob("*.log") if it.logs_dir.is_dir() else []:
+        if stale.stem not in logs:  # a service that no longer exists would mislead heal
+            stale.unlink()
+
+
+def write_results(it: Iteration, report: RunReport) -> None:
+    atomic_write_text(it.results, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _logs_or_note(stack: Stack, service: str, tail: int) -> str:
+    try:
+        return stack.logs(service, tail=tail)
+    except GenlibError as exc:
+        return f"(genlib: no logs: {exc})\n"
+
+
+_MARKS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "error": "ERROR"}
+
+
+def render_table(report: RunReport, width: int = 120) -> str:
+    rows = [(_MARKS[r.status], r.name, r.service, f"{r.duration_s:.1f}s", r.reason) for r in report.results]
+    header = ("STATUS", "SCENARIO", "SERVICE", "TIME", "REASON")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)]
+        line = "  ".join([*cells, _one_line(row[4])])
+        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+    return "\n".join([*lines, summary_line(report)])
+
+
+def summary_line(report: RunReport) -> str:
+    counts = report.summary
+    parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s] or s == "passed"]
+    verdict = "OK" if report.ok else "FAILED"
+    return f"{verdict}: {', '.join(parts)} of {len(report.results)} in {report.duration_s:.1f}s ({report.iteration})"
+
+
+def failure_message(ws: Workspace, report: RunReport) -> str:
+    results = current_iteration(ws).results.relative_to(ws.root)
+    return f"{len(report.failing)} of {len(report.results)} scenarios failed; see {results}"
+
+
+def results_targets(ws: Workspace) -> list[str]:
+    """results.json of HEAD, for doit; none while there is no (valid) HEAD, the action then says why."""
+    try:
+        it = head(ws)
+    except WorkspaceError:
+        return []
+    return [str(it.results)] if it else []
+
+
+# -- small helpers ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _timed() -> Iterator[Callable[[], float]]:
+    start = time.monotonic()
+    end: list[float] = []
+    yield lambda: (end[0] if end else time.monotonic()) - start
+    end.append(time.monotonic())
+
+
+def _tail(text: str, lines: int) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

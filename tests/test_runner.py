@@ -1,0 +1,344 @@
+"""The scenario runner without Docker: expectation matching, HTTP against a real loopback
+server, the implicit service check, results.json and the table."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import add_iteration
+
+from genlib import checks, runner
+from genlib.engine import ServiceState, Stack
+from genlib.iterations import Iteration, head
+from genlib.runner import Result, RunReport
+from genlib.scenarios import ExecExpect, HttpExpect, HttpScenario, LogsScenario
+from genlib.workspace import Workspace
+
+# -- dotted JSON paths and matching --------------------------------------------------------------
+
+
+DOC = {"user": {"name": "Ada", "tags": ["x", "y"], "active": True}, "items": [{"id": 7}], "count": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("user.name", "Ada"), ("user.tags.1", "y"), ("user.tags.-1", "y"), ("items.0.id", 7), ("count", 1)],
+)
+def test_json_path_follows_keys_and_indexes(path: str, value: object) -> None:
+    assert checks.json_path(DOC, path) == value
+
+
+@pytest.mark.parametrize(
+    ("path", "walked"), [("user.email", "user.email"), ("items.3.id", "items.3"), ("count.x", "count.x")]
+)
+def test_json_path_names_the_first_missing_step(path: str, walked: str) -> None:
+    with pytest.raises(KeyError) as info:
+        checks.json_path(DOC, path)
+    assert info.value.args[0] == walked
+
+
+def test_a_list_body_is_reached_by_index() -> None:
+    assert checks.json_path([{"text": "hello"}], "0.text") == "hello"
+
+
+def test_expected_mapping_is_a_subset_and_bools_are_not_numbers() -> None:
+    assert checks.matches({"name": "Ada"}, DOC["user"])
+    assert not checks.matches({"name": "Bob"}, DOC["user"])
+    assert not checks.matches({"name": "Ada"}, "Ada")
+    assert not checks.matches(1, True)
+    assert not checks.matches(True, 1)
+    assert checks.matches(["x", "y"], ["x", "y"])
+    assert not checks.matches(["x"], ["x", "y"])
+
+
+# -- the three kinds' expectations ---------------------------------------------------------------
+
+
+def test_http_expectations_all_hold() -> None:
+    expect = HttpExpect.model_validate({"status": 200, "body_contains": ["Ada"], "json": {"user.name": "Ada"}})
+    problems, found = checks.check_http(expect, 200, json.dumps(DOC))
+    assert problems == []
+    assert found == {"user.name": "Ada"}
+
+
+def test_http_problems_are_listed_each() -> None:
+    expect = HttpExpect.model_validate(
+        {"status": 201, "body_contains": ["Grace"], "json": {"user.name": "Grace", "user.age": 3}}
+    )
+    problems, found = checks.check_http(expect, 200, json.dumps(DOC))
+    assert problems == [
+        "status 200, expected 201",
+        "body lacks 'Grace'",
+        'json user.name: expected "Grace", got "Ada"',
+        "json user.age: missing (user.age not found)",
+    ]
+    assert found == {"user.name": "Ada"}
+
+
+def test_json_fields_on_a_non_json_body() -> None:
+    expect = HttpExpect.model_validate({"json": {"status": "ok"}})
+    assert checks.check_http(expect, 200, "<html>")[0] == ["body is not JSON"]
+
+
+def test_exec_expectations() -> None:
+    expect = ExecExpect(exit_code=0, output_contains=["ready"])
+    assert checks.check_exec(expect, 0, "all ready\n") == []
+    assert checks.check_exec(expect, 2, "boom") == ["exit code 2, expected 0", "output lacks 'ready'"]
+
+
+def test_logs_forbidden_lines_are_the_evidence() -> None:
+    log = "starting\nTraceback (most recent call last):\n  File x\nERROR: db down\nlistening\n"
+    problems, bad = checks.check_logs(log, ["Traceback", "ERROR"], ["listening", "digest ok"])
+    assert bad == ["Traceback (most recent call last):", "ERROR: db down"]
+    assert problems == ["log has 'ERROR', 'Traceback' (2 line(s))", "log lacks 'digest ok'"]
+    assert checks.check_logs("listening\n", ["Traceback"], ["listening"]) == ([], [])
+
+
+# -- the implicit service check -------------------------------------------------------------------
+
+
+def _state(state: str = "running", health: str | None = None, exit_code: int = 0, restarts: int = 0) -> ServiceState:
+    return ServiceState("notes-api", "c0ffee", state, health, exit_code, restarts)
+
+
+def test_a_running_healthy_service_passes_without_reading_logs() -> None:
+    read: list[bool] = []
+    result = runner.service_result("notes-api", _state(health="healthy"), lambda: read.append(True) or "")
+    assert (result.status, result.reason, result.origin, result.kind) == (
+        "passed",
+        "running, healthy",
+        "genlib",
+        "service",
+    )
+    assert read == []
+    assert "log_tail" not in result.evidence
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (_state("exited", exit_code=1), "service notes-api exited with code 1"),
+        (_state("running", restarts=4), "service notes-api is restart-looping (4 restarts)"),
+        (_state("restarting", exit_code=1, restarts=1), "service notes-api is restart-looping (1 restarts)"),
+        (_state("running", health="unhealthy"), "service notes-api is unhealthy"),
+        (None, "service notes-api has no container; run `doit up`"),
+    ],
+)
+def test_a_dead_service_fails_with_its_log_tail(state: ServiceState | None, reason: str) -> None:
+    log = "\n".join(f"line {n}" for n in range(100)) + "\nTraceback: boom"
+    result = runner.service_result("notes-api", state, lambda: log)
+    assert result.status == "failed"
+    assert result.reason == reason
+    tail = result.evidence["log_tail"].splitlines()
+    assert tail[-1] == "Traceback: boom"
+    assert len(tail) == runner.EVIDENCE_LINES
+
+
+def test_a_scenario_on_a_dead_service_fails_at_once(workspace: Workspace) -> None:
+    scenario = LogsScenario(name="api logs", kind="logs", service="notes-api")
+    start = time.monotonic()
+    result = runner.run_scenario(scenario, Stack(workspace), {"service": "notes-api"}, running=set())
+    assert time.monotonic() - start < 1
+    assert (result.status, result.reason) == ("failed", "service notes-api is not running")
+
+
+# -- HTTP against a real server on loopback ---------------------------------------------------------
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/slow":
+            time.sleep(1.5)
+        if self.path == "/broken":
+            return self._send(500, "text/plain", b"Internal Server Error")
+        self._send(200, "application/json", json.dumps({"user": {"name": "Ada"}, "path": self.path}).encode())
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        echo = {"got": body.decode(), "type": self.headers.get("Content-Type"), "token": self.headers.get("X-Token")}
+        self._send(201, "application/json", json.dumps(echo).encode())
+
+    def _send(self, status: int, kind: str, body: bytes) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Internal", "not kept")
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up: that is the timeout test
+
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture
+def server_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _http(**fields: object) -> HttpScenario:
+    return HttpScenario.model_validate({"name": "probe", "kind": "http", "service": "notes-api", **fields})
+
+
+def test_http_passes_with_evidence(server_port: int) -> None:
+    scenario = _http(request={"path": "/me"}, expect={"json": {"user.name": "Ada"}, "body_contains": ["/me"]})
+    status, reason, evidence = runner.run_http(scenario, server_port)
+    assert (status, reason) == ("passed", "GET /me -> 200")
+    assert evidence["status"] == 200
+    assert evidence["json"] == {"user.name": "Ada"}
+    assert evidence["headers"]["content-type"] == "application/json"
+    assert "x-internal" not in evidence["headers"]
+    assert evidence["request"] == {"method": "GET", "url": f"http://127.0.0.1:{server_port}/me"}
+
+
+def test_http_500_fails_with_status_and_body(server_port: int) -> None:
+    status, reason, evidence = runner.run_http(_http(request={"path": "/broken"}), server_port)
+    assert (status, reason) == ("failed", "status 500, expected 200")
+    assert evidence["status"] == 500
+    assert evidence["body_head"] == "Internal Server Error"
+
+
+def test_http_sends_json_body_and_headers(server_port: int) -> None:
+    scenario = _http(
+        request={"method": "POST", "path": "/notes", "json": {}, "headers": {"X-Token": "t1"}},
+        expect={"status": 201, "json": {"got": "{}", "type": "application/json", "token": "t1"}},
+    )
+    assert runner.run_http(scenario, server_port)[:2] == ("passed", "POST /notes -> 201")
+
+
+def test_http_sends_a_raw_body(server_port: int) -> None:
+    scenario = _http(
+        request={"method": "POST", "path": "/", "body": "a=1"}, expect={"status": 201, "json": {"got": "a=1"}}
+    )
+    assert runner.run_http(scenario, server_port)[0] == "passed"
+
+
+def test_http_timeout_is_a_failure_not_a_hang(server_port: int) -> None:
+    start = time.monotonic()
+    status, reason, _ = runner.run_http(_http(request={"path": "/slow"}, timeout=0.5), server_port)
+    assert time.monotonic() - start < 1.4
+    assert (status, reason) == ("failed", "GET /slow: no answer within 0.5s")
+
+
+def test_http_refused_connection_is_a_failure() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    port = server.server_address[1]
+    server.server_close()  # nothing listens there any more
+    status, reason, _ = runner.run_http(_http(), port)
+    assert status == "failed"
+    assert reason.startswith("GET /: ")
+
+
+def test_http_on_a_service_without_port_is_an_error() -> None:
+    status, reason, _ = runner.run_http(_http(service="digest-workers"), None)
+    assert (status, reason) == ("error", "service digest-workers publishes no port; an http scenario needs one")
+
+
+# -- results.json, logs/ and the table ----------------------------------------------------------------
+
+
+def _report() -> RunReport:
+    results = [
+        Result("service notes-api", "service", "notes-api", "genlib", "passed", "running, healthy", 0.01),
+        Result(
+            "list notes", "http", "notes-api", "model", "failed", "status 500, expected 200", 0.123, {"status": 500}
+        ),
+        Result("worker file", "exec", "digest-workers", "user", "error", "cannot exec python3 in digest-workers", 2),
+    ]
+    return RunReport("iter_001_notes", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), 2.5, results)
+
+
+def test_report_summary_and_verdict() -> None:
+    report = _report()
+    assert report.summary == {"passed": 1, "failed": 1, "skipped": 0, "error": 1}
+    assert not report.ok
+    assert [r.name for r in report.failing] == ["list notes", "worker file"]
+    assert RunReport("x", report.started, 0.0, report.results[:1]).ok
+
+
+@pytest.fixture
+def iteration(workspace: Workspace) -> Iteration:
+    add_iteration(workspace, "iter_001_notes", "notes")
+    it = head(workspace)
+    assert it is not None
+    return it
+
+
+def test_results_json_has_the_shared_shape(iteration: Iteration) -> None:
+    runner.write_results(iteration, _report())
+    data = json.loads(iteration.results.read_text())
+    assert data["format"] == "genlib.results/1"
+    assert data["iteration"] == "iter_001_notes"
+    assert data["started"] == "2026-01-02T03:04:05+00:00"
+    assert data["duration_s"] == 2.5
+    assert data["summary"] == {"passed": 1, "failed": 1, "skipped": 0, "error": 1}
+    assert data["results"][1] == {
+        "name": "list notes",
+        "kind": "http",
+        "service": "notes-api",
+        "origin": "model",
+        "status": "failed",
+        "reason": "status 500, expected 200",
+        "duration_s": 0.123,
+        "evidence": {"status": 500},
+    }
+    assert list(iteration.path.glob(".results.json.*")) == []  # no temp file left behind
+
+
+def test_log_tails_replace_those_of_services_gone(iteration: Iteration) -> None:
+    runner.write_logs(iteration, {"notes-api": "a\n", "old-api": "b\n"})
+    runner.write_logs(iteration, {"notes-api": "c\n", "digest-workers": "d\n"})
+    assert sorted(p.name for p in iteration.logs_dir.iterdir()) == ["digest-workers.log", "notes-api.log"]
+    assert (iteration.logs_dir / "notes-api.log").read_text() == "c\n"
+
+
+def test_table_lines_up_and_ends_with_a_summary() -> None:
+    report = _report()
+    report.results[1].reason = "status 500, expected 200;\n  body lacks 'hello' " + "x" * 200
+    lines = runner.render_table(report).splitlines()
+    assert lines[0].split() == ["STATUS", "SCENARIO", "SERVICE", "TIME", "REASON"]
+    assert [line.split()[0] for line in lines[1:4]] == ["pass", "FAIL", "ERROR"]
+    reason_column = lines[0].index("REASON")
+    assert all(line[reason_column - 2 : reason_column] == "  " for line in lines[:4])
+    assert lines[2][reason_column:].startswith("status 500, expected 200; body lacks 'hello' xxx")
+    assert max(len(line) for line in lines) == 120
+    assert lines[-1] == "FAILED: 1 passed, 1 failed, 1 error of 3 in 2.5s (iter_001_notes)"
+
+
+def test_failure_message_points_at_results(iteration: Iteration, workspace: Workspace) -> None:
+    assert runner.failure_message(workspace, _report()) == (
+        "2 of 3 scenarios failed; see iterations/iter_001_notes/results.json"
+    )
+
+
+def test_results_target_follows_head(workspace: Workspace) -> None:
+    assert runner.results_targets(workspace) == []
+    add_iteration(workspace, "iter_001_notes", "notes")
+    add_iteration(workspace, "iter_002_patch", "notes")
+    assert runner.results_targets(workspace) == [str(workspace.iterations_dir / "iter_002_patch" / "results.json")]
+    workspace.head_file.write_text("iter_009_gone\n")
+    assert runner.results_targets(workspace) == []
+
+
+def test_results_written_atomically_replace_the_old(iteration: Iteration) -> None:
+    runner.write_results(iteration, _report())
+    first = Path(iteration.results).read_text()
+    report = _report()
+    report.results = report.results[:1]
+    runner.write_results(iteration, report)
+    assert json.loads(iteration.results.read_text())["summary"]["passed"] == 1
+    assert first != iteration.results.read_text()
