@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from doit import create_after, get_var
-from doit.exceptions import TaskError
+from doit.exceptions import TaskError, TaskFailed
 from doit.tools import config_changed
 
-from genlib import compose, lock, registry
+from genlib import compose, lock, registry, runner
+from genlib.engine import Stack
 from genlib.errors import GenlibError
 from genlib.iterations import Iteration, list_iterations, overlay, read_manifest, up_to_head
 from genlib.materialize import materialize
@@ -111,7 +112,29 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
             "uptodate": [config_changed(_compose_settings(ws))],
         }
 
-    return {"task_materialize": task_materialize, "task_registry": task_registry, "task_compose": task_compose}
+    def task_test() -> TaskDict:
+        """Run test.yaml against the running stack; results in iterations/<head>/results.json."""
+        deps = [ws.compose_path, ws.registry_path] + ([ws.tests_path] if ws.tests_path.exists() else [])
+        return {
+            "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
+            "targets": runner.results_targets(ws),
+            "task_dep": ["up"],
+            "actions": [(step(_run_tests), [ws])],
+        }
+
+    return {
+        "task_materialize": task_materialize,
+        "task_registry": task_registry,
+        "task_compose": task_compose,
+        "task_test": task_test,
+    }
+
+
+def _run_tests(ws: Workspace) -> TaskFailed | None:
+    """A failing scenario fails the task (exit 1), so doit runs it again next time."""
+    report = runner.test(ws, Stack(ws, ws.settings(_variables()).up_timeout))
+    print(runner.render_table(report))
+    return None if report.ok else TaskFailed(runner.failure_message(ws, report))
 
 
 def _compose_settings(ws: Workspace) -> dict[str, Any]:
