@@ -161,14 +161,18 @@ def check_answer(
     max_files: int = 200,
     known_components: set[tuple[str, str]] | None = None,
 ) -> None:
-    """The safety rules for an answer, in one place (used on load and before writing)."""
+    """The safety rules for an answer, in one place (used on load and before writing).
+
+    With `known_components` (those declared by earlier iterations) every file must
+    also belong to a declared component; without it that check is skipped.
+    """
     try:
-        _check_answer(answer, max_file_bytes, max_files, known_components or set())
+        _check_answer(answer, max_file_bytes, max_files, known_components)
     except OutputError as exc:
         raise OutputError(f"{where}: {exc}") from exc
 
 
-def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tuple[str, str]]) -> None:
+def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tuple[str, str]] | None) -> None:
     if len(answer.files) > max_files:
         raise OutputError(f"{len(answer.files)} files, over the limit of {max_files} (setting max_files)")
     seen: set[str] = set()
@@ -187,6 +191,8 @@ def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tup
         if (comp.layer, comp.name) in names:
             raise OutputError(f"component {comp.layer}/{comp.name} is declared twice")
         names.add((comp.layer, comp.name))
+    if known is None:
+        return
     declared = names | known
     for spec in answer.files:
         layer, component = spec.path.split("/")[:2]

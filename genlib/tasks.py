@@ -23,6 +23,7 @@ from doit.tools import config_changed
 from genlib import compose, lock, registry, runner
 from genlib.engine import Stack
 from genlib.errors import GenlibError
+from genlib.fsutil import sha256_file
 from genlib.iterations import Iteration, list_iterations, overlay, read_manifest, up_to_head
 from genlib.materialize import materialize
 from genlib.report import GenlibReporter
@@ -153,8 +154,10 @@ def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
 
 
 def _stale_iterations(ws: Workspace, changed: set[Path]) -> Iterator[Iteration]:
+    """Doit's `changed` narrows which sources to hash; the manifest's recorded hash decides."""
     for it in list_iterations(ws):
         manifest = read_manifest(it)
-        missing = manifest is None or any(not (it.path / rel).is_file() for rel in manifest["files"])
-        if missing or it.llm_output in changed:
+        if manifest is None or any(not (it.path / rel).is_file() for rel in manifest["files"]):
+            yield it
+        elif it.llm_output in changed and manifest.get("source_sha256") != sha256_file(it.llm_output):
             yield it

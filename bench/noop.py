@@ -1,0 +1,90 @@
+"""How much a no-op `doit` costs as history grows, against doit's own floor.
+
+Builds synthetic workspaces of 10, 100 and 1,000 iterations x 10 files each
+(every iteration adds new files, the worst case for the overlay), runs the
+build graph once, then times >= 5 no-op runs of the graph beside >= 5 runs of
+an empty dodo.py in the same session, and prints the medians and their ratio.
+
+    python bench/noop.py [--sizes 10 100 1000] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from genlib.cli import init_workspace
+
+FILES_PER_ITERATION = 10
+COMPONENTS = 10
+GRAPH = ["materialize", "registry", "compose"]
+
+
+def synthetic_output(number: int) -> dict[str, object]:
+    files = [
+        {"path": f"backend/c{j}/module_{number:04d}.py", "content": f"VALUE = {number * 100 + j}\n"}
+        for j in range(FILES_PER_ITERATION)
+    ]
+    components = [
+        {"name": f"c{j}", "layer": "backend", "runtime": "python", "port": 9000 + j, "command": ["python3", "main.py"]}
+        for j in range(COMPONENTS)
+    ]
+    return {
+        "format": "genlib.llm_output/1",
+        "kind": "gen" if number == 1 else "patch",
+        "description": f"synthetic iteration {number}",
+        "answer": {"components": components if number == 1 else [], "files": files},
+    }
+
+
+def make_workspace(root: Path, iterations: int) -> Path:
+    ws = init_workspace(root)
+    for number in range(1, iterations + 1):
+        folder = ws / "iterations" / f"iter_{number:03d}_{'bench' if number == 1 else 'patch'}"
+        folder.mkdir()
+        (folder / "llm_output.json").write_text(json.dumps(synthetic_output(number)))
+    return ws
+
+
+def doit(cwd: Path, *args: str) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "doit", *args], cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"doit failed in {cwd}:\n{proc.stdout}{proc.stderr}")
+    return elapsed
+
+
+def median_ms(cwd: Path, runs: int, *args: str) -> float:
+    return statistics.median(doit(cwd, *args) for _ in range(runs)) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="genlib-bench-") as tmp:
+        empty = Path(tmp) / "empty"
+        empty.mkdir()
+        (empty / "dodo.py").write_text("DOIT_CONFIG = {'backend': 'sqlite3', 'dep_file': 'deps.sqlite3'}\n")
+        print(f"{'iterations':>10} {'files':>7} {'first build':>12} {'no-op':>9} {'empty dodo':>11} {'ratio':>6}")
+        for size in args.sizes:
+            ws = make_workspace(Path(tmp) / f"ws{size}", size)
+            first = doit(ws, *GRAPH) * 1000
+            noop = median_ms(ws, args.runs, *GRAPH)
+            floor = median_ms(empty, args.runs)
+            print(
+                f"{size:>10} {size * FILES_PER_ITERATION:>7} {first:>10.0f}ms {noop:>7.0f}ms {floor:>9.0f}ms"
+                f" {noop / floor:>5.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The doit graph rebuilds exactly what is stale: counted in executed tasks, not final files."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import APPS, add_iteration, run_doit
+
+from genlib.iterations import find_iteration, set_head
+from genlib.workspace import Workspace
+
+BUILD = ("materialize", "registry", "compose")
+
+
+def built(ws: Workspace) -> Workspace:
+    add_iteration(ws, "iter_001_notes", "notes")
+    first = run_doit(ws, *BUILD)
+    assert first.returncode == 0, first.output
+    assert first.executed == list(BUILD)
+    return ws
+
+
+def test_second_run_executes_nothing(workspace: Workspace) -> None:
+    ws = built(workspace)
+    again = run_doit(ws, *BUILD)
+    assert again.returncode == 0, again.output
+    assert again.executed == []
+    assert again.skipped == list(BUILD)
+
+
+def test_plain_doit_runs_the_default_tasks(workspace: Workspace) -> None:
+    add_iteration(workspace, "iter_001_notes", "notes")
+    run = run_doit(workspace)
+    assert run.returncode == 0, run.output
+    assert {"materialize", "registry", "compose"} <= set(run.executed)
+
+
+def test_editing_a_layer_file_flows_to_registry_and_compose(workspace: Workspace) -> None:
+    ws = built(workspace)
+    server = ws.iterations_dir / "iter_001_notes/api/notes/server.js"
+    server.write_text(server.read_text() + "// edited by hand\n")
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 0, run.output
+    assert run.executed == ["registry", "compose"]
+    assert "edited by hand" in server.read_text()  # never overwritten
+    registry = ws.registry_path.read_text()
+    assert hashlib_of(server.read_bytes()) in registry
+
+
+def test_touching_a_file_without_changing_it_rebuilds_nothing(workspace: Workspace) -> None:
+    ws = built(workspace)
+    server = ws.iterations_dir / "iter_001_notes/api/notes/server.js"
+    server.write_bytes(server.read_bytes())
+    assert run_doit(ws, *BUILD).executed == []
+
+
+def test_editing_the_template_reruns_only_compose(workspace: Workspace) -> None:
+    ws = built(workspace)
+    ws.compose_template.write_text(ws.compose_template.read_text() + "# a comment at the end\n")
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 0, run.output
+    assert run.executed == ["compose"]
+
+
+def test_a_template_edit_that_renders_the_same_stops_before_compose_consumers(workspace: Workspace) -> None:
+    ws = built(workspace)
+    before = ws.compose_path.stat().st_mtime_ns
+    ws.compose_template.write_text(ws.compose_template.read_text() + "{# a Jinja comment renders to nothing #}")
+    run = run_doit(ws, *BUILD)
+    assert run.executed == ["compose"]
+    assert ws.compose_path.stat().st_mtime_ns == before  # same bytes: not rewritten
+
+
+def test_a_new_iteration_materializes_only_itself(workspace: Workspace) -> None:
+    ws = built(workspace)
+    first_server = ws.iterations_dir / "iter_001_notes/api/notes/server.js"
+    mtime = first_server.stat().st_mtime_ns
+    add_iteration(ws, "iter_002_patch", patch_changing_api(ws))
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 0, run.output
+    assert run.executed == list(BUILD)
+    assert "iter_002_patch: 1 file(s) written" in run.output
+    assert "iter_001_notes" not in run.output
+    assert first_server.stat().st_mtime_ns == mtime
+    assert "iteration: iter_002_patch" in ws.registry_path.read_text()
+    assert "./iterations/iter_002_patch/api/notes/server.js" in ws.compose_path.read_text()
+
+
+def test_rollback_of_head_changes_the_overlay(workspace: Workspace) -> None:
+    ws = built(workspace)
+    add_iteration(ws, "iter_002_patch", patch_changing_api(ws))
+    assert run_doit(ws, *BUILD).returncode == 0
+    set_head(ws, find_iteration(ws, 1))
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 0, run.output
+    assert run.executed == ["registry", "compose"]
+    assert "head: iter_001_notes" in ws.registry_path.read_text()
+    assert "iter_002_patch" not in ws.compose_path.read_text()
+
+
+def test_hand_edit_under_a_changed_llm_output_stops_and_names_the_file(workspace: Workspace) -> None:
+    ws = built(workspace)
+    folder = ws.iterations_dir / "iter_001_notes"
+    server = folder / "api/notes/server.js"
+    server.write_text("// my careful edit\n")
+    output = json.loads((folder / "llm_output.json").read_text())
+    output["answer"]["files"][0]["content"] += "// regenerated\n"
+    (folder / "llm_output.json").write_text(json.dumps(output))
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 2
+    assert "ERROR: materialize: iterations/iter_001_notes/api/notes/server.js was edited by hand" in run.output
+    assert "force=1" in run.output
+    assert server.read_text() == "// my careful edit\n"
+    forced = run_doit(ws, *BUILD, "force=1")
+    assert forced.returncode == 0, forced.output
+    assert server.read_text().endswith("// regenerated\n")
+
+
+def test_a_deleted_layer_file_is_restored(workspace: Workspace) -> None:
+    ws = built(workspace)
+    worker = ws.iterations_dir / "iter_001_notes/workers/digest/worker.py"
+    worker.unlink()
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 0, run.output
+    assert worker.exists()
+    assert run.executed == ["materialize"]
+
+
+def patch_changing_api(ws: Workspace) -> object:
+    """A patch iteration's llm_output.json (in tmp) that rewrites the api's server.js only."""
+    base = json.loads((APPS / "notes/llm_output.json").read_text())
+    server = next(f for f in base["answer"]["files"] if f["path"] == "api/notes/server.js")
+    base["kind"] = "patch"
+    base["answer"] = {
+        "summary": "log requests",
+        "files": [{"path": server["path"], "content": server["content"] + "// patched\n"}],
+    }
+    path = ws.root.parent / "patch_llm_output.json"
+    path.write_text(json.dumps(base))
+    return path
+
+
+def hashlib_of(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
