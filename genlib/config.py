@@ -1,4 +1,8 @@
-"""Workspace settings: defaults < genlib.toml < environment < doit variables.
+"""Workspace settings: defaults < user genlib.toml < workspace genlib.toml < environment < doit variables.
+
+The user file ($XDG_CONFIG_HOME/genlib/genlib.toml, else ~/.config/genlib/genlib.toml)
+holds what belongs to the machine, such as the offline base image; the workspace
+file what belongs to the app.
 
 Every knob has one name used in all four places: `model` in genlib.toml's
 [model] table, GENLIB_MODEL in the environment, `model=` on the doit line.
@@ -41,7 +45,7 @@ class Settings:
     up_timeout: int = 120
     # heal
     max_iter: int = 3
-    prompt_budget_chars: int = 24000
+    prompt_budget_chars: int = 20000  # ~5.7k tokens at 3.5 chars/token: the heal target is <= 6k
     token_budget: int = 0
     # what an answer may hold
     max_file_bytes: int = 256 * 1024
@@ -58,10 +62,16 @@ _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
 def load_settings(root: Path, variables: dict[str, str] | None = None) -> Settings:
     """Merge the layers; a value of the wrong type is one clear ConfigError."""
     values: dict[str, Any] = {}
+    values.update(_from_file(user_config_path()))
     values.update(_from_file(root / CONFIG_FILE))
     values.update(_from_env())
     values.update({k: v for k, v in (variables or {}).items() if k in _field_names()})
     return _coerce(values)
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "genlib" / CONFIG_FILE
 
 
 def _field_names() -> set[str]:

@@ -29,6 +29,7 @@ def isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tm
     for name in list(os.environ):
         if name.startswith("GENLIB_") or name == "OLLAMA_HOST":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # no user genlib.toml leaks in
     if request.node.get_closest_marker("docker") is None:
         monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker-guard.sock")
         monkeypatch.setenv("PATH", _path_without_compose())

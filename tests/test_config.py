@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from genlib.config import load_settings, user_config_path
+from genlib.errors import ConfigError
+
+
+def test_layers_rise_from_user_file_to_workspace_to_env_to_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = user_config_path()
+    user.parent.mkdir(parents=True)
+    user.write_text('[runtime]\nimage_python = "genlib/base:bookworm"\nport_base = 20000\n[model]\nmodel = "a"\n')
+    (tmp_path / "genlib.toml").write_text('[model]\nmodel = "b"\ntemperature = 0.7\n')
+    assert load_settings(tmp_path).model == "b"
+    assert load_settings(tmp_path).image_python == "genlib/base:bookworm"
+    monkeypatch.setenv("GENLIB_MODEL", "c")
+    monkeypatch.setenv("OLLAMA_HOST", "10.0.0.1:11434")
+    settings = load_settings(tmp_path)
+    assert (settings.model, settings.temperature, settings.port_base) == ("c", 0.7, 20000)
+    assert settings.ollama_host == "http://10.0.0.1:11434"
+    assert load_settings(tmp_path, {"model": "d", "desc": "ignored"}).model == "d"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[model\n", "fix the TOML syntax"),
+        ("[model]\nmodle = 'x'\n", "unknown setting 'modle'"),
+        ("[runtime]\nport_base = 'high'\n", "port_base='high' is not a int"),
+    ],
+)
+def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "genlib.toml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(tmp_path)
+
+
+def test_user_config_follows_xdg(tmp_path: Path) -> None:
+    assert user_config_path() == Path(os.environ["XDG_CONFIG_HOME"]) / "genlib" / "genlib.toml"
