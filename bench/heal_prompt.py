@@ -1,0 +1,135 @@
+"""How big is the heal prompt as the app and its logs grow? (target: <= 6k estimated tokens, flat)
+
+    python bench/heal_prompt.py
+
+Builds synthetic workspaces of 5, 50 and 500 layer files with 10 KB and 10 MB of
+logs per failing service, one failing HTTP test and one crashed service, and
+prints the prompt's size and whether each failure's evidence made it in.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from genlib import healprompt
+from genlib.config import Settings
+from genlib.workspace import Workspace
+
+ITERATION = "iter_001_bench"
+MARKER = "EVIDENCE-7f3a"  # must survive into the prompt
+
+
+def make_app(root: Path, n_files: int) -> dict[str, Any]:
+    """n_files spread over components of at most 50 files; returns the registry."""
+    components = []
+    per = min(n_files, 50)
+    for c in range(max(n_files // per, 1)):
+        layer, name = ("api", f"svc{c}") if c % 2 == 0 else ("workers", f"job{c}")
+        files = []
+        for i in range(per):
+            rel = "server.js" if i == 0 else f"lib/mod{i:03d}.js"
+            path = f"{layer}/{name}/{rel}"
+            source = root / "iterations" / ITERATION / path
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_text("".join(f"// {path} line {n}\nfunction f{n}() {{ return {n}; }}\n" for n in range(60)))
+            files.append({"path": path, "iteration": ITERATION, "sha256": "0" * 64})
+        components.append(
+            {
+                "name": name,
+                "layer": layer,
+                "runtime": "node",
+                "description": "",
+                "files": files,
+                "service": f"{name}-{layer}",
+                "port": 3000,
+                "host_port": 18000 + c,
+                "command": ["node", "server.js"],
+                "healthcheck": "/health",
+                "depends_on": [],
+            }
+        )
+    return {"version": 1, "head": ITERATION, "project": "bench", "components": components}
+
+
+def make_logs(root: Path, service: str, size: int) -> None:
+    line = "2026-11-26T10:00:00Z GET /notes 200 api_key=sk-live-0123456789abcdef0123456789abcdef\n"
+    body = line * (size // len(line))
+    crash = f"TypeError: notes.map is not a function ({MARKER})\n    at handler (/app/server.js:14:22)\n"
+    path = root / "iterations" / ITERATION / "logs" / f"{service}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body + crash)
+
+
+def results(service: str) -> dict[str, Any]:
+    return {
+        "format": "genlib.results/1",
+        "iteration": ITERATION,
+        "summary": {"passed": 3, "failed": 2, "skipped": 0, "error": 0},
+        "results": [
+            {
+                "name": "list notes",
+                "kind": "http",
+                "service": service,
+                "origin": "user",
+                "status": "failed",
+                "reason": "GET /notes: status 500, expected 200",
+                "evidence": {"status": 500, "body_head": f'{{"error": "{MARKER} notes.map"}}' + "x" * 5000},
+            },
+            {
+                "name": f"service {service}",
+                "kind": "service",
+                "service": service,
+                "origin": "genlib",
+                "status": "failed",
+                "reason": "restarting (exit code 1)",
+                "evidence": {"log_tail": "y\n" * 3000 + f"{MARKER} at handler (/app/server.js:14:22)\n"},
+            },
+        ],
+    }
+
+
+def measure(n_files: int, log_bytes: int, budget: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        registry = make_app(ws.root, n_files)
+        service = registry["components"][0]["service"]
+        make_logs(ws.root, service, log_bytes)
+        started = time.perf_counter()
+        prompt = healprompt.build(ws, results=results(service), registry=registry, rounds=[], budget=budget)
+        elapsed = time.perf_counter() - started
+    return {
+        "files": n_files,
+        "logs": "10 MB" if log_bytes > 1_000_000 else "10 KB",
+        "chars": prompt.chars,
+        "est_tokens": prompt.est_tokens,
+        "evidence_inside": prompt.text.count(MARKER) >= 2 and "/app/server.js:14" in prompt.text,
+        "secret_leaked": "0123456789abcdef0123456789abcdef" in prompt.text,
+        "files_shown": len(prompt.files_shown),
+        "build_ms": round(elapsed * 1000, 1),
+    }
+
+
+def main() -> int:
+    budget = Settings().prompt_budget_chars
+    print(
+        f"heal prompt size (budget {budget} chars; target <= 6000 est. tokens at {healprompt.CHARS_PER_TOKEN} chars/token)"
+    )
+    header = f"{'files':>6} {'logs':>6} {'chars':>7} {'~tokens':>8} {'evidence':>9} {'secret':>7} {'shown':>6} {'build ms':>9}"
+    print(header)
+    for n_files in (5, 50, 500):
+        for log_bytes in (10_000, 10_000_000):
+            r = measure(n_files, log_bytes, budget)
+            print(
+                f"{r['files']:>6} {r['logs']:>6} {r['chars']:>7} {r['est_tokens']:>8} "
+                f"{'inside' if r['evidence_inside'] else 'MISSING':>9} {'LEAKED' if r['secret_leaked'] else 'no':>7} "
+                f"{r['files_shown']:>6} {r['build_ms']:>9}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
