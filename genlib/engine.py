@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-import requests
 import yaml
 
 from genlib import command
@@ -43,6 +40,10 @@ _SERVICE_LABEL = "com.docker.compose.service"
 @contextlib.contextmanager
 def docker_errors(action: str) -> Iterator[None]:
     """Translate docker/requests exceptions raised while doing `action` into genlib's errors."""
+    # Imported here: the SDK costs ~0.25 s to import, and most doit runs never talk to Docker.
+    import docker.errors
+    import requests
+
     try:
         yield
     except requests.exceptions.ConnectionError as exc:
@@ -56,13 +57,15 @@ def docker_errors(action: str) -> Iterator[None]:
         raise DockerUnavailable(f"cannot reach Docker to {action}: {DAEMON_HINT}") from exc
 
 
-def _explain(exc: docker.errors.DockerException) -> str:
+def _explain(exc: Exception) -> str:
     explanation = getattr(exc, "explanation", None)
     return str(explanation or exc).strip().splitlines()[0]
 
 
 def client(timeout: float | None = None) -> Any:
     """A Docker SDK client for DOCKER_HOST (or the default socket); DockerUnavailable when none answers."""
+    import docker
+
     with docker_errors("connect"):
         if timeout is None:
             return docker.from_env()
@@ -70,6 +73,8 @@ def client(timeout: float | None = None) -> Any:
 
 
 def image_exists(name: str) -> bool:
+    import docker.errors
+
     with docker_errors(f"look up image {name}"):
         try:
             client().images.get(name)
@@ -148,8 +153,13 @@ class UpResult:
         return not self.failed
 
     def summary(self) -> str:
-        parts = [f"{len(names)} {label}" for label, names in self._groups() if names]
-        return ", ".join(parts) + f" in {self.duration_s:.1f}s"
+        """`1 recreated (notes-api), 2 unchanged in 3.1s`: names only where something happened."""
+        parts = []
+        for label, names in self._groups():
+            if names:
+                named = "" if label == "unchanged" else f" ({', '.join(names)})"
+                parts.append(f"{len(names)} {label}{named}")
+        return ", ".join(parts or ["no services"]) + f" in {self.duration_s:.1f}s"
 
     def _groups(self) -> list[tuple[str, list[str]]]:
         failed = [f.service for f in self.failed]
@@ -193,6 +203,8 @@ class Stack:
         container = self._container(service)
         if container is None:
             raise DockerError(f"service {service} has no container; run `doit up` first")
+        import requests
+
         with docker_errors(f"exec {cmd[0]} in {service}"):
             # A client whose HTTP timeout is the exec's: the SDK's exec_run has no timeout of its own.
             bounded = client(timeout=timeout).containers.get(container.id)
@@ -355,14 +367,21 @@ def compose_images(path: Path) -> list[str]:
     return sorted({str(svc["image"]) for svc in _load_compose(path).values() if svc.get("image")})
 
 
-def service_of_port(path: Path, host_port: int) -> str:
-    """The service that publishes `host_port` ('?' when none does)."""
+def published_ports(path: Path) -> dict[str, int]:
+    """The first host port each service publishes (`127.0.0.1:HOST:CONTAINER`); services without one are absent."""
+    found = {}
     for name, svc in sorted(_load_compose(path).items()):
         for spec in svc.get("ports") or []:
             parts = str(spec).split(":")
-            if len(parts) >= 2 and parts[-2] == str(host_port):
-                return str(name)
-    return "?"
+            if len(parts) >= 2 and parts[-2].isdigit():
+                found[str(name)] = int(parts[-2])
+                break
+    return found
+
+
+def service_of_port(path: Path, host_port: int) -> str:
+    """The service that publishes `host_port` ('?' when none does)."""
+    return next((name for name, port in published_ports(path).items() if port == host_port), "?")
 
 
 def _last_line(output: str) -> str:

@@ -3,6 +3,8 @@
     llm_output.json --materialize--> layer files + manifest.json
     manifests + layer files + HEAD --registry--> registry.yaml
     registry.yaml + docker-compose.yml.j2 --compose--> docker-compose.yml
+    docker-compose.yml --up--> running stack (.genlib/up.json) --test--> iterations/<head>/results.json
+    down, logs, status: queries and clean-up, never stale
 
 Each task names its file_dep and targets, so doit rebuilds only what is stale.
 Actions translate genlib's errors into one-line doit failures (`step`).
@@ -20,7 +22,7 @@ from doit import create_after, get_var
 from doit.exceptions import TaskError, TaskFailed
 from doit.tools import config_changed
 
-from genlib import compose, lock, registry, runner
+from genlib import compose, lock, registry, runner, stack_tasks
 from genlib.engine import Stack
 from genlib.errors import GenlibError
 from genlib.fsutil import sha256_file
@@ -29,7 +31,7 @@ from genlib.materialize import materialize
 from genlib.report import GenlibReporter
 from genlib.workspace import Workspace
 
-DEFAULT_TASKS = ["materialize", "registry", "compose"]
+DEFAULT_TASKS = ["materialize", "registry", "compose", "up", "test"]
 TaskDict = dict[str, Any]
 
 
@@ -123,7 +125,38 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
             "actions": [(step(_run_tests), [ws])],
         }
 
+    def task_up() -> TaskDict:
+        """Start or update the stack; only services whose files or settings changed are recreated."""
+        up_timeout = ws.settings(_variables()).up_timeout
+        return {
+            "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
+            "targets": [str(stack_tasks.up_stamp(ws))],
+            "task_dep": ["compose"],
+            "actions": [(step(stack_tasks.up), [ws, up_timeout])],
+            "uptodate": [lambda task, values: stack_tasks.stack_running(ws)],
+        }
+
+    def task_down() -> TaskDict:
+        """Stop and remove the stack (the next `doit` brings it up again)."""
+        return {"actions": [(step(stack_tasks.down), [ws])]}
+
+    def task_logs() -> TaskDict:
+        """Print the last lines of each service's log (`doit logs --tail 100 --service notes-api`)."""
+        params = [
+            {"name": "tail", "long": "tail", "type": int, "default": 50, "help": "lines per service"},
+            {"name": "service", "long": "service", "type": str, "default": "", "help": "one service only"},
+        ]
+        return {"actions": [(step(lambda tail, service: stack_tasks.logs(ws, tail, service)), [])], "params": params}
+
+    def task_status() -> TaskDict:
+        """A table of the stack: service, state, health, restarts, URL."""
+        return {"actions": [(step(stack_tasks.status), [ws])]}
+
     return {
+        "task_up": task_up,
+        "task_down": task_down,
+        "task_logs": task_logs,
+        "task_status": task_status,
         "task_materialize": task_materialize,
         "task_registry": task_registry,
         "task_compose": task_compose,

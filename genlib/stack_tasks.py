@@ -1,0 +1,81 @@
+"""The actions of the stack tasks (`up`, `down`, `logs`, `status`); the task dicts are in tasks.py.
+
+`up` leaves a stamp, .genlib/up.json, holding the container id of each service:
+`down` removes it, so doit brings the stack up again on the next run, and the
+stamp's content changes exactly when a container was replaced.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from genlib.engine import Stack, compose_services, published_ports
+from genlib.fsutil import atomic_write_text
+from genlib.workspace import Workspace
+
+
+def up_stamp(ws: Workspace) -> Path:
+    return ws.state_dir / "up.json"
+
+
+def stack_running(ws: Workspace) -> bool:
+    """doit `uptodate`: asks the engine (one list call), so a stopped or crashed stack is brought up again."""
+    return up_stamp(ws).exists() and Stack(ws).is_running()
+
+
+def up(ws: Workspace, up_timeout: int) -> None:
+    """compose up; a failed service is reported (the test task records it), not raised."""
+    stack = Stack(ws, up_timeout)
+    result = stack.up(on_line=_indent)
+    print(f"   up: {result.summary()}")
+    for failure in result.failed:
+        print(f"   service {failure.one_line()}")
+    stamp: dict[str, Any] = {
+        "services": stack.container_ids(),
+        "failed": {f.service: f.reason for f in result.failed},
+    }
+    atomic_write_text(up_stamp(ws), json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+
+
+def down(ws: Workspace) -> None:
+    up_stamp(ws).unlink(missing_ok=True)  # first: even a half-failed down must make the next `doit` bring it up
+    Stack(ws).down(on_line=_indent)
+
+
+def logs(ws: Workspace, tail: int, service: str) -> None:
+    stack = Stack(ws)
+    names = [service] if service else sorted(stack.states())
+    if not names:
+        print("   no containers: run `doit up`")
+    for name in names:
+        print(f"== {name} (last {tail} lines) ==")
+        print(stack.logs(name, tail=tail).rstrip() or "   (no output)")
+
+
+def status(ws: Workspace) -> None:
+    print(status_table(Stack(ws), ws))
+
+
+def status_table(stack: Stack, ws: Workspace) -> str:
+    """One row per service of docker-compose.yml and any leftover container: state, health, URL."""
+    states = stack.states()
+    ports = published_ports(ws.compose_path) if ws.compose_path.exists() else {}
+    rows = [("SERVICE", "STATE", "HEALTH", "RESTARTS", "URL")]
+    for name in sorted(set(states) | set(ports) | _compose_names(ws)):
+        st = states.get(name)
+        state = "absent" if st is None else st.state + (f" ({st.exit_code})" if st.state == "exited" else "")
+        health = (st.health if st else None) or "-"
+        url = f"http://127.0.0.1:{ports[name]}/" if name in ports else "-"
+        rows.append((name, state, health, str(st.restart_count) if st else "-", url))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _compose_names(ws: Workspace) -> set[str]:
+    return set(compose_services(ws.compose_path)) if ws.compose_path.exists() else set()
+
+
+def _indent(line: str) -> None:
+    print(f"   {line}", flush=True)
