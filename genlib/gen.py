@@ -214,9 +214,9 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
     app = existing_app(ws, settings, description)
     messages = build_messages(ws, description, app)
-    llm = OllamaLLM(settings)
-    ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
-    accepted = ask_model(ws, llm, messages, settings, app, out)
+    with OllamaLLM(settings) as llm:
+        ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
+        accepted = ask_model(ws, llm, messages, settings, app, out)
     it, added = record(ws, description, accepted, llm, messages, tests)
     graph_vars = {k: v for k, v in variables.items() if k not in NOT_VARIABLES}
     code = graph.run(ws, variables=graph_vars)

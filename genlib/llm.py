@@ -69,6 +69,15 @@ class OllamaLLM:
         self.model = settings.model
         self._client = ollama.Client(host=self.host, timeout=settings.timeout)
 
+    def __enter__(self) -> OllamaLLM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()  # type: ignore[no-untyped-call]  # ollama leaves close() unannotated
+
     def ensure_model(self, *, pull: bool, out: TextIO | None = None) -> None:
         """Fail with the next step when the model is absent, or pull it (with a progress bar)."""
         try:
