@@ -16,7 +16,7 @@ from typing import Any
 from doit import get_var
 from doit.cmd_base import Command
 
-from genlib import gen, history, lock
+from genlib import gen, heal, history, lock
 from genlib.config import Settings
 from genlib.errors import ConfigError, GenlibError
 from genlib.workspace import Workspace
@@ -51,6 +51,12 @@ def _var(name: str, usage: str) -> str:
     if value is None or not str(value).strip():
         raise ConfigError(f"missing {name}=; usage: {usage}")
     return str(value).strip()
+
+
+def _variables(*extra: str) -> dict[str, str]:
+    """The settings (and `extra` names) given as name=value; read before a nested graph run resets them."""
+    names = (*extra, *(f.name for f in fields(Settings)))
+    return {name: str(value) for name in names if (value := get_var(name, None)) is not None}
 
 
 class History(GenlibCommand):
@@ -90,6 +96,14 @@ class Gen(GenlibCommand):
     def action(self, ws: Workspace, args: list[str]) -> int:
         if args:
             raise ConfigError(f'unexpected argument {args[0]!r}; pass the request as desc="..."')
-        names = ("desc", "pull", *(f.name for f in fields(Settings)))
-        variables = {name: str(value) for name in names if (value := get_var(name, None)) is not None}
-        return gen.run(ws, variables)
+        return gen.run(ws, _variables("desc", "pull"))
+
+
+class Heal(GenlibCommand):
+    doc_purpose = "patch, rebuild and retest until the tests pass (or max_iter rounds, or no progress)"
+    doc_usage = "[max_iter=3] [token_budget=N] [model=NAME] [any genlib.toml setting=VALUE]"
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        if args:
+            raise ConfigError(f"unexpected argument {args[0]!r}; heal takes only settings, e.g. max_iter=5")
+        return heal.run(ws, _variables())

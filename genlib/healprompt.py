@@ -35,9 +35,15 @@ _MAX_ROUNDS = 5
 REDACTED = "[REDACTED]"
 _SECRET_NAME = r"[A-Za-z0-9_.-]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD|CREDENTIALS?|AUTH)[A-Za-z0-9_.-]*"
 _PATTERNS = [
-    # NAME=value, NAME: value, "name": "value" for secret-looking names
-    (re.compile(rf"""(?i)(["']?{_SECRET_NAME}["']?\s*[=:]\s*["']?)([^\s"',;}}]+)"""), rf"\g<1>{REDACTED}"),
+    # first: `Authorization: Bearer x` must lose x, not only the word Bearer
     (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\g<1> {REDACTED}"),
+    # NAME=value, NAME: value, "name": "value" for secret-looking names
+    (
+        re.compile(
+            rf"""(?i)(["']?{_SECRET_NAME}["']?\s*[=:]\s*["']?)(?!\[REDACTED|(?:bearer|basic|token)\s)([^\s"',;}}]+)"""
+        ),
+        rf"\g<1>{REDACTED}",
+    ),
     (re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE), rf"\g<1>{REDACTED}@"),
     (re.compile(r"\b[0-9a-fA-F]{32,}\b"), REDACTED),
 ]
