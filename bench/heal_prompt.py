@@ -115,11 +115,10 @@ def measure(n_files: int, log_bytes: int, budget: int) -> dict[str, Any]:
 
 def main() -> int:
     budget = Settings().prompt_budget_chars
-    print(
-        f"heal prompt size (budget {budget} chars; target <= 6000 est. tokens at {healprompt.CHARS_PER_TOKEN} chars/token)"
-    )
-    header = f"{'files':>6} {'logs':>6} {'chars':>7} {'~tokens':>8} {'evidence':>9} {'secret':>7} {'shown':>6} {'build ms':>9}"
-    print(header)
+    rate = healprompt.CHARS_PER_TOKEN
+    print(f"heal prompt size (budget {budget} chars; target <= 6000 est. tokens at {rate} chars/token)")
+    columns = [("files", 6), ("logs", 6), ("chars", 7), ("~tokens", 8), ("evidence", 9), ("secret", 7), ("shown", 6)]
+    print(" ".join(name.rjust(width) for name, width in [*columns, ("build ms", 9)]))
     for n_files in (5, 50, 500):
         for log_bytes in (10_000, 10_000_000):
             r = measure(n_files, log_bytes, budget)
