@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from conftest import APPS, DoitRun, add_iteration, run_doit
 from ollama_server import ScriptedOllama
 from resources.make_fixtures import build as build_fixture
-from test_engine import BASE_IMAGE, free_port_base
+from test_engine import BASE_IMAGE, _port_free
 from test_runner import _wait_for_base_image
 
 from genlib import registry
@@ -140,13 +141,21 @@ def test_a_patch_deleting_a_person_s_scenario_is_rejected_and_fed_back(
 # -- with the real engine -------------------------------------------------------------------------
 
 
+def random_port_base() -> int:
+    """A random port_base whose notes ports are free: other Docker tests may run at the same time."""
+    for base in random.sample(range(20000, 60000, 1000), 40):
+        if all(_port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
+            return base
+    raise AssertionError("no free port range found")
+
+
 @pytest.fixture
 def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """The offline base image, free ports; the stack is taken down afterwards whatever happened."""
     _wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
+    monkeypatch.setenv("GENLIB_PORT_BASE", str(random_port_base()))
     yield workspace
     if workspace.compose_path.exists():
         Stack(workspace).down()
