@@ -1,0 +1,168 @@
+"""Hostile and malformed model answers through the real `doit gen`: each is one documented line,
+a non-zero exit, nothing written outside the workspace, and the earlier state byte-identical."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_doit
+from ollama_server import Fault, ScriptedOllama, broken
+
+from faults.conftest import NOTES, NOTES_TEXT, SEED_ITERATION, changed, error_lines, snapshot
+from genlib.workspace import Workspace
+
+Answer = Callable[[Path], str | Fault]  # tmp_path -> what the scripted model says
+STILL_INVALID = "the model's answer was still invalid after 1 attempts"
+
+
+def notes_with(mutate: Callable[[dict[str, Any]], object]) -> Answer:
+    """The notes answer with one thing changed."""
+
+    def answer(_: Path) -> str:
+        data = copy.deepcopy(NOTES)
+        mutate(data)
+        return json.dumps(data)
+
+    return answer
+
+
+def first_path(path: str) -> Answer:
+    return notes_with(lambda d: d["files"][0].update(path=path))
+
+
+def first_content(content: str) -> Answer:
+    return notes_with(lambda d: d["files"][0].update(content=content))
+
+
+def component(**change: object) -> Answer:
+    return notes_with(lambda d: d["components"][1].update(change))
+
+
+def fixed(text: str) -> Answer:
+    return lambda _: text
+
+
+def outside_path(tmp_path: Path) -> str:
+    return json.dumps({**NOTES, "files": [{"path": str(tmp_path / "outside" / "x.js"), "content": "x"}]})
+
+
+def many_files(count: int) -> Answer:
+    files = [{"path": f"api/notes/f{n}.js", "content": "// x\n"} for n in range(count)]
+    return notes_with(lambda d: d.update(files=files))
+
+
+# name -> (answer, the documented reason in the one ERROR line)
+CASES: dict[str, tuple[Answer, str]] = {
+    # path traversal, every form
+    "dot-dot at the start": (first_path("../../../outside/x.js"), "has an empty, '.' or '..' segment"),
+    "dot-dot in the middle": (first_path("api/notes/../../../../outside/x.js"), "'..' segment"),
+    "absolute path": (outside_path, "is absolute; paths are relative to the iteration"),
+    "home path": (first_path("~/.bashrc"), "is absolute"),
+    "dot segment": (first_path("./api/notes/server.js"), "'.' or '..' segment"),
+    "empty segment": (first_path("api//notes/server.js"), "empty, '.' or '..' segment"),
+    "windows separators": (first_path("api\\notes\\..\\..\\..\\outside\\x.js"), "uses a backslash"),
+    "windows drive": (first_path("C:/Windows/x.js"), "segment 'C:' may only use ASCII"),
+    "nul byte": (first_path("api/notes/server.js\x00.png"), "contains a NUL byte"),
+    "cyrillic look-alike": (first_path("api/notes/serv\u0435r.js"), "may only use ASCII letters"),
+    "one-dot-leader dot-dot": (first_path("api/notes/\u2025/\u2025/x.js"), "may only use ASCII letters"),
+    "fullwidth solidus": (first_path("api/notes\uff0f..\uff0fx.js"), "may only use ASCII letters"),
+    "right-to-left override": (first_path("api/notes/x\u202esj.exe"), "may only use ASCII letters"),
+    # genlib's own files and the workspace's
+    "touches dodo.py": (first_path("dodo.py"), "unknown layer 'dodo.py'"),
+    "touches genlib": (first_path("genlib/gen.py"), "unknown layer 'genlib'"),
+    "touches templates": (first_path("templates/gen.md.j2"), "unknown layer 'templates'"),
+    "touches test.yaml": (first_path("test.yaml"), "unknown layer 'test.yaml'"),
+    "touches HEAD": (first_path("iterations/HEAD"), "unknown layer 'iterations'"),
+    "deletes dodo.py": (notes_with(lambda d: d.update(deletions=["dodo.py"])), "must be a file path or <layer>"),
+    "deletes through dot-dot": (notes_with(lambda d: d.update(deletions=["api/../../x"])), "'..' segment"),
+    # contents and counts
+    "file over the size limit": (first_content("x" * (256 * 1024 + 1)), "over the limit of 262144"),
+    "binary content": (first_content("\x7fELF\x02\x01\x01\x00\x00"), "looks binary (control characters)"),
+    "thousands of files": (many_files(3000), "3000 files, over the limit of 200"),
+    "duplicate paths": (notes_with(lambda d: d["files"].append(d["files"][0])), "appears twice"),
+    "duplicate by case": (
+        notes_with(lambda d: d["files"].append({**d["files"][0], "path": d["files"][0]["path"].upper()})),
+        "unknown layer 'API'",
+    ),
+    "written and deleted": (notes_with(lambda d: d.update(deletions=[d["files"][0]["path"]])), "written and deleted"),
+    "file of no component": (first_path("api/ghost/x.js"), "belongs to no declared component api/ghost"),
+    "component declared twice": (notes_with(lambda d: d["components"].append(d["components"][0])), "declared twice"),
+    # wrong types, field by field
+    "summary not a string": (notes_with(lambda d: d.update(summary=5)), "summary: Input should be a valid string"),
+    "components not a list": (notes_with(lambda d: d.update(components="all")), "components: Input should be a valid"),
+    "component name with a slash": (component(name="../notes"), "components.1.name: String should match pattern"),
+    "unknown layer in a component": (component(layer="database"), "components.1.layer: Input should be"),
+    "unknown runtime": (component(runtime="ruby"), "components.1.runtime: Input should be"),
+    "port not a number": (component(port="three thousand"), "components.1.port: Input should be a valid integer"),
+    "privileged port": (component(port=80), "components.1.port: Input should be greater than or equal to 1024"),
+    "command as a string": (component(command="node server.js"), "components.1.command: Input should be a valid list"),
+    "health without slash": (component(health="health"), "components.1.health: String should match pattern"),
+    "depends_on as a string": (component(depends_on="web"), "components.1.depends_on: Input should be a valid list"),
+    "files not a list": (notes_with(lambda d: d.update(files={"a": "b"})), "files: Input should be a valid list"),
+    "path not a string": (first_path(7), "files.0.path: Input should be a valid string"),  # type: ignore[arg-type]
+    "content not a string": (first_content(["x"]), "files.0.content: Input should be a valid string"),  # type: ignore[arg-type]
+    "deletions as a string": (notes_with(lambda d: d.update(deletions="api/notes")), "deletions: Input should be"),
+    "scenario of an unknown kind": (
+        notes_with(lambda d: d["scenarios"].append({"name": "x", "kind": "sql", "service": "notes-api"})),
+        "scenarios.7: Input tag 'sql'",
+    ),
+    "scenario for no service": (
+        notes_with(lambda d: d["scenarios"].append({"name": "x", "kind": "logs", "service": "ghost-api"})),
+        "names service 'ghost-api', which is not one of",
+    ),
+    # not an answer at all
+    "empty answer": (fixed(""), "not valid JSON (Expecting value: line 1 column 1"),
+    "truncated JSON": (fixed(NOTES_TEXT[: len(NOTES_TEXT) // 2]), "not valid JSON"),
+    "JSON but a list": (fixed("[1, 2]"), "does not match the schema: (top level): Input should be a valid dictionary"),
+    "JSON but null": (fixed("null"), "does not match the schema"),
+    "an empty object": (fixed("{}"), "the answer holds no files"),
+    "wrong schema": (fixed(json.dumps({"app": {"files": NOTES["files"]}})), "app: Extra inputs are not permitted"),
+    "llm_output instead of answer": (
+        fixed(json.dumps({"format": "genlib.llm_output/1", "kind": "gen", "answer": NOTES})),
+        "format: Extra inputs are not permitted",
+    ),
+    "prose around the JSON": (fixed("Sure! Here is the app:\n" + NOTES_TEXT), "not valid JSON"),
+    "stream cut mid-answer": (lambda _: broken(NOTES_TEXT, after=4096 * 2), "broke after 2 tokens"),
+}
+
+
+@pytest.fixture
+def fast_ollama(ollama: ScriptedOllama) -> ScriptedOllama:
+    ollama.piece = 4096  # big answers in few chunks; the content is the same
+    return ollama
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_hostile_gen_answer_is_refused_and_changes_nothing(
+    case: str, seeded: Workspace, fast_ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    answer, reason = CASES[case]
+    fast_ollama.enqueue(answer(tmp_path))
+    before = snapshot(tmp_path)
+    run = run_doit(seeded, "gen", "desc=add tags to notes", "retries=0")
+    assert run.returncode == 2, run.output
+    errors = error_lines(run.output)
+    assert len(errors) == 1, run.output
+    if "broke after" not in reason:
+        assert STILL_INVALID in errors[0], errors[0]
+    assert reason in errors[0], errors[0]
+    assert "Traceback" not in run.output
+    assert changed(before, snapshot(tmp_path)) == []  # nothing outside, nothing inside (but .genlib/)
+    assert [p.name for p in seeded.iterations_dir.iterdir()] == [SEED_ITERATION]
+
+
+def test_a_rejected_answer_goes_back_to_the_model_then_a_good_one_lands(
+    seeded: Workspace, fast_ollama: ScriptedOllama
+) -> None:
+    """The retry path: the reason reaches the model, and the corrected answer is the iteration."""
+    fast_ollama.enqueue(first_path("../../../outside/x.js")(seeded.root), NOTES_TEXT)
+    run = run_doit(seeded, "gen", "desc=the notes app again", "retries=1")
+    assert run.returncode == 0, run.output
+    feedback = fast_ollama.chats()[1]["messages"][-1]["content"]
+    assert "Your answer was rejected: answer: file path '../../../outside/x.js' has an empty" in feedback
+    assert (seeded.iterations_dir / "iter_002_the_notes_app_again" / "api/notes/server.js").is_file()
