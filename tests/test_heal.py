@@ -194,7 +194,7 @@ def test_a_bad_patch_then_a_good_one_takes_two_rounds(engine: Workspace, ollama:
     run = heal(engine)
     assert run.returncode == 0, run.output
     lines = round_lines(run)
-    assert len(lines) == 2 and "1 failing: list notes" in lines[0] and lines[1].endswith("-> green")
+    assert len(lines) == 2 and "failing: list notes (status 500" in lines[0] and lines[1].endswith("-> green")
     second_prompt = ollama.chats()[1]["messages"][0]["content"]
     assert "Earlier rounds" in second_prompt and "iter_002_patch: attempt 1" in second_prompt
     assert "try 1" in second_prompt  # the new evidence
