@@ -97,7 +97,7 @@ def _entry(comp: Component, services: set[str], ports: dict[str, int], ws: Works
             host_port=ports.get(spec.service),
             command=[arg.replace("{port}", str(port)) for arg in (spec.command or DEFAULT_COMMANDS["static"])],
             healthcheck=(spec.health or "/") if port else None,
-            depends_on=_resolve_dependencies(spec, services),
+            depends_on=resolve_dependencies(spec, services),
         )
     return entry
 
@@ -107,7 +107,7 @@ def _port(spec: ComponentSpec) -> int | None:
     return spec.port or (STATIC_PORT if spec.runtime == "static" else None)
 
 
-def _resolve_dependencies(spec: ComponentSpec, services: set[str]) -> list[str]:
+def resolve_dependencies(spec: ComponentSpec, services: set[str]) -> list[str]:
     """depends_on may name a service (`users-api`) or a component (`users`)."""
     resolved = []
     for dep in spec.depends_on:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,8 @@ CASES: dict[str, tuple[Answer, str]] = {
     "command as a string": (component(command="node server.js"), "components.1.command: Input should be a valid list"),
     "health without slash": (component(health="health"), "components.1.health: String should match pattern"),
     "depends_on as a string": (component(depends_on="web"), "components.1.depends_on: Input should be a valid list"),
+    "depends_on names nothing": (component(depends_on=["ghost"]), "depends_on 'ghost' names no runnable component"),
+    "depends_on through dot-dot": (component(depends_on=["../web"]), "depends_on '../web' names no runnable"),
     "files not a list": (notes_with(lambda d: d.update(files={"a": "b"})), "files: Input should be a valid list"),
     "path not a string": (first_path(7), "files.0.path: Input should be a valid string"),  # type: ignore[arg-type]
     "content not a string": (first_content(["x"]), "files.0.content: Input should be a valid string"),  # type: ignore[arg-type]
@@ -166,3 +169,26 @@ def test_a_rejected_answer_goes_back_to_the_model_then_a_good_one_lands(
     feedback = fast_ollama.chats()[1]["messages"][-1]["content"]
     assert "Your answer was rejected: answer: file path '../../../outside/x.js' has an empty" in feedback
     assert (seeded.iterations_dir / "iter_002_the_notes_app_again" / "api/notes/server.js").is_file()
+
+
+def test_a_symlink_planted_in_an_earlier_iteration_is_never_written_through(
+    seeded: Workspace, fast_ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    """Someone swapped iter_001's api/notes for a link out of the workspace: gen stops before asking,
+    and the rebuild it points to refuses to write through the link."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    planted = seeded.iterations_dir / SEED_ITERATION / "api" / "notes"
+    shutil.rmtree(planted)
+    planted.symlink_to(outside)
+    fast_ollama.enqueue(NOTES_TEXT)
+    gen = run_doit(seeded, "gen", "desc=the notes app again", "retries=0")
+    assert gen.returncode == 2, gen.output
+    assert error_lines(gen.output) == [f"ERROR: {planted}/server.js is missing; run `doit` to materialize it again"]
+    assert fast_ollama.chats() == []
+    build = run_doit(seeded, "materialize", "registry", "compose")
+    assert build.returncode == 2, build.output
+    assert error_lines(build.output) == [f"ERROR: materialize: {planted} is a symlink; refusing to write through it"]
+    assert "Traceback" not in gen.output + build.output
+    assert list(outside.iterdir()) == []
+    assert [p.name for p in seeded.iterations_dir.iterdir()] == [SEED_ITERATION]
