@@ -193,6 +193,10 @@ def _attempt(scenario: Scenario, stack: Stack, comp: Mapping[str, Any]) -> Outco
         return run_http(scenario, comp.get("host_port"))
     if isinstance(scenario, LogsScenario):
         return run_logs(scenario, stack)
+    if scenario.kind == "page":
+        from genlib import browser  # playwright is an optional extra, imported only for page scenarios
+
+        return browser.check_page(scenario, stack.ws)
     return run_exec(scenario, stack)
 
 
@@ -243,19 +247,26 @@ def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
 
 
 def run_logs(scenario: LogsScenario, stack: Stack) -> Outcome:
-    """Forbidden patterns are checked at once; a missing line is waited for up to `within` seconds."""
-    deadline = time.monotonic() + scenario.within
-    while True:
-        log = stack.logs(scenario.service, tail=LOG_SCAN_LINES)
-        problems, bad = checks.check_logs(log, scenario.must_not_contain, scenario.must_contain)
-        still_missing = checks.missing_patterns(log, scenario.must_contain)
-        if bad or not still_missing or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)
+    log = _read_until_present(scenario, stack)
+    problems, bad = checks.check_logs(log, scenario.must_not_contain, scenario.must_contain)
+    waited = f" (waited {scenario.within:g}s)" if scenario.within and not bad else ""
+    problems = [p + waited if p.startswith("log lacks") else p for p in problems]
     found = [line for line in log.splitlines() if any(p in line for p in scenario.must_contain)]
     evidence = {"matched": (bad or found)[:EVIDENCE_LINES], "log_tail": _tail(log, EVIDENCE_LINES)}
     status, reason = _verdict(problems, f"{len(log.splitlines())} log line(s) checked")
     return status, reason, evidence
+
+
+def _read_until_present(scenario: LogsScenario, stack: Stack) -> str:
+    """The log, re-read for up to `within` seconds while a must_contain line is missing (a worker's
+    first line may come a moment after `up`); a forbidden line ends the wait at once."""
+    deadline = time.monotonic() + scenario.within
+    while True:
+        log = stack.logs(scenario.service, tail=LOG_SCAN_LINES)
+        missing = checks.missing_patterns(log, scenario.must_contain)
+        if not missing or checks.forbidden_lines(log, scenario.must_not_contain) or time.monotonic() >= deadline:
+            return log
+        time.sleep(1.0)
 
 
 def run_exec(scenario: ExecScenario, stack: Stack) -> Outcome:

@@ -4,21 +4,33 @@ server, the implicit service check, results.json and the table."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import add_iteration
+from conftest import APPS, add_iteration, run_doit
+from resources.make_fixtures import build as build_fixture
+from test_engine import BASE_IMAGE, free_port_base  # the engine tests' way to a free, offline stack
 
-from genlib import checks, runner
+from genlib import checks, command, runner
 from genlib.engine import ServiceState, Stack
 from genlib.iterations import Iteration, head
 from genlib.runner import Result, RunReport
-from genlib.scenarios import ExecExpect, HttpExpect, HttpScenario, LogsScenario
+from genlib.scenarios import (
+    ExecExpect,
+    HttpExpect,
+    HttpScenario,
+    LogsScenario,
+    TestFile,
+    merge_model_scenarios,
+    parse_scenarios,
+    save_tests,
+)
 from genlib.workspace import Workspace
 
 # -- dotted JSON paths and matching --------------------------------------------------------------
@@ -342,3 +354,127 @@ def test_results_written_atomically_replace_the_old(iteration: Iteration) -> Non
     runner.write_results(iteration, report)
     assert json.loads(iteration.results.read_text())["summary"]["passed"] == 1
     assert first != iteration.results.read_text()
+
+
+# -- end to end, on the real engine -----------------------------------------------------------------
+
+
+def _wait_for_base_image(limit_s: float = 900) -> None:
+    """CI builds the base image in .ci/setup; wait for it rather than building it here."""
+    deadline = time.monotonic() + limit_s
+    while command.run(["docker", "image", "inspect", BASE_IMAGE], check=False)[0] != 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{BASE_IMAGE} is missing; run .ci/setup (or `genlib base-image`) first")
+        time.sleep(5)
+
+
+def _variant(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A copy of the notes app with `old -> new` replaced in some source files; returns its llm_output.json."""
+    app = tmp_path / "notes-variant"
+    shutil.copytree(APPS / "notes", app)
+    for rel, (old, new) in edits.items():
+        source = app / "src" / rel
+        text = source.read_text()
+        assert old in text, f"{rel} no longer holds {old!r}: update this test's variant"
+        source.write_text(text.replace(old, new))
+    out = app / "llm_output.json"
+    out.write_text(json.dumps(build_fixture(app)))
+    return out
+
+
+@pytest.fixture
+def deploy(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | Path], Stack]]:
+    """Iteration, test.yaml (the app's scenarios, as the model proposed them) and the graph up to compose;
+    the stack is always taken down afterwards."""
+    _wait_for_base_image()
+    for runtime in ("PYTHON", "NODE", "STATIC"):
+        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
+    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
+    stack = Stack(workspace, up_timeout=90)
+
+    def prepare(app: str | Path) -> Stack:
+        folder = add_iteration(workspace, "iter_001_notes", app)
+        proposed = parse_scenarios(json.loads((folder / "llm_output.json").read_text())["answer"]["scenarios"])
+        save_tests(workspace.tests_path, merge_model_scenarios(TestFile(), proposed, "iter_001_notes")[0])
+        graph = run_doit(workspace, "compose")
+        assert graph.returncode == 0, graph.output
+        return stack
+
+    yield prepare
+    stack.down()
+
+
+def _results(ws: Workspace) -> dict[str, dict[str, object]]:
+    data = json.loads((ws.iterations_dir / "iter_001_notes" / "results.json").read_text())
+    return {r["name"]: r for r in data["results"]}
+
+
+@pytest.mark.docker
+def test_the_notes_app_passes_all_its_scenarios(workspace: Workspace, deploy: Callable[[str | Path], Stack]) -> None:
+    stack = deploy("notes")
+    assert stack.up().ok
+    report = runner.test(workspace, stack)
+    assert report.ok, runner.render_table(report)
+    kinds = sorted(r.kind for r in report.results)
+    assert kinds == ["exec", "http", "http", "http", "http", "logs", "logs", "service", "service", "service"]
+    results = _results(workspace)
+    assert results["list notes"]["evidence"]["status"] == 200  # type: ignore[index]
+    assert results["list notes"]["origin"] == "model"
+    logs_dir = workspace.iterations_dir / "iter_001_notes" / "logs"
+    assert sorted(p.name for p in logs_dir.iterdir()) == ["digest-workers.log", "notes-api.log", "web-frontend.log"]
+    assert "listening" in (logs_dir / "notes-api.log").read_text()
+
+
+@pytest.mark.docker
+def test_a_broken_api_fails_the_doit_task_with_evidence(
+    workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
+) -> None:
+    broken = _variant(
+        tmp_path,
+        {"api/notes/server.js": ("return send(res, 200, notes);", 'return send(res, 500, { error: "db down" });')},
+    )
+    deploy(broken)  # `doit test` brings it up through the `up` task
+    run = run_doit(workspace, "test")
+    assert run.returncode == 1, run.output
+    assert "of 10 scenarios failed; see iterations/iter_001_notes/results.json" in run.output
+    results = _results(workspace)
+    listed = results["list notes"]
+    assert (listed["status"], listed["reason"]) == ("failed", "status 500, expected 200; body lacks 'hello'")
+    assert listed["evidence"]["body_head"] == '{"error":"db down"}'  # type: ignore[index]
+    worker = results["worker reaches api"]
+    assert (worker["status"], worker["reason"]) == ("failed", "log lacks 'digest ok' (waited 10s)")
+    assert "digest waiting for api" in str(results["worker reaches api"]["evidence"])
+    assert results["api health"]["status"] == "passed"
+    again = run_doit(workspace, "test")
+    assert again.returncode == 1 and "test" in again.executed, "a failed test must run again next time"
+
+
+@pytest.mark.docker
+def test_a_crashed_worker_fails_with_its_traceback(
+    workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
+) -> None:
+    crashing = _variant(
+        tmp_path,
+        {"workers/digest/worker.py": ("    while True:", "    raise RuntimeError('no config')\n    while True:")},
+    )
+    stack = deploy(crashing)
+    up_result = stack.up()
+    deadline = time.monotonic() + 30
+    while stack.states()["digest-workers"].state != "exited" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    start = time.monotonic()
+    report = runner.test(workspace, stack)
+    assert time.monotonic() - start < 20
+    results = _results(workspace)
+    service = results["service digest-workers"]
+    assert (service["status"], service["reason"]) == ("failed", "service digest-workers exited with code 1"), up_result
+    assert "RuntimeError: no config" in service["evidence"]["log_tail"]  # type: ignore[index]
+    for name in ("worker reaches api", "worker file present"):
+        assert (results[name]["status"], results[name]["reason"]) == (
+            "failed",
+            "service digest-workers is not running",
+        )
+    assert results["service notes-api"]["status"] == "passed"
+    assert not report.ok
+    log = (workspace.iterations_dir / "iter_001_notes" / "logs" / "digest-workers.log").read_text()
+    assert "Traceback" in log
