@@ -22,10 +22,10 @@ from genlib import graph, healprompt, patch, registry
 from genlib.config import Settings
 from genlib.errors import LLMError, WorkspaceError
 from genlib.history import effective_tree
-from genlib.iterations import PATCH_SLUG, Iteration, head, list_iterations, set_head, write_iteration
+from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, OllamaLLM, ask, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, dump_output
-from genlib.materialize import declared_before
+from genlib.materialize import declared_through
 from genlib.scenarios import load_tests, merge_model_scenarios, save_tests
 from genlib.workspace import Workspace
 
@@ -110,8 +110,7 @@ def patch_rules(ws: Workspace, current: Iteration, settings: Settings) -> Check:
     """The check `ask` runs on each answer: the patch rules, against the tree and test.yaml as they are now."""
     tree = effective_tree(ws, current)
     tests = load_tests(ws.tests_path)
-    upcoming = list_iterations(ws)[-1].number + 1
-    known = declared_before(ws, Iteration(upcoming, "", current.path))  # what materialize will accept
+    known = declared_through(ws, current)  # the patch's parent is HEAD: what materialize will accept
 
     def check(answer: Answer) -> None:
         patch.validate(answer, tree=tree, tests=tests, known_components=known, settings=settings)

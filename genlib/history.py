@@ -17,7 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from genlib.errors import WorkspaceError
-from genlib.iterations import Iteration, find_iteration, head, list_iterations, overlay, read_manifest, set_head
+from genlib.iterations import (
+    Iteration,
+    find_iteration,
+    head,
+    lineage,
+    list_iterations,
+    overlay,
+    read_manifest,
+    set_head,
+)
 from genlib.workspace import Workspace
 
 _DESC_WIDTH = 40
@@ -120,7 +129,7 @@ def _num(value: int | None) -> str:
 
 def effective_tree(ws: Workspace, upto: Iteration) -> dict[str, str]:
     """Path -> current text of every layer file, as the graph would see it with HEAD at `upto`."""
-    chain = [it for it in list_iterations(ws) if it.number <= upto.number]
+    chain = lineage(ws, upto)
     unbuilt = [it.name for it in chain if read_manifest(it) is None]
     if unbuilt:
         raise WorkspaceError(f"{unbuilt[0]} is not materialized yet; run `doit materialize` first")

@@ -4,8 +4,11 @@
     iterations/iter_002_patch/          a heal patch: only the files it changed or deleted
     iterations/HEAD                     the iteration the graph targets (newest when absent)
 
-A file's current version is the one in the newest iteration up to HEAD that
-has it; a deletion in a later iteration hides it.
+Each iteration records its parent (HEAD when it was made) in parent.txt, so after
+`rollback to=1` a new iteration builds on iter_001, not on what was rolled back.
+Without parent.txt the parent is the previous number: a linear history.
+A file's current version is the one in the newest iteration of HEAD's lineage
+that has it; a deletion in a later iteration hides it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ ITERATION_RE = re.compile(r"^iter_(\d{3,})_([a-z0-9][a-z0-9_]*)$")
 PATCH_SLUG = "patch"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "genlib.manifest/1"
+PARENT_FILE = "parent.txt"
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,44 @@ def set_head(ws: Workspace, iteration: Iteration) -> None:
 
 
 def up_to_head(ws: Workspace) -> list[Iteration]:
+    """HEAD's lineage, oldest first: the iterations whose files the graph sees."""
     current = head(ws)
-    if current is None:
-        return []
-    return [it for it in list_iterations(ws) if it.number <= current.number]
+    return lineage(ws, current) if current else []
+
+
+def lineage(ws: Workspace, it: Iteration) -> list[Iteration]:
+    """`it` and its ancestors, oldest first, following parent.txt."""
+    parents = parent_map(ws)
+    chain = []
+    current: Iteration | None = it
+    while current is not None:
+        chain.append(current)
+        current = parents[current.name]
+    return chain[::-1]
+
+
+def parent_map(ws: Workspace) -> dict[str, Iteration | None]:
+    """Every iteration's parent, in one pass over the folder."""
+    parents: dict[str, Iteration | None] = {}
+    by_name: dict[str, Iteration] = {}
+    previous: Iteration | None = None
+    for it in list_iterations(ws):
+        parents[it.name] = _parent(it, previous, by_name)
+        by_name[it.name] = it
+        previous = it
+    return parents
+
+
+def _parent(it: Iteration, previous: Iteration | None, earlier: dict[str, Iteration]) -> Iteration | None:
+    try:
+        name = (it.path / PARENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return previous  # a linear history (hand-made iterations, fixtures)
+    if not name:
+        return None  # a root: the first gen of the workspace
+    if name not in earlier:
+        raise WorkspaceError(f"{it.path / PARENT_FILE} names {name!r}, not an earlier iteration; fix or delete it")
+    return earlier[name]
 
 
 def slugify(text: str, limit: int = 40) -> str:
@@ -132,8 +170,10 @@ def write_iteration(ws: Workspace, slug: str, files: dict[str, str]) -> Iteratio
     """
     ws.iterations_dir.mkdir(parents=True, exist_ok=True)
     name = next_name(ws, slug)
+    parent = head(ws)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=ws.iterations_dir))
     try:
+        atomic_write_text(tmp / PARENT_FILE, (parent.name if parent else "") + "\n")
         for rel, text in files.items():
             atomic_write_text(tmp / rel, text)
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide the layer files from the containers' user

@@ -8,18 +8,31 @@ manifest means "not materialized yet" and re-running finishes the job.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from genlib.config import Settings
 from genlib.errors import HandEditConflict, OutputError
 from genlib.fsutil import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file
-from genlib.iterations import MANIFEST_FORMAT, Iteration, list_iterations, read_manifest
+from genlib.iterations import MANIFEST_FORMAT, Iteration, list_iterations, parent_map, read_manifest
 from genlib.llm_output import check_answer, load_output
 from genlib.workspace import Workspace
 
 
-def materialize(ws: Workspace, it: Iteration, settings: Settings, *, force: bool = False) -> list[str]:
-    """Write the iteration's layer files; return the paths written (unchanged ones are skipped)."""
+def materialize(
+    ws: Workspace,
+    it: Iteration,
+    settings: Settings,
+    *,
+    force: bool = False,
+    known_components: set[tuple[str, str]] | None = None,
+) -> list[str]:
+    """Write the iteration's layer files; return the paths written (unchanged ones are skipped).
+
+    `known_components` are those its ancestors declared (materialize_stale passes them);
+    when omitted they are looked up.
+    """
     output = load_output(it.llm_output)
     answer = output.answer
     check_answer(
@@ -27,7 +40,7 @@ def materialize(ws: Workspace, it: Iteration, settings: Settings, *, force: bool
         where=str(it.llm_output),
         max_file_bytes=settings.max_file_bytes,
         max_files=settings.max_files,
-        known_components=declared_before(ws, it),
+        known_components=known_components if known_components is not None else _declared_before(ws, it),
     )
     previous = read_manifest(it) or {"files": {}}
     new_files = {spec.path: spec.content.encode("utf-8") for spec in answer.files}
@@ -85,17 +98,45 @@ def safe_target(base: Path, rel: str) -> Path:
     return target
 
 
-def declared_before(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
-    """(layer, name) of the components declared by earlier iterations (a patch may edit their files)."""
-    known: set[tuple[str, str]] = set()
-    for earlier in list_iterations(ws):
-        if earlier.number >= it.number:
-            break
-        manifest = read_manifest(earlier) or {}
-        for comp in manifest.get("components", []):
-            known.add((comp["layer"], comp["name"]))
-        for gone in manifest.get("deletions", []):
-            if gone.count("/") == 1:  # a whole component was removed
-                layer, name = gone.split("/")
-                known.discard((layer, name))
-    return known
+def materialize_stale(ws: Workspace, stale: set[str], settings: Settings, *, force: bool = False) -> dict[str, int]:
+    """Materialize the iterations named in `stale`, oldest first; return files written per iteration."""
+    written: dict[str, int] = {}
+    for it, known in _with_known_components(ws):
+        if it.name in stale:
+            written[it.name] = len(materialize(ws, it, settings, force=force, known_components=set(known)))
+    return written
+
+
+def _declared_before(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
+    return next(set(known) for each, known in _with_known_components(ws) if each.name == it.name)
+
+
+def declared_through(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
+    """(layer, name) of the components declared once `it` is applied: what a patch on top may touch."""
+    return set(_after(frozenset(_declared_before(ws, it)), read_manifest(it) or {}))
+
+
+def _with_known_components(ws: Workspace) -> Iterator[tuple[Iteration, frozenset[tuple[str, str]]]]:
+    """Each iteration, oldest first, with the components its ancestors declared.
+
+    One pass along the lineage (O(n) for a long history). The iteration's own
+    manifest is read after the consumer's turn, so materializing it on the way counts.
+    """
+    parents = parent_map(ws)
+    declared: dict[str, frozenset[tuple[str, str]]] = {}
+    for it in list_iterations(ws):
+        parent = parents[it.name]
+        known = declared[parent.name] if parent else frozenset()
+        yield it, known
+        declared[it.name] = _after(known, read_manifest(it) or {})
+
+
+def _after(known: frozenset[tuple[str, str]], manifest: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """The declared components once this iteration's manifest is applied."""
+    result = set(known)
+    for gone in manifest.get("deletions", []):
+        if gone.count("/") == 1:  # a whole component was removed
+            layer, name = gone.split("/")
+            result.discard((layer, name))
+    result.update((comp["layer"], comp["name"]) for comp in manifest.get("components", []))
+    return frozenset(result)

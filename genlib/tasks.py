@@ -22,14 +22,17 @@ from doit import create_after, get_var
 from doit.exceptions import TaskError, TaskFailed
 from doit.tools import config_changed
 
-from genlib import compose, lock, registry, runner, stack_tasks
-from genlib.engine import Stack
-from genlib.errors import GenlibError
+from genlib import lock
+from genlib.config import Settings
+from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import sha256_file
-from genlib.iterations import Iteration, list_iterations, overlay, read_manifest, up_to_head
-from genlib.materialize import materialize
+from genlib.iterations import Iteration, head, list_iterations, overlay, read_manifest, up_to_head
 from genlib.report import GenlibReporter
 from genlib.workspace import Workspace
+
+# Loading the graph must stay cheap: a no-op `doit` only describes tasks. The modules
+# that do the work (pydantic, Jinja2, the Docker SDK, httpx behind them) are imported
+# inside the actions that need them.
 
 DEFAULT_TASKS = ["materialize", "registry", "compose", "up", "test"]
 TaskDict = dict[str, Any]
@@ -100,7 +103,7 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
             "file_dep": deps,
             "targets": [str(ws.registry_path)],
             "task_dep": ["materialize"],
-            "actions": [(step(lambda: registry.write(ws, settings) and None), [])],
+            "actions": [(step(_write_registry), [ws, settings])],
             "uptodate": [config_changed({"port_base": settings.port_base, "project": ws.project_name})],
         }
 
@@ -111,7 +114,7 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
             "file_dep": [str(ws.registry_path), str(ws.compose_template)],
             "targets": [str(ws.compose_path)],
             "task_dep": ["registry"],
-            "actions": [(step(lambda: compose.write(ws, registry.load(ws), settings) and None), [])],
+            "actions": [(step(_write_compose), [ws, settings])],
             "uptodate": [config_changed(_compose_settings(ws))],
         }
 
@@ -120,7 +123,7 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
         deps = [ws.compose_path, ws.registry_path] + ([ws.tests_path] if ws.tests_path.exists() else [])
         return {
             "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
-            "targets": runner.results_targets(ws),
+            "targets": _head_results(ws),
             "task_dep": ["up"],
             "actions": [(step(_run_tests), [ws])],
         }
@@ -130,15 +133,15 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
         up_timeout = ws.settings(_variables()).up_timeout
         return {
             "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
-            "targets": [str(stack_tasks.up_stamp(ws))],
+            "targets": [str(ws.state_dir / "up.json")],  # stack_tasks.up writes it, down removes it
             "task_dep": ["compose"],
-            "actions": [(step(stack_tasks.up), [ws, up_timeout])],
-            "uptodate": [lambda task, values: stack_tasks.stack_running(ws)],
+            "actions": [(step(_stack_action("up")), [ws, up_timeout])],
+            "uptodate": [lambda task, values: _stack_action("stack_running")(ws)],
         }
 
     def task_down() -> TaskDict:
         """Stop and remove the stack (the next `doit` brings it up again)."""
-        return {"actions": [(step(stack_tasks.down), [ws])]}
+        return {"actions": [(step(_stack_action("down")), [ws])]}
 
     def task_logs() -> TaskDict:
         """Print the last lines of each service's log (`doit logs --tail 100 --service notes-api`)."""
@@ -146,11 +149,12 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
             {"name": "tail", "long": "tail", "type": int, "default": 50, "help": "lines per service"},
             {"name": "service", "long": "service", "type": str, "default": "", "help": "one service only"},
         ]
-        return {"actions": [(step(lambda tail, service: stack_tasks.logs(ws, tail, service)), [])], "params": params}
+        logs = _stack_action("logs")
+        return {"actions": [(step(lambda tail, service: logs(ws, tail, service)), [])], "params": params}
 
     def task_status() -> TaskDict:
         """A table of the stack: service, state, health, restarts, URL."""
-        return {"actions": [(step(stack_tasks.status), [ws])]}
+        return {"actions": [(step(_stack_action("status")), [ws])]}
 
     return {
         "task_up": task_up,
@@ -164,8 +168,43 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
     }
 
 
+def _stack_action(name: str) -> Callable[..., Any]:
+    """An action of genlib.stack_tasks, imported when it runs."""
+
+    def action(*args: Any) -> Any:
+        from genlib import stack_tasks
+
+        return getattr(stack_tasks, name)(*args)
+
+    return action
+
+
+def _head_results(ws: Workspace) -> list[str]:
+    """results.json of HEAD; none while there is no valid HEAD (the action then says why)."""
+    try:
+        current = head(ws)
+    except WorkspaceError:
+        return []
+    return [str(current.results)] if current else []
+
+
+def _write_registry(ws: Workspace, settings: Settings) -> None:
+    from genlib import registry
+
+    registry.write(ws, settings)
+
+
+def _write_compose(ws: Workspace, settings: Settings) -> None:
+    from genlib import compose, registry
+
+    compose.write(ws, registry.load(ws), settings)
+
+
 def _run_tests(ws: Workspace) -> TaskFailed | None:
     """A failing scenario fails the task (exit 1), so doit runs it again next time."""
+    from genlib import runner
+    from genlib.engine import Stack
+
     report = runner.test(ws, Stack(ws, ws.settings(_variables()).up_timeout))
     print(runner.render_table(report))
     return None if report.ok else TaskFailed(runner.failure_message(ws, report))
@@ -178,12 +217,12 @@ def _compose_settings(ws: Workspace) -> dict[str, Any]:
 
 def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
     """Materialize only the iterations doit saw change, or whose manifest or files are missing."""
-    settings = ws.settings(_variables())
+    from genlib.materialize import materialize_stale
+
     force = get_var("force", "0") not in ("0", "", "false", "no")
-    changed_paths = {Path(p) for p in changed}
-    for it in _stale_iterations(ws, changed_paths):
-        written = materialize(ws, it, settings, force=force)
-        print(f"   {it.name}: {len(written)} file(s) written")
+    stale = {it.name for it in _stale_iterations(ws, {Path(p) for p in changed})}
+    for name, count in materialize_stale(ws, stale, ws.settings(_variables()), force=force).items():
+        print(f"   {name}: {count} file(s) written")
 
 
 def _stale_iterations(ws: Workspace, changed: set[Path]) -> Iterator[Iteration]:
@@ -191,6 +230,6 @@ def _stale_iterations(ws: Workspace, changed: set[Path]) -> Iterator[Iteration]:
     for it in list_iterations(ws):
         manifest = read_manifest(it)
         if manifest is None or any(not (it.path / rel).is_file() for rel in manifest["files"]):
-            yield it
+            yield it  # never materialized, or a layer file was deleted
         elif it.llm_output in changed and manifest.get("source_sha256") != sha256_file(it.llm_output):
             yield it

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from conftest import APPS, add_iteration, run_doit
 
-from genlib.iterations import find_iteration, set_head
+from genlib.iterations import find_iteration, set_head, up_to_head, write_iteration
 from genlib.workspace import Workspace
 
 BUILD = ("materialize", "registry", "compose")
@@ -28,11 +30,15 @@ def test_second_run_executes_nothing(workspace: Workspace) -> None:
     assert again.skipped == list(BUILD)
 
 
-def test_plain_doit_runs_the_default_tasks(workspace: Workspace) -> None:
+def test_plain_doit_builds_then_says_in_one_line_that_docker_is_down(workspace: Workspace) -> None:
     add_iteration(workspace, "iter_001_notes", "notes")
-    run = run_doit(workspace)
-    assert run.returncode == 0, run.output
-    assert {"materialize", "registry", "compose"} <= set(run.executed)
+    run = run_doit(workspace)  # this test may not reach Docker: up must fail cleanly
+    assert run.returncode == 2, run.output
+    assert run.executed[:4] == ["materialize", "registry", "compose", "up"]
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and errors[0].startswith("ERROR: up:"), run.output
+    assert "Docker" in errors[0] and "Traceback" not in run.output
+    assert workspace.compose_path.exists()
 
 
 def test_editing_a_layer_file_flows_to_registry_and_compose(workspace: Workspace) -> None:
@@ -144,3 +150,32 @@ def hashlib_of(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def test_a_new_iteration_after_rollback_builds_on_head_not_on_what_was_rolled_back(workspace: Workspace) -> None:
+    ws = built(workspace)
+    add_iteration(ws, "iter_002_patch", patch_changing_api(ws))
+    assert run_doit(ws, *BUILD).returncode == 0
+    set_head(ws, find_iteration(ws, 1))
+    third = write_iteration(ws, "patch", {"llm_output.json": patch_adding_worker_comment().read_text()})
+    set_head(ws, third)
+    run = run_doit(ws, *BUILD)
+    assert run.returncode == 0, run.output
+    assert (third.path / "parent.txt").read_text() == "iter_001_notes\n"
+    assert [it.name for it in up_to_head(ws)] == ["iter_001_notes", "iter_003_patch"]
+    compose_file = ws.compose_path.read_text()
+    assert "iter_002_patch" not in compose_file  # the rolled-back patch stays out
+    assert "./iterations/iter_003_patch/workers/digest/worker.py" in compose_file
+
+
+def patch_adding_worker_comment() -> Path:
+    base = json.loads((APPS / "notes/llm_output.json").read_text())
+    worker = next(f for f in base["answer"]["files"] if f["path"] == "workers/digest/worker.py")
+    base["kind"] = "patch"
+    base["answer"] = {
+        "summary": "comment",
+        "files": [{"path": worker["path"], "content": worker["content"] + "# ok\n"}],
+    }
+    path = Path(tempfile.mkdtemp()) / "llm_output.json"
+    path.write_text(json.dumps(base))
+    return path
