@@ -478,3 +478,20 @@ def test_a_crashed_worker_fails_with_its_traceback(
     assert not report.ok
     log = (workspace.iterations_dir / "iter_001_notes" / "logs" / "digest-workers.log").read_text()
     assert "Traceback" in log
+
+
+@pytest.mark.docker
+def test_an_unknown_service_in_test_yaml_is_one_line_and_exit_2(
+    workspace: Workspace, deploy: Callable[[str | Path], Stack]
+) -> None:
+    deploy("notes")
+    text = workspace.tests_path.read_text()
+    workspace.tests_path.write_text(text.replace("service: digest-workers", "service: digest-worker", 1))
+    run = run_doit(workspace, "test")
+    assert run.returncode == 2, run.output
+    errors = [line for line in run.output.splitlines() if line.startswith("ERROR: test: ")]
+    assert len(errors) == 1, run.output
+    assert "test.yaml:" in errors[0]
+    assert "field service: unknown service 'digest-worker'" in errors[0]
+    assert "Traceback" not in run.output
+    assert not (workspace.iterations_dir / "iter_001_notes" / "results.json").exists()
