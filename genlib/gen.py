@@ -27,7 +27,7 @@ from genlib.errors import ConfigError, ModelMissing, OutputError, RegistryError
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.llm import Accepted, Check, Message, OllamaLLM, ask, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, check_answer, dump_output
-from genlib.registry import STATIC_PORT, build, resolve_dependencies
+from genlib.registry import STATIC_PORT, build, check_dependencies
 from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, save_tests
 from genlib.workspace import LAYERS, Workspace
 
@@ -122,11 +122,10 @@ def answer_rules(settings: Settings, app: Existing | None) -> Check:
             known_components=known,
         )
         runnable = services | {c.service for c in answer.components if c.runtime == "static" or c.command}
-        for comp in answer.components:  # here, not in the registry task: a bad name must not become an iteration
-            try:
-                resolve_dependencies(comp, runnable)
-            except RegistryError as exc:
-                raise OutputError(f"{exc} (services: {', '.join(sorted(runnable)) or 'none'})") from exc
+        try:  # here, not in the registry task: a bad name must not become an iteration
+            check_dependencies(answer.components, runnable)
+        except RegistryError as exc:
+            raise OutputError(str(exc)) from exc
         for scenario in answer.scenarios:
             if scenario.service not in runnable:
                 raise OutputError(

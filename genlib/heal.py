@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from genlib import graph, healprompt, patch, registry
 from genlib.config import Settings
-from genlib.errors import LLMError, WorkspaceError
+from genlib.errors import LLMError, PatchRejected, RegistryError, WorkspaceError
 from genlib.history import effective_tree
 from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, OllamaLLM, ask, token_meter
@@ -111,9 +111,15 @@ def patch_rules(ws: Workspace, current: Iteration, settings: Settings) -> Check:
     tree = effective_tree(ws, current)
     tests = load_tests(ws.tests_path)
     known = declared_through(ws, current)  # the patch's parent is HEAD: what materialize will accept
+    services = {c["service"] for c in registry.services(registry.load(ws))}
 
     def check(answer: Answer) -> None:
         patch.validate(answer, tree=tree, tests=tests, known_components=known, settings=settings)
+        runnable = services | {c.service for c in answer.components if registry.Component(c, []).runnable}
+        try:  # now, not in the registry task: a bad name must not become a patch iteration
+            registry.check_dependencies(answer.components, runnable)
+        except RegistryError as exc:
+            raise PatchRejected(str(exc)) from exc
 
     return check
 

@@ -120,6 +120,15 @@ def resolve_dependencies(spec: ComponentSpec, services: set[str]) -> list[str]:
     return sorted(set(resolved))
 
 
+def check_dependencies(specs: list[ComponentSpec], services: set[str]) -> None:
+    """Resolve every depends_on of a model's answer before it is written (RegistryError names the first)."""
+    for spec in specs:
+        try:
+            resolve_dependencies(spec, services)
+        except RegistryError as exc:
+            raise RegistryError(f"{exc} (services: {', '.join(sorted(services)) or 'none'})") from exc
+
+
 def _combined(files: list[dict[str, str]]) -> str:
     digest = hashlib.sha256()
     for f in files:
