@@ -174,9 +174,15 @@ class Running:
 
     def stop(self, sig: signal.Signals, limit: float = 60) -> int:
         self.proc.send_signal(sig)
+        return self.finish(limit)
+
+    def finish(self, limit: float = 300) -> int:
+        """Wait for the exit and the last line."""
         code = self.proc.wait(timeout=limit)
         if self._reader is not None:
             self._reader.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         return code
 
     @property
@@ -207,7 +213,7 @@ def doit_runs() -> Iterator[list[Running]]:
     for run in started:
         if run.proc.poll() is None:
             run.proc.kill()
-            run.proc.wait()
+        run.finish()
 
 
 # -- the count at the end --------------------------------------------------------------------------

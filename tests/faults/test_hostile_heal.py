@@ -1,0 +1,101 @@
+"""Hostile and malformed patches through the real `doit heal`: refused with the rule they break,
+exit 2, no patch iteration, test.yaml and every earlier file byte-identical.
+
+The seed's HEAD has failing results (as the runner writes them), so heal asks for a
+patch without Docker; every answer here is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_doit
+from ollama_server import Fault, ScriptedOllama, broken
+
+from faults.conftest import NOTES, SEED_ITERATION, changed, error_lines, snapshot
+from genlib.workspace import Workspace
+
+SERVER = NOTES["files"][0]["path"]  # api/notes/server.js, the file a real fix would change
+SOURCE = NOTES["files"][0]["content"]
+FIX = SOURCE + "\n// fixed\n"
+Reply = str | Fault
+
+
+def patch(**fields: Any) -> str:
+    return json.dumps({"summary": "a fix", "files": [{"path": SERVER, "content": FIX}], **fields})
+
+
+def writing(path: str, content: str = "x\n") -> str:
+    return json.dumps({"summary": "a fix", "files": [{"path": path, "content": content}]})
+
+
+def weakened_person_scenario() -> str:
+    mine = {"name": "api health", "kind": "http", "service": "notes-api", "request": {"path": "/health"}}
+    return patch(scenarios=[{**mine, "expect": {"status": 500}}])
+
+
+NOTES_API = {"name": "notes", "layer": "api", "runtime": "node", "port": 3000}
+CASES: dict[str, tuple[Callable[[Path], Reply], str]] = {
+    "weakens a person's scenario": (lambda _: weakened_person_scenario(), "'api health' was written by a person"),
+    "claims origin user": (
+        lambda _: patch(scenarios=[{"name": "mine now", "kind": "logs", "service": "notes-api", "origin": "user"}]),
+        "claims origin user",
+    ),
+    "deletes the service a person tests": (
+        lambda _: patch(files=[], deletions=["api/notes"]),
+        "removes service 'notes-api', which scenario 'api health'",
+    ),
+    "makes a tested service not run": (
+        lambda _: patch(components=[NOTES_API]),
+        "component api/notes would no longer run",
+    ),
+    "deletes what is not there": (lambda _: patch(deletions=["api/ghost/x.js"]), "names no current file"),
+    "changes nothing": (lambda _: writing(SERVER, SOURCE), "patch changes nothing"),
+    "touches dodo.py": (lambda _: writing("dodo.py"), "unknown layer 'dodo.py'"),
+    "touches genlib": (lambda _: writing("genlib/heal.py"), "unknown layer 'genlib'"),
+    "touches templates": (lambda _: writing("templates/heal.md.j2"), "unknown layer 'templates'"),
+    "touches test.yaml": (lambda _: writing("test.yaml", "version: 1\nscenarios: []\n"), "unknown layer 'test.yaml'"),
+    "climbs out with dot-dot": (lambda _: writing("api/notes/../../../../dodo.py"), "'..' segment"),
+    "absolute path": (lambda tmp: writing(str(tmp / "outside" / "x.js")), "is absolute"),
+    "windows separators": (lambda _: writing("api\\notes\\server.js"), "uses a backslash"),
+    "unicode look-alike": (lambda _: writing("api/notes/serv\u0435r.js"), "may only use ASCII"),
+    "file of no component": (lambda _: writing("api/ghost/x.js"), "belongs to no declared component api/ghost"),
+    "file over the size limit": (lambda _: writing(SERVER, "x" * (256 * 1024 + 1)), "over the limit of 262144"),
+    "binary content": (lambda _: writing(SERVER, "\x00\x01\x02"), "looks binary"),
+    "thousands of files": (
+        lambda _: json.dumps({"files": [{"path": f"api/notes/f{n}.js", "content": "x"} for n in range(2500)]}),
+        "2500 files, over the limit of 200",
+    ),
+    "depends_on names nothing": (
+        lambda _: patch(components=[{**NOTES_API, "command": ["node", "server.js"], "depends_on": ["ghost"]}]),
+        "depends_on 'ghost' names no runnable component",
+    ),
+    "wrong type": (lambda _: patch(deletions="api/notes"), "deletions: Input should be a valid list"),
+    "wrong schema": (lambda _: json.dumps({"patch": {SERVER: FIX}}), "patch: Extra inputs are not permitted"),
+    "empty answer": (lambda _: "", "not valid JSON"),
+    "truncated JSON": (lambda _: patch()[:60], "not valid JSON"),
+    "stream cut mid-answer": (lambda _: broken(patch(), after=4096), "broke after 1 tokens"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_hostile_patch_is_refused_and_changes_nothing(
+    case: str, seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    answer, reason = CASES[case]
+    ollama.piece = 4096
+    ollama.enqueue(answer(tmp_path))
+    before = snapshot(tmp_path)
+    run = run_doit(seeded, "heal", "retries=0")
+    assert run.returncode == 2, run.output
+    errors = error_lines(run.output)
+    assert len(errors) == 1, run.output
+    assert reason in errors[0], errors[0]
+    assert f"HEAD is {SEED_ITERATION}" in errors[0]
+    assert "Traceback" not in run.output
+    assert changed(before, snapshot(tmp_path)) == []
+    assert len(ollama.chats()) == 1  # one round asked; no graph ran, so no second ask

@@ -1,0 +1,58 @@
+"""Two `doit` runs in one workspace: the second is refused with one clear line, never interleaved."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+from conftest import run_doit
+from ollama_server import ScriptedOllama, slow
+
+from faults.conftest import NOTES_TEXT, SEED_ITERATION, Running, changed, error_lines, snapshot, start_doit
+from genlib.iterations import list_iterations
+from genlib.workspace import Workspace
+
+
+def gen_holding_the_lock(ws: Workspace, ollama: ScriptedOllama, runs: list[Running]) -> Running:
+    """A `doit gen` streaming slowly, so it holds the workspace for a few seconds."""
+    ollama.piece = 256  # ~35 chunks, 0.4 s apart: the lock is held for ~14 s, longer than a doit start-up
+    ollama.enqueue(slow(NOTES_TEXT, seconds=0.4))
+    first = start_doit(ws, "gen", "desc=a second notes app")
+    runs.append(first)
+    first.wait_for(lambda: bool(ollama.chats()), "the model to be asked")
+    return first
+
+
+@pytest.mark.parametrize(
+    "second",
+    [["heal"], ["materialize", "registry", "compose"]],
+    ids=["a doit command", "the graph"],
+)
+def test_a_second_run_is_refused_while_the_first_holds_the_workspace(
+    seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running], second: list[str]
+) -> None:
+    first = gen_holding_the_lock(seeded, ollama, doit_runs)
+    before = snapshot(seeded.root)
+    refused = run_doit(seeded, *second)
+    assert refused.returncode in (2, 3), refused.output
+    assert error_lines(refused.output) == [
+        f"ERROR: {seeded.root} is busy: pid {first.proc.pid} is running genlib there; wait for it to finish or stop it"
+    ]
+    assert changed(before, snapshot(seeded.root)) == []  # refused before touching anything
+    assert len(ollama.chats()) == 1  # the second never reached the model
+    assert first.finish() == 0, first.output
+    assert [it.name for it in list_iterations(seeded)] == [SEED_ITERATION, "iter_002_a_second_notes_app"]
+    assert run_doit(seeded, "history").returncode == 0  # free again once the first is done
+
+
+def test_a_killed_holder_frees_the_workspace(
+    seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
+) -> None:
+    first = gen_holding_the_lock(seeded, ollama, doit_runs)
+    first.stop(signal.SIGKILL)
+    ollama.enqueue(NOTES_TEXT)
+    again = run_doit(seeded, "gen", "desc=a second notes app")
+    assert again.returncode == 0, again.output
+    output = json.loads((seeded.iterations_dir / "iter_002_a_second_notes_app" / "llm_output.json").read_text())
+    assert output["raw"] == NOTES_TEXT  # the second run's answer, whole, not a mix of both
