@@ -43,6 +43,7 @@ class Settings:
     memory: str = "256m"
     cpus: float = 0.5
     up_timeout: int = 120
+    browser: str = ""  # Chromium for page scenarios: a path, or "" to find chromium on PATH
     # heal
     max_iter: int = 3
     prompt_budget_chars: int = 20000  # ~5.7k tokens at 3.5 chars/token: the heal target is <= 6k

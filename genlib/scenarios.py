@@ -3,7 +3,7 @@
     version: 1
     scenarios:
       - name: profile answers
-        kind: http            # http | logs | exec
+        kind: http            # http | logs | exec | page
         service: profile-api
         origin: user          # user (a person wrote it, the model may not touch it) | model
         request: {method: GET, path: /profile/1}
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from genlib.errors import ScenarioError
 from genlib.fsutil import atomic_write_text
@@ -76,7 +76,46 @@ class ExecScenario(_Base):
     timeout: float = 30.0
 
 
-Scenario = Annotated[HttpScenario | LogsScenario | ExecScenario, Field(discriminator="kind")]
+class PageStep(Strict):
+    """One thing a person does on the page: `{fill: "#text", value: "milk"}`, `{click: "#add"}`,
+    `{wait_for: "#notes li"}` (a selector) or `{wait_for_text: "milk"}`."""
+
+    fill: str | None = Field(default=None, min_length=1)
+    value: str | None = None
+    click: str | None = Field(default=None, min_length=1)
+    wait_for: str | None = Field(default=None, min_length=1)
+    wait_for_text: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> PageStep:
+        actions = [a for a in ("fill", "click", "wait_for", "wait_for_text") if getattr(self, a) is not None]
+        if len(actions) != 1:
+            raise ValueError("a step does exactly one of fill, click, wait_for, wait_for_text")
+        if (self.fill is None) != (self.value is None):
+            raise ValueError("`value` goes with `fill` (the text typed into that selector), and only with it")
+        return self
+
+    def describe(self) -> str:
+        """`click '#add'`: the step as reasons and evidence name it."""
+        if self.fill is not None:
+            return f"fill {self.fill!r} with {self.value!r}"
+        action = "click" if self.click else "wait_for" if self.wait_for else "wait_for_text"
+        return f"{action} {getattr(self, action)!r}"
+
+
+class PageScenario(_Base):
+    """A page of a frontend service, loaded in headless Chromium. `{<service>}` in `path` becomes that
+    service's address on the host (`http://127.0.0.1:<host_port>`), so a page can be told where its api is."""
+
+    kind: Literal["page"]
+    path: str = Field(default="/", pattern=r"^/")
+    steps: list[PageStep] = Field(default_factory=list)
+    expect_text: list[str] = Field(default_factory=list)
+    expect_selectors: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=15.0, gt=0, le=300)
+
+
+Scenario = Annotated[HttpScenario | LogsScenario | ExecScenario | PageScenario, Field(discriminator="kind")]
 _scenario_list = TypeAdapter(list[Scenario])
 
 
@@ -112,7 +151,7 @@ def load_tests(path: Path) -> TestFile:
     return tests
 
 
-_KINDS = ("http", "logs", "exec")
+_KINDS = ("http", "logs", "exec", "page")
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
 
 

@@ -1,0 +1,404 @@
+"""The one boundary to a real browser: a `page` scenario checked in headless Chromium (via playwright).
+
+    check_page(scenario, ws) -> (status, reason, evidence)
+
+The page fails on what a person would notice or the console would show: an
+uncaught error (a rejected promise too), a `console.error`, a request to one
+of the app's own services (its host ports on 127.0.0.1) answered 4xx/5xx or
+never answered, a step whose element never appears, an expected text or
+element missing. A failing page leaves a screenshot beside results.json.
+
+Chromium comes from the system (Debian's `chromium`), never from
+`playwright install`; without it (or without playwright) page scenarios are
+`skipped`, never `passed`. Everything playwright-specific stays in this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from genlib import registry
+from genlib.fsutil import atomic_write_bytes
+from genlib.iterations import head
+from genlib.scenarios import PageScenario, PageStep
+from genlib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
+
+    from genlib.runner import Outcome
+
+NO_BROWSER = "no browser: apt-get install chromium && pip install 'genlib[browser]'"
+EXECUTABLES = ("chromium", "chromium-browser", "google-chrome")
+# A quiet, sandbox-free Chromium: containers and CI run as root, and nothing may phone home.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAUNCH_TIMEOUT_MS = 30_000
+SETTLE_MS = 2_000  # after the checks, late requests and errors (a slow fetch) still count
+SCREENSHOT_TIMEOUT_MS = 5_000
+PAGE_TEXT_CHARS = 1000
+KEPT_EVENTS = 20  # errors and failed requests kept as evidence (the first ones are the cause)
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9-]{0,62})\}")
+_FRAME = re.compile(r"(?:at |@|\()(\S+?):(\d+):(\d+)\)?\s*$", re.MULTILINE)
+
+
+# -- finding the browser ---------------------------------------------------------------------------
+
+
+def find_executable(setting: str) -> Path | None:
+    """The `browser` setting when it names an executable file, else the first Chromium on PATH."""
+    if setting:
+        found = shutil.which(setting)
+        return Path(found) if found else None
+    for name in EXECUTABLES:
+        if found := shutil.which(name):
+            return Path(found)
+    return None
+
+
+def playwright_installed() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _say_no_browser_once() -> None:
+    print(f"genlib: page scenarios skipped: {NO_BROWSER}", file=sys.stderr, flush=True)
+
+
+# -- what the page did -----------------------------------------------------------------------------
+
+
+def page_url(path: str, service: str, host_ports: Mapping[str, int | None]) -> str:
+    """The page's URL on the host; `{notes-api}` in the path becomes http://127.0.0.1:<its host port>."""
+
+    def address(match: re.Match[str]) -> str:
+        port = host_ports.get(match.group(1))
+        if not port:
+            raise KeyError(match.group(1))
+        return f"http://127.0.0.1:{port}"
+
+    return f"http://127.0.0.1:{host_ports[service]}{_PLACEHOLDER.sub(address, path)}"
+
+
+def source_file(url: str, files_by_port: Mapping[int, Mapping[str, str]]) -> str | None:
+    """'frontend/web/app.js' for http://127.0.0.1:<its service's port>/app.js, when the registry has the file."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost") or parts.port is None:
+        return None
+    return files_by_port.get(parts.port, {}).get(parts.path.lstrip("/") or "index.html")
+
+
+def where(url: str, line: int, column: int, files_by_port: Mapping[int, Mapping[str, str]]) -> str:
+    """'http://127.0.0.1:18080/app.js:6:18 (frontend/web/app.js line 6)': the URL a person can open, the
+    file heal can change."""
+    if not url:
+        return ""
+    place = f"{url}:{line}:{column}" if line else url
+    file = source_file(url, files_by_port)
+    return f"{place} ({file} line {line})" if file and line else f"{place} ({file})" if file else place
+
+
+def first_frame(stack: str) -> tuple[str, int, int]:
+    """URL, line and column of the innermost frame of a JavaScript stack ('', 0, 0 when it has none)."""
+    match = _FRAME.search(stack)
+    return (match.group(1), int(match.group(2)), int(match.group(3))) if match else ("", 0, 0)
+
+
+def page_error_line(name: str, message: str, stack: str, files_by_port: Mapping[int, Mapping[str, str]]) -> str:
+    url, line, column = first_frame(stack)
+    text = message if not name or message.startswith(name) else f"{name}: {message}"
+    at = where(url, line, column, files_by_port)
+    return f"uncaught {_one_line(text)}" + (f" at {at}" if at else "")
+
+
+def console_error_line(text: str, location: Mapping[str, Any], files_by_port: Mapping[int, Mapping[str, str]]) -> str:
+    # playwright's console locations count from 0; stacks and editors count from 1
+    url = str(location.get("url") or "")
+    at = where(url, int(location.get("lineNumber") or 0) + 1, int(location.get("columnNumber") or 0) + 1, files_by_port)
+    return f"console.error: {_one_line(text)}" + (f" at {at}" if at else "")
+
+
+def request_line(method: str, url: str, outcome: str) -> str:
+    return f"{method} {url} -> {outcome}"
+
+
+@dataclass
+class PageLog:
+    """Errors and failed requests as they happen; `own` is the app's host:port addresses."""
+
+    own: set[str]
+    files_by_port: Mapping[int, Mapping[str, str]]
+    errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+
+    def is_own(self, url: str) -> bool:
+        parts = urlsplit(url)
+        # the browser asks for /favicon.ico by itself; a static app need not have one
+        return parts.netloc in self.own and parts.path != "/favicon.ico"
+
+    def on_page_error(self, error: Any) -> None:
+        _add_new(self.errors, page_error_line(error.name, error.message, error.stack or "", self.files_by_port))
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        # "Failed to load resource" repeats a failed request: those count (below) only for the app's own services
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            _add_new(self.errors, console_error_line(message.text, message.location, self.files_by_port))
+
+    def on_response(self, response: Response) -> None:
+        if response.status >= 400 and self.is_own(response.url):
+            outcome = f"{response.status} {response.status_text}".strip()
+            _add_new(self.failed_requests, request_line(response.request.method, response.url, outcome))
+
+    def on_request_failed(self, request: Request) -> None:
+        if self.is_own(request.url):
+            _add_new(self.failed_requests, request_line(request.method, request.url, request.failure or "failed"))
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.errors:
+            more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+            found.append(f"{self.errors[0]}{more}")
+        if self.failed_requests:
+            more = f" (and {len(self.failed_requests) - 1} more)" if len(self.failed_requests) > 1 else ""
+            found.append(f"request {self.failed_requests[0]}{more}")
+        return found
+
+    def evidence(self) -> dict[str, Any]:
+        return {"errors": self.errors[:KEPT_EVENTS], "failed_requests": self.failed_requests[:KEPT_EVENTS]}
+
+
+def _add_new(found: list[str], line: str) -> None:
+    """The same error on every reload or poll says nothing new; the first of each is kept."""
+    if line not in found:
+        found.append(line)
+
+
+# -- the check --------------------------------------------------------------------------------------
+
+
+def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
+    """Load the page, do the steps, check the expectations; a failure leaves a screenshot."""
+    executable = find_executable(ws.settings().browser)
+    if executable is None or not playwright_installed():
+        _say_no_browser_once()
+        return "skipped", NO_BROWSER, {}
+    reg = registry.load(ws)
+    host_ports = {c["service"]: c.get("host_port") for c in registry.services(reg)}
+    if not host_ports.get(scenario.service):
+        return "error", f"service {scenario.service} publishes no port; a page scenario needs a frontend", {}
+    try:
+        url = page_url(scenario.path, scenario.service, host_ports)
+    except KeyError as exc:
+        known = ", ".join(sorted(s for s, p in host_ports.items() if p))
+        return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {known}); fix test.yaml", {}
+    log = PageLog({f"{h}:{p}" for p in host_ports.values() if p for h in ("127.0.0.1", "localhost")}, _files(reg))
+    return _in_browser(executable, scenario, url, log, _screenshot_path(ws, scenario.name))
+
+
+def _files(reg: dict[str, Any]) -> dict[int, dict[str, str]]:
+    """Per host port, URL path -> file: what a static service serves is its folder as it is."""
+    found: dict[int, dict[str, str]] = {}
+    for comp in registry.services(reg):
+        if comp.get("host_port") and comp.get("runtime") == "static":
+            prefix = f"{comp['layer']}/{comp['name']}/"
+            found[comp["host_port"]] = {f["path"].removeprefix(prefix): f["path"] for f in comp["files"]}
+    return found
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    path: Path
+    shown: str  # relative to the workspace, as results.json names files
+
+
+def _screenshot_path(ws: Workspace, name: str) -> Screenshot | None:
+    """iterations/<head>/screenshots/<scenario name as a file name>.png"""
+    it = head(ws)
+    if it is None:
+        return None
+    path = it.path / "screenshots" / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name).strip('-.')}.png"
+    return Screenshot(path, path.relative_to(ws.root).as_posix())
+
+
+def _in_browser(executable: Path, scenario: PageScenario, url: str, log: PageLog, shot: Screenshot | None) -> Outcome:
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        with _chromium(executable) as browser:
+            page = browser.new_context().new_page()
+            page.on("pageerror", log.on_page_error)
+            page.on("console", log.on_console)
+            page.on("response", log.on_response)
+            page.on("requestfailed", log.on_request_failed)
+            return _visit(page, scenario, url, log, shot)
+    except PlaywrightError as exc:  # Chromium would not start, or died under us
+        return "error", f"Chromium at {executable} failed: {_one_line(exc.message)[:300]}", log.evidence()
+
+
+@contextmanager
+def _chromium(executable: Path) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(executable), args=FLAGS, timeout=LAUNCH_TIMEOUT_MS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _visit(page: Page, scenario: PageScenario, url: str, log: PageLog, shot: Screenshot | None) -> Outcome:
+    remaining = _countdown(scenario.timeout)
+    evidence: dict[str, Any] = {"url": url}
+    problems = _load(page, url, scenario.timeout, remaining)
+    if not problems:
+        problems, failed_step = _steps(page, scenario.steps, scenario.timeout, remaining)
+        if failed_step:
+            evidence["failed_step"] = failed_step
+        else:
+            problems = _expectations(page, scenario, remaining)
+        _settle(page, remaining)
+    problems += log.problems()
+    evidence.update(log.evidence())
+    if not problems:
+        _remove(shot)
+        checked = len(scenario.steps), len(scenario.expect_text) + len(scenario.expect_selectors)
+        return "passed", f"{scenario.path}: {checked[0]} step(s), {checked[1]} expectation(s), no errors", evidence
+    evidence["page_text"] = _page_text(page)
+    evidence["screenshot"] = _save_screenshot(page, shot)
+    return "failed", "; ".join(problems), evidence
+
+
+def _countdown(seconds: float) -> Callable[[], int]:
+    """Milliseconds left of the scenario's timeout; never 0, which playwright reads as 'no limit'."""
+    deadline = time.monotonic() + seconds
+    return lambda: max(int((deadline - time.monotonic()) * 1000), 1)
+
+
+def _load(page: Page, url: str, timeout: float, remaining: Callable[[], int]) -> list[str]:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.goto(url, wait_until="load", timeout=remaining())
+    except PlaywrightTimeout:
+        return [f"page {url} did not load within {timeout:g}s"]
+    except PlaywrightError as exc:
+        return [f"page {url} did not load: {_first_line(exc.message)}"]
+    return []
+
+
+def _steps(page: Page, steps: list[PageStep], timeout: float, remaining: Callable[[], int]) -> tuple[list[str], str]:
+    """Problems and the step that failed ('' when all were done)."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for number, step in enumerate(steps, 1):
+        name = f"step {number}: {step.describe()}"
+        try:
+            _do(page, step, remaining())
+        except PlaywrightTimeout:
+            target = step.wait_for_text or step.fill or step.click or step.wait_for
+            kind = "text" if step.wait_for_text else "selector"
+            return [f"{name}: {kind} {target!r} did not appear within {timeout:g}s"], name
+        except PlaywrightError as exc:
+            return [f"{name}: {_first_line(exc.message)}"], name
+    return [], ""
+
+
+def _do(page: Page, step: PageStep, timeout_ms: int) -> None:
+    if step.fill is not None:
+        page.fill(step.fill, step.value or "", timeout=timeout_ms)
+    elif step.click is not None:
+        page.click(step.click, timeout=timeout_ms)
+    elif step.wait_for is not None:
+        page.wait_for_selector(step.wait_for, state="visible", timeout=timeout_ms)
+    elif step.wait_for_text is not None:
+        _wait_for_text(page, step.wait_for_text, timeout_ms)
+
+
+def _wait_for_text(page: Page, text: str, timeout_ms: int) -> None:
+    """The text a person sees (innerText), as a plain substring: the same rule as an http body_contains."""
+    script = "t => document.body !== null && document.body.innerText.includes(t)"
+    page.wait_for_function(script, arg=text, timeout=timeout_ms)
+
+
+def _expectations(page: Page, scenario: PageScenario, remaining: Callable[[], int]) -> list[str]:
+    """Each expected text or element is waited for (pages fill in after fetches) until the timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    problems = []
+    for text in scenario.expect_text:
+        try:
+            _wait_for_text(page, text, remaining())
+        except PlaywrightTimeout:
+            problems.append(f"text {text!r} not on the page after {scenario.timeout:g}s")
+    for selector in scenario.expect_selectors:
+        try:
+            page.wait_for_selector(selector, state="attached", timeout=remaining())
+        except PlaywrightTimeout:
+            problems.append(f"selector {selector!r} not on the page after {scenario.timeout:g}s")
+    return problems
+
+
+def _settle(page: Page, remaining: Callable[[], int]) -> None:
+    """Let requests started by the page finish, so their failures are seen; a page that keeps polling is fine."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    with suppress(PlaywrightError):
+        page.wait_for_load_state("networkidle", timeout=min(remaining(), SETTLE_MS))
+
+
+def _page_text(page: Page) -> str:
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return page.inner_text("body", timeout=1000)[:PAGE_TEXT_CHARS]
+    except PlaywrightError:
+        return ""
+
+
+def _save_screenshot(page: Page, shot: Screenshot | None) -> str | None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    if shot is None:
+        return None
+    try:
+        atomic_write_bytes(shot.path, page.screenshot(full_page=True, timeout=SCREENSHOT_TIMEOUT_MS))
+    except PlaywrightError:
+        return None
+    return shot.shown
+
+
+def _remove(shot: Screenshot | None) -> None:
+    """A page that passes now must not leave an earlier failure's screenshot to mislead."""
+    if shot is not None:
+        shot.path.unlink(missing_ok=True)
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,285 @@
+"""`page` scenarios: evidence and the no-browser path without Docker; then the notes app in real Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import APPS, add_iteration, run_doit
+from ollama_server import ScriptedOllama
+from test_engine import BASE_IMAGE, free_port_base
+from test_runner import _variant, _wait_for_base_image
+
+from genlib import browser, healprompt, registry, runner
+from genlib.browser import PageLog
+from genlib.engine import Stack
+from genlib.errors import ScenarioError
+from genlib.scenarios import TestFile, load_tests, parse_scenarios, save_tests
+from genlib.workspace import Workspace
+
+FILES = {18080: {"app.js": "frontend/web/app.js", "index.html": "frontend/web/index.html"}}
+APP_JS = "frontend/web/app.js"
+
+# -- pure parts ------------------------------------------------------------------------------------
+
+
+def test_page_url_fills_in_the_address_of_each_named_service() -> None:
+    ports = {"web-frontend": 18080, "notes-api": 18001, "digest-workers": None}
+    assert browser.page_url("/?notes-api={notes-api}", "web-frontend", ports) == (
+        "http://127.0.0.1:18080/?notes-api=http://127.0.0.1:18001"
+    )
+    with pytest.raises(KeyError, match="digest-workers"):
+        browser.page_url("/?w={digest-workers}", "web-frontend", ports)
+
+
+@pytest.mark.parametrize(
+    ("stack", "frame"),
+    [
+        ("TypeError: x is null\n    at show (http://127.0.0.1:18080/app.js:7:3)\n    at y", ("app.js", 7, 3)),
+        ("ReferenceError: shw\n    at http://127.0.0.1:18080/app.js:13:22", ("app.js", 13, 22)),
+        ("Error: no frames", ("", 0, 0)),
+    ],
+)
+def test_the_innermost_frame_of_a_stack(stack: str, frame: tuple[str, int, int]) -> None:
+    url, line, column = browser.first_frame(stack)
+    assert (url.rsplit("/", 1)[-1] if url else "", line, column) == frame
+
+
+def test_a_page_error_names_message_url_line_and_the_file_to_change() -> None:
+    stack = "TypeError: Cannot read properties of null\n    at http://127.0.0.1:18080/app.js:16:27"
+    line = browser.page_error_line("TypeError", "Cannot read properties of null", stack, FILES)
+    assert line == (
+        "uncaught TypeError: Cannot read properties of null "
+        "at http://127.0.0.1:18080/app.js:16:27 (frontend/web/app.js line 16)"
+    )
+    outside = browser.page_error_line("Error", "boom", "Error: boom\n    at http://cdn.example/x.js:1:2", FILES)
+    assert outside == "uncaught Error: boom at http://cdn.example/x.js:1:2"
+
+
+def test_a_console_error_counts_lines_from_one_like_an_editor() -> None:
+    location = {"url": "http://127.0.0.1:18080/index.html", "lineNumber": 3, "columnNumber": 8}
+    assert browser.console_error_line("bad\n  thing", location, FILES) == (
+        "console.error: bad thing at http://127.0.0.1:18080/index.html:4:9 (frontend/web/index.html line 4)"
+    )
+    assert browser.console_error_line("no place", {}, FILES) == "console.error: no place"
+
+
+def test_only_the_apps_own_requests_count() -> None:
+    log = PageLog({"127.0.0.1:18001", "127.0.0.1:18080"}, FILES)
+    assert log.is_own("http://127.0.0.1:18001/notes")
+    assert not log.is_own("http://127.0.0.1:9999/notes")  # another program's port
+    assert not log.is_own("https://cdn.example/lib.js")
+    assert not log.is_own("http://127.0.0.1:18080/favicon.ico")  # asked for by the browser, not the app
+
+
+def test_problems_show_the_first_error_and_how_many_more() -> None:
+    log = PageLog(set(), FILES, errors=["uncaught A", "console.error: B"], failed_requests=["GET u -> 404 Not Found"])
+    assert log.problems() == ["uncaught A (and 1 more)", "request GET u -> 404 Not Found"]
+    assert PageLog(set(), FILES).problems() == []
+
+
+def test_page_evidence_reaches_the_heal_prompt_line_by_line(workspace: Workspace) -> None:
+    evidence = {
+        "url": "http://127.0.0.1:18080/?notes-api=http://127.0.0.1:18001",
+        "failed_step": "step 1: wait_for '#notes li'",
+        "errors": ["uncaught TypeError: notes.forEach is not a function at http://127.0.0.1:18080/app.js:14:26"],
+        "failed_requests": ["GET http://127.0.0.1:18001/note -> 404 Not Found"],
+        "screenshot": "iterations/iter_001_notes/screenshots/notes-page.png",
+    }
+    result = {"name": "notes page", "kind": "page", "service": "web-frontend", "origin": "user",
+              "status": "failed", "reason": "step 1: wait_for '#notes li': ...", "evidence": evidence}  # fmt: skip
+    results = {"iteration": "iter_001_notes", "summary": {"failed": 1}, "results": [result]}
+    text = healprompt.build(workspace, results=results, registry={}, rounds=[], budget=20000).text
+    assert "### notes page (page on web-frontend, origin user): failed" in text
+    for line in ("failed_step: step 1: wait_for '#notes li'", "GET http://127.0.0.1:18001/note -> 404 Not Found"):
+        assert line in text
+    assert "notes.forEach is not a function at http://127.0.0.1:18080/app.js:14:26" in text
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({"click": "#a", "fill": "#b", "value": "x"}, "a step does exactly one of fill, click"),
+        ({"fill": "#b"}, "`value` goes with `fill`"),
+        ({"click": "#a", "value": "x"}, "`value` goes with `fill`"),
+        ({"hover": "#a"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_step_names_the_line_of_test_yaml(workspace: Workspace, step: dict[str, str], message: str) -> None:
+    page = {"name": "p", "kind": "page", "service": "web-frontend", "steps": [step]}
+    workspace.tests_path.write_text(json.dumps({"version": 1, "scenarios": [page]}, indent=1))
+    with pytest.raises(ScenarioError, match=message) as caught:
+        load_tests(workspace.tests_path)
+    assert "scenario 1, field steps.0" in str(caught.value)
+
+
+def test_a_page_scenario_round_trips_through_test_yaml(workspace: Workspace) -> None:
+    page = parse_scenarios([PAGE])[0]
+    save_tests(workspace.tests_path, TestFile(scenarios=[page]))
+    assert load_tests(workspace.tests_path).scenarios == [page]
+
+
+# -- no browser --------------------------------------------------------------------------------------
+
+_RUN_TWICE = """
+    import json, sys
+    from genlib import runner
+    from genlib.engine import Stack
+    from genlib.scenarios import parse_scenarios
+    from genlib.workspace import Workspace
+
+    ws = Workspace.at(sys.argv[1])
+    page = parse_scenarios([{"name": "p", "kind": "page", "service": "web-frontend"}])[0]
+    comp = {"service": "web-frontend", "host_port": 18080}
+    results = [runner.run_scenario(page, Stack(ws), comp, {"web-frontend"}) for _ in range(2)]
+    print(json.dumps([[r.status, r.reason] for r in results]))
+"""
+
+
+def test_without_chromium_page_scenarios_are_skipped_and_it_is_said_once(workspace: Workspace) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(_RUN_TWICE), str(workspace.root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GENLIB_BROWSER": str(workspace.root / "no-such-chromium")},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [["skipped", browser.NO_BROWSER]] * 2
+    assert proc.stderr.splitlines() == [f"genlib: page scenarios skipped: {browser.NO_BROWSER}"]
+
+
+# -- the notes app in real Chromium ------------------------------------------------------------------
+
+PAGE: dict[str, Any] = {
+    "name": "notes page",
+    "kind": "page",
+    "service": "web-frontend",
+    "path": "/?notes-api={notes-api}",
+    "steps": [
+        {"wait_for": "#notes li"},
+        {"fill": "#text", "value": "buy milk"},
+        {"click": "button[type=submit]"},
+        {"wait_for_text": "buy milk"},
+    ],
+    "expect_text": ["hello", "buy milk"],
+    "expect_selectors": ["form#add"],
+    "timeout": 10,
+}
+JS_ERROR = {APP_JS: ('getElementById("add")', 'getElementById("add-form")')}
+WRONG_URL = {APP_JS: ("`${api}/notes`", "`${api}/note`")}
+
+
+@pytest.fixture
+def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """The offline base image, free ports; the stack is taken down afterwards whatever happened."""
+    _wait_for_base_image()
+    for runtime in ("PYTHON", "NODE", "STATIC"):
+        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
+    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
+    yield workspace
+    if workspace.compose_path.exists():
+        Stack(workspace).down()
+
+
+def deploy(ws: Workspace, edits: dict[str, tuple[str, str]]) -> None:
+    """The notes app (with `edits`) as iteration 1; test.yaml holds the page scenario, a person's."""
+    app = _variant(ws.root.parent, edits) if edits else APPS / "notes" / "llm_output.json"
+    add_iteration(ws, "iter_001_notes", app)
+    save_tests(ws.tests_path, TestFile(scenarios=parse_scenarios([PAGE])))
+
+
+def page_result(ws: Workspace, iteration: str = "iter_001_notes") -> dict[str, Any]:
+    data = json.loads((ws.iterations_dir / iteration / "results.json").read_text())
+    found: dict[str, Any] = next(r for r in data["results"] if r["kind"] == "page")
+    return found
+
+
+def host_port(ws: Workspace, service: str) -> int:
+    return next(int(c["host_port"]) for c in registry.services(registry.load(ws)) if c["service"] == service)
+
+
+def assert_screenshot(ws: Workspace, result: dict[str, Any]) -> None:
+    shown = result["evidence"]["screenshot"]
+    assert shown == "iterations/iter_001_notes/screenshots/notes-page.png"
+    assert (ws.root / shown).read_bytes().startswith(b"\x89PNG\r\n")
+
+
+@pytest.mark.docker
+@pytest.mark.browser
+def test_the_notes_page_loads_its_notes_and_adds_one(engine: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    deploy(engine, {})
+    run = run_doit(engine)
+    assert run.returncode == 0, run.output
+    result = page_result(engine)
+    assert (result["status"], result["reason"]) == ("passed", PAGE["path"] + ": 4 step(s), 3 expectation(s), no errors")
+    assert result["evidence"]["errors"] == [] and result["evidence"]["failed_requests"] == []
+    assert not (engine.iterations_dir / "iter_001_notes" / "screenshots").exists()
+    monkeypatch.setenv("GENLIB_BROWSER", "/nonexistent/chromium")  # the same page without a browser: never passed
+    again = runner.run(engine, Stack(engine))
+    assert [(r.status, r.reason) for r in again.results if r.kind == "page"] == [("skipped", browser.NO_BROWSER)]
+
+
+@pytest.mark.docker
+@pytest.mark.browser
+def test_a_javascript_error_fails_the_page_with_file_line_and_screenshot(engine: Workspace) -> None:
+    deploy(engine, JS_ERROR)
+    run = run_doit(engine)
+    assert run.returncode == 1, run.output
+    result = page_result(engine)
+    frontend = host_port(engine, "web-frontend")
+    error = (
+        "uncaught TypeError: Cannot read properties of null (reading 'addEventListener') "
+        f"at http://127.0.0.1:{frontend}/app.js:16:36 ({APP_JS} line 16)"
+    )
+    assert result["status"] == "failed"
+    # without its submit handler the form reloads the page: the same error again (kept once), then the
+    # reload cuts the first fetch short
+    assert result["evidence"]["errors"][0] == error and len(result["evidence"]["errors"]) == 2
+    assert result["evidence"]["failed_step"] == "step 4: wait_for_text 'buy milk'"
+    assert error in result["reason"]
+    assert_screenshot(engine, result)
+
+
+@pytest.mark.docker
+@pytest.mark.browser
+def test_a_wrong_api_url_fails_with_the_failed_request_and_the_step(engine: Workspace) -> None:
+    deploy(engine, WRONG_URL)
+    run = run_doit(engine)
+    assert run.returncode == 1, run.output
+    result = page_result(engine)
+    evidence = result["evidence"]
+    api = host_port(engine, "notes-api")
+    assert evidence["failed_requests"] == [f"GET http://127.0.0.1:{api}/note -> 404 Not Found"]
+    assert evidence["failed_step"] == "step 1: wait_for '#notes li'"
+    assert "notes.forEach is not a function" in evidence["errors"][0]
+    assert result["reason"].startswith("step 1: wait_for '#notes li': selector '#notes li' did not appear within 10s")
+    assert_screenshot(engine, result)
+
+
+def fixed_app_js() -> str:
+    return (APPS / "notes" / "src" / APP_JS).read_text()
+
+
+@pytest.mark.docker
+@pytest.mark.browser
+def test_heal_fixes_the_wrong_api_url_and_the_page_turns_green(engine: Workspace, ollama: ScriptedOllama) -> None:
+    deploy(engine, WRONG_URL)
+    patch = {"summary": "call GET /notes, the api's route", "files": [{"path": APP_JS, "content": fixed_app_js()}]}
+    ollama.enqueue(json.dumps(patch))
+    run = run_doit(engine, "heal", timeout=900)
+    assert run.returncode == 0, run.output
+    assert "heal: green after 1 round(s); HEAD is iter_002_patch" in run.output
+    prompt = ollama.chats()[0]["messages"][0]["content"]
+    api = host_port(engine, "notes-api")
+    assert f"GET http://127.0.0.1:{api}/note -> 404 Not Found" in prompt
+    assert "failed_step: step 1: wait_for '#notes li'" in prompt
+    assert "fetch(`${api}/note`)" in prompt  # the frontend's file, to be fixed
+    assert page_result(engine, "iter_002_patch")["status"] == "passed"
+    assert (engine.iterations_dir / "iter_001_notes" / "screenshots" / "notes-page.png").exists()
