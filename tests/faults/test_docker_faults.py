@@ -1,0 +1,144 @@
+"""Faults with the real engine: kill points in `up`, `test` and a heal round; the daemon gone
+between steps; a port taken; a container that never gets healthy."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import add_iteration, run_doit
+from ollama_server import ScriptedOllama, slow
+from test_engine import BASE_IMAGE, _port_free
+from test_runner import _variant, _wait_for_base_image
+
+from faults.conftest import Running, assert_consistent, error_lines, snapshot, start_doit
+from genlib import registry
+from genlib.engine import Stack, published_ports
+from genlib.iterations import list_iterations
+from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.workspace import Workspace
+
+pytestmark = pytest.mark.docker
+SERVER = "api/notes/server.js"
+GOOD_LINE = "return send(res, 200, notes);"
+BROKEN_LINE = 'return send(res, 500, { error: "db down" });'
+
+
+@pytest.fixture
+def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """The offline base image and free ports; the stack goes down afterwards whatever happened."""
+    _wait_for_base_image()
+    for runtime in ("PYTHON", "NODE", "STATIC"):
+        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
+    monkeypatch.setenv("GENLIB_PORT_BASE", str(random_port_base()))
+    monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
+    yield workspace
+    if workspace.compose_path.exists():
+        Stack(workspace).down()
+
+
+def random_port_base() -> int:
+    """A random free range: a fixed scan would collide with stacks other test runs are starting now."""
+    for base in random.sample(range(20000, 60000, 1000), 40):
+        if all(_port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
+            return base
+    raise AssertionError("no free port range for the notes stack")
+
+
+def deploy(ws: Workspace, app: Path | str = "notes") -> Path:
+    folder = add_iteration(ws, "iter_001_notes", app)
+    proposed = parse_scenarios(json.loads((folder / "llm_output.json").read_text())["answer"]["scenarios"])
+    save_tests(ws.tests_path, merge_model_scenarios(TestFile(), proposed, "iter_001_notes")[0])
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("task", "sig"),
+    [("up", signal.SIGKILL), ("up", signal.SIGINT), ("test", signal.SIGKILL)],
+    ids=["up SIGKILL", "up SIGINT", "test SIGKILL"],
+)
+def test_a_run_stopped_in_up_or_test_is_finished_by_plain_doit(
+    engine: Workspace, doit_runs: list[Running], task: str, sig: signal.Signals
+) -> None:
+    deploy(engine)
+    run = start_doit(engine)
+    doit_runs.append(run)
+    run.wait_for(run.saw(f".  {task}"), f"the {task} task", limit=300)
+    assert run.stop(sig) != 0, run.output
+    assert_consistent(engine)
+    again = run_doit(engine, timeout=600)
+    assert again.returncode == 0, again.output
+    results = json.loads((engine.iterations_dir / "iter_001_notes" / "results.json").read_text())
+    assert results["summary"]["failed"] == 0 and results["summary"]["passed"] >= 7
+
+
+def test_docker_gone_between_steps_is_one_line_and_keeps_the_results(engine: Workspace) -> None:
+    deploy(engine)
+    assert run_doit(engine, timeout=600).returncode == 0
+    before = snapshot(engine.root)
+    gone = run_doit(engine, "test", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert gone.returncode == 2, gone.output
+    assert error_lines(gone.output) == [
+        "ERROR: up: cannot reach Docker to connect: is the Docker daemon running? start dockerd or set DOCKER_HOST"
+    ]
+    assert snapshot(engine.root) == before
+    assert run_doit(engine, "test", timeout=600).returncode == 0  # back: the same command finishes
+
+
+def test_a_taken_port_names_the_service_and_the_setting(engine: Workspace) -> None:
+    deploy(engine)
+    assert run_doit(engine, "compose").returncode == 0
+    port = published_ports(engine.compose_path)["notes-api"]
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        run = run_doit(engine, timeout=600)
+    assert run.returncode == 2, run.output
+    assert error_lines(run.output) == [
+        f"ERROR: up: port 127.0.0.1:{port} for service notes-api is already taken; free it or set another "
+        "port_base (GENLIB_PORT_BASE or port_base= on the doit line)"
+    ]
+
+
+def test_a_container_that_never_gets_healthy_is_a_failed_result(
+    engine: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    output = json.loads((Path(__file__).parents[1] / "resources/apps/notes/llm_output.json").read_text())
+    api = next(c for c in output["answer"]["components"] if c["name"] == "notes")
+    api["health"] = "/no-such-page"  # the node server answers 404 there: never healthy
+    source = tmp_path / "unhealthy.json"
+    source.write_text(json.dumps(output))
+    deploy(engine, source)
+    monkeypatch.setenv("GENLIB_UP_TIMEOUT", "8")
+    run = run_doit(engine, timeout=600)
+    assert run.returncode == 1, run.output
+    results = json.loads((engine.iterations_dir / "iter_001_notes" / "results.json").read_text())
+    service = next(r for r in results["results"] if r["name"] == "service notes-api")
+    assert service["status"] == "failed" and "never became healthy" in service["reason"], service
+
+
+def test_heal_killed_mid_round_is_finished_by_the_next_heal(
+    engine: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
+) -> None:
+    app = _variant(engine.root.parent, {SERVER: (GOOD_LINE, BROKEN_LINE)})
+    deploy(engine, app)
+    assert run_doit(engine, timeout=600).returncode == 1  # `list notes` fails: something to heal
+    fixed_source = (app.parent / "src" / SERVER).read_text().replace(BROKEN_LINE, GOOD_LINE)
+    fix = json.dumps({"summary": "return the notes", "files": [{"path": SERVER, "content": fixed_source}]})
+    ollama.piece = 64
+    ollama.enqueue(slow(fix, seconds=0.5))
+    run = start_doit(engine, "heal")
+    doit_runs.append(run)
+    run.wait_for(lambda: bool(ollama.chats()), "the heal round to ask the model", limit=300)
+    run.stop(signal.SIGKILL)
+    assert [it.name for it in list_iterations(engine)] == ["iter_001_notes"]  # no half patch
+    assert_consistent(engine)
+    ollama.enqueue(fix)
+    again = run_doit(engine, "heal", timeout=900)
+    assert again.returncode == 0, again.output
+    assert "heal: green after 1 round(s); HEAD is iter_002_patch" in again.output
