@@ -1,11 +1,14 @@
 """How much a no-op `doit` costs as history grows, against doit's own floor.
 
-Builds synthetic workspaces of 10, 100 and 1,000 iterations x 10 files each
-(every iteration adds new files, the worst case for the overlay), runs the
-build graph once, then times >= 5 no-op runs of the graph beside >= 5 runs of
-an empty dodo.py in the same session, and prints the medians and their ratio.
+Builds synthetic workspaces of 10, 100 and 1,000 iterations x 10 files each,
+in two shapes:
+  patch  every iteration rewrites 10 of a pool of 50 files (what heal rounds do);
+  new    every iteration adds 10 new files (worst case: HEAD uses all 10,000).
+It runs the build graph once, then times >= 5 no-op runs of the graph beside
+>= 5 runs of an empty dodo.py, interleaved in the same session, and prints
+the medians and their ratio.
 
-    python bench/noop.py [--sizes 10 100 1000] [--runs 7]
+    python bench/noop.py [--sizes 10 100 1000] [--runs 7] [--shapes patch new]
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ from genlib.cli import init_workspace
 
 FILES_PER_ITERATION = 10
 COMPONENTS = 10
+POOL = 5  # files per component in the "patch" shape: 50 in all
 GRAPH = ["materialize", "registry", "compose"]
 
 
-def synthetic_output(number: int) -> dict[str, object]:
+def file_name(shape: str, number: int) -> str:
+    return f"module_{number:04d}.py" if shape == "new" else f"module_{number % POOL}.py"
+
+
+def synthetic_output(number: int, shape: str) -> dict[str, object]:
     files = [
-        {"path": f"backend/c{j}/module_{number:04d}.py", "content": f"VALUE = {number * 100 + j}\n"}
+        {"path": f"backend/c{j}/{file_name(shape, number)}", "content": f"VALUE = {number * 100 + j}\n"}
         for j in range(FILES_PER_ITERATION)
     ]
     components = [
@@ -43,12 +51,12 @@ def synthetic_output(number: int) -> dict[str, object]:
     }
 
 
-def make_workspace(root: Path, iterations: int) -> Path:
+def make_workspace(root: Path, iterations: int, shape: str) -> Path:
     ws = init_workspace(root)
     for number in range(1, iterations + 1):
         folder = ws / "iterations" / f"iter_{number:03d}_{'bench' if number == 1 else 'patch'}"
         folder.mkdir()
-        (folder / "llm_output.json").write_text(json.dumps(synthetic_output(number)))
+        (folder / "llm_output.json").write_text(json.dumps(synthetic_output(number, shape)))
     return ws
 
 
@@ -61,29 +69,38 @@ def doit(cwd: Path, *args: str) -> float:
     return elapsed
 
 
-def median_ms(cwd: Path, runs: int, *args: str) -> float:
-    return statistics.median(doit(cwd, *args) for _ in range(runs)) * 1000
+def medians_ms(ws: Path, empty: Path, runs: int) -> tuple[float, float]:
+    """Interleaved, so a busy machine slows both sides alike."""
+    noop, floor = [], []
+    for _ in range(runs):
+        noop.append(doit(ws, *GRAPH))
+        floor.append(doit(empty))
+    return statistics.median(noop) * 1000, statistics.median(floor) * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--shapes", nargs="+", default=["patch", "new"], choices=["patch", "new"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="genlib-bench-") as tmp:
         empty = Path(tmp) / "empty"
         empty.mkdir()
         (empty / "dodo.py").write_text("DOIT_CONFIG = {'backend': 'sqlite3', 'dep_file': 'deps.sqlite3'}\n")
-        print(f"{'iterations':>10} {'files':>7} {'first build':>12} {'no-op':>9} {'empty dodo':>11} {'ratio':>6}")
-        for size in args.sizes:
-            ws = make_workspace(Path(tmp) / f"ws{size}", size)
-            first = doit(ws, *GRAPH) * 1000
-            noop = median_ms(ws, args.runs, *GRAPH)
-            floor = median_ms(empty, args.runs)
-            print(
-                f"{size:>10} {size * FILES_PER_ITERATION:>7} {first:>10.0f}ms {noop:>7.0f}ms {floor:>9.0f}ms"
-                f" {noop / floor:>5.2f}x"
-            )
+        header = f"{'shape':>6} {'iterations':>10} {'files':>7} {'used':>6} {'first build':>12}"
+        print(header + f" {'no-op':>9} {'empty dodo':>11} {'ratio':>6}")
+        for shape in args.shapes:
+            for size in args.sizes:
+                ws = make_workspace(Path(tmp) / f"{shape}{size}", size, shape)
+                first = doit(ws, *GRAPH) * 1000
+                noop, floor = medians_ms(ws, empty, args.runs)
+                used = len(list((ws / "iterations").glob("iter_*/backend/*/*.py")))
+                used = min(used, COMPONENTS * POOL) if shape == "patch" else used
+                print(
+                    f"{shape:>6} {size:>10} {size * FILES_PER_ITERATION:>7} {used:>6} {first:>10.0f}ms"
+                    f" {noop:>7.0f}ms {floor:>9.0f}ms {noop / floor:>5.2f}x"
+                )
 
 
 if __name__ == "__main__":

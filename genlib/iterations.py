@@ -14,11 +14,14 @@ that has it; a deletion in a later iteration hides it.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +46,11 @@ class Iteration:
     def kind(self) -> str:
         return "patch" if self.name.endswith(f"_{PATCH_SLUG}") else "gen"
 
-    @property
+    @cached_property  # read for every iteration on every run: build the Path once
     def llm_output(self) -> Path:
         return self.path / "llm_output.json"
 
-    @property
+    @cached_property
     def manifest(self) -> Path:
         return self.path / MANIFEST
 
@@ -65,16 +68,35 @@ class Iteration:
 
 
 def list_iterations(ws: Workspace) -> list[Iteration]:
-    """All complete iterations, oldest first (half-built temp folders are skipped)."""
-    found = []
+    """All complete iterations, oldest first (half-built temp folders are skipped).
+
+    Cached per process until the folder changes (an iteration appears by a rename,
+    which changes the folder's mtime): the graph asks several times per run.
+    """
     try:
-        entries = list(ws.iterations_dir.iterdir())
+        mtime = os.stat(ws.iterations_dir).st_mtime_ns
     except FileNotFoundError:
         return []
-    for entry in entries:
-        match = ITERATION_RE.match(entry.name)
-        if match and entry.is_dir():
-            found.append(Iteration(int(match.group(1)), entry.name, entry))
+    cached = _listings.get(ws.iterations_dir)
+    if cached is None or cached[0] != mtime:
+        cached = _listings[ws.iterations_dir] = (mtime, _scan(ws.iterations_dir))
+    return list(cached[1])
+
+
+_listings: dict[Path, tuple[int, list[Iteration]]] = {}
+
+
+def _scan(folder: Path) -> list[Iteration]:
+    found = []
+    try:
+        entries = os.scandir(folder)  # d_type answers is_dir without a stat per entry
+    except FileNotFoundError:
+        return []
+    with entries:
+        for entry in entries:
+            match = ITERATION_RE.match(entry.name)
+            if match and entry.is_dir():
+                found.append(Iteration(int(match.group(1)), entry.name, Path(entry.path)))
     return sorted(found, key=lambda it: it.number)
 
 
@@ -112,7 +134,11 @@ def up_to_head(ws: Workspace) -> list[Iteration]:
 
 def lineage(ws: Workspace, it: Iteration) -> list[Iteration]:
     """`it` and its ancestors, oldest first, following parent.txt."""
-    parents = parent_map(ws)
+    return chain(it, parent_map(ws))
+
+
+def chain(it: Iteration, parents: dict[str, Iteration | None]) -> list[Iteration]:
+    """`it` and its ancestors, oldest first, from a parent map."""
     chain = []
     current: Iteration | None = it
     while current is not None:
@@ -189,12 +215,25 @@ def write_iteration(ws: Workspace, slug: str, files: dict[str, str]) -> Iteratio
 def read_manifest(it: Iteration) -> dict[str, Any] | None:
     """What materialize wrote: {files: {path: sha256}, deletions: [...]}; None before it ran."""
     try:
+        stat = os.stat(it.manifest)
+    except FileNotFoundError:
+        return None
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _manifests.get(it.manifest)
+    if cached is not None and cached[0] == key:
+        return cached[1]  # the graph's creators read each manifest twice per run
+    try:
         data = json.loads(it.manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         raise WorkspaceError(f"{it.manifest} is unreadable ({exc}); delete it and run `doit` again") from exc
-    return data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
+    manifest = data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
+    _manifests[it.manifest] = (key, manifest)
+    return manifest
+
+
+_manifests: dict[Path, tuple[tuple[int, int, int], dict[str, Any] | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -210,11 +249,13 @@ class FileRef:
         return self.iteration.path / self.path
 
 
-def overlay(iterations: list[Iteration]) -> dict[str, FileRef]:
+def overlay(
+    iterations: list[Iteration], manifests: Callable[[Iteration], dict[str, Any] | None] = read_manifest
+) -> dict[str, FileRef]:
     """Resolve each path to its newest version; later deletions hide earlier files."""
     current: dict[str, FileRef] = {}
     for it in iterations:
-        manifest = read_manifest(it)
+        manifest = manifests(it)
         if manifest is None:
             continue
         for gone in manifest.get("deletions", []):

@@ -22,11 +22,11 @@ from doit import create_after, get_var
 from doit.exceptions import TaskError, TaskFailed
 from doit.tools import config_changed
 
-from genlib import lock
+from genlib import lock, snapshot
 from genlib.config import Settings
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import sha256_file
-from genlib.iterations import Iteration, head, list_iterations, overlay, read_manifest, up_to_head
+from genlib.iterations import Iteration, head, list_iterations, read_manifest
 from genlib.report import GenlibReporter
 from genlib.workspace import Workspace
 
@@ -80,12 +80,14 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
 
     def task_materialize() -> TaskDict:
         """Write each iteration's layer files from its llm_output.json."""
-        iterations = list_iterations(ws)
-        targets = [str(it.manifest) for it in iterations]
-        for it in iterations:
-            targets += [str(it.path / rel) for rel in (read_manifest(it) or {}).get("files", {})]
+        snap = snapshot.load(ws)
+        # The files HEAD uses are targets: delete one and it is written again. Older versions
+        # are history, not checked on every run. (Plain strings: thousands of pathlib joins
+        # would dominate a no-op.)
+        used = snap.overlay(_lineage_or_none(ws, snap))
+        targets = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in used.items()]
         return {
-            "file_dep": [str(it.llm_output) for it in iterations],
+            "file_dep": [str(it.llm_output) for it in snap.iterations],
             "targets": targets,
             "actions": [(step(_materialize_stale), [ws])],
         }
@@ -93,9 +95,10 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
     @create_after(executed="materialize")  # type: ignore[untyped-decorator]  # doit has no type hints
     def task_registry() -> TaskDict:
         """Record every component, its layer and current files in registry.yaml."""
-        iterations = up_to_head(ws)
-        files = overlay(iterations)
-        deps = [str(it.manifest) for it in iterations] + [str(ref.source) for ref in files.values()]
+        snap = snapshot.load(ws)
+        files = snap.overlay(_lineage_or_none(ws, snap))
+        # The index carries every manifest (components included): one dep instead of one per iteration.
+        deps = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in files.items()]
         if ws.head_file.exists():
             deps.append(str(ws.head_file))
         settings = ws.settings(_variables())
@@ -179,6 +182,14 @@ def _stack_action(name: str) -> Callable[..., Any]:
     return action
 
 
+def _lineage_or_none(ws: Workspace, snap: snapshot.Snapshot) -> list[Iteration]:
+    """HEAD's lineage; none while HEAD is broken (the registry task then says why)."""
+    try:
+        return snap.head_lineage(ws)
+    except WorkspaceError:
+        return []
+
+
 def _head_results(ws: Workspace) -> list[str]:
     """results.json of HEAD; none while there is no valid HEAD (the action then says why)."""
     try:
@@ -223,6 +234,7 @@ def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
     stale = {it.name for it in _stale_iterations(ws, {Path(p) for p in changed})}
     for name, count in materialize_stale(ws, stale, ws.settings(_variables()), force=force).items():
         print(f"   {name}: {count} file(s) written")
+    snapshot.write(ws)
 
 
 def _stale_iterations(ws: Workspace, changed: set[Path]) -> Iterator[Iteration]:
