@@ -48,14 +48,15 @@ def run(
         )
     except FileNotFoundError as exc:
         raise CommandFailed(f"{args[0]} is not installed (or not on PATH)") from exc
-    try:
-        output = _collect(proc, on_line, input_bytes, timeout)
-    except subprocess.TimeoutExpired as exc:
-        _stop(proc)
-        raise CommandFailed(f"{shlex.join(args[:3])} … timed out after {timeout:.0f}s") from exc
-    except BaseException:
-        _stop(proc)
-        raise
+    with proc:  # closes the pipes and reaps the child on every way out
+        try:
+            output = _collect(proc, on_line, input_bytes, timeout)
+        except subprocess.TimeoutExpired as exc:
+            _stop(proc)
+            raise CommandFailed(f"{shlex.join(args[:3])} … timed out after {timeout:.0f}s") from exc
+        except BaseException:
+            _stop(proc)
+            raise
     if check and proc.returncode != 0:
         tail = output.strip().splitlines()[-1:] or ["(no output)"]
         raise CommandFailed(
@@ -80,10 +81,11 @@ def _collect(
         proc.stdin.write(input_bytes)
         proc.stdin.close()
     lines = []
-    for raw in proc.stdout:
-        line = raw.decode(errors="replace").rstrip("\n")
-        lines.append(line)
-        on_line(line)
+    with proc.stdout:  # closed even when on_line raises (e.g. Ctrl-C)
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            lines.append(line)
+            on_line(line)
     proc.wait(timeout=timeout)
     return "\n".join(lines)
 

@@ -8,16 +8,14 @@ variable and line rather than an empty string in the stack.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
 
-from genlib import command
+from genlib import command, templating
 from genlib.config import Settings
 from genlib.errors import CommandFailed, ComposeFailed, TemplateError
 from genlib.fsutil import atomic_write_text
@@ -65,31 +63,7 @@ def context(ws: Workspace, registry: dict[str, Any], settings: Settings) -> dict
 
 
 def render(template: Path, ctx: dict[str, Any]) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template.parent),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["tojson"] = lambda value: json.dumps(value, sort_keys=True)
-    try:
-        text = env.get_template(template.name).render(ctx)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{template}:{exc.lineno}: {exc.message}") from exc
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{template}{_template_line(exc)}: {exc.message}") from exc
-    return HEADER + text
-
-
-def _template_line(exc: BaseException) -> str:
-    """Jinja records the template line in the traceback frames it compiles."""
-    tb = exc.__traceback__
-    line = ""
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
-            line = f":{tb.tb_lineno}"
-        tb = tb.tb_next
-    return line
+    return HEADER + templating.render([str(template.parent)], template.name, ctx)
 
 
 def check_yaml(text: str, where: Path) -> None:
