@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError
 
@@ -94,8 +94,19 @@ class LLMOutput(Strict):
     stats: Stats = Field(default_factory=Stats)
 
 
-def answer_schema() -> dict[str, object]:
-    return Answer.model_json_schema()
+# Scenario fields genlib sets itself: the model is not offered them (a scenario it
+# proposes is always origin: model, and a patch claiming `user` is rejected anyway).
+_GENLIB_OWNED = ("origin", "iteration")
+
+
+def answer_schema() -> dict[str, Any]:
+    """The JSON schema sent to Ollama as `format`."""
+    schema = Answer.model_json_schema()
+    for name, definition in schema.get("$defs", {}).items():
+        if name.endswith("Scenario"):
+            for field in _GENLIB_OWNED:
+                definition.get("properties", {}).pop(field, None)
+    return schema
 
 
 def load_output(path: Path) -> LLMOutput:

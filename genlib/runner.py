@@ -335,15 +335,6 @@ def failure_message(ws: Workspace, report: RunReport) -> str:
     return f"{len(report.failing)} of {len(report.results)} scenarios failed; see {results}"
 
 
-def results_targets(ws: Workspace) -> list[str]:
-    """results.json of HEAD, for doit; none while there is no (valid) HEAD, the action then says why."""
-    try:
-        it = head(ws)
-    except WorkspaceError:
-        return []
-    return [str(it.results)] if it else []
-
-
 # -- small helpers ---------------------------------------------------------------------------------
 
 

@@ -126,7 +126,7 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
         deps = [ws.compose_path, ws.registry_path] + ([ws.tests_path] if ws.tests_path.exists() else [])
         return {
             "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
-            "targets": _head_results(ws),
+            "targets": head_results(ws),
             "task_dep": ["up"],
             "actions": [(step(_run_tests), [ws])],
         }
@@ -190,7 +190,7 @@ def _lineage_or_none(ws: Workspace, snap: snapshot.Snapshot) -> list[Iteration]:
         return []
 
 
-def _head_results(ws: Workspace) -> list[str]:
+def head_results(ws: Workspace) -> list[str]:
     """results.json of HEAD; none while there is no valid HEAD (the action then says why)."""
     try:
         current = head(ws)

@@ -337,15 +337,6 @@ def test_failure_message_points_at_results(iteration: Iteration, workspace: Work
     )
 
 
-def test_results_target_follows_head(workspace: Workspace) -> None:
-    assert runner.results_targets(workspace) == []
-    add_iteration(workspace, "iter_001_notes", "notes")
-    add_iteration(workspace, "iter_002_patch", "notes")
-    assert runner.results_targets(workspace) == [str(workspace.iterations_dir / "iter_002_patch" / "results.json")]
-    workspace.head_file.write_text("iter_009_gone\n")
-    assert runner.results_targets(workspace) == []
-
-
 def test_results_written_atomically_replace_the_old(iteration: Iteration) -> None:
     runner.write_results(iteration, _report())
     first = Path(iteration.results).read_text()
