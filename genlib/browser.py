@@ -50,6 +50,7 @@ FLAGS = [
     "--no-first-run",
 ]
 LAUNCH_TIMEOUT_MS = 30_000
+CHECK_MS = 500  # an expectation still gets a look once the timeout is spent: one missing must not hide the rest
 SETTLE_MS = 2_000  # after the checks, late requests and errors (a slow fetch) still count
 SCREENSHOT_TIMEOUT_MS = 5_000
 PAGE_TEXT_CHARS = 1000
@@ -304,7 +305,7 @@ def _load(page: Page, url: str, timeout: float, remaining: Callable[[], int]) ->
     except PlaywrightTimeout:
         return [f"page {url} did not load within {timeout:g}s"]
     except PlaywrightError as exc:
-        return [f"page {url} did not load: {_first_line(exc.message)}"]
+        return [f"page {url} did not load: {_first_line(exc.message).removesuffix(f' at {url}')}"]
     return []
 
 
@@ -350,12 +351,12 @@ def _expectations(page: Page, scenario: PageScenario, remaining: Callable[[], in
     problems = []
     for text in scenario.expect_text:
         try:
-            _wait_for_text(page, text, remaining())
+            _wait_for_text(page, text, max(remaining(), CHECK_MS))
         except PlaywrightTimeout:
             problems.append(f"text {text!r} not on the page after {scenario.timeout:g}s")
     for selector in scenario.expect_selectors:
         try:
-            page.wait_for_selector(selector, state="attached", timeout=remaining())
+            page.wait_for_selector(selector, state="attached", timeout=max(remaining(), CHECK_MS))
         except PlaywrightTimeout:
             problems.append(f"selector {selector!r} not on the page after {scenario.timeout:g}s")
     return problems
@@ -397,7 +398,9 @@ def _remove(shot: Screenshot | None) -> None:
 
 
 def _first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0][:300]
+    """Playwright's message without its 'Page.goto: ' prefix, first line only."""
+    line = (text.strip().splitlines() or [""])[0]
+    return re.sub(r"^\w+\.\w+: ", "", line)[:300]
 
 
 def _one_line(text: str) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -20,11 +23,12 @@ from genlib import browser, healprompt, registry, runner
 from genlib.browser import PageLog
 from genlib.engine import Stack
 from genlib.errors import ScenarioError
-from genlib.scenarios import TestFile, load_tests, parse_scenarios, save_tests
+from genlib.scenarios import PageScenario, TestFile, load_tests, parse_scenarios, save_tests
 from genlib.workspace import Workspace
 
 FILES = {18080: {"app.js": "frontend/web/app.js", "index.html": "frontend/web/index.html"}}
 APP_JS = "frontend/web/app.js"
+CHROMIUM = browser.find_executable("")  # at import, before the tests' PATH is narrowed
 
 # -- pure parts ------------------------------------------------------------------------------------
 
@@ -153,6 +157,95 @@ def test_without_chromium_page_scenarios_are_skipped_and_it_is_said_once(workspa
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [["skipped", browser.NO_BROWSER]] * 2
     assert proc.stderr.splitlines() == [f"genlib: page scenarios skipped: {browser.NO_BROWSER}"]
+
+
+# -- real Chromium against loopback servers (no Docker) ------------------------------------------------
+
+PAGE_HTML = b"<!doctype html><title>t</title><h1>Hello</h1>"
+
+
+@pytest.fixture(autouse=True)
+def chromium(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Browser tests name the Chromium found before the Docker guard took /usr/bin (docker's home) off PATH."""
+    if request.node.get_closest_marker("browser"):
+        assert CHROMIUM, f"no Chromium on PATH: {browser.NO_BROWSER}"
+        monkeypatch.setenv("GENLIB_BROWSER", str(CHROMIUM))
+
+
+@pytest.fixture
+def frontend(workspace: Workspace) -> Iterator[tuple[Workspace, int]]:
+    """A static page on a loopback port, registered as service web-frontend."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(PAGE_HTML)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield register_frontend(workspace, server.server_address[1]), server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def register_frontend(ws: Workspace, port: int) -> Workspace:
+    """registry.yaml as `doit registry` writes it, for one static service published on `port`."""
+    files = [{"path": "frontend/web/index.html", "iteration": "i", "sha256": "0"}]
+    comp = {"name": "web", "layer": "frontend", "runtime": "static", "service": "web-frontend", "port": 8080,
+            "host_port": port, "files": files}  # fmt: skip
+    ws.registry_path.write_text(json.dumps({"version": 1, "components": [comp]}))
+    return ws
+
+
+def page(**fields: Any) -> PageScenario:
+    found = parse_scenarios([{"name": "p", "kind": "page", "service": "web-frontend", "timeout": 2, **fields}])[0]
+    assert isinstance(found, PageScenario)
+    return found
+
+
+@pytest.mark.browser
+def test_a_selector_that_never_appears_is_named(frontend: tuple[Workspace, int]) -> None:
+    ws, port = frontend
+    status, reason, evidence = browser.check_page(page(steps=[{"wait_for": "#notes"}]), ws)
+    assert (status, reason) == ("failed", "step 1: wait_for '#notes': selector '#notes' did not appear within 2s")
+    assert evidence["url"] == f"http://127.0.0.1:{port}/" and evidence["page_text"] == "Hello"
+    assert evidence["screenshot"] is None  # no iteration yet to keep it in
+
+
+@pytest.mark.browser
+def test_missing_text_and_elements_are_each_named(frontend: tuple[Workspace, int]) -> None:
+    scenario = page(expect_text=["Hello", "Bye"], expect_selectors=["h1", "ul"])
+    status, reason, _ = browser.check_page(scenario, frontend[0])
+    assert (status, reason) == ("failed", "text 'Bye' not on the page after 2s; selector 'ul' not on the page after 2s")
+
+
+@pytest.mark.browser
+def test_a_page_that_never_answers_times_out(workspace: Workspace) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        status, reason, _ = browser.check_page(page(), register_frontend(workspace, port))
+    assert (status, reason) == ("failed", f"page http://127.0.0.1:{port}/ did not load within 2s")
+
+
+@pytest.mark.browser
+def test_a_refused_page_fails_with_the_network_error(workspace: Workspace) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # closed again: nothing listens there
+    status, reason, evidence = browser.check_page(page(), register_frontend(workspace, port))
+    assert (status, reason) == (
+        "failed",
+        f"page http://127.0.0.1:{port}/ did not load: net::ERR_CONNECTION_REFUSED; "
+        f"request GET http://127.0.0.1:{port}/ -> net::ERR_CONNECTION_REFUSED",
+    )
+    assert evidence["failed_requests"] == [f"GET http://127.0.0.1:{port}/ -> net::ERR_CONNECTION_REFUSED"]
 
 
 # -- the notes app in real Chromium ------------------------------------------------------------------
