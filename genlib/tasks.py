@@ -77,98 +77,120 @@ def _variables() -> dict[str, str]:
 def creators(root: Path) -> dict[str, Callable[..., Any]]:
     """The task_* functions for the workspace at `root` (dodo.py puts them in its globals)."""
     ws = Workspace(root.resolve())
+    found = {f"task_{name}": _bind(build, ws) for name, build in TASKS.items()}
+    # registry's file_dep lists the layer files, known only once materialize has run.
+    found["task_registry"] = create_after(executed="materialize")(found["task_registry"])
+    return found
 
-    def task_materialize() -> TaskDict:
-        """Write each iteration's layer files from its llm_output.json."""
-        snap = snapshot.load(ws)
-        # The files HEAD uses are targets: delete one and it is written again. Older versions
-        # are history, not checked on every run. (Plain strings: thousands of pathlib joins
-        # would dominate a no-op.)
-        used = snap.overlay(_lineage_or_none(ws, snap))
-        targets = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in used.items()]
-        return {
-            "file_dep": [str(it.llm_output) for it in snap.iterations],
-            "targets": targets,
-            "actions": [(step(_materialize_stale), [ws])],
-        }
 
-    @create_after(executed="materialize")  # type: ignore[untyped-decorator]  # doit has no type hints
-    def task_registry() -> TaskDict:
-        """Record every component, its layer and current files in registry.yaml."""
-        snap = snapshot.load(ws)
-        files = snap.overlay(_lineage_or_none(ws, snap))
-        # The index carries every manifest (components included): one dep instead of one per iteration.
-        deps = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in files.items()]
-        if ws.head_file.exists():
-            deps.append(str(ws.head_file))
-        settings = ws.settings(_variables())
-        return {
-            "file_dep": deps,
-            "targets": [str(ws.registry_path)],
-            "task_dep": ["materialize"],
-            "actions": [(step(_write_registry), [ws, settings])],
-            "uptodate": [config_changed({"port_base": settings.port_base, "project": ws.project_name})],
-        }
+def _bind(build: Callable[[Workspace], TaskDict], ws: Workspace) -> Callable[[], TaskDict]:
+    """doit wants a plain function per task; its docstring is what `doit list` shows."""
 
-    def task_compose() -> TaskDict:
-        """Render docker-compose.yml from docker-compose.yml.j2 and registry.yaml."""
-        settings = ws.settings(_variables())
-        return {
-            "file_dep": [str(ws.registry_path), str(ws.compose_template)],
-            "targets": [str(ws.compose_path)],
-            "task_dep": ["registry"],
-            "actions": [(step(_write_compose), [ws, settings])],
-            "uptodate": [config_changed(_compose_settings(ws))],
-        }
+    def creator() -> TaskDict:
+        return build(ws)
 
-    def task_test() -> TaskDict:
-        """Run test.yaml against the running stack; results in iterations/<head>/results.json."""
-        deps = [ws.compose_path, ws.registry_path] + ([ws.tests_path] if ws.tests_path.exists() else [])
-        return {
-            "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
-            "targets": head_results(ws),
-            "task_dep": ["up"],
-            "actions": [(step(_run_tests), [ws])],
-        }
+    creator.__doc__ = build.__doc__
+    return creator
 
-    def task_up() -> TaskDict:
-        """Start or update the stack; only services whose files or settings changed are recreated."""
-        up_timeout = ws.settings(_variables()).up_timeout
-        return {
-            "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
-            "targets": [str(ws.state_dir / "up.json")],  # stack_tasks.up writes it, down removes it
-            "task_dep": ["compose"],
-            "actions": [(step(_stack_action("up")), [ws, up_timeout])],
-            "uptodate": [lambda task, values: _stack_action("stack_running")(ws)],
-        }
 
-    def task_down() -> TaskDict:
-        """Stop and remove the stack (the next `doit` brings it up again)."""
-        return {"actions": [(step(_stack_action("down")), [ws])]}
-
-    def task_logs() -> TaskDict:
-        """Print the last lines of each service's log (`doit logs --tail 100 --service notes-api`)."""
-        params = [
-            {"name": "tail", "long": "tail", "type": int, "default": 50, "help": "lines per service"},
-            {"name": "service", "long": "service", "type": str, "default": "", "help": "one service only"},
-        ]
-        logs = _stack_action("logs")
-        return {"actions": [(step(lambda tail, service: logs(ws, tail, service)), [])], "params": params}
-
-    def task_status() -> TaskDict:
-        """A table of the stack: service, state, health, restarts, URL."""
-        return {"actions": [(step(_stack_action("status")), [ws])]}
-
+def materialize_task(ws: Workspace) -> TaskDict:
+    """Write each iteration's layer files from its llm_output.json."""
+    snap = snapshot.load(ws)
+    # The files HEAD uses are targets: delete one and it is written again. Older versions
+    # are history, not checked on every run. (Plain strings: thousands of pathlib joins
+    # would dominate a no-op.)
+    used = snap.overlay(_lineage_or_none(ws, snap))
+    targets = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in used.items()]
     return {
-        "task_up": task_up,
-        "task_down": task_down,
-        "task_logs": task_logs,
-        "task_status": task_status,
-        "task_materialize": task_materialize,
-        "task_registry": task_registry,
-        "task_compose": task_compose,
-        "task_test": task_test,
+        "file_dep": [str(it.llm_output) for it in snap.iterations],
+        "targets": targets,
+        "actions": [(step(_materialize_stale), [ws])],
     }
+
+
+def registry_task(ws: Workspace) -> TaskDict:
+    """Record every component, its layer and current files in registry.yaml."""
+    snap = snapshot.load(ws)
+    files = snap.overlay(_lineage_or_none(ws, snap))
+    # The index carries every manifest (components included): one dep instead of one per iteration.
+    deps = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in files.items()]
+    if ws.head_file.exists():
+        deps.append(str(ws.head_file))
+    settings = ws.settings(_variables())
+    return {
+        "file_dep": deps,
+        "targets": [str(ws.registry_path)],
+        "task_dep": ["materialize"],
+        "actions": [(step(_write_registry), [ws, settings])],
+        "uptodate": [config_changed({"port_base": settings.port_base, "project": ws.project_name})],
+    }
+
+
+def compose_task(ws: Workspace) -> TaskDict:
+    """Render docker-compose.yml from docker-compose.yml.j2 and registry.yaml."""
+    settings = ws.settings(_variables())
+    return {
+        "file_dep": [str(ws.registry_path), str(ws.compose_template)],
+        "targets": [str(ws.compose_path)],
+        "task_dep": ["registry"],
+        "actions": [(step(_write_compose), [ws, settings])],
+        "uptodate": [config_changed(_compose_settings(ws))],
+    }
+
+
+def test_task(ws: Workspace) -> TaskDict:
+    """Run test.yaml against the running stack; results in iterations/<head>/results.json."""
+    deps = [ws.compose_path, ws.registry_path] + ([ws.tests_path] if ws.tests_path.exists() else [])
+    return {
+        "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
+        "targets": head_results(ws),
+        "task_dep": ["up"],
+        "actions": [(step(_run_tests), [ws])],
+    }
+
+
+def up_task(ws: Workspace) -> TaskDict:
+    """Start or update the stack; only services whose files or settings changed are recreated."""
+    up_timeout = ws.settings(_variables()).up_timeout
+    return {
+        "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
+        "targets": [str(ws.state_dir / "up.json")],  # stack_tasks.up writes it, down removes it
+        "task_dep": ["compose"],
+        "actions": [(step(_stack_action("up")), [ws, up_timeout])],
+        "uptodate": [lambda task, values: _stack_action("stack_running")(ws)],
+    }
+
+
+def down_task(ws: Workspace) -> TaskDict:
+    """Stop and remove the stack (the next `doit` brings it up again)."""
+    return {"actions": [(step(_stack_action("down")), [ws])]}
+
+
+def logs_task(ws: Workspace) -> TaskDict:
+    """Print the last lines of each service's log (`doit logs --tail 100 --service notes-api`)."""
+    params = [
+        {"name": "tail", "long": "tail", "type": int, "default": 50, "help": "lines per service"},
+        {"name": "service", "long": "service", "type": str, "default": "", "help": "one service only"},
+    ]
+    logs = _stack_action("logs")
+    return {"actions": [(step(lambda tail, service: logs(ws, tail, service)), [])], "params": params}
+
+
+def status_task(ws: Workspace) -> TaskDict:
+    """A table of the stack: service, state, health, restarts, URL."""
+    return {"actions": [(step(_stack_action("status")), [ws])]}
+
+
+TASKS: dict[str, Callable[[Workspace], TaskDict]] = {
+    "materialize": materialize_task,
+    "registry": registry_task,
+    "compose": compose_task,
+    "up": up_task,
+    "test": test_task,
+    "down": down_task,
+    "logs": logs_task,
+    "status": status_task,
+}
 
 
 def _stack_action(name: str) -> Callable[..., Any]:
