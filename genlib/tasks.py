@@ -131,7 +131,7 @@ def compose_task(ws: Workspace) -> TaskDict:
     settings = ws.settings(_variables())
     return {
         "file_dep": [str(ws.registry_path), str(ws.compose_template)],
-        "targets": [str(ws.compose_path)],
+        "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js")],  # see compose.public_env
         "task_dep": ["registry"],
         "actions": [(step(_write_compose), [ws, settings])],
         "uptodate": [config_changed(_compose_settings(ws))],

@@ -254,7 +254,7 @@ PAGE: dict[str, Any] = {
     "name": "notes page",
     "kind": "page",
     "service": "web-frontend",
-    "path": "/?notes-api={notes-api}",
+    "path": "/",
     "steps": [
         {"wait_for": "#notes li"},
         {"fill": "#text", "value": "buy milk"},
@@ -332,9 +332,8 @@ def test_a_javascript_error_fails_the_page_with_file_line_and_screenshot(engine:
         f"at http://127.0.0.1:{frontend}/app.js:16:36 ({APP_JS} line 16)"
     )
     assert result["status"] == "failed"
-    # without its submit handler the form reloads the page: the same error again (kept once), then the
-    # reload cuts the first fetch short
-    assert result["evidence"]["errors"][0] == error and len(result["evidence"]["errors"]) == 2
+    # without its submit handler the form reloads the page, which may cut a fetch short: more errors may follow
+    assert result["evidence"]["errors"][0] == error
     assert result["evidence"]["failed_step"] == "step 4: wait_for_text 'buy milk'"
     assert error in result["reason"]
     assert_screenshot(engine, result)

@@ -16,11 +16,7 @@ HERE = Path(__file__).parent / "apps"
 def build(app: Path) -> dict[str, object]:
     spec = yaml.safe_load((app / "app.yaml").read_text())
     src = app / "src"
-    files = [
-        {"path": str(p.relative_to(src)), "content": p.read_text()}
-        for p in sorted(src.rglob("*"))
-        if p.is_file()
-    ]
+    files = [{"path": str(p.relative_to(src)), "content": p.read_text()} for p in sorted(src.rglob("*")) if p.is_file()]
     return {
         "format": "genlib.llm_output/1",
         "kind": spec.get("kind", "gen"),

@@ -1,6 +1,6 @@
-// Browser code runs on the person's machine, where the api is published on a host port genlib assigns:
-// the page learns the api's address from its query string (?notes-api=http://127.0.0.1:<port>).
-const api = new URLSearchParams(location.search).get("notes-api") || "http://127.0.0.1:3000";
+// Browser code runs on the person's machine, where the api answers on a host port genlib assigns:
+// genlib-env.js (loaded first by index.html) maps each service to its address there.
+const api = window.GENLIB_SERVICES["notes-api"];
 const list = document.getElementById("notes");
 
 function show(note) {
