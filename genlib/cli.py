@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 
 from genlib import baseimage
-from genlib.config import OFFLINE_IMAGE
+from genlib.config import OFFLINE_IMAGE, remember
 from genlib.defaults import WORKSPACE_FILES, defaults_dir
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.scenarios import TestFile, dump_tests
+
+RUNTIMES = ("python", "node", "static")
 
 
 def init_workspace(target: Path) -> Path:
@@ -40,6 +42,15 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def _exports(image: str) -> str:
+    return "export " + " ".join(f"GENLIB_IMAGE_{runtime.upper()}={image}" for runtime in RUNTIMES)
+
+
+def _use_image(image: str) -> str:
+    path = remember({f"image_{runtime}": image for runtime in RUNTIMES})
+    return f"{image} is now the image for {', '.join(RUNTIMES)} on this machine ({path})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     base = sub.add_parser("base-image", help="build the offline base image (debootstrap + docker import)")
     base.add_argument("--name", default=OFFLINE_IMAGE, help=f"image name (default {OFFLINE_IMAGE})")
     base.add_argument("--force", action="store_true", help="rebuild even when the image exists")
+    base.add_argument("--use", action="store_true", help="make it this machine's image for every runtime")
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -55,8 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f'workspace ready: {root}\nnext: cd {root} && doit gen desc="what to build"')
         elif args.command == "base-image":
             print(baseimage.build(args.name, force=args.force, say=_say))
-            names = " ".join(f"GENLIB_IMAGE_{runtime}={args.name}" for runtime in ("PYTHON", "NODE", "STATIC"))
-            print(f"use it: export {names}")
+            print(_use_image(args.name) if args.use else f"use it: genlib base-image --use (or {_exports(args.name)})")
     except GenlibError as exc:
         print(f"genlib: error: {exc}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ Every knob has one name used in all four places: `model` in genlib.toml's
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from genlib.errors import ConfigError
+from genlib.fsutil import atomic_write_text
 
 CONFIG_FILE = "genlib.toml"
 
@@ -73,6 +75,16 @@ def load_settings(root: Path, variables: dict[str, str] | None = None) -> Settin
 def user_config_path() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "genlib" / CONFIG_FILE
+
+
+def remember(values: dict[str, str | int | float]) -> Path:
+    """Merge `values` into the user genlib.toml (machine settings such as the offline image)."""
+    path = user_config_path()
+    merged = {**_from_file(path), **values}
+    lines = ["# genlib's settings for this machine; `genlib base-image --use` writes here. Edit freely.", "[machine]"]
+    lines += [f"{name} = {json.dumps(value)}" for name, value in sorted(merged.items())]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return path
 
 
 def _field_names() -> set[str]:

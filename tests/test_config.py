@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from genlib.config import load_settings, user_config_path
+from genlib.config import load_settings, remember, user_config_path
 from genlib.errors import ConfigError
 
 
@@ -42,3 +42,12 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, message: str) 
 
 def test_user_config_follows_xdg(tmp_path: Path) -> None:
     assert user_config_path() == Path(os.environ["XDG_CONFIG_HOME"]) / "genlib" / "genlib.toml"
+
+
+def test_remember_merges_into_the_user_file(tmp_path: Path) -> None:
+    user = user_config_path()
+    user.parent.mkdir(parents=True)
+    user.write_text("[model]\nmodel = 'kept'\n")
+    remember({"image_python": "genlib/base:bookworm", "port_base": 20000})
+    settings = load_settings(tmp_path)
+    assert (settings.model, settings.image_python, settings.port_base) == ("kept", "genlib/base:bookworm", 20000)
