@@ -195,6 +195,7 @@ def write_iteration(ws: Workspace, slug: str, files: dict[str, str]) -> Iteratio
     Shared by gen (desc.txt + llm_output.json) and heal (the same, for a patch).
     """
     ws.iterations_dir.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_temp_folders(ws)
     name = next_name(ws, slug)
     parent = head(ws)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=ws.iterations_dir))
@@ -210,6 +211,13 @@ def write_iteration(ws: Workspace, slug: str, files: dict[str, str]) -> Iteratio
     match = ITERATION_RE.match(name)
     assert match is not None
     return Iteration(int(match.group(1)), name, ws.iterations_dir / name)
+
+
+def _remove_abandoned_temp_folders(ws: Workspace) -> None:
+    """A run killed while writing leaves `.iter_*` behind; callers hold the workspace lock, so none is live."""
+    for entry in ws.iterations_dir.glob(".iter_*"):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def read_manifest(it: Iteration) -> dict[str, Any] | None:

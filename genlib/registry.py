@@ -77,6 +77,8 @@ def _entry(comp: Component, services: set[str], ports: dict[str, int], ws: Works
     spec = comp.spec
     files = []
     for ref in comp.files:
+        if ref.source.is_symlink():  # it would be mounted into a container as whatever it points at
+            raise RegistryError(f"{ref.source} is a symlink; replace it with a regular file (genlib writes no links)")
         if not ref.source.is_file():
             raise RegistryError(f"{ref.source} is missing; run `doit` to materialize it again")
         files.append({"path": ref.path, "iteration": ref.iteration.name, "sha256": sha256_file(ref.source)})
