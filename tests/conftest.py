@@ -3,16 +3,21 @@ unmarked tests away from Docker (mark a test `docker` to use the real engine).""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from resources.make_fixtures import build as build_fixture
 
+from genlib import command, registry
 from genlib.cli import init_workspace
 from genlib.workspace import Workspace
 
@@ -86,3 +91,49 @@ def run_doit(ws: Workspace, *args: str, timeout: float = 600, env: dict[str, str
         env={**os.environ, **(env or {})},
     )
     return DoitRun(proc.returncode, proc.stdout + proc.stderr)
+
+
+# -- Docker tests: the offline base image and free ports ---------------------------------------------
+
+BASE_IMAGE = "genlib/base:bookworm"
+
+
+def wait_for_base_image(limit_s: float = 900) -> None:
+    """CI builds the base image in .ci/setup; wait for it rather than building it here."""
+    deadline = time.monotonic() + limit_s
+    while command.run(["docker", "image", "inspect", BASE_IMAGE], check=False)[0] != 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{BASE_IMAGE} is missing; run .ci/setup (or `genlib base-image`) first")
+        time.sleep(5)
+
+
+def free_port_base() -> int:
+    """A port_base whose notes ports are all free right now."""
+    for base in range(30000, 60000, 1000):
+        ports = registry.assign_host_ports(["notes-api", "web-frontend"], base).values()
+        if all(port_free(p) for p in ports):
+            return base
+    raise RuntimeError("no free port range for the notes stack")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def notes_variant(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A copy of the notes app with `old -> new` replaced in some source files; returns its llm_output.json."""
+    app = tmp_path / "notes-variant"
+    shutil.copytree(APPS / "notes", app)
+    for rel, (old, new) in edits.items():
+        source = app / "src" / rel
+        text = source.read_text()
+        assert old in text, f"{rel} no longer holds {old!r}: update this test's variant"
+        source.write_text(text.replace(old, new))
+    out = app / "llm_output.json"
+    out.write_text(json.dumps(build_fixture(app)))
+    return out

@@ -14,10 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import APPS, add_iteration, run_doit
+from conftest import APPS, BASE_IMAGE, add_iteration, free_port_base, notes_variant, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
-from test_engine import BASE_IMAGE, free_port_base
-from test_runner import _variant, _wait_for_base_image
 
 from genlib import browser, healprompt, registry, runner
 from genlib.browser import PageLog
@@ -272,7 +270,7 @@ WRONG_URL = {APP_JS: ("`${api}/notes`", "`${api}/note`")}
 @pytest.fixture
 def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """The offline base image, free ports; the stack is taken down afterwards whatever happened."""
-    _wait_for_base_image()
+    wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
     monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
@@ -283,7 +281,7 @@ def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
 
 def deploy(ws: Workspace, edits: dict[str, tuple[str, str]]) -> None:
     """The notes app (with `edits`) as iteration 1; test.yaml holds the page scenario, a person's."""
-    app = _variant(ws.root.parent, edits) if edits else APPS / "notes" / "llm_output.json"
+    app = notes_variant(ws.root.parent, edits) if edits else APPS / "notes" / "llm_output.json"
     add_iteration(ws, "iter_001_notes", app)
     save_tests(ws.tests_path, TestFile(scenarios=parse_scenarios([PAGE])))
 

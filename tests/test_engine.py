@@ -12,14 +12,13 @@ import docker.errors
 import pytest
 import requests
 import yaml
-from conftest import APPS, add_iteration, run_doit
+from conftest import APPS, BASE_IMAGE, add_iteration, free_port_base, run_doit
 
-from genlib import baseimage, engine, registry
+from genlib import baseimage, engine
 from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
 from genlib.errors import ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.workspace import Workspace
 
-BASE_IMAGE = "genlib/base:bookworm"
 NOTES_SERVICES = ["digest-workers", "notes-api", "web-frontend"]
 SERVER_JS = "iterations/iter_001_notes/api/notes/server.js"
 
@@ -146,24 +145,6 @@ def test_rootfs_must_have_the_nobody_user(tmp_path: Path) -> None:
 
 
 # -- the real engine -----------------------------------------------------------------------------
-
-
-def free_port_base() -> int:
-    """A port_base whose notes ports are all free right now."""
-    for base in range(30000, 60000, 1000):
-        ports = registry.assign_host_ports(["notes-api", "web-frontend"], base).values()
-        if all(_port_free(p) for p in ports):
-            return base
-    raise RuntimeError("no free port range for the notes stack")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture

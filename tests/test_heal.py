@@ -11,11 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import APPS, DoitRun, add_iteration, run_doit
+from conftest import APPS, BASE_IMAGE, DoitRun, add_iteration, port_free, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
 from resources.make_fixtures import build as build_fixture
-from test_engine import BASE_IMAGE, _port_free
-from test_runner import _wait_for_base_image
 
 from genlib import registry
 from genlib.engine import Stack
@@ -144,7 +142,7 @@ def test_a_patch_deleting_a_person_s_scenario_is_rejected_and_fed_back(
 def random_port_base() -> int:
     """A random port_base whose notes ports are free: other Docker tests may run at the same time."""
     for base in random.sample(range(20000, 60000, 1000), 40):
-        if all(_port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
+        if all(port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
             return base
     raise AssertionError("no free port range found")
 
@@ -152,7 +150,7 @@ def random_port_base() -> int:
 @pytest.fixture
 def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """The offline base image, free ports; the stack is taken down afterwards whatever happened."""
-    _wait_for_base_image()
+    wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
     monkeypatch.setenv("GENLIB_PORT_BASE", str(random_port_base()))

@@ -4,7 +4,6 @@ server, the implicit service check, results.json and the table."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,11 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import APPS, add_iteration, run_doit
-from resources.make_fixtures import build as build_fixture
-from test_engine import BASE_IMAGE, free_port_base  # the engine tests' way to a free, offline stack
+from conftest import BASE_IMAGE, add_iteration, free_port_base, notes_variant, run_doit, wait_for_base_image
 
-from genlib import checks, command, runner
+from genlib import checks, runner
 from genlib.engine import ServiceState, Stack
 from genlib.iterations import Iteration, head
 from genlib.runner import Result, RunReport
@@ -350,34 +347,11 @@ def test_results_written_atomically_replace_the_old(iteration: Iteration) -> Non
 # -- end to end, on the real engine -----------------------------------------------------------------
 
 
-def _wait_for_base_image(limit_s: float = 900) -> None:
-    """CI builds the base image in .ci/setup; wait for it rather than building it here."""
-    deadline = time.monotonic() + limit_s
-    while command.run(["docker", "image", "inspect", BASE_IMAGE], check=False)[0] != 0:
-        if time.monotonic() > deadline:
-            pytest.fail(f"{BASE_IMAGE} is missing; run .ci/setup (or `genlib base-image`) first")
-        time.sleep(5)
-
-
-def _variant(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
-    """A copy of the notes app with `old -> new` replaced in some source files; returns its llm_output.json."""
-    app = tmp_path / "notes-variant"
-    shutil.copytree(APPS / "notes", app)
-    for rel, (old, new) in edits.items():
-        source = app / "src" / rel
-        text = source.read_text()
-        assert old in text, f"{rel} no longer holds {old!r}: update this test's variant"
-        source.write_text(text.replace(old, new))
-    out = app / "llm_output.json"
-    out.write_text(json.dumps(build_fixture(app)))
-    return out
-
-
 @pytest.fixture
 def deploy(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | Path], Stack]]:
     """Iteration, test.yaml (the app's scenarios, as the model proposed them) and the graph up to compose;
     the stack is always taken down afterwards."""
-    _wait_for_base_image()
+    wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
     monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
@@ -420,7 +394,7 @@ def test_the_notes_app_passes_all_its_scenarios(workspace: Workspace, deploy: Ca
 def test_a_broken_api_fails_the_doit_task_with_evidence(
     workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
 ) -> None:
-    broken = _variant(
+    broken = notes_variant(
         tmp_path,
         {"api/notes/server.js": ("return send(res, 200, notes);", 'return send(res, 500, { error: "db down" });')},
     )
@@ -444,7 +418,7 @@ def test_a_broken_api_fails_the_doit_task_with_evidence(
 def test_a_crashed_worker_fails_with_its_traceback(
     workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
 ) -> None:
-    crashing = _variant(
+    crashing = notes_variant(
         tmp_path,
         {"workers/digest/worker.py": ("    while True:", "    raise RuntimeError('no config')\n    while True:")},
     )

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import add_iteration, run_doit
+from conftest import BASE_IMAGE, add_iteration, notes_variant, port_free, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama, slow
-from test_engine import BASE_IMAGE, _port_free
-from test_runner import _variant, _wait_for_base_image
 
 from faults.conftest import Running, assert_consistent, error_lines, snapshot, start_doit
 from genlib import registry
@@ -32,7 +30,7 @@ BROKEN_LINE = 'return send(res, 500, { error: "db down" });'
 @pytest.fixture
 def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """The offline base image and free ports; the stack goes down afterwards whatever happened."""
-    _wait_for_base_image()
+    wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
     monkeypatch.setenv("GENLIB_PORT_BASE", str(random_port_base()))
@@ -45,7 +43,7 @@ def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
 def random_port_base() -> int:
     """A random free range: a fixed scan would collide with stacks other test runs are starting now."""
     for base in random.sample(range(20000, 60000, 1000), 40):
-        if all(_port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
+        if all(port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
             return base
     raise AssertionError("no free port range for the notes stack")
 
@@ -125,7 +123,7 @@ def test_a_container_that_never_gets_healthy_is_a_failed_result(
 def test_heal_killed_mid_round_is_finished_by_the_next_heal(
     engine: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
 ) -> None:
-    app = _variant(engine.root.parent, {SERVER: (GOOD_LINE, BROKEN_LINE)})
+    app = notes_variant(engine.root.parent, {SERVER: (GOOD_LINE, BROKEN_LINE)})
     deploy(engine, app)
     assert run_doit(engine, timeout=600).returncode == 1  # `list notes` fails: something to heal
     fixed_source = (app.parent / "src" / SERVER).read_text().replace(BROKEN_LINE, GOOD_LINE)
