@@ -143,8 +143,13 @@ def ask_for_patch(ws: Workspace, llm: LLM, messages: list[Message], settings: Se
 
 
 def record(ws: Workspace, number: int, accepted: Accepted, llm: LLM, messages: list[Message]) -> Iteration:
-    """The patch iteration (all or nothing), the model's scenarios, then HEAD."""
-    summary = accepted.answer.summary.strip() or "patch"
+    """The patch iteration (all or nothing), the model's scenarios, then HEAD.
+
+    `answer` keeps only the files that change; `raw` keeps everything the model said."""
+    current = head(ws)
+    assert current is not None  # the loop starts only with a HEAD
+    answer = patch.only_changed(accepted.answer, effective_tree(ws, current))
+    summary = answer.summary.strip() or "patch"
     output = LLMOutput(
         format=FORMAT,
         kind="patch",
@@ -153,7 +158,7 @@ def record(ws: Workspace, number: int, accepted: Accepted, llm: LLM, messages: l
         request=accepted.request(llm.host, messages),
         attempts=accepted.attempts,
         raw=accepted.raw,
-        answer=accepted.answer,
+        answer=answer,
         stats=accepted.stats(),
     )
     files = {"desc.txt": f"heal round {number}: {summary}\n", "llm_output.json": dump_output(output)}

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from genlib.config import Settings
 from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
 from genlib.fsutil import atomic_write_text, sha256_bytes
-from genlib.llm_output import Answer, Attempt, Request, Stats
+from genlib.llm_output import Answer, Attempt, Request, Stats, answer_schema
 from genlib.models import describe_validation_error
 
 Message = dict[str, str]
@@ -282,7 +282,7 @@ def ask(
     on_progress: Progress | None = None,
 ) -> Accepted:
     """Ask until the answer is valid, at most `retries` more times, feeding each error back."""
-    schema = Answer.model_json_schema()
+    schema = answer_schema()
     conversation = list(messages)
     attempts: list[Attempt] = []
     replies: list[Reply] = []

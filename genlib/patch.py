@@ -49,10 +49,16 @@ def validate(
     _check_scenarios(answer, tests)
     _check_deletions(answer, tree, tests)
     _check_components(answer, tests)
-    changed = [f.path for f in answer.files if tree.get(f.path) != f.content]
+    changed = [f.path for f in only_changed(answer, tree).files]
     if not changed and not answer.deletions and not answer.scenarios and not answer.components:
         raise PatchRejected("patch changes nothing: every file has the content it already has; fix the failure")
     return Patch(answer, changed, sorted(answer.deletions), fingerprint(answer))
+
+
+def only_changed(answer: Answer, tree: dict[str, str]) -> Answer:
+    """The answer without the files it resent unchanged: a patch iteration holds only corrected files
+    (an unchanged file written again would still move its mount and restart its service)."""
+    return answer.model_copy(update={"files": [f for f in answer.files if tree.get(f.path) != f.content]})
 
 
 def _check_scenarios(answer: Answer, tests: TestFile) -> None:

@@ -37,7 +37,11 @@ def patch(summary: str, content: str, **extra: Any) -> str:
 
 
 def fixed() -> str:
-    return patch("return the notes instead of a 500", server_source())
+    """The fix, plus a file resent unchanged (models do): only the fix may land."""
+    worker = "workers/digest/worker.py"
+    unchanged = {"path": worker, "content": (APPS / "notes" / "src" / worker).read_text()}
+    fix = json.loads(patch("return the notes instead of a 500", server_source()))
+    return json.dumps({**fix, "files": [*fix["files"], unchanged]})
 
 
 def still_broken(n: int) -> str:
@@ -182,6 +186,9 @@ def test_a_broken_app_is_healed_in_one_round(engine: Workspace, ollama: Scripted
     output = json.loads((patch_dir / "llm_output.json").read_text())
     assert output["kind"] == "patch" and (patch_dir / "desc.txt").read_text().startswith("heal round 1:")
     assert sorted(p.name for p in patch_dir.iterdir() if p.is_dir()) == ["api", "logs"]  # only the changed file
+    assert [f["path"] for f in output["answer"]["files"]] == [SERVER]
+    assert "workers/digest/worker.py" in output["raw"]  # what the model said is kept
+    assert "up: 1 recreated (notes-api), 2 unchanged" in run.output
     assert json.loads((patch_dir / "results.json").read_text())["summary"]["failed"] == 0
 
 
