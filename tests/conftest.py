@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from resources.make_fixtures import build as build_fixture
 
 from genlib import command, registry
 from genlib.cli import init_workspace
+from genlib.engine import Stack
 from genlib.workspace import Workspace
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -108,12 +111,24 @@ def wait_for_base_image(limit_s: float = 900) -> None:
 
 
 def free_port_base() -> int:
-    """A port_base whose notes ports are all free right now."""
-    for base in range(30000, 60000, 1000):
-        ports = registry.assign_host_ports(["notes-api", "web-frontend"], base).values()
-        if all(port_free(p) for p in ports):
+    """A random port_base whose notes ports are free: other Docker tests may be starting stacks now."""
+    for base in random.sample(range(20000, 60000, 1000), 40):
+        if all(port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
             return base
     raise RuntimeError("no free port range for the notes stack")
+
+
+@pytest.fixture
+def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    """The real engine with the offline base image and free ports; the stack goes down afterwards."""
+    wait_for_base_image()
+    for runtime in ("PYTHON", "NODE", "STATIC"):
+        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
+    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
+    monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
+    yield workspace
+    if workspace.compose_path.exists():
+        Stack(workspace).down()
 
 
 def port_free(port: int) -> bool:

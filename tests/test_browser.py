@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import APPS, BASE_IMAGE, add_iteration, free_port_base, notes_variant, run_doit, wait_for_base_image
+from conftest import APPS, add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama
 
 from genlib import browser, healprompt, registry, runner
@@ -265,18 +265,6 @@ PAGE: dict[str, Any] = {
 }
 JS_ERROR = {APP_JS: ('getElementById("add")', 'getElementById("add-form")')}
 WRONG_URL = {APP_JS: ("`${api}/notes`", "`${api}/note`")}
-
-
-@pytest.fixture
-def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    """The offline base image, free ports; the stack is taken down afterwards whatever happened."""
-    wait_for_base_image()
-    for runtime in ("PYTHON", "NODE", "STATIC"):
-        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
-    yield workspace
-    if workspace.compose_path.exists():
-        Stack(workspace).down()
 
 
 def deploy(ws: Workspace, edits: dict[str, tuple[str, str]]) -> None:

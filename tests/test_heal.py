@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import random
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import APPS, BASE_IMAGE, DoitRun, add_iteration, port_free, run_doit, wait_for_base_image
+from conftest import APPS, DoitRun, add_iteration, run_doit
 from ollama_server import ScriptedOllama
 from resources.make_fixtures import build as build_fixture
 
 from genlib import registry
-from genlib.engine import Stack
 from genlib.iterations import head, list_iterations
 from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.workspace import Workspace
@@ -141,26 +138,6 @@ def test_a_patch_deleting_a_person_s_scenario_is_rejected_and_fed_back(
 
 
 # -- with the real engine -------------------------------------------------------------------------
-
-
-def random_port_base() -> int:
-    """A random port_base whose notes ports are free: other Docker tests may run at the same time."""
-    for base in random.sample(range(20000, 60000, 1000), 40):
-        if all(port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
-            return base
-    raise AssertionError("no free port range found")
-
-
-@pytest.fixture
-def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    """The offline base image, free ports; the stack is taken down afterwards whatever happened."""
-    wait_for_base_image()
-    for runtime in ("PYTHON", "NODE", "STATIC"):
-        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(random_port_base()))
-    yield workspace
-    if workspace.compose_path.exists():
-        Stack(workspace).down()
 
 
 def heal(ws: Workspace, *args: str) -> DoitRun:

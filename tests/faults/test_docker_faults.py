@@ -4,19 +4,16 @@ between steps; a port taken; a container that never gets healthy."""
 from __future__ import annotations
 
 import json
-import random
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BASE_IMAGE, add_iteration, notes_variant, port_free, run_doit, wait_for_base_image
+from conftest import add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama, slow
 
 from faults.conftest import Running, assert_consistent, error_lines, snapshot, start_doit
-from genlib import registry
-from genlib.engine import Stack, published_ports
+from genlib.engine import published_ports
 from genlib.iterations import list_iterations
 from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.workspace import Workspace
@@ -25,27 +22,6 @@ pytestmark = pytest.mark.docker
 SERVER = "api/notes/server.js"
 GOOD_LINE = "return send(res, 200, notes);"
 BROKEN_LINE = 'return send(res, 500, { error: "db down" });'
-
-
-@pytest.fixture
-def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    """The offline base image and free ports; the stack goes down afterwards whatever happened."""
-    wait_for_base_image()
-    for runtime in ("PYTHON", "NODE", "STATIC"):
-        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(random_port_base()))
-    monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
-    yield workspace
-    if workspace.compose_path.exists():
-        Stack(workspace).down()
-
-
-def random_port_base() -> int:
-    """A random free range: a fixed scan would collide with stacks other test runs are starting now."""
-    for base in random.sample(range(20000, 60000, 1000), 40):
-        if all(port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
-            return base
-    raise AssertionError("no free port range for the notes stack")
 
 
 def deploy(ws: Workspace, app: Path | str = "notes") -> Path:
