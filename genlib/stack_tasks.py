@@ -15,6 +15,8 @@ from genlib.engine import Stack, compose_services, published_ports
 from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
 
+NOTHING_YET = '   nothing to run yet: run `doit gen desc="what to build"`'
+
 
 def up_stamp(ws: Workspace) -> Path:
     return ws.state_dir / "up.json"
@@ -27,6 +29,9 @@ def stack_running(ws: Workspace) -> bool:
 
 def up(ws: Workspace, up_timeout: int) -> None:
     """compose up; a failed service is reported (the test task records it), not raised."""
+    if not compose_services(ws.compose_path):
+        print(NOTHING_YET)
+        return
     stack = Stack(ws, up_timeout)
     result = stack.up(on_line=_indent)
     print(f"   up: {result.summary()}")

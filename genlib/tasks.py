@@ -105,6 +105,7 @@ def materialize_task(ws: Workspace) -> TaskDict:
         "file_dep": [str(it.llm_output) for it in snap.iterations],
         "targets": targets,
         "actions": [(step(_materialize_stale), [ws])],
+        "uptodate": [True],  # with no iteration (no file_dep) doit would run it every time
     }
 
 
@@ -237,6 +238,11 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
     """A failing scenario fails the task (exit 1), so doit runs it again next time."""
     from genlib import runner
     from genlib.engine import Stack
+    from genlib.stack_tasks import NOTHING_YET
+
+    if head(ws) is None:
+        print(NOTHING_YET)
+        return None
 
     report = runner.test(ws, Stack(ws, ws.settings(_variables()).up_timeout))
     print(runner.render_table(report))

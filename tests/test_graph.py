@@ -179,3 +179,10 @@ def patch_adding_worker_comment() -> Path:
     path = Path(tempfile.mkdtemp()) / "llm_output.json"
     path.write_text(json.dumps(base))
     return path
+
+
+def test_plain_doit_in_a_new_workspace_says_what_to_do_next(workspace: Workspace) -> None:
+    run = run_doit(workspace)  # reaches no Docker: there is nothing to run
+    assert run.returncode == 0, run.output
+    assert 'nothing to run yet: run `doit gen desc="what to build"`' in run.output
+    assert run_doit(workspace).executed == ["up"]  # asks again whether a stack should run; builds nothing
