@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,8 @@ from doit import get_var
 from doit.cmd_base import Command
 
 from genlib import gen, heal, history, lock
-from genlib.config import Settings
 from genlib.errors import ConfigError, GenlibError
+from genlib.tasks import setting_variables
 from genlib.workspace import Workspace
 
 
@@ -51,12 +50,6 @@ def _var(name: str, usage: str) -> str:
     if value is None or not str(value).strip():
         raise ConfigError(f"missing {name}=; usage: {usage}")
     return str(value).strip()
-
-
-def _variables(*extra: str) -> dict[str, str]:
-    """The settings (and `extra` names) given as name=value; read before a nested graph run resets them."""
-    names = (*extra, *(f.name for f in fields(Settings)))
-    return {name: str(value) for name in names if (value := get_var(name, None)) is not None}
 
 
 class History(GenlibCommand):
@@ -96,7 +89,7 @@ class Gen(GenlibCommand):
     def action(self, ws: Workspace, args: list[str]) -> int:
         if args:
             raise ConfigError(f'unexpected argument {args[0]!r}; pass the request as desc="..."')
-        return gen.run(ws, _variables("desc", "pull"))
+        return gen.run(ws, setting_variables("desc", "pull"))
 
 
 class Heal(GenlibCommand):
@@ -106,4 +99,4 @@ class Heal(GenlibCommand):
     def action(self, ws: Workspace, args: list[str]) -> int:
         if args:
             raise ConfigError(f"unexpected argument {args[0]!r}; heal takes only settings, e.g. max_iter=5")
-        return heal.run(ws, _variables())
+        return heal.run(ws, setting_variables())

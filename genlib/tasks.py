@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,10 @@ def step(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _variables() -> dict[str, str]:
-    names = ("model", "port_base", "image_python", "image_node", "image_static", "memory", "cpus")
-    return {name: value for name in names if (value := get_var(name, None)) is not None}
+def setting_variables(*extra: str) -> dict[str, str]:
+    """Settings (and `extra` names) given on the doit line as name=value."""
+    names = (*extra, *(f.name for f in fields(Settings)))
+    return {name: str(value) for name in names if (value := get_var(name, None)) is not None}
 
 
 def creators(root: Path) -> dict[str, Callable[..., Any]]:
@@ -117,7 +119,7 @@ def registry_task(ws: Workspace) -> TaskDict:
     deps = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in files.items()]
     if ws.head_file.exists():
         deps.append(str(ws.head_file))
-    settings = ws.settings(_variables())
+    settings = ws.settings(setting_variables())
     return {
         "file_dep": deps,
         "targets": [str(ws.registry_path)],
@@ -129,7 +131,7 @@ def registry_task(ws: Workspace) -> TaskDict:
 
 def compose_task(ws: Workspace) -> TaskDict:
     """Render docker-compose.yml from docker-compose.yml.j2 and registry.yaml."""
-    settings = ws.settings(_variables())
+    settings = ws.settings(setting_variables())
     return {
         "file_dep": [str(ws.registry_path), str(ws.compose_template)],
         "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js")],  # see compose.public_env
@@ -152,7 +154,7 @@ def test_task(ws: Workspace) -> TaskDict:
 
 def up_task(ws: Workspace) -> TaskDict:
     """Start or update the stack; only services whose files or settings changed are recreated."""
-    up_timeout = ws.settings(_variables()).up_timeout
+    up_timeout = ws.settings(setting_variables()).up_timeout
     return {
         "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
         "targets": [str(ws.state_dir / "up.json")],  # stack_tasks.up writes it, down removes it
@@ -244,13 +246,13 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
         print(NOTHING_YET)
         return None
 
-    report = runner.test(ws, Stack(ws, ws.settings(_variables()).up_timeout))
+    report = runner.test(ws, Stack(ws, ws.settings(setting_variables()).up_timeout))
     print(runner.render_table(report))
     return None if report.ok else TaskFailed(runner.failure_message(ws, report))
 
 
 def _compose_settings(ws: Workspace) -> dict[str, Any]:
-    s = ws.settings(_variables())
+    s = ws.settings(setting_variables())
     return {"images": [s.image_python, s.image_node, s.image_static], "memory": s.memory, "cpus": s.cpus}
 
 
@@ -260,7 +262,7 @@ def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
 
     force = get_var("force", "0") not in ("0", "", "false", "no")
     stale = {it.name for it in _stale_iterations(ws, {Path(p) for p in changed})}
-    for name, count in materialize_stale(ws, stale, ws.settings(_variables()), force=force).items():
+    for name, count in materialize_stale(ws, stale, ws.settings(setting_variables()), force=force).items():
         print(f"   {name}: {count} file(s) written")
     snapshot.write(ws)
 
