@@ -27,6 +27,7 @@ from genlib.errors import ConfigError, ModelMissing, OutputError, RegistryError
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.llm import Accepted, Check, Message, OllamaLLM, ask, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, check_answer, dump_output
+from genlib.patch import protect_person_services
 from genlib.registry import STATIC_PORT, build, check_dependencies
 from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, save_tests
 from genlib.workspace import LAYERS, Workspace
@@ -107,7 +108,7 @@ def build_messages(ws: Workspace, description: str, app: Existing | None) -> lis
     return [{"role": "user", "content": prompts.render(ws, "gen.md.j2", context)}]
 
 
-def answer_rules(settings: Settings, app: Existing | None) -> Check:
+def answer_rules(settings: Settings, app: Existing | None, tests: TestFile) -> Check:
     """The checks an answer must pass before it becomes an iteration (failures go back to the model)."""
     known = app.known_components if app else set()
     services = app.services if app else set()
@@ -121,6 +122,7 @@ def answer_rules(settings: Settings, app: Existing | None) -> Check:
             max_files=settings.max_files,
             known_components=known,
         )
+        protect_person_services(answer, tests)
         runnable = services | {c.service for c in answer.components if c.runtime == "static" or c.command}
         try:  # here, not in the registry task: a bad name must not become an iteration
             check_dependencies(answer.components, runnable)
@@ -157,7 +159,7 @@ def ask_model(
         return ask(
             llm,
             messages,
-            check=answer_rules(settings, app),
+            check=answer_rules(settings, app, load_tests(ws.tests_path)),
             retries=settings.retries,
             rejected_dir=ws.state_dir / "rejected",
             on_progress=on_progress,

@@ -47,8 +47,8 @@ def validate(
     except OutputError as exc:
         raise PatchRejected(str(exc)) from exc
     _check_scenarios(answer, tests)
-    _check_deletions(answer, tree, tests)
-    _check_components(answer, tests)
+    _check_deletions(answer, tree)
+    protect_person_services(answer, tests)
     changed = [f.path for f in only_changed(answer, tree).files]
     if not changed and not answer.deletions and not answer.scenarios and not answer.components:
         raise PatchRejected("patch changes nothing: every file has the content it already has; fix the failure")
@@ -74,12 +74,17 @@ def _check_scenarios(answer: Answer, tests: TestFile) -> None:
             raise PatchRejected(f"scenario {scenario.name!r} claims origin user; a patch may only add origin model")
 
 
-def _check_deletions(answer: Answer, tree: dict[str, str], tests: TestFile) -> None:
-    """Deleting what does not exist is a confused patch; deleting a tested service weakens a person's test."""
-    guarded = {s.service: s.name for s in tests.scenarios if s.origin == "user"}
+def _check_deletions(answer: Answer, tree: dict[str, str]) -> None:
+    """Deleting what does not exist is a confused patch."""
     for gone in answer.deletions:
         if not any(path == gone or path.startswith(gone + "/") for path in tree):
             raise PatchRejected(f"deletion {gone!r} names no current file; delete only files listed in the app")
+
+
+def protect_person_services(answer: Answer, tests: TestFile) -> None:
+    """A person's scenario keeps its service: no answer (gen or heal) may delete it or stop it running."""
+    guarded = {s.service: s.name for s in tests.scenarios if s.origin == "user"}
+    for gone in answer.deletions:
         if gone.count("/") == 1:
             layer, name = gone.split("/")
             service = f"{name}-{layer}"
@@ -88,11 +93,6 @@ def _check_deletions(answer: Answer, tree: dict[str, str], tests: TestFile) -> N
                     f"deleting {gone!r} removes service {service!r}, which scenario {guarded[service]!r} "
                     "(written by a person) tests; fix the component instead"
                 )
-
-
-def _check_components(answer: Answer, tests: TestFile) -> None:
-    """Redeclaring a tested component as not runnable would silence a person's scenario."""
-    guarded = {s.service: s.name for s in tests.scenarios if s.origin == "user"}
     for comp in answer.components:
         if comp.service in guarded and not Component(comp, []).runnable:
             raise PatchRejected(

@@ -162,6 +162,21 @@ def test_a_scenario_for_an_unknown_service_is_sent_back(workspace: Workspace, ol
     assert "scenario 'x' names service 'notes', which is not one of digest-workers, notes-api, web-frontend" in feedback
 
 
+def test_a_gen_may_not_remove_a_service_a_person_tests(workspace: Workspace, ollama: ScriptedOllama) -> None:
+    ollama.enqueue(NOTES_TEXT)
+    assert gen_in_process(workspace, "a notes app")[0] == 0
+    mine = "version: 1\nscenarios:\n- {name: my check, kind: http, service: notes-api, request: {path: /health}}\n"
+    workspace.tests_path.write_text(mine)
+    drop_api = {**FEATURE, "deletions": ["api/notes"]}
+    ollama.enqueue(json.dumps(drop_api), json.dumps(FEATURE))
+    code, out = gen_in_process(workspace, "count the notes in a stats worker")
+    assert code == 0, out
+    feedback = ollama.chats()[2]["messages"][-1]["content"]
+    assert "deleting 'api/notes' removes service 'notes-api', which scenario 'my check'" in feedback
+    registry = yaml.safe_load(workspace.registry_path.read_text())
+    assert "notes-api" in {c["service"] for c in registry["components"]}
+
+
 def test_empty_description_is_refused_before_any_request(workspace: Workspace, ollama: ScriptedOllama) -> None:
     with pytest.raises(ConfigError, match='pass desc="what to build"'):
         gen_in_process(workspace, "   ")
