@@ -17,6 +17,7 @@ from conftest import run_doit
 from ollama_server import ScriptedOllama
 
 from faults.conftest import NOTES, SEED_ITERATION
+from genlib.compose import public_env_path
 from genlib.workspace import Workspace
 
 FORBIDDEN_KEYS = {"privileged", "network_mode", "pid", "ipc", "userns_mode", "cap_add", "devices", "volumes_from"}
@@ -35,7 +36,8 @@ def check_service(name: str, svc: dict[str, Any], ws: Workspace) -> None:
     for mount in svc["volumes"]:
         assert mount["type"] == "bind" and mount["read_only"] is True, f"{name}: {mount}"
         source = (ws.root / mount["source"]).resolve()
-        assert source.is_relative_to(ws.iterations_dir), f"{name} mounts {source}"
+        generated_env = source == public_env_path(ws).resolve()  # the one file genlib itself mounts
+        assert source.is_relative_to(ws.iterations_dir) or generated_env, f"{name} mounts {source}"
         assert "docker.sock" not in mount["source"]
     assert svc["read_only"] is True and svc["cap_drop"] == ["ALL"]
     assert svc["security_opt"] == ["no-new-privileges:true"]  # the one allowed: it only takes privileges away
