@@ -78,7 +78,7 @@ def context(ws: Workspace, registry: dict[str, Any], settings: Settings) -> dict
             }
         )
     return {
-        "project": registry.get("project") or ws.project_name,
+        "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
         "head": registry.get("head"),
         "limits": {"memory": settings.memory, "cpus": settings.cpus},
         "services": rendered,

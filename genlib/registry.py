@@ -68,7 +68,6 @@ def build(ws: Workspace, settings: Settings) -> dict[str, Any]:
     return {
         "version": REGISTRY_VERSION,
         "head": head.name if head else None,
-        "project": ws.project_name,
         "components": [_entry(c, services, ports, ws) for c in comps],
     }
 

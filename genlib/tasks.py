@@ -125,7 +125,7 @@ def registry_task(ws: Workspace) -> TaskDict:
         "targets": [str(ws.registry_path)],
         "task_dep": ["materialize"],
         "actions": [(step(_write_registry), [ws, settings])],
-        "uptodate": [config_changed({"port_base": settings.port_base, "project": ws.project_name})],
+        "uptodate": [config_changed({"port_base": settings.port_base})],
     }
 
 
@@ -253,7 +253,8 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
 
 def _compose_settings(ws: Workspace) -> dict[str, Any]:
     s = ws.settings(setting_variables())
-    return {"images": [s.image_python, s.image_node, s.image_static], "memory": s.memory, "cpus": s.cpus}
+    images = [s.image_python, s.image_node, s.image_static]
+    return {"images": images, "memory": s.memory, "cpus": s.cpus, "project": ws.project_name}
 
 
 def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
