@@ -123,7 +123,7 @@ def answer_rules(settings: Settings, app: Existing | None, tests: TestFile) -> C
             known_components=known,
         )
         protect_person_services(answer, tests)
-        runnable = services | {c.service for c in answer.components if c.runtime == "static" or c.command}
+        runnable = services | {c.service for c in answer.components if c.runnable}
         try:  # here, not in the registry task: a bad name must not become an iteration
             check_dependencies(answer.components, runnable)
         except RegistryError as exc:
@@ -196,7 +196,7 @@ def record(
 def summary(it: Iteration, accepted: Accepted, added: int, seconds: float) -> str:
     answer = accepted.answer
     layers = Counter(spec.path.split("/")[0] for spec in answer.files)
-    services = sorted(c.service for c in answer.components if c.runtime == "static" or c.command)
+    services = sorted(c.service for c in answer.components if c.runnable)
     stats = accepted.stats()
     tries = len(accepted.attempts)
     return "\n".join(

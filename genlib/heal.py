@@ -115,7 +115,7 @@ def patch_rules(ws: Workspace, current: Iteration, settings: Settings) -> Check:
 
     def check(answer: Answer) -> None:
         patch.validate(answer, tree=tree, tests=tests, known_components=known, settings=settings)
-        runnable = services | {c.service for c in answer.components if registry.Component(c, []).runnable}
+        runnable = services | {c.service for c in answer.components if c.runnable}
         try:  # now, not in the registry task: a bad name must not become a patch iteration
             registry.check_dependencies(answer.components, runnable)
         except RegistryError as exc:

@@ -48,6 +48,13 @@ class ComponentSpec(Strict):
     def service(self) -> str:
         return f"{self.name}-{self.layer}"
 
+    @property
+    def runnable(self) -> bool:
+        """A service of the stack: a static site, or a python/node program with a command.
+
+        `shell` components (deployment scripts) are artifacts: they are kept and diffed, never run."""
+        return self.runtime == "static" or (self.runtime != "shell" and bool(self.command))
+
 
 class Answer(Strict):
     """What the model must return: the JSON schema of this is sent to Ollama as `format`."""
@@ -199,6 +206,11 @@ def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tup
             raise OutputError(f"file path {path!r} is both written and deleted")
     names: set[tuple[str, str]] = set()
     for comp in answer.components:
+        if comp.runtime == "shell" and comp.command:
+            raise OutputError(
+                f"component {comp.layer}/{comp.name}: runtime shell is an artifact that genlib keeps but never runs; "
+                "drop its command, or make it a python or node component"
+            )
         if (comp.layer, comp.name) in names:
             raise OutputError(f"component {comp.layer}/{comp.name} is declared twice")
         names.add((comp.layer, comp.name))

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from genlib.config import Settings
 from genlib.errors import OutputError, PatchRejected
 from genlib.llm_output import Answer, check_answer
-from genlib.registry import Component
 from genlib.scenarios import TestFile
 
 
@@ -94,7 +93,7 @@ def protect_person_services(answer: Answer, tests: TestFile) -> None:
                     "(written by a person) tests; fix the component instead"
                 )
     for comp in answer.components:
-        if comp.service in guarded and not Component(comp, []).runnable:
+        if comp.service in guarded and not comp.runnable:
             raise PatchRejected(
                 f"component {comp.layer}/{comp.name} would no longer run, but scenario "
                 f"{guarded[comp.service]!r} (written by a person) tests {comp.service!r}; give it a command"

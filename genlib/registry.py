@@ -36,7 +36,7 @@ class Component:
 
     @property
     def runnable(self) -> bool:
-        return self.spec.runtime == "static" or bool(self.spec.command)
+        return self.spec.runnable
 
 
 def components(ws: Workspace) -> tuple[Iteration | None, list[Component]]:

@@ -54,6 +54,12 @@ CASES: dict[str, tuple[Mutation, str]] = {
     "no component": (set_path("api/x.js"), "<layer>/<component>/<file>"),
     "empty path": (set_path(""), "file path is empty"),
     "duplicate path": (duplicate_first_file, "appears twice"),
+    "shell that runs": (
+        lambda d: d["answer"]["components"].append(
+            {"name": "deploy", "layer": "deployment", "runtime": "shell", "command": ["sh", "deploy.sh"]}
+        ),
+        "runtime shell is an artifact that genlib keeps but never runs",
+    ),
     "binary content": (set_content("\x00\x01\x02ELF"), "looks binary"),
     "huge content": (set_content("x" * (256 * 1024 + 1)), "over the limit"),
 }
