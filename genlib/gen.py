@@ -43,7 +43,7 @@ _RUNTIME_NOTES = {
     "python": "Python 3.11, standard library only (http.server, json, urllib, sqlite3 in /tmp)",
     "node": "Node.js 18, built-in modules only (http, fs, url); CommonJS require()",
     "static": f"files served as they are by a plain HTTP server on port {STATIC_PORT}; entry page index.html",
-    "shell": 'POSIX sh scripts; for small helpers, run with command ["sh", "script.sh"]',
+    "shell": "POSIX sh scripts (deploy, backup): kept with the app but never run by genlib; give them no command",
 }
 _WORD = re.compile(r"[a-z0-9]{3,}")
 NOT_VARIABLES = ("desc", "pull")  # gen's own arguments, not settings for the graph
