@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from genlib.errors import WorkspaceError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -34,3 +38,17 @@ def sha256_bytes(data: bytes) -> str:
 
 def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
+
+
+def read_json_object(path: Path, fix: str) -> dict[str, Any] | None:
+    """The JSON object in `path`; None when the file is missing or holds something else.
+
+    A file that exists but cannot be read or parsed is a WorkspaceError ending in `fix`.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(f"{path} is unreadable ({exc}); {fix}") from exc
+    return data if isinstance(data, dict) else None

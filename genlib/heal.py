@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from genlib import graph, healprompt, patch, registry
 from genlib.config import Settings
 from genlib.errors import LLMError, PatchRejected, RegistryError, WorkspaceError
+from genlib.fsutil import read_json_object
 from genlib.history import effective_tree
 from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, OllamaLLM, ask, token_meter
@@ -64,13 +65,7 @@ class State:
 
 
 def read_results(it: Iteration) -> dict[str, Any] | None:
-    try:
-        data = json.loads(it.results.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise WorkspaceError(f"{it.results} is unreadable ({exc}); delete it and run `doit test`") from exc
-    return data if isinstance(data, dict) else None
+    return read_json_object(it.results, "delete it and run `doit test`")
 
 
 def signature(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:

@@ -11,12 +11,13 @@ Docker or the model.
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from genlib.errors import WorkspaceError
+from genlib.fsutil import read_json_object
 from genlib.iterations import (
     Iteration,
     find_iteration,
@@ -71,13 +72,12 @@ def _row(it: Iteration, current: Iteration | None) -> Row:
     )
 
 
-def _read_json(path: Any) -> dict[str, Any] | None:
+def _read_json(path: Path) -> dict[str, Any] | None:
     """A best-effort read: history shows what it can, a broken file is a '?' not a crash."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json_object(path, "")
+    except WorkspaceError:
         return None
-    return data if isinstance(data, dict) else None
 
 
 def _description(it: Iteration, output: dict[str, Any] | None) -> str:

@@ -13,7 +13,6 @@ that has it; a deletion in a later iteration hides it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from genlib.errors import WorkspaceError
-from genlib.fsutil import atomic_write_text
+from genlib.fsutil import atomic_write_text, read_json_object
 from genlib.workspace import Workspace
 
 ITERATION_RE = re.compile(r"^iter_(\d{3,})_([a-z0-9][a-z0-9_]*)$")
@@ -230,13 +229,8 @@ def read_manifest(it: Iteration) -> dict[str, Any] | None:
     cached = _manifests.get(it.manifest)
     if cached is not None and cached[0] == key:
         return cached[1]  # the graph's creators read each manifest twice per run
-    try:
-        data = json.loads(it.manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise WorkspaceError(f"{it.manifest} is unreadable ({exc}); delete it and run `doit` again") from exc
-    manifest = data if isinstance(data, dict) and data.get("format") == MANIFEST_FORMAT else None
+    data = read_json_object(it.manifest, "delete it and run `doit` again")
+    manifest = data if data is not None and data.get("format") == MANIFEST_FORMAT else None
     _manifests[it.manifest] = (key, manifest)
     return manifest
 

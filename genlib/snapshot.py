@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlib.fsutil import atomic_write_text
+from genlib.errors import WorkspaceError
+from genlib.fsutil import atomic_write_text, read_json_object
 from genlib.iterations import FileRef, Iteration, chain, head, list_iterations, overlay, parent_map, read_manifest
 from genlib.workspace import Workspace
 
@@ -73,10 +74,10 @@ def _from_folder(ws: Workspace, iterations: list[Iteration]) -> Snapshot:
 
 def _read_index(ws: Workspace) -> list[dict[str, Any]] | None:
     try:
-        data = json.loads(index_path(ws).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # missing or damaged: read the folder instead
-    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
+        data = read_json_object(index_path(ws), "")
+    except WorkspaceError:
+        return None  # damaged: read the folder instead
+    if data is None or data.get("format") != INDEX_FORMAT:
         return None
     entries = data.get("iterations")
     return entries if isinstance(entries, list) else None
