@@ -137,7 +137,7 @@ def compose_task(ws: Workspace) -> TaskDict:
         "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js")],  # see compose.public_env
         "task_dep": ["registry"],
         "actions": [(step(_write_compose), [ws, settings])],
-        "uptodate": [config_changed(_compose_settings(ws))],
+        "uptodate": [config_changed(_compose_settings(ws, settings))],
     }
 
 
@@ -251,8 +251,8 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
     return None if report.ok else TaskFailed(runner.failure_message(ws, report))
 
 
-def _compose_settings(ws: Workspace) -> dict[str, Any]:
-    s = ws.settings(setting_variables())
+def _compose_settings(ws: Workspace, s: Settings) -> dict[str, Any]:
+    """What the rendered file depends on besides its file_dep: a change re-renders it."""
     images = [s.image_python, s.image_node, s.image_static]
     return {"images": images, "memory": s.memory, "cpus": s.cpus, "project": ws.project_name}
 
