@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from genlib import command, engine
+from genlib import engine, process
 from genlib.config import OFFLINE_IMAGE
 from genlib.errors import CommandFailed, DockerError
 
@@ -88,7 +88,7 @@ def build(
         if not has_nobody(rootfs):
             raise DockerError(f"the debootstrapped system has no user {NOBODY_UID}; the containers cannot run as it")
         say(f"packing {rootfs} into a tarball")
-        command.run(["tar", "-C", str(rootfs), "-c", "-f", str(tarball), "."], timeout=600)
+        process.run(["tar", "-C", str(rootfs), "-c", "-f", str(tarball), "."], timeout=600)
         say(f"importing it as {name} ({tarball.stat().st_size / 2**20:.0f} MiB)")
         engine.import_image(tarball, name)
     check(name)
@@ -100,7 +100,7 @@ def _debootstrap(rootfs: Path, mirror: str, say: Callable[[str], None]) -> None:
     args = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror]
     progress = _Progress(say)
     try:
-        command.run(args, timeout=1800, on_line=progress)
+        process.run(args, timeout=1800, on_line=progress)
     except CommandFailed as exc:
         raise DockerError(
             f"debootstrap failed ({exc}); is apt-get install debootstrap done and {mirror} reachable?"

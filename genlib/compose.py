@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from genlib import command, templating
+from genlib import process, templating
 from genlib.config import Settings
 from genlib.errors import CommandFailed, ComposeFailed, TemplateError
 from genlib.fsutil import atomic_write_text
@@ -106,7 +106,7 @@ def compose_cli() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     if shutil.which("docker"):
-        code, _ = command.run(["docker", "compose", "version"], check=False)
+        code, _ = process.run(["docker", "compose", "version"], check=False)
         if code == 0:
             return ["docker", "compose"]
     return None
@@ -127,7 +127,7 @@ def validate_with_compose(ws: Workspace, compose_file: Path) -> None:
         return
     args = [*cli, "-f", str(compose_file), "--project-directory", str(ws.root), "config", "--quiet"]
     try:
-        command.run(args, cwd=ws.root, timeout=60)
+        process.run(args, cwd=ws.root, timeout=60)
     except CommandFailed as exc:
         raise ComposeFailed(f"docker compose rejects {compose_file.name}: {exc.output.strip()[-300:]}") from exc
 

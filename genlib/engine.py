@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from genlib import command
+from genlib import process
 from genlib.compose import compose_cli
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.workspace import Workspace
@@ -320,7 +320,7 @@ class Stack:
             str(self.ws.root),
         ]
         try:
-            return command.run([*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line)
+            return process.run([*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line)
         except CommandFailed as exc:
             raise ComposeFailed(f"docker compose {args[0]}: {exc}") from exc
 

@@ -5,7 +5,7 @@
     build_messages     templates/gen.md.j2 rendered with both
     ask_model          the model's answer, validated (retries with the error fed back)
     record             iterations/iter_NNN_<slug>/{desc.txt, llm_output.json}, test.yaml, HEAD
-    graph.run          materialize -> registry -> compose, in-process
+    doit_run.run       materialize -> registry -> compose, in-process
 
 The iteration appears only once the answer is complete and valid, so an error
 or Ctrl-C at any earlier step leaves the workspace as it was.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO, get_args
 
-from genlib import graph, prompts
+from genlib import doit_run, prompts
 from genlib.config import Settings
 from genlib.errors import ConfigError, ModelMissing, OutputError, RegistryError
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
@@ -225,7 +225,7 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
         accepted = ask_model(ws, llm, messages, settings, app, out)
     it, added = record(ws, description, accepted, llm, messages, tests)
     graph_vars = {k: v for k, v in variables.items() if k not in NOT_VARIABLES}
-    code = graph.run(ws, variables=graph_vars)
+    code = doit_run.run(ws, variables=graph_vars)
     if code != 0:
         print(f"ERROR: {it.name} was written, but building it failed (above); fix that and run `doit`", file=sys.stderr)
         return code

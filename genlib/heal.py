@@ -4,7 +4,7 @@
     healprompt.build    the bounded prompt: evidence, logs, implicated files, earlier rounds
     ask + patch rules   the model's patch; a rule broken goes back to it as the retry reason
     record              iterations/iter_NNN_patch/ (desc.txt, llm_output.json), test.yaml, HEAD
-    graph.run test      one fresh in-process doit run: 0 green, 1 failing tests, 2/3 a tool error
+    doit_run.run test   one fresh in-process doit run: 0 green, 1 failing tests, 2/3 a tool error
 
 A tool error stops the loop without creating another iteration; every finished
 round's iteration stays, and HEAD points at the last one written.
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from genlib import graph, healprompt, patch, registry
+from genlib import doit_run, healprompt, patch, registry
 from genlib.config import Settings
 from genlib.errors import LLMError, PatchRejected, RegistryError, WorkspaceError
 from genlib.fsutil import read_json_object
@@ -179,7 +179,7 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None, llm
     results = read_results(current)
     if results is None:
         print(f"heal: {current.name} has no test results yet; building and testing it first", file=out)
-        code = graph.run(ws, TEST_TASK, variables)
+        code = doit_run.run(ws, TEST_TASK, variables)
         results = read_results(current)
         if code >= 2 or results is None:
             return _tool_error(code or 2, current)
@@ -225,7 +225,7 @@ def _round(
     spent = stats.prompt_tokens + stats.completion_tokens
     state.tokens += spent
     it = record(ws, number, accepted, llm, messages)
-    code = graph.run(ws, TEST_TASK, variables)
+    code = doit_run.run(ws, TEST_TASK, variables)
     results = read_results(it) if code in (0, 1) else None
     changed = [f.path for f in accepted.answer.files] + list(accepted.answer.deletions)
     outcome = "tool error" if results is None else outcome_text(results)

@@ -29,7 +29,7 @@ from genlib.config import Settings
 from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
 from genlib.fsutil import atomic_write_text, sha256_bytes
 from genlib.llm_output import Answer, Attempt, Request, Stats, answer_schema
-from genlib.models import describe_validation_error
+from genlib.strict import describe_validation_error
 
 Message = dict[str, str]
 Progress = Callable[[int, float], None]  # tokens so far, seconds elapsed

@@ -16,8 +16,8 @@ from typing import Any, Final, Literal
 from pydantic import Field, ValidationError
 
 from genlib.errors import OutputError
-from genlib.models import Strict, describe_validation_error
 from genlib.scenarios import Scenario
+from genlib.strict import Strict, describe_validation_error
 from genlib.workspace import LAYERS
 
 FORMAT: Final = "genlib.llm_output/1"

@@ -22,7 +22,7 @@ from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from genlib.errors import ScenarioError
 from genlib.fsutil import atomic_write_text
-from genlib.models import Strict
+from genlib.strict import Strict
 
 Origin = Literal["user", "model"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.:/()-]{0,79}$"

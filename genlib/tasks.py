@@ -157,7 +157,7 @@ def up_task(ws: Workspace) -> TaskDict:
     up_timeout = ws.settings(setting_variables()).up_timeout
     return {
         "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
-        "targets": [str(ws.state_dir / "up.json")],  # stack_tasks.up writes it, down removes it
+        "targets": [str(ws.state_dir / "up.json")],  # stack_actions.up writes it, down removes it
         "task_dep": ["compose"],
         "actions": [(step(_stack_action("up")), [ws, up_timeout])],
         "uptodate": [lambda task, values: _stack_action("stack_running")(ws)],
@@ -197,12 +197,12 @@ TASKS: dict[str, Callable[[Workspace], TaskDict]] = {
 
 
 def _stack_action(name: str) -> Callable[..., Any]:
-    """An action of genlib.stack_tasks, imported when it runs."""
+    """An action of genlib.stack_actions, imported when it runs."""
 
     def action(*args: Any) -> Any:
-        from genlib import stack_tasks
+        from genlib import stack_actions
 
-        return getattr(stack_tasks, name)(*args)
+        return getattr(stack_actions, name)(*args)
 
     return action
 
@@ -240,7 +240,7 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
     """A failing scenario fails the task (exit 1), so doit runs it again next time."""
     from genlib import runner
     from genlib.engine import Stack
-    from genlib.stack_tasks import NOTHING_YET
+    from genlib.stack_actions import NOTHING_YET
 
     if head(ws) is None:
         print(NOTHING_YET)

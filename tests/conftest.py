@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from resources.make_fixtures import build as build_fixture
 
-from genlib import command, registry
+from genlib import process, registry
 from genlib.cli import init_workspace
 from genlib.engine import Stack
 from genlib.workspace import Workspace
@@ -104,7 +104,7 @@ BASE_IMAGE = "genlib/base:bookworm"
 def wait_for_base_image(limit_s: float = 900) -> None:
     """CI builds the base image in .ci/setup; wait for it rather than building it here."""
     deadline = time.monotonic() + limit_s
-    while command.run(["docker", "image", "inspect", BASE_IMAGE], check=False)[0] != 0:
+    while process.run(["docker", "image", "inspect", BASE_IMAGE], check=False)[0] != 0:
         if time.monotonic() > deadline:
             pytest.fail(f"{BASE_IMAGE} is missing; run .ci/setup (or `genlib base-image`) first")
         time.sleep(5)
