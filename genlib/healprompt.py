@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from genlib import prompts
+from genlib.redact import redact
 from genlib.workspace import Workspace
 
 TEMPLATE = "heal.md.j2"
@@ -29,39 +31,6 @@ CHARS_PER_TOKEN = 3.5  # the same rough rate llm.num_ctx_for uses
 _SHARES = {"evidence": 0.35, "registry": 0.12, "rounds": 0.08, "logs": 0.35}  # of the budget; files get the rest
 _MIN_EVIDENCE = 240  # even with many failures, each keeps this much evidence
 _MAX_ROUNDS = 5
-
-# -- redaction -------------------------------------------------------------------------------------
-
-REDACTED = "[REDACTED]"
-_SECRET_NAME = r"[A-Za-z0-9_.-]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PWD|CREDENTIALS?|AUTH)[A-Za-z0-9_.-]*"
-_PATTERNS = [
-    # first: `Authorization: Bearer x` must lose x, not only the word Bearer
-    (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), rf"\g<1> {REDACTED}"),
-    # NAME=value, NAME: value, "name": "value" for secret-looking names
-    (
-        re.compile(
-            rf"""(?i)(["']?{_SECRET_NAME}["']?\s*[=:]\s*["']?)(?!\[REDACTED|(?:bearer|basic|token)\s)([^\s"',;}}]+)"""
-        ),
-        rf"\g<1>{REDACTED}",
-    ),
-    (re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.IGNORECASE), rf"\g<1>{REDACTED}@"),
-    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), REDACTED),
-]
-_LONG_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}")
-
-
-def _keylike(match: re.Match[str]) -> str:
-    """A long run mixing letters and digits looks like a key (base64, a JWT part); a path has many '/'."""
-    run = match.group(0)
-    mixed = any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
-    return REDACTED if mixed and run.count("/") <= 2 else run
-
-
-def redact(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return _LONG_RUN.sub(_keylike, text)
-
 
 # -- shortening ------------------------------------------------------------------------------------
 
@@ -120,7 +89,7 @@ def failing_results(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in results.get("results", []) if r.get("status") in ("failed", "error")]
 
 
-def _evidence_text(result: dict[str, Any], limit: int) -> str:
+def _evidence_text(result: dict[str, Any], limit: int, known: Sequence[str] = ()) -> str:
     """`key: value` lines, multi-line text (log tails, output) as is; each value gets a fair share of `limit`."""
     evidence = result.get("evidence") or {}
     share = max(limit // max(len(evidence), 1) - 20, 80)
@@ -133,21 +102,21 @@ def _evidence_text(result: dict[str, Any], limit: int) -> str:
         else:
             text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             parts.append(f"{key}: {head_tail(text, share)}")
-    return redact(head_tail("\n".join(parts), limit))
+    return redact(head_tail("\n".join(parts), limit), known)
 
 
-def _failures(failing: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+def _failures(failing: list[dict[str, Any]], budget: int, known: Sequence[str] = ()) -> list[dict[str, Any]]:
     share = max(int(budget * _SHARES["evidence"]) // max(len(failing), 1), _MIN_EVIDENCE)
     out = []
     for r in failing:
         item: dict[str, Any] = {k: str(r.get(k, "")) for k in ("name", "kind", "service", "origin", "status")}
-        item["reason"] = head_tail(redact(str(r.get("reason", ""))), 400)
-        item["evidence"] = fence(f"evidence of {item['name']}", _evidence_text(r, share))
+        item["reason"] = head_tail(redact(str(r.get("reason", "")), known), 400)
+        item["evidence"] = fence(f"evidence of {item['name']}", _evidence_text(r, share, known))
         out.append(item)
     return out
 
 
-def _rounds(rounds: list[RoundNote], budget: int) -> list[dict[str, str]]:
+def _rounds(rounds: list[RoundNote], budget: int, known: Sequence[str] = ()) -> list[dict[str, str]]:
     share = int(budget * _SHARES["rounds"]) // _MAX_ROUNDS
     notes = []
     for note in rounds[-_MAX_ROUNDS:]:
@@ -157,7 +126,7 @@ def _rounds(rounds: list[RoundNote], budget: int) -> list[dict[str, str]]:
                 "iteration": note.iteration,
                 "summary": head_tail(note.summary, 300),
                 "changed": head_tail(changed, 300),
-                "outcome": head_tail(redact(note.outcome), max(share - 600, 200)),
+                "outcome": head_tail(redact(note.outcome, known), max(share - 600, 200)),
             }
         )
     return notes
@@ -249,7 +218,9 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-def _logs(ws: Workspace, iteration: str, services: list[str], limit: int) -> list[dict[str, str]]:
+def _logs(
+    ws: Workspace, iteration: str, services: list[str], limit: int, known: Sequence[str] = ()
+) -> list[dict[str, str]]:
     found = []
     for service in services:
         path = ws.iterations_dir / iteration / "logs" / f"{service}.log"
@@ -258,7 +229,7 @@ def _logs(ws: Workspace, iteration: str, services: list[str], limit: int) -> lis
         except OSError:
             continue
     share = limit // max(len(found), 1)
-    return [fence(f"log of {service}", redact(head_tail(text, share))) for service, text in found]
+    return [fence(f"log of {service}", redact(head_tail(text, share), known)) for service, text in found]
 
 
 # -- assembling ------------------------------------------------------------------------------------
@@ -271,17 +242,20 @@ def build(
     registry: dict[str, Any],
     rounds: list[RoundNote],
     budget: int,
+    known: Sequence[str] = (),
 ) -> HealPrompt:
-    """The prompt for one heal round, at most `budget` characters (unless the failures alone exceed it)."""
+    """The prompt for one heal round, at most `budget` characters (unless the failures alone exceed it).
+
+    `known`: literal secret values (a database password) masked wherever they appear."""
     failing = failing_results(results)
     services = sorted({str(r.get("service")) for r in failing})
     context: dict[str, Any] = {
         "iteration": results.get("iteration", ""),
         "summary": results.get("summary", {}),
-        "failures": _failures(failing, budget),
-        "rounds": _rounds(rounds, budget),
+        "failures": _failures(failing, budget, known),
+        "rounds": _rounds(rounds, budget, known),
         "registry": _registry_summary(ws, registry, set(services), int(budget * _SHARES["registry"])),
-        "logs": _logs(ws, str(results.get("iteration", "")), services, int(budget * _SHARES["logs"])),
+        "logs": _logs(ws, str(results.get("iteration", "")), services, int(budget * _SHARES["logs"]), known),
         "files": [],
         "omitted": [],
     }

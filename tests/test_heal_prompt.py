@@ -96,22 +96,6 @@ def test_secrets_are_redacted(failing: Any) -> None:
     assert "DB_PASSWORD=[REDACTED]" in text and "Bearer [REDACTED]" in text
 
 
-@pytest.mark.parametrize(
-    ("raw", "kept"),
-    [
-        ("API_KEY=sk-12345 rest", "API_KEY=[REDACTED] rest"),
-        ('{"password": "pw1", "user": "ada"}', '{"password": "[REDACTED]", "user": "ada"}'),
-        ("export GITHUB_TOKEN: ghp_abc", "export GITHUB_TOKEN: [REDACTED]"),
-        ("https://bob:pa55@example.com/x", "https://[REDACTED]@example.com/x"),
-        ("key " + "aB3" * 20, "key [REDACTED]"),
-        ("/usr/lib/node_modules/some-package-name/lib/index12", "/usr/lib/node_modules/some-package-name/lib/index12"),
-        ("GET /notes 200 in 3ms", "GET /notes 200 in 3ms"),
-    ],
-)
-def test_redact(raw: str, kept: str) -> None:
-    assert healprompt.redact(raw) == kept
-
-
 def test_untrusted_text_is_fenced_by_a_delimiter_it_cannot_forge(failing: Any) -> None:
     ws, results, reg = failing
     log = ws.iterations_dir / "iter_001_notes" / "logs" / "notes-api.log"
