@@ -89,13 +89,36 @@ def render(template: Path, ctx: dict[str, Any]) -> str:
     return HEADER + templating.render([str(template.parent)], template.name, ctx)
 
 
-def check_yaml(text: str, where: Path) -> None:
+def check_yaml(text: str, where: Path, ctx: dict[str, Any] | None = None) -> None:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{where} rendered invalid YAML ({exc}); fix docker-compose.yml.j2") from exc
     if not isinstance(data, dict) or "services" not in data:
         raise TemplateError(f"{where} rendered no `services:` mapping; fix docker-compose.yml.j2")
+    if ctx is not None:
+        check_escaped(data, ctx, where)
+
+
+def check_escaped(data: Any, ctx: dict[str, Any], where: Path) -> None:
+    """Refuse a template that emits a model's `$` unescaped (an older template using `tojson`):
+    Compose would fill it from the host's environment (`$HOME`, `${TOKEN}`) or fail on `${X:?}`."""
+    scalars = set(_scalars(data))
+    for service in ctx["services"]:
+        for arg in service["command"]:
+            if "$" in arg and arg in scalars and arg.replace("$", "$$") not in scalars:
+                raise TemplateError(
+                    f"{where} emits {service['service']}'s command {arg[:60]!r} with a bare `$`, which Compose "
+                    "would fill from this machine's environment; write `command: {{ s.command | compose_str }}`"
+                )
+
+
+def _scalars(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in [*_scalars(k), *_scalars(v)]]
+    if isinstance(node, list):
+        return [s for item in node for s in _scalars(item)]
+    return [node] if isinstance(node, str) else []
 
 
 def compose_cli() -> list[str] | None:
@@ -137,8 +160,9 @@ def write(ws: Workspace, registry: dict[str, Any], settings: Settings) -> bool:
     env = public_env(registry)
     if not public_env_path(ws).exists() or public_env_path(ws).read_text(encoding="utf-8") != env:
         atomic_write_text(public_env_path(ws), env)
-    text = render(ws.compose_template, context(ws, registry, settings))
-    check_yaml(text, ws.compose_template)
+    ctx = context(ws, registry, settings)
+    text = render(ws.compose_template, ctx)
+    check_yaml(text, ws.compose_template, ctx)
     if ws.compose_path.exists() and ws.compose_path.read_text(encoding="utf-8") == text:
         return False
     candidate = ws.state_dir / "docker-compose.candidate.yml"

@@ -1,4 +1,4 @@
-"""The one Jinja setup: StrictUndefined, a `tojson` filter, errors naming file and line.
+"""The one Jinja setup: StrictUndefined, `tojson` and `compose_str` filters, errors naming file and line.
 
 Used for docker-compose.yml.j2 and the prompt templates. Environments are cached
 per search path; Jinja's auto-reload still picks up a person's template edits.
@@ -20,6 +20,14 @@ def _tojson(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, indent=indent, ensure_ascii=False)  # key order kept: a schema reads top-down
 
 
+def compose_str(value: Any) -> str:
+    """A JSON (so YAML) scalar whose `$` Compose reads literally: `$HOME` in a model's command stays `$HOME`.
+
+    Compose interpolates `$VAR`/`${VAR}` from the host environment in every string of the file; `$$`
+    is its escape for one `$`. Every model-supplied string the compose template emits goes through this."""
+    return _tojson(value).replace("$", "$$")
+
+
 @functools.lru_cache(maxsize=16)
 def environment(search: tuple[str, ...]) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -29,6 +37,7 @@ def environment(search: tuple[str, ...]) -> jinja2.Environment:
         autoescape=False,  # YAML and Markdown prompts, never HTML
     )
     env.filters["tojson"] = _tojson
+    env.filters["compose_str"] = compose_str
     return env
 
 

@@ -55,7 +55,8 @@ def test_the_rendered_stack_is_confined(seeded: Workspace) -> None:
 
 
 def test_a_hostile_command_cannot_escape_its_yaml_string(seeded: Workspace, ollama: ScriptedOllama) -> None:
-    """Arguments are data: quotes, newlines and YAML keys in a command stay inside one string."""
+    """Arguments are data: quotes, newlines and YAML keys in a command stay inside one string, and `$`
+    is doubled for Compose (what Compose then makes of it is tested in test_interpolation.py)."""
     answer = copy.deepcopy(NOTES)
     escape = 'server.js"\n    privileged: true\n    volumes: ["/var/run/docker.sock:/var/run/docker.sock"]\n    x: "'
     answer["components"][1]["command"] = ["node", escape, "{{ 7 * 7 }}", "${HOME}"]
@@ -63,7 +64,7 @@ def test_a_hostile_command_cannot_escape_its_yaml_string(seeded: Workspace, olla
     run = run_doit(seeded, "gen", "desc=the notes app again")
     assert run.returncode == 0, run.output
     rendered = services(seeded)
-    assert rendered["notes-api"]["command"] == ["node", escape, "{{ 7 * 7 }}", "${HOME}"]
+    assert rendered["notes-api"]["command"] == ["node", escape, "{{ 7 * 7 }}", "$${HOME}"]
     for name, svc in rendered.items():
         check_service(name, svc, seeded)
 
