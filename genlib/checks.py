@@ -79,26 +79,6 @@ def check_exec(expect: ExecExpect, exit_code: int, output: str) -> list[str]:
     return problems + [f"output lacks {text!r}" for text in expect.output_contains if text not in output]
 
 
-def forbidden_lines(log: str, patterns: list[str]) -> list[str]:
-    """The log lines holding any forbidden pattern."""
-    return [line for line in log.splitlines() if any(p in line for p in patterns)]
-
-
-def missing_patterns(log: str, patterns: list[str]) -> list[str]:
-    return [p for p in patterns if p not in log]
-
-
-def check_logs(log: str, must_not_contain: list[str], must_contain: list[str]) -> tuple[list[str], list[str]]:
-    """Problems, and the offending lines (evidence)."""
-    bad = forbidden_lines(log, must_not_contain)
-    problems = []
-    if bad:
-        hits = sorted({p for p in must_not_contain if any(p in line for line in bad)})
-        problems.append(f"log has {', '.join(repr(h) for h in hits)} ({len(bad)} line(s))")
-    problems += [f"log lacks {p!r}" for p in missing_patterns(log, must_contain)]
-    return problems, bad
-
-
 def _short(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -24,6 +24,7 @@ import yaml
 from genlib import process
 from genlib.compose import compose_cli
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
+from genlib.logscan import split_timestamp
 from genlib.workspace import Workspace
 
 DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
@@ -214,6 +215,17 @@ class Stack:
         with docker_errors(f"read the logs of {service}"):
             return str(container.logs(tail=tail).decode(errors="replace"))
 
+    def log_lines(self, service: str) -> Iterator[tuple[str, str]]:
+        """Every line since the container started, as (timestamp, text), streamed: memory stays bounded
+        however long the log ('nothing' when the service has no container)."""
+        container = self._container(service)
+        if container is None:
+            return
+        with docker_errors(f"read the logs of {service}"):
+            chunks = container.logs(stream=True, follow=False, timestamps=True)
+            for line in _split_lines(chunks):
+                yield split_timestamp(line)
+
     def exec(self, service: str, cmd: list[str], timeout: float = 30) -> tuple[int, str]:
         """Run `cmd` in the service's container: (exit code, stdout+stderr); 124 when it outlives `timeout`.
 
@@ -352,6 +364,21 @@ class Stack:
                     reason = f"never became healthy within {self.up_timeout}s"
                 failed.append(ServiceFailure(name, reason, self.logs(name)))
         return failed
+
+
+def _split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Whole lines from the stream's chunks (a chunk may hold several lines or part of one)."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *done, pending = pending.split(b"\n")
+        for raw in done:
+            yield raw.decode(errors="replace").rstrip("\r")
+        if len(pending) > 1_000_000:  # a line without end: cut it rather than grow without bound
+            yield pending.decode(errors="replace")
+            pending = b""
+    if pending:
+        yield pending.decode(errors="replace")
 
 
 def _read_exec_output(sock: Any) -> bytes:

@@ -31,7 +31,7 @@ from genlib.scenarios import load_tests, merge_model_scenarios, save_tests
 from genlib.workspace import Workspace
 
 TEST_TASK = ("test",)  # materialize -> registry -> compose -> up -> test
-_VOLATILE = ("log_tail", "output_tail")  # evidence that differs run to run even when nothing changed
+_VOLATILE = ("log_tail", "log_head", "errors", "output_tail")  # evidence that differs run to run (counts, times)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import httpx
 
-from genlib import checks, registry, scenarios
+from genlib import checks, logscan, registry, scenarios
 from genlib.engine import ServiceState, Stack
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
@@ -33,8 +33,6 @@ from genlib.workspace import Workspace
 RESULTS_FORMAT = "genlib.results/1"
 Status = Literal["passed", "failed", "skipped", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
-LOG_TAIL_LINES = 200  # what logs/<service>.log and a failed service's evidence keep
-LOG_SCAN_LINES = 5000  # what a logs scenario searches (a startup line must not scroll away)
 EVIDENCE_LINES = 40
 BODY_HEAD_CHARS = 2000
 _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate")
@@ -127,16 +125,18 @@ def current_iteration(ws: Workspace) -> Iteration:
 
 
 def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result:
-    return service_result(name, state, lambda: _logs_or_note(stack, name, LOG_TAIL_LINES))
+    return service_result(name, state, lambda: scan_or_note(stack, name))
 
 
-def service_result(name: str, state: ServiceState | None, read_logs: Callable[[], str]) -> Result:
+def service_result(name: str, state: ServiceState | None, read_logs: Callable[[], logscan.LogScan]) -> Result:
     """The implicit health check: a service must be running, not restarting, and not unhealthy."""
     with _timed() as elapsed:
         problem, detail = _service_problem(name, state)
         evidence: dict[str, Any] = _state_evidence(state)
         if problem:
-            evidence["log_tail"] = _tail(read_logs(), EVIDENCE_LINES)
+            log = read_logs()
+            evidence["errors"] = log.error_lines()
+            evidence["log_tail"] = _tail("\n".join(log.tail), EVIDENCE_LINES)
     status: Status = "failed" if problem else "passed"
     return Result(f"service {name}", "service", name, "genlib", status, problem or detail, elapsed(), evidence)
 
@@ -247,24 +247,30 @@ def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
 
 
 def run_logs(scenario: LogsScenario, stack: Stack) -> Outcome:
-    log = _read_until_present(scenario, stack)
-    problems, bad = checks.check_logs(log, scenario.must_not_contain, scenario.must_contain)
-    waited = f" (waited {scenario.within:g}s)" if scenario.within and not bad else ""
-    problems = [p + waited if p.startswith("log lacks") else p for p in problems]
-    found = [line for line in log.splitlines() if any(p in line for p in scenario.must_contain)]
-    evidence = {"matched": (bad or found)[:EVIDENCE_LINES], "log_tail": _tail(log, EVIDENCE_LINES)}
-    status, reason = _verdict(problems, f"{len(log.splitlines())} log line(s) checked")
+    """The whole log since the container started, streamed: an ERROR 25,000 lines up fails the scenario."""
+    log = _scan_until_present(scenario, stack)
+    problems = []
+    if log.forbidden_count:
+        hits = ", ".join(repr(p) for p in scenario.must_not_contain if p in log.forbidden_hits)
+        problems.append(f"log has {hits} ({log.forbidden_count} line(s))")
+    waited = f" (waited {scenario.within:g}s)" if scenario.within and not log.forbidden_count else ""
+    problems += [f"log lacks {p!r}{waited}" for p in scenario.must_contain if p not in log.found]
+    evidence: dict[str, Any] = {"matched": log.forbidden or log.matched, "errors": log.error_lines()}
+    if log.lines > EVIDENCE_LINES:
+        evidence["log_head"] = "\n".join(log.head)
+    evidence["log_tail"] = _tail("\n".join(log.tail), EVIDENCE_LINES)
+    status, reason = _verdict(problems, f"{log.lines} log line(s) checked")
     return status, reason, evidence
 
 
-def _read_until_present(scenario: LogsScenario, stack: Stack) -> str:
+def _scan_until_present(scenario: LogsScenario, stack: Stack) -> logscan.LogScan:
     """The log, re-read for up to `within` seconds while a must_contain line is missing (a worker's
     first line may come a moment after `up`); a forbidden line ends the wait at once."""
     deadline = time.monotonic() + scenario.within
     while True:
-        log = stack.logs(scenario.service, tail=LOG_SCAN_LINES)
-        missing = checks.missing_patterns(log, scenario.must_contain)
-        if not missing or checks.forbidden_lines(log, scenario.must_not_contain) or time.monotonic() >= deadline:
+        log = logscan.scan(stack.log_lines(scenario.service), scenario.must_not_contain, scenario.must_contain)
+        missing = set(scenario.must_contain) - log.found
+        if not missing or log.forbidden_count or time.monotonic() >= deadline:
             return log
         time.sleep(1.0)
 
@@ -281,10 +287,10 @@ def run_exec(scenario: ExecScenario, stack: Stack) -> Outcome:
 
 
 def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
-    """results.json and each service's log tail, in the iteration that was tested."""
+    """results.json and each service's log digest (head, error-like lines from anywhere, tail)."""
     it = current_iteration(ws)
     services = sorted({r.service for r in report.results if r.kind == "service"})
-    write_logs(it, {name: _logs_or_note(stack, name, LOG_TAIL_LINES) for name in services})
+    write_logs(it, {name: scan_or_note(stack, name).digest() for name in services})
     write_results(it, report)
     return it
 
@@ -301,11 +307,12 @@ def write_results(it: Iteration, report: RunReport) -> None:
     atomic_write_text(it.results, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
 
 
-def _logs_or_note(stack: Stack, service: str, tail: int) -> str:
+def scan_or_note(stack: Stack, service: str) -> logscan.LogScan:
+    """The service's whole log scanned; a log that cannot be read is one line saying why."""
     try:
-        return stack.logs(service, tail=tail)
+        return logscan.scan(stack.log_lines(service))
     except GenlibError as exc:
-        return f"(genlib: no logs: {exc})\n"
+        return logscan.scan([("", f"(genlib: no logs: {exc})")])
 
 
 _MARKS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "error": "ERROR"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import BASE_IMAGE, add_iteration, free_port_base, notes_variant, run_doit, wait_for_base_image
 
-from genlib import checks, runner
+from genlib import checks, logscan, runner
 from genlib.engine import ServiceState, Stack
 from genlib.iterations import Iteration, head
 from genlib.runner import Result, RunReport
@@ -102,14 +102,6 @@ def test_exec_expectations() -> None:
     assert checks.check_exec(expect, 2, "boom") == ["exit code 2, expected 0", "output lacks 'ready'"]
 
 
-def test_logs_forbidden_lines_are_the_evidence() -> None:
-    log = "starting\nTraceback (most recent call last):\n  File x\nERROR: db down\nlistening\n"
-    problems, bad = checks.check_logs(log, ["Traceback", "ERROR"], ["listening", "digest ok"])
-    assert bad == ["Traceback (most recent call last):", "ERROR: db down"]
-    assert problems == ["log has 'ERROR', 'Traceback' (2 line(s))", "log lacks 'digest ok'"]
-    assert checks.check_logs("listening\n", ["Traceback"], ["listening"]) == ([], [])
-
-
 # -- the implicit service check -------------------------------------------------------------------
 
 
@@ -119,7 +111,7 @@ def _state(state: str = "running", health: str | None = None, exit_code: int = 0
 
 def test_a_running_healthy_service_passes_without_reading_logs() -> None:
     read: list[bool] = []
-    result = runner.service_result("notes-api", _state(health="healthy"), lambda: read.append(True) or "")
+    result = runner.service_result("notes-api", _state(health="healthy"), lambda: read.append(True) or logscan.scan([]))
     assert (result.status, result.reason, result.origin, result.kind) == (
         "passed",
         "running, healthy",
@@ -141,12 +133,13 @@ def test_a_running_healthy_service_passes_without_reading_logs() -> None:
     ],
 )
 def test_a_dead_service_fails_with_its_log_tail(state: ServiceState | None, reason: str) -> None:
-    log = "\n".join(f"line {n}" for n in range(100)) + "\nTraceback: boom"
-    result = runner.service_result("notes-api", state, lambda: log)
+    log = [("", f"line {n}") for n in range(100)] + [("", "RuntimeError: boom")]
+    result = runner.service_result("notes-api", state, lambda: logscan.scan(log))
     assert result.status == "failed"
     assert result.reason == reason
     tail = result.evidence["log_tail"].splitlines()
-    assert tail[-1] == "Traceback: boom"
+    assert tail[-1] == "RuntimeError: boom"
+    assert result.evidence["errors"] == ["[1x] RuntimeError: boom"]
     assert len(tail) == runner.EVIDENCE_LINES
 
 
@@ -443,6 +436,35 @@ def test_a_crashed_worker_fails_with_its_traceback(
     assert not report.ok
     log = (workspace.iterations_dir / "iter_001_notes" / "logs" / "digest-workers.log").read_text()
     assert "Traceback" in log
+
+
+@pytest.mark.docker
+def test_an_error_far_up_a_long_log_fails_the_logs_scenario(
+    workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
+) -> None:
+    """The false green: the ERROR is 30,000 lines before the end; the whole log is scanned."""
+    noisy = notes_variant(
+        tmp_path,
+        {
+            "workers/digest/worker.py": (
+                "    while True:",
+                '    print("ERROR: cache warmup failed", flush=True)\n'
+                "    for i in range(30000):\n"
+                '        print(f"warming {i}")\n'
+                "    while True:",
+            )
+        },
+    )
+    stack = deploy(noisy)
+    assert stack.up().ok
+    runner.test(workspace, stack)
+    worker = _results(workspace)["worker reaches api"]
+    assert (worker["status"], worker["reason"]) == ("failed", "log has 'ERROR' (1 line(s))")
+    evidence = worker["evidence"]
+    assert evidence["matched"] == ["ERROR: cache warmup failed"]  # type: ignore[index]
+    assert evidence["errors"][0].endswith("] ERROR: cache warmup failed")  # type: ignore[index]
+    log = (workspace.iterations_dir / "iter_001_notes" / "logs" / "digest-workers.log").read_text()
+    assert "ERROR: cache warmup failed" in log and "warming 29999" in log
 
 
 @pytest.mark.docker
