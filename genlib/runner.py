@@ -13,6 +13,7 @@ raises: heal reads the results, not the console.
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -324,10 +325,22 @@ def render_table(report: RunReport, width: int = 120) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lines = []
     for row in [header, *rows]:
-        cells = [cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)]
-        line = "  ".join([*cells, _one_line(row[4])])
-        lines.append(line if len(line) <= width else line[: width - 1] + "…")
+        cells = "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  "
+        lines += _wrapped(cells, _one_line(row[4]), width)
     return "\n".join([*lines, summary_line(report)])
+
+
+def _wrapped(cells: str, reason: str, width: int) -> list[str]:
+    """The whole reason, never cut: wrapped under the REASON column, or from a small indent when the
+    column leaves too little room."""
+    room = width - len(cells)
+    if len(reason) <= room:
+        return [cells + reason]
+    indent = " " * len(cells) if room >= 40 else "    "
+    wrapped = textwrap.wrap(reason, width - len(indent), break_long_words=True, break_on_hyphens=False)
+    if room >= 40:
+        return [cells + wrapped[0], *(indent + part for part in wrapped[1:])]
+    return [cells.rstrip(), *(indent + part for part in wrapped)]
 
 
 def summary_line(report: RunReport) -> str:

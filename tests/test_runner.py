@@ -313,11 +313,15 @@ def test_table_lines_up_and_ends_with_a_summary() -> None:
     report.results[1].reason = "status 500, expected 200;\n  body lacks 'hello' " + "x" * 200
     lines = runner.render_table(report).splitlines()
     assert lines[0].split() == ["STATUS", "SCENARIO", "SERVICE", "TIME", "REASON"]
-    assert [line.split()[0] for line in lines[1:4]] == ["pass", "FAIL", "ERROR"]
+    assert [line.split()[0] for line in lines[1:3]] == ["pass", "FAIL"] and lines[6].split()[0] == "ERROR"
     reason_column = lines[0].index("REASON")
-    assert all(line[reason_column - 2 : reason_column] == "  " for line in lines[:4])
+    assert all(line[reason_column - 2 : reason_column] == "  " for line in lines[:3])
     assert lines[2][reason_column:].startswith("status 500, expected 200; body lacks 'hello' xxx")
-    assert max(len(line) for line in lines) == 120
+    assert max(len(line) for line in lines) <= 120
+    assert lines[3].startswith(" " * reason_column) and lines[3].strip().startswith("xxx")  # wrapped, not cut
+    shown = "".join(line[reason_column:] for line in lines[2:6])
+    assert "x" * 200 in shown.replace(" ", "")
+    assert "…" not in "".join(lines)
     assert lines[-1] == "FAILED: 1 passed, 1 failed, 1 error of 3 in 2.5s (iter_001_notes)"
 
 
