@@ -35,6 +35,7 @@ RESULTS_FORMAT = "genlib.results/1"
 Status = Literal["passed", "failed", "skipped", "error"]
 STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
 EVIDENCE_LINES = 40
+SETTLE_S = 1.5  # services are checked again at least this long after the first check
 BODY_HEAD_CHARS = 2000
 _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate")
 
@@ -112,10 +113,13 @@ def run(ws: Workspace, stack: Stack) -> RunReport:
     scenarios.check_services(tests, set(comps), ws.tests_path)
     started, clock = datetime.now(UTC), time.monotonic()
     states = stack.states()
-    results = [check_service(name, states.get(name), stack) for name in sorted(comps)]
+    checked = [check_service(name, states.get(name), stack) for name in sorted(comps)]
     running = {name for name, st in states.items() if st.state == "running"}
-    results += run_scenarios(tests.scenarios, stack, comps, running)
-    return RunReport(iteration.name, started, time.monotonic() - clock, results)
+    scenario_results = run_scenarios(tests.scenarios, stack, comps, running)
+    time.sleep(max(0.0, clock + SETTLE_S - time.monotonic()))  # a crash a moment after `up` must show
+    after = stack.states()
+    checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]
+    return RunReport(iteration.name, started, time.monotonic() - clock, checked + scenario_results)
 
 
 def current_iteration(ws: Workspace) -> Iteration:
@@ -140,6 +144,23 @@ def service_result(name: str, state: ServiceState | None, read_logs: Callable[[]
             evidence["log_tail"] = _tail("\n".join(log.tail), EVIDENCE_LINES)
     status: Status = "failed" if problem else "passed"
     return Result(f"service {name}", "service", name, "genlib", status, problem or detail, elapsed(), evidence)
+
+
+def recheck_service(result: Result, before: ServiceState | None, after: ServiceState | None, stack: Stack) -> Result:
+    """The service check again after the scenarios: a service that passed and has since exited or
+    restarted (a worker dying on its first job) fails, with its log."""
+    if result.status != "passed" or before is None:
+        return result
+    restarts = after.restart_count - before.restart_count if after else 0
+    if after is not None and after.ok and not restarts:
+        return result
+    what = "has no container" if after is None else f"restarted {restarts} time(s)" if restarts else after.problem()
+    checked = service_result(result.service, after, lambda: scan_or_note(stack, result.service))
+    checked.status, checked.reason = "failed", f"service {result.service} died during the scenarios: {what}"
+    if "log_tail" not in checked.evidence:  # restarted but running again: still show why it died
+        log = scan_or_note(stack, result.service)
+        checked.evidence.update(errors=log.error_lines(), log_tail=_tail("\n".join(log.tail), EVIDENCE_LINES))
+    return checked
 
 
 def _service_problem(name: str, state: ServiceState | None) -> tuple[str, str]:

@@ -143,6 +143,14 @@ def test_a_dead_service_fails_with_its_log_tail(state: ServiceState | None, reas
     assert len(tail) == runner.EVIDENCE_LINES
 
 
+def test_a_recheck_keeps_what_still_holds(workspace: Workspace) -> None:
+    passed = runner.service_result("notes-api", _state(health="healthy"), lambda: logscan.scan([]))
+    failed = runner.service_result("notes-api", _state("exited", exit_code=1), lambda: logscan.scan([]))
+    stack = Stack(workspace)  # not asked: nothing changed
+    assert runner.recheck_service(passed, _state(health="healthy"), _state(health="healthy"), stack) is passed
+    assert runner.recheck_service(failed, _state("exited"), _state("exited"), stack) is failed
+
+
 def test_a_scenario_on_a_dead_service_fails_at_once(workspace: Workspace) -> None:
     scenario = LogsScenario(name="api logs", kind="logs", service="notes-api")
     start = time.monotonic()
@@ -469,6 +477,30 @@ def test_an_error_far_up_a_long_log_fails_the_logs_scenario(
     assert evidence["errors"][0].endswith("] ERROR: cache warmup failed")  # type: ignore[index]
     log = (workspace.iterations_dir / "iter_001_notes" / "logs" / "digest-workers.log").read_text()
     assert "ERROR: cache warmup failed" in log and "warming 29999" in log
+
+
+@pytest.mark.docker
+def test_a_worker_dying_after_the_first_check_fails(
+    workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
+) -> None:
+    late = notes_variant(
+        tmp_path,
+        {
+            "workers/digest/worker.py": (
+                "    while True:",
+                "    time.sleep(3)\n    raise RuntimeError('first job failed')\n    while True:",
+            )
+        },
+    )
+    stack = deploy(late)
+    assert stack.up().ok
+    runner.test(workspace, stack)
+    service = _results(workspace)["service digest-workers"]
+    assert (service["status"], service["reason"]) == (
+        "failed",
+        "service digest-workers died during the scenarios: exited with code 1",
+    )
+    assert "RuntimeError: first job failed" in service["evidence"]["log_tail"]  # type: ignore[index]
 
 
 @pytest.mark.docker
