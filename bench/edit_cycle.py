@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from genlib import registry
 from genlib.cli import init_workspace
 from genlib.config import OFFLINE_IMAGE
 from genlib.engine import Stack
@@ -39,23 +37,6 @@ def doit(ws: Workspace, *args: str) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"doit {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
     return time.perf_counter() - started
-
-
-def free_port_base() -> int:
-    for base in range(40000, 60000, 1000):
-        ports = registry.assign_host_ports(["notes-api", "web-frontend"], base).values()
-        if all(_free(port) for port in ports):
-            return base
-    raise SystemExit("no free port range for the notes stack")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def edit_cycle(ws: Workspace, stack: Stack, number: int) -> tuple[float, int]:
@@ -83,7 +64,6 @@ def main() -> None:
     args = parser.parse_args()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         os.environ[f"GENLIB_IMAGE_{runtime}"] = args.image
-    os.environ["GENLIB_PORT_BASE"] = str(free_port_base())
     tmp = Path(tempfile.mkdtemp(prefix="genlib-bench-"))
     ws = Workspace(init_workspace(tmp / "ws"))
     (ws.iterations_dir / "iter_001_notes").mkdir()

@@ -46,7 +46,6 @@ def make_app(root: Path, n_files: int) -> dict[str, Any]:
                 "files": files,
                 "service": f"{name}-{layer}",
                 "port": 3000,
-                "host_port": 18000 + c,
                 "command": ["node", "server.js"],
                 "healthcheck": "/health",
                 "depends_on": [],

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from genlib import registry
+from genlib import ports, registry
 from genlib.fsutil import atomic_write_bytes
 from genlib.iterations import head
 from genlib.scenarios import PageScenario, PageStep
@@ -204,7 +204,8 @@ def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
         _say_no_browser_once()
         return "skipped", NO_BROWSER, {}
     reg = registry.load(ws)
-    host_ports = {c["service"]: c.get("host_port") for c in registry.services(reg)}
+    host_ports: dict[str, int | None] = {c["service"]: None for c in registry.services(reg)}
+    host_ports.update(ports.load(ws))
     if not host_ports.get(scenario.service):
         return "error", f"service {scenario.service} publishes no port; a page scenario needs a frontend", {}
     try:
@@ -212,17 +213,19 @@ def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
     except KeyError as exc:
         known = ", ".join(sorted(s for s, p in host_ports.items() if p))
         return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {known}); fix test.yaml", {}
-    log = PageLog({f"{h}:{p}" for p in host_ports.values() if p for h in ("127.0.0.1", "localhost")}, _files(reg))
+    own = {f"{h}:{p}" for p in host_ports.values() if p for h in ("127.0.0.1", "localhost")}
+    log = PageLog(own, _files(reg, host_ports))
     return _in_browser(executable, scenario, url, log, _screenshot_path(ws, scenario.name))
 
 
-def _files(reg: dict[str, Any]) -> dict[int, dict[str, str]]:
+def _files(reg: dict[str, Any], host_ports: Mapping[str, int | None]) -> dict[int, dict[str, str]]:
     """Per host port, URL path -> file: what a static service serves is its folder as it is."""
     found: dict[int, dict[str, str]] = {}
     for comp in registry.services(reg):
-        if comp.get("host_port") and comp.get("runtime") == "static":
+        port = host_ports.get(comp["service"])
+        if port and comp.get("runtime") == "static":
             prefix = f"{comp['layer']}/{comp['name']}/"
-            found[comp["host_port"]] = {f["path"].removeprefix(prefix): f["path"] for f in comp["files"]}
+            found[port] = {f["path"].removeprefix(prefix): f["path"] for f in comp["files"]}
     return found
 
 

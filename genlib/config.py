@@ -38,7 +38,7 @@ class Settings:
     num_ctx_max: int = 32768
     num_predict: int = 8192
     # the runtime
-    port_base: int = 18000
+    port_base: int = 0  # 0: each workspace picks free host ports of its own (genlib.ports)
     image_python: str = ONLINE_IMAGES["python"]
     image_node: str = ONLINE_IMAGES["node"]
     image_static: str = ONLINE_IMAGES["static"]

@@ -342,8 +342,8 @@ class Stack:
         if port:
             owner = service_of_port(self.ws.compose_path, port)
             raise ComposeFailed(
-                f"port 127.0.0.1:{port} for service {owner} is already taken; free it or set another "
-                "port_base (GENLIB_PORT_BASE or port_base= on the doit line)"
+                f"port 127.0.0.1:{port} for service {owner} is already taken; free it, or delete "
+                ".genlib/ports.json so `doit` picks free ports (with port_base set: choose another)"
             )
         missing = [image for image in compose_images(self.ws.compose_path) if not image_exists(image)]
         if missing:

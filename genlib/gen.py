@@ -75,7 +75,7 @@ def read_description(raw: str | None) -> str:
 
 def existing_app(ws: Workspace, settings: Settings, description: str) -> Existing | None:
     """None for an empty workspace; else the registry summary and the most relevant files within budget."""
-    reg = build(ws, settings)
+    reg = build(ws)
     if not reg["components"]:
         return None
     words = set(_WORD.findall(description.lower()))

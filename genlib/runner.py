@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import httpx
 
-from genlib import checks, logscan, registry, scenarios
+from genlib import checks, logscan, ports, registry, scenarios
 from genlib.engine import ServiceState, Stack
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
@@ -212,7 +212,7 @@ Outcome = tuple[Status, str, dict[str, Any]]
 
 def _attempt(scenario: Scenario, stack: Stack, comp: Mapping[str, Any]) -> Outcome:
     if isinstance(scenario, HttpScenario):
-        return run_http(scenario, comp.get("host_port"))
+        return run_http(scenario, ports.load(stack.ws).get(scenario.service))
     if isinstance(scenario, LogsScenario):
         return run_logs(scenario, stack)
     if scenario.kind == "page":

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genlib.engine import Stack, compose_services, published_ports
+from genlib import ports
+from genlib.engine import Stack, compose_services
 from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
 
@@ -66,16 +67,17 @@ def status(ws: Workspace) -> None:
 def status_table(stack: Stack, ws: Workspace) -> str:
     """One row per service of docker-compose.yml and any leftover container: state, health, URL."""
     states = stack.states()
-    ports = published_ports(ws.compose_path) if ws.compose_path.exists() else {}
+    host_ports = ports.load(ws)
     rows = [("SERVICE", "STATE", "HEALTH", "RESTARTS", "URL")]
-    for name in sorted(set(states) | set(ports) | _compose_names(ws)):
+    for name in sorted(set(states) | set(host_ports) | _compose_names(ws)):
         st = states.get(name)
         state = "absent" if st is None else st.state + (f" ({st.exit_code})" if st.state == "exited" else "")
         health = (st.health if st else None) or "-"
-        url = f"http://127.0.0.1:{ports[name]}/" if name in ports else "-"
+        url = f"http://127.0.0.1:{host_ports[name]}/" if name in host_ports else "-"
         rows.append((name, state, health, str(st.restart_count) if st else "-", url))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join([*table, f"host ports: {ports.origin(ws)}"])
 
 
 def _compose_names(ws: Workspace) -> set[str]:

@@ -119,13 +119,11 @@ def registry_task(ws: Workspace) -> TaskDict:
     deps = [str(snapshot.index_path(ws))] + [f"{ref.iteration.path}/{path}" for path, ref in files.items()]
     if ws.head_file.exists():
         deps.append(str(ws.head_file))
-    settings = ws.settings(setting_variables())
     return {
         "file_dep": deps,
         "targets": [str(ws.registry_path)],
         "task_dep": ["materialize"],
-        "actions": [(step(_write_registry), [ws, settings])],
-        "uptodate": [config_changed({"port_base": settings.port_base})],
+        "actions": [(step(_write_registry), [ws])],
     }
 
 
@@ -134,7 +132,8 @@ def compose_task(ws: Workspace) -> TaskDict:
     settings = ws.settings(setting_variables())
     return {
         "file_dep": [str(ws.registry_path), str(ws.compose_template)],
-        "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js")],  # see compose.public_env
+        # genlib-env.js: see compose.public_env; ports.json: the host ports it chose (genlib.ports)
+        "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js"), str(ws.state_dir / "ports.json")],
         "task_dep": ["registry"],
         "actions": [(step(_write_compose), [ws, settings])],
         "uptodate": [config_changed(_compose_settings(ws, settings))],
@@ -224,10 +223,10 @@ def head_results(ws: Workspace) -> list[str]:
     return [str(current.results)] if current else []
 
 
-def _write_registry(ws: Workspace, settings: Settings) -> None:
+def _write_registry(ws: Workspace) -> None:
     from genlib import registry
 
-    registry.write(ws, settings)
+    registry.write(ws)
 
 
 def _write_compose(ws: Workspace, settings: Settings) -> None:
@@ -254,7 +253,7 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
 def _compose_settings(ws: Workspace, s: Settings) -> dict[str, Any]:
     """What the rendered file depends on besides its file_dep: a change re-renders it."""
     images = [s.image_python, s.image_node, s.image_static]
-    return {"images": images, "memory": s.memory, "cpus": s.cpus, "project": ws.project_name}
+    return {"images": images, "memory": s.memory, "cpus": s.cpus, "project": ws.project_name, "port_base": s.port_base}
 
 
 def _materialize_stale(ws: Workspace, changed: list[str]) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +17,7 @@ from pathlib import Path
 import pytest
 from resources.make_fixtures import build as build_fixture
 
-from genlib import process, registry
+from genlib import process
 from genlib.cli import init_workspace
 from genlib.engine import Stack
 from genlib.workspace import Workspace
@@ -110,34 +108,17 @@ def wait_for_base_image(limit_s: float = 900) -> None:
         time.sleep(5)
 
 
-def free_port_base() -> int:
-    """A random port_base whose notes ports are free: other Docker tests may be starting stacks now."""
-    for base in random.sample(range(20000, 60000, 1000), 40):
-        if all(port_free(p) for p in registry.assign_host_ports(["notes-api", "web-frontend"], base).values()):
-            return base
-    raise RuntimeError("no free port range for the notes stack")
-
-
 @pytest.fixture
 def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    """The real engine with the offline base image and free ports; the stack goes down afterwards."""
+    """The real engine with the offline base image; the workspace picks its own free ports (genlib.ports).
+    The stack goes down afterwards."""
     wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
     monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
     yield workspace
     if workspace.compose_path.exists():
         Stack(workspace).down()
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def notes_variant(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:

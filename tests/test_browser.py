@@ -17,7 +17,7 @@ import pytest
 from conftest import APPS, add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama
 
-from genlib import browser, healprompt, registry, runner
+from genlib import browser, healprompt, ports, runner
 from genlib.browser import PageLog
 from genlib.engine import Stack
 from genlib.errors import ScenarioError
@@ -138,7 +138,7 @@ _RUN_TWICE = """
 
     ws = Workspace.at(sys.argv[1])
     page = parse_scenarios([{"name": "p", "kind": "page", "service": "web-frontend"}])[0]
-    comp = {"service": "web-frontend", "host_port": 18080}
+    comp = {"service": "web-frontend"}
     results = [runner.run_scenario(page, Stack(ws), comp, {"web-frontend"}) for _ in range(2)]
     print(json.dumps([[r.status, r.reason] for r in results]))
 """
@@ -195,8 +195,9 @@ def register_frontend(ws: Workspace, port: int) -> Workspace:
     """registry.yaml as `doit registry` writes it, for one static service published on `port`."""
     files = [{"path": "frontend/web/index.html", "iteration": "i", "sha256": "0"}]
     comp = {"name": "web", "layer": "frontend", "runtime": "static", "service": "web-frontend", "port": 8080,
-            "host_port": port, "files": files}  # fmt: skip
+            "files": files}  # fmt: skip
     ws.registry_path.write_text(json.dumps({"version": 1, "components": [comp]}))
+    ports.record(ws, {"web-frontend": port})  # as `doit compose` chooses them
     return ws
 
 
@@ -281,7 +282,7 @@ def page_result(ws: Workspace, iteration: str = "iter_001_notes") -> dict[str, A
 
 
 def host_port(ws: Workspace, service: str) -> int:
-    return next(int(c["host_port"]) for c in registry.services(registry.load(ws)) if c["service"] == service)
+    return ports.load(ws)[service]
 
 
 def assert_screenshot(ws: Workspace, result: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ import docker.errors
 import pytest
 import requests
 import yaml
-from conftest import APPS, BASE_IMAGE, add_iteration, free_port_base, run_doit
+from conftest import APPS, BASE_IMAGE, add_iteration, run_doit
 
 from genlib import baseimage, engine
 from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
@@ -151,7 +151,6 @@ def test_rootfs_must_have_the_nobody_user(tmp_path: Path) -> None:
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
     monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
 
 

@@ -13,7 +13,7 @@ from conftest import APPS, DoitRun, add_iteration, run_doit
 from ollama_server import ScriptedOllama
 from resources.make_fixtures import build as build_fixture
 
-from genlib import registry
+from genlib import ports
 from genlib.iterations import head, list_iterations
 from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.workspace import Workspace
@@ -214,12 +214,11 @@ def test_rollback_then_plain_doit_brings_the_old_version_back(engine: Workspace,
     broken_workspace(engine)
     ollama.enqueue(fixed())
     assert heal(engine).returncode == 0
-    port = registry.load(engine)["components"][0]
-    api = next(c for c in registry.load(engine)["components"] if c["service"] == "notes-api")
-    assert port and httpx.get(f"http://127.0.0.1:{api['host_port']}/notes", timeout=5).status_code == 200
+    api = ports.load(engine)["notes-api"]
+    assert httpx.get(f"http://127.0.0.1:{api}/notes", timeout=5).status_code == 200
     rolled = run_doit(engine, "rollback", "to=1")
     assert rolled.returncode == 0 and "run `doit` to rebuild and restart" in rolled.output
     again = run_doit(engine, timeout=900)
     assert again.returncode == 1, again.output  # the old version's tests fail again
-    assert httpx.get(f"http://127.0.0.1:{api['host_port']}/notes", timeout=5).status_code == 500
+    assert httpx.get(f"http://127.0.0.1:{api}/notes", timeout=5).status_code == 500
     assert iteration_names(engine) == ["iter_001_notes", "iter_002_patch"]  # nothing deleted

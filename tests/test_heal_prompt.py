@@ -22,7 +22,7 @@ def failing(workspace: Workspace) -> tuple[Workspace, dict[str, Any], dict[str, 
     """The notes app with a failing /notes, a huge log holding secrets, and results.json as the runner writes it."""
     folder = add_iteration(workspace, "iter_001_notes", "notes")
     materialize(workspace, find_iteration(workspace, 1), workspace.settings())
-    reg = registry.write(workspace, workspace.settings())
+    reg = registry.write(workspace)
     noise = "".join(
         f"request {n} ok DB_PASSWORD=hunter{n} Authorization: Bearer abc.def.{n:08d}\n" for n in range(60000)
     )

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import BASE_IMAGE, add_iteration, free_port_base, notes_variant, run_doit, wait_for_base_image
+from conftest import BASE_IMAGE, add_iteration, notes_variant, run_doit, wait_for_base_image
 
 from genlib import checks, logscan, runner
 from genlib.engine import ServiceState, Stack
@@ -359,7 +359,6 @@ def deploy(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
-    monkeypatch.setenv("GENLIB_PORT_BASE", str(free_port_base()))
     stack = Stack(workspace, up_timeout=90)
 
     def prepare(app: str | Path) -> Stack:

@@ -74,8 +74,8 @@ def test_a_taken_port_names_the_service_and_the_setting(engine: Workspace) -> No
         run = run_doit(engine, timeout=600)
     assert run.returncode == 2, run.output
     assert error_lines(run.output) == [
-        f"ERROR: up: port 127.0.0.1:{port} for service notes-api is already taken; free it or set another "
-        "port_base (GENLIB_PORT_BASE or port_base= on the doit line)"
+        f"ERROR: up: port 127.0.0.1:{port} for service notes-api is already taken; free it, or delete "
+        ".genlib/ports.json so `doit` picks free ports (with port_base set: choose another)"
     ]
 
 
