@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -29,8 +30,11 @@ OFFLINE_IMAGE = "genlib/base:bookworm"
 @dataclass(frozen=True)
 class Settings:
     # the model
+    provider: str = "ollama"  # or "openai": any OpenAI-compatible server (llama.cpp, vLLM, a hosted API)
     model: str = "qwen2.5-coder:7b"
     ollama_host: str = "http://127.0.0.1:11434"
+    base_url: str = ""  # provider openai: the API root, e.g. http://127.0.0.1:8080/v1
+    api_key_env: str = ""  # provider openai: the NAME of the environment variable holding the key
     temperature: float = 0.2
     seed: int = 0
     timeout: float = 600.0
@@ -60,6 +64,7 @@ class Settings:
 
 
 _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
+PROVIDERS = ("ollama", "openai")
 
 
 def load_settings(root: Path, variables: dict[str, str] | None = None) -> Settings:
@@ -129,4 +134,20 @@ def _coerce(values: dict[str, Any]) -> Settings:
     host = converted.get("ollama_host")
     if host and "://" not in host:
         converted["ollama_host"] = f"http://{host}"
-    return replace(defaults, **converted)
+    settings = replace(defaults, **converted)
+    _check_provider(settings)
+    return settings
+
+
+def _check_provider(settings: Settings) -> None:
+    if settings.provider not in PROVIDERS:
+        raise ConfigError(f"setting provider={settings.provider!r} is not one of {', '.join(PROVIDERS)}")
+    if settings.provider == "openai" and "://" not in settings.base_url:
+        raise ConfigError(
+            f"provider=openai needs base_url= (GENLIB_BASE_URL) with a scheme, e.g. http://127.0.0.1:8080/v1; "
+            f"got {settings.base_url!r}"
+        )
+    if settings.api_key_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", settings.api_key_env):
+        raise ConfigError(
+            "setting api_key_env names an environment variable (such as OPENAI_API_KEY), never the key itself"
+        )

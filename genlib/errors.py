@@ -13,8 +13,10 @@ top level (`genlib.cli`, the doit reporter) prints it without a traceback.
     ├── ScenarioError         test.yaml is malformed or names an unknown service
     ├── TemplateError         a Jinja template fails to render
     ├── LLMError              talking to the model failed
-    │   ├── LLMUnavailable    Ollama is not reachable
-    │   ├── ModelMissing      the model is not pulled
+    │   ├── LLMUnavailable    the model server is not reachable
+    │   ├── ModelMissing      the model is not pulled (Ollama) or not served (OpenAI-compatible)
+    │   ├── LLMAuthFailed     the server refused the API key (401/403)
+    │   ├── LLMRateLimited    still rate-limited (429) after the bounded waits
     │   ├── LLMTimeout        no answer in time
     │   └── AnswerInvalid     still malformed after the retries
     ├── CommandFailed         an external command exited non-zero
@@ -72,6 +74,14 @@ class LLMUnavailable(LLMError):
 
 
 class ModelMissing(LLMError):
+    pass
+
+
+class LLMAuthFailed(LLMError):
+    pass
+
+
+class LLMRateLimited(LLMError):
     pass
 
 

@@ -25,7 +25,7 @@ from genlib import doit_run, prompts
 from genlib.config import Settings
 from genlib.errors import ConfigError, ModelMissing, OutputError, RegistryError
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
-from genlib.llm import Accepted, Check, Message, OllamaLLM, ask, token_meter
+from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, check_answer, dump_output
 from genlib.patch import protect_person_services
 from genlib.registry import STATIC_PORT, build, check_dependencies
@@ -138,7 +138,7 @@ def answer_rules(settings: Settings, app: Existing | None, tests: TestFile) -> C
     return check
 
 
-def ensure_model(llm: OllamaLLM, pull: bool, out: TextIO) -> None:
+def ensure_model(llm: LLM, pull: bool, out: TextIO) -> None:
     """Pull the model when asked (pull=1, or yes at the terminal's prompt); else say how."""
     try:
         llm.ensure_model(pull=pull, out=out)
@@ -152,7 +152,7 @@ def ensure_model(llm: OllamaLLM, pull: bool, out: TextIO) -> None:
 
 
 def ask_model(
-    ws: Workspace, llm: OllamaLLM, messages: list[Message], settings: Settings, app: Existing | None, out: TextIO
+    ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, app: Existing | None, out: TextIO
 ) -> Accepted:
     on_progress, finish = token_meter(out, f"{llm.model}")
     try:
@@ -169,7 +169,7 @@ def ask_model(
 
 
 def record(
-    ws: Workspace, description: str, accepted: Accepted, llm: OllamaLLM, messages: list[Message], tests: TestFile
+    ws: Workspace, description: str, accepted: Accepted, llm: LLM, messages: list[Message], tests: TestFile
 ) -> tuple[Iteration, int]:
     """Write the iteration (all or nothing), then the model's scenarios, then HEAD; return it and the scenario count."""
     output = LLMOutput(
@@ -220,7 +220,7 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
     app = existing_app(ws, settings, description)
     messages = build_messages(ws, description, app)
-    with OllamaLLM(settings) as llm:
+    with connect(settings, out) as llm:
         ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
         accepted = ask_model(ws, llm, messages, settings, app, out)
     it, added = record(ws, description, accepted, llm, messages, tests)

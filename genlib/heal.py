@@ -24,7 +24,7 @@ from genlib.errors import LLMError, PatchRejected, RegistryError, WorkspaceError
 from genlib.fsutil import read_json_object
 from genlib.history import effective_tree
 from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
-from genlib.llm import LLM, Accepted, Check, Message, OllamaLLM, ask, token_meter
+from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, dump_output
 from genlib.materialize import declared_through
 from genlib.scenarios import load_tests, merge_model_scenarios, save_tests
@@ -190,8 +190,8 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None, llm
     state = State(results)
     if llm is not None:
         return _loop(ws, state, settings, variables, llm, out)
-    with OllamaLLM(settings) as ollama_llm:
-        return _loop(ws, state, settings, variables, ollama_llm, out)
+    with connect(settings, out) as served:
+        return _loop(ws, state, settings, variables, served, out)
 
 
 def _loop(ws: Workspace, state: State, settings: Settings, variables: dict[str, str], llm: LLM, out: TextIO) -> int:

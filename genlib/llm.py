@@ -1,8 +1,12 @@
-"""The model boundary: the only module that imports `ollama`.
+"""The model boundary: the only module that talks to a model server.
 
     LLM                 the protocol gen and heal talk to: complete(messages, schema) -> Reply
-    OllamaLLM           it, on the official client; errors are translated here, where they enter
+    OllamaLLM           it, on the official `ollama` client
+    OpenAILLM           it, for any OpenAI-compatible chat API (llama.cpp, vLLM, LM Studio, hosted), over httpx
+    connect(settings)   the one `settings.provider` names, closed afterwards
     ask(llm, ...)       one accepted Answer: parse, validate, retry with the error fed back
+
+Each provider translates its errors where they enter, into one line with the next step.
 
 Everything the model said is kept: `ask` returns every attempt, and when the
 answer stays invalid the raw texts are saved under .genlib/rejected/.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +31,17 @@ import ollama
 from pydantic import ValidationError
 
 from genlib.config import Settings
-from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
+from genlib.errors import (
+    AnswerInvalid,
+    ConfigError,
+    LLMAuthFailed,
+    LLMError,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+    ModelMissing,
+    OutputError,
+)
 from genlib.fsutil import atomic_write_text, sha256_bytes
 from genlib.llm_output import Answer, Attempt, Request, Stats, answer_schema
 from genlib.strict import describe_validation_error
@@ -45,6 +60,7 @@ class Reply:
     model: str
     options: dict[str, float | int | str]
     stats: Stats
+    cut: bool = False  # the server stopped at the token limit (done_reason / finish_reason "length")
 
 
 class LLM(Protocol):
@@ -52,6 +68,20 @@ class LLM(Protocol):
     model: str
 
     def complete(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply: ...
+
+    def ensure_model(self, *, pull: bool, out: TextIO | None = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@contextmanager
+def connect(settings: Settings, out: TextIO | None = None) -> Iterator[OllamaLLM | OpenAILLM]:
+    """The provider `settings.provider` names; its connections are closed on the way out."""
+    llm: OllamaLLM | OpenAILLM = OllamaLLM(settings) if settings.provider == "ollama" else OpenAILLM(settings, out)
+    try:
+        yield llm
+    finally:
+        llm.close()
 
 
 def num_ctx_for(prompt_chars: int, num_predict: int, cap: int) -> int:
@@ -116,7 +146,8 @@ class OllamaLLM:
                     final = chunk
         if final is None:
             raise LLMError(f"the answer from {self.host} stopped after {len(pieces)} tokens; run the command again")
-        return Reply("".join(pieces), self.model, options, _stats(final, time.monotonic() - started))
+        stats = _stats(final, time.monotonic() - started)
+        return Reply("".join(pieces), self.model, options, stats, cut=final.done_reason == "length")
 
     @contextmanager
     def _translated(self, tokens: int | Callable[[], int]) -> Iterator[None]:
@@ -153,6 +184,258 @@ def _stats(final: ollama.ChatResponse, wall: float) -> Stats:
         eval_duration_s=(final.eval_duration or 0) / _NS,
         wall_s=round(wall, 3),
     )
+
+
+# -- any OpenAI-compatible server --------------------------------------------------------------------
+
+RATE_LIMIT_WAITS = 3  # 429s waited out before giving up
+MAX_WAIT_S = 30.0  # the longest single wait, whatever Retry-After asks
+_LLAMA_MS = 1e3
+
+
+class _RateLimited(Exception):
+    def __init__(self, wait: float, why: str) -> None:
+        super().__init__(why)
+        self.wait = wait
+
+
+class _SchemaRefused(Exception):
+    """The server does not take `response_format` json_schema (older llama.cpp, some proxies)."""
+
+
+class OpenAILLM:
+    """The model behind an OpenAI-compatible chat API at `settings.base_url` (llama.cpp's llama-server, vLLM,
+    LM Studio, SGLang, hosted APIs).
+
+    httpx rather than the `openai` package: it is already here (the ollama client's transport), the API is two
+    routes, and the SDK's own retries and typed models would stand between us and the raw status codes,
+    Retry-After headers and non-standard fields (llama.cpp's `timings`) this class reads."""
+
+    def __init__(self, settings: Settings, out: TextIO | None = None) -> None:
+        self.settings = settings
+        self.host = settings.base_url.rstrip("/")
+        self.model = settings.model
+        self.out = out or sys.stderr  # where rate-limit waits are said
+        self._key = _api_key(settings.api_key_env)  # read from the environment, held only in memory
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        self._client = httpx.Client(base_url=self.host, headers=headers, timeout=settings.timeout)
+        self._structured = True  # response_format json_schema, until the server refuses it
+
+    def close(self) -> None:
+        self._client.close()
+
+    def ensure_model(self, *, pull: bool, out: TextIO | None = None) -> None:
+        """Reach the server and pass its key check; a model it does not serve is its 404 on the first chat."""
+        with self._translated(0):
+            response = self._client.get("/models")
+            if response.status_code == 404:
+                raise LLMUnavailable(
+                    f"no OpenAI-compatible API at {self.host} (GET /models: 404); base_url usually ends in /v1"
+                )
+            if response.status_code >= 400:
+                self._raise_for(response)
+
+    def options_for(self) -> dict[str, float | int | str]:
+        s = self.settings
+        return {
+            "temperature": s.temperature,
+            "seed": s.seed,
+            "max_tokens": s.num_predict,
+            "response_format": "json_schema" if self._structured else "none",
+        }
+
+    def complete(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply:
+        for waited in range(RATE_LIMIT_WAITS + 1):
+            try:
+                return self._complete_once(messages, schema, on_progress)
+            except _SchemaRefused:
+                self._structured = False  # the schema stays in the prompt; the answer is validated anyway
+                self.out.write(f"{self.host} does not take response_format json_schema; asking without it\n")
+                return self._complete_once(messages, schema, on_progress)
+            except _RateLimited as limited:
+                if waited == RATE_LIMIT_WAITS:
+                    raise LLMRateLimited(
+                        f"{self.host} still rate-limits {self.model} after {RATE_LIMIT_WAITS} waits ({limited}); "
+                        "wait a few minutes or raise your quota, then run the command again"
+                    ) from None
+                self.out.write(
+                    f"rate limited by {self.host} ({limited}); waiting {limited.wait:g}s, "
+                    f"then asking again ({waited + 1} of {RATE_LIMIT_WAITS})\n"
+                )
+                self.out.flush()
+                time.sleep(limited.wait)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _complete_once(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply:
+        options = self.options_for()
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": self.settings.temperature,
+            "seed": self.settings.seed,
+            "max_tokens": self.settings.num_predict,
+        }
+        if self._structured:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+        started = time.monotonic()
+        answer = _Streamed()
+        with self._translated(lambda: answer.tokens), self._client.stream("POST", "/chat/completions", json=body) as r:
+            if r.status_code >= 400:
+                r.read()
+                self._raise_for(r)
+            for chunk in _chunks(r):
+                if answer.add(chunk) and on_progress is not None:
+                    on_progress(answer.tokens, time.monotonic() - started)
+        if answer.finish_reason is None:
+            raise LLMError(f"the answer from {self.host} stopped after {answer.tokens} tokens; run the command again")
+        stats = answer.stats(time.monotonic() - started)
+        return Reply("".join(answer.pieces), self.model, options, stats, cut=answer.finish_reason == "length")
+
+    def _raise_for(self, response: httpx.Response) -> None:
+        """An error status -> one genlib error (or a wait, for 429); the key never appears in the message."""
+        code, why = response.status_code, self._scrub(_error_text(response))
+        if code == 429:
+            raise _RateLimited(_retry_after(response), f"429: {why}")
+        if code == 400 and self._structured and ("response_format" in why or "json_schema" in why):
+            raise _SchemaRefused(why)
+        if code in (401, 403):
+            if self.settings.api_key_env:
+                fix = f"set {self.settings.api_key_env} to a valid key"
+            else:
+                fix = "put the key in an environment variable and pass its name as api_key_env= (GENLIB_API_KEY_ENV)"
+            raise LLMAuthFailed(f"{self.host} refused the request ({code}: {why}); {fix}")
+        if code == 404:
+            raise ModelMissing(
+                f"model {self.model!r} is not served at {self.host} ({why}){self._served()}; pass another model="
+            )
+        if code >= 500:
+            raise LLMError(f"the model server at {self.host} failed ({code}: {why}); see its log, then run again")
+        raise LLMError(f"{self.host} refused the request ({code}: {why}); check base_url= and model=")
+
+    def _served(self) -> str:
+        """`; it serves a, b` from GET /models, or nothing when that fails too."""
+        try:
+            data = self._client.get("/models").json()
+            names = sorted(str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict))
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return ""
+        return f"; it serves {', '.join(names[:8])}" if names else ""
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "[api key]") if self._key else text
+
+    @contextmanager
+    def _translated(self, tokens: int | Callable[[], int]) -> Iterator[None]:
+        """httpx exceptions -> genlib's, each with the next step for the person."""
+        host = self.host
+        try:
+            yield
+        except httpx.ConnectError as exc:
+            raise LLMUnavailable(
+                f"cannot reach the model server at {host}; start it (llama-server, vllm serve, …) "
+                "or set base_url= (GENLIB_BASE_URL)"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise LLMTimeout(
+                f"{self.model} at {host} sent nothing for {self.settings.timeout:g}s; "
+                "raise timeout= (GENLIB_TIMEOUT) or use a smaller model"
+            ) from exc
+        except (httpx.TransportError, httpx.StreamError, json.JSONDecodeError) as exc:
+            count = tokens() if callable(tokens) else tokens
+            why = self._scrub(_one_line(str(exc))) or type(exc).__name__
+            raise LLMError(f"the stream from {host} broke after {count} tokens ({why}); run the command again") from exc
+
+
+@dataclass
+class _Streamed:
+    """An answer as its chunks arrive (server-sent events, or one JSON body from a server that does not stream)."""
+
+    pieces: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp's own figures, when it sends them
+
+    @property
+    def tokens(self) -> int:
+        return len(self.pieces)
+
+    def add(self, chunk: dict[str, Any]) -> bool:
+        """Take one chunk; True when it carried answer text."""
+        self.usage = chunk.get("usage") or self.usage
+        self.timings = chunk.get("timings") or self.timings
+        choices = chunk.get("choices") or [{}]
+        choice = choices[0]
+        self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        text = (choice.get("delta") or choice.get("message") or {}).get("content")
+        if text:
+            self.pieces.append(text)
+        return bool(text)
+
+    def stats(self, wall: float) -> Stats:
+        return Stats(
+            prompt_tokens=int(self.usage.get("prompt_tokens") or 0),
+            completion_tokens=int(self.usage.get("completion_tokens") or 0),
+            total_duration_s=round(wall, 3),
+            prompt_eval_duration_s=float(self.timings.get("prompt_ms") or 0) / _LLAMA_MS,
+            eval_duration_s=float(self.timings.get("predicted_ms") or 0) / _LLAMA_MS,
+            wall_s=round(wall, 3),
+        )
+
+
+def _chunks(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The JSON objects of an SSE stream (`data: {...}` lines up to `data: [DONE]`), or the one JSON body."""
+    if not response.headers.get("content-type", "").startswith("text/event-stream"):
+        response.read()  # the server ignored stream=true: the whole answer at once
+        yield response.json()
+        return
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue  # blank separators, `: keep-alive` comments, `event:` names
+        data = line[len("data:") :].strip()
+        if data == "[DONE]":
+            return
+        chunk = json.loads(data)
+        if isinstance(chunk, dict) and "error" in chunk:  # an error sent mid-stream (vLLM, llama.cpp)
+            raise httpx.StreamError(_one_line(str(_message_of(chunk))))
+        yield chunk
+
+
+def _api_key(env_name: str) -> str:
+    if not env_name:
+        return ""
+    key = os.environ.get(env_name, "")
+    if not key:
+        raise ConfigError(f"api_key_env={env_name} but {env_name} is empty; export {env_name}=<your API key>")
+    return key
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        return _one_line(str(_message_of(response.json())))
+    except ValueError:
+        return _one_line(response.text) or response.reason_phrase
+
+
+def _message_of(body: Any) -> Any:
+    """OpenAI's {"error": {"message": ...}}, vLLM's {"message": ...}, or a bare {"error": "..."}."""
+    if not isinstance(body, dict):
+        return body
+    error = body.get("error", body)
+    if isinstance(error, dict):
+        return error.get("message", error)
+    return error
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Retry-After (seconds) or retry-after-ms, else 2s; never more than MAX_WAIT_S."""
+    for header, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        try:
+            return min(MAX_WAIT_S, max(0.0, float(response.headers[header]) * scale))
+        except (KeyError, ValueError):
+            continue
+    return 2.0
 
 
 def _show_pull(progress: Iterator[ollama.ProgressResponse], model: str, out: TextIO) -> None:
@@ -290,6 +573,11 @@ def ask(
         reply = llm.complete(conversation, schema, on_progress)
         replies.append(reply)
         try:
+            if reply.cut:  # never parse a cut answer, even when what arrived happens to parse
+                raise OutputError(
+                    f"the answer was cut off at the token limit ({reply.stats.completion_tokens} tokens; "
+                    "setting num_predict); answer again, shorter"
+                )
             answer = parse_answer(reply.text, check)
         except OutputError as exc:
             attempts.append(Attempt(raw=reply.text, error=str(exc)))

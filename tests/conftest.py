@@ -26,7 +26,8 @@ RESOURCES = Path(__file__).parent / "resources"
 APPS = RESOURCES / "apps"
 _TASK_LINE = re.compile(r"^(\.|--)  ?(\S+)$")
 
-pytest_plugins = ["ollama_server"]  # the `ollama` fixture: a scripted Ollama on loopback
+# the `ollama` fixture (a scripted Ollama on loopback) and `openai_api` (a scripted OpenAI-compatible server)
+pytest_plugins = ["ollama_server", "openai_server"]
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ class Fault:
     delay    wait `seconds` before answering `text` (a client timeout fires first)
     status   answer HTTP `status` with Ollama's {"error": ...} body
     slow     stream `text` one piece every `seconds` (to interrupt mid-answer)
+    cut      stream `text`, then end with done_reason "length" (the server stopped at num_predict)
     """
 
     kind: str
@@ -57,6 +58,10 @@ def status(code: int, error: str) -> Fault:
 
 def slow(text: str, seconds: float = 0.2) -> Fault:
     return Fault("slow", text=text, seconds=seconds)
+
+
+def cut(text: str) -> Fault:
+    return Fault("cut", text=text)
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,8 @@ def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
                 self._stream((json.dumps(_message(body, p)) for p in pieces[: fault.after // server.piece]), cut=True)
                 return
             final = {**_message(body, "", done=True), **_stats(body, text)}
+            if fault and fault.kind == "cut":
+                final["done_reason"] = "length"
             lines = [json.dumps(_message(body, p)) for p in pieces] + [json.dumps(final)]
             self._stream(_paced(lines, fault.seconds if fault and fault.kind == "slow" else 0))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,25 @@ def test_remember_merges_into_the_user_file(tmp_path: Path) -> None:
     remember({"image_python": "genlib/base:bookworm", "port_base": 20000})
     settings = load_settings(tmp_path)
     assert (settings.model, settings.image_python, settings.port_base) == ("kept", "genlib/base:bookworm", 20000)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"provider": "anthropic"}, "setting provider='anthropic' is not one of ollama, openai"),
+        ({"provider": "openai"}, "provider=openai needs base_url= (GENLIB_BASE_URL) with a scheme"),
+        ({"provider": "openai", "base_url": "localhost:8080/v1"}, "got 'localhost:8080/v1'"),
+        ({"api_key_env": "sk-proj-abc123"}, "api_key_env names an environment variable"),
+    ],
+)
+def test_provider_settings_are_checked(tmp_path: Path, variables: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        load_settings(tmp_path, variables)
+    assert "sk-proj" not in str(caught.value)  # a key pasted in by mistake is not repeated
+
+
+def test_provider_openai_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GENLIB_PROVIDER", "openai")
+    monkeypatch.setenv("GENLIB_BASE_URL", "http://127.0.0.1:8080/v1")
+    settings = load_settings(tmp_path)
+    assert (settings.provider, settings.base_url) == ("openai", "http://127.0.0.1:8080/v1")

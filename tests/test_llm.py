@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import APPS
-from ollama_server import MODEL, ScriptedOllama, broken, delay, status
+from ollama_server import MODEL, ScriptedOllama, broken, cut, delay, status
 
 from genlib.config import Settings
 from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
@@ -194,3 +194,14 @@ def test_progress_updates_one_line_on_a_terminal() -> None:
     line.show("pulling 5%")  # shorter: padded so no stale characters remain
     line.done("pulled")
     assert out.getvalue() == "\rpulling 10%\rpulling 5% \rpulled    \n"
+
+
+def test_a_cut_answer_is_never_accepted(
+    ollama: ScriptedOllama, tmp_path: Path, llm_for: Callable[..., OllamaLLM]
+) -> None:
+    good = json.dumps(NOTES_ANSWER)
+    ollama.enqueue(cut(good), good)  # whole JSON, yet done_reason "length": Ollama stopped at num_predict
+    accepted = ask(llm_for(ollama), MESSAGES, check=rules, retries=2, rejected_dir=tmp_path / "rejected")
+    assert [a.raw for a in accepted.attempts] == [good, good]
+    assert "cut off at the token limit" in (accepted.attempts[0].error or "")
+    assert "cut off at the token limit" in ollama.chats()[1]["messages"][-1]["content"]
