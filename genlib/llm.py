@@ -44,6 +44,7 @@ from genlib.errors import (
 )
 from genlib.fsutil import atomic_write_text, sha256_bytes
 from genlib.llm_output import Answer, Attempt, Request, Stats, answer_schema
+from genlib.redact import REDACTED, redact
 from genlib.strict import describe_validation_error
 
 Message = dict[str, str]
@@ -291,7 +292,10 @@ class OpenAILLM:
         if answer.finish_reason is None:
             raise LLMError(f"the answer from {self.host} stopped after {answer.tokens} tokens; run the command again")
         stats = answer.stats(time.monotonic() - started)
-        return Reply("".join(answer.pieces), self.model, options, stats, cut=answer.finish_reason == "length")
+        text = "".join(answer.pieces)
+        if self._key:  # the answer is written to llm_output.json: not even a server echoing the key gets it there
+            text = text.replace(self._key, REDACTED)
+        return Reply(text, self.model, options, stats, cut=answer.finish_reason == "length")
 
     def _raise_for(self, response: httpx.Response) -> None:
         """An error status -> one genlib error (or a wait, for 429); the key never appears in the message."""
@@ -324,7 +328,8 @@ class OpenAILLM:
         return f"; it serves {', '.join(names[:8])}" if names else ""
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "[api key]") if self._key else text
+        """Server text without the key (a careless proxy echoes it) or anything shaped like a credential."""
+        return redact(text, known=[self._key] if self._key else [])
 
     @contextmanager
     def _translated(self, tokens: int | Callable[[], int]) -> Iterator[None]:
