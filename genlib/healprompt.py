@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from genlib import prompts
+from genlib import prompts, suspects
 from genlib.redact import redact
+from genlib.suspects import Suspect
 from genlib.workspace import Workspace
 
 TEMPLATE = "heal.md.j2"
@@ -67,6 +68,34 @@ class RoundNote:
     summary: str
     changed: list[str]
     outcome: str  # e.g. "2 failing: list notes (GET /notes: status 500)"
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How this round asks for the fix: a patch, or (after patches failed) one component rewritten whole."""
+
+    mode: str  # patch | regenerate
+    component: str = ""  # layer/name, for regenerate
+    why: str = ""
+
+    def context(self, comps: list[dict[str, Any]]) -> dict[str, Any]:
+        comp = next((c for c in comps if f"{c['layer']}/{c['name']}" == self.component), None)
+        if comp is None:
+            return {"mode": "patch", "why": self.why}
+        service = comp.get("service")
+        users = [c["service"] for c in comps if service and service in (c.get("depends_on") or [])]
+        interface = {
+            k: comp[k] for k in ("runtime", "service", "port", "command", "healthcheck", "depends_on") if comp.get(k)
+        }
+        return {
+            "mode": self.mode,
+            "component": self.component,
+            "description": comp.get("description", ""),
+            "interface": json.dumps(interface, ensure_ascii=False),
+            "used_by": ", ".join(users),
+            "files": [f["path"] for f in comp.get("files", [])],
+            "why": self.why,
+        }
 
 
 @dataclass(frozen=True)
@@ -132,65 +161,37 @@ def _rounds(rounds: list[RoundNote], budget: int, known: Sequence[str] = ()) -> 
     return notes
 
 
-# -- relevance -------------------------------------------------------------------------------------
+# -- the files -------------------------------------------------------------------------------------
 
-# `File "/app/worker.py", line 12` (python) and `(/app/server.js:12:5)` / `at /app/x.js:3` (node)
-_FRAME = re.compile(r"""(?:File "|\(|at |\s)(/app/[\w./-]+?)(?:", line |:)(\d+)""")
-
-
-def traceback_files(text: str) -> dict[str, int]:
-    """Container paths named in stack frames -> the first line number mentioned."""
-    found: dict[str, int] = {}
-    for match in _FRAME.finditer(text):
-        found.setdefault(match.group(1), int(match.group(2)))
-    return found
+_FILE_FRAME = len("### \n```\n\n```\n")  # what the template adds around each file, beside its path
+_CUT_NOTE = 90  # the "(cut to fit …)" note of a truncated file
+_MIN_BODY = 200  # a cut file shorter than this shows nothing useful
 
 
-@dataclass(frozen=True)
-class Candidate:
-    path: str
-    source: Path
-    size: int
-    score: int  # 3 = in a traceback, 2 = the entry point of a failing service, 1 = another of its files
-
-
-def candidates(ws: Workspace, registry: dict[str, Any], failing: list[dict[str, Any]], logs: str) -> list[Candidate]:
-    """The failing services' files (from the registry), ranked most relevant first."""
-    services = {r.get("service") for r in failing}
-    mentioned = traceback_files(logs + json.dumps([r.get("evidence") for r in failing]))
-    found = []
-    for comp in registry.get("components", []):
-        if comp.get("service") not in services:
-            continue
-        entry = {str(arg) for arg in comp.get("command") or []}
-        for f in comp.get("files", []):
-            rel = PurePosixPath(f["path"]).relative_to(f"{comp['layer']}/{comp['name']}").as_posix()
-            source = ws.iterations_dir / f["iteration"] / f["path"]
-            score = 3 if f"/app/{rel}" in mentioned else 2 if rel in entry else 1
-            found.append(Candidate(f["path"], source, _size(source), score))
-    return sorted(found, key=lambda c: (-c.score, c.size, c.path))
-
-
-def _choose_files(found: list[Candidate], room: int) -> tuple[list[dict[str, Any]], list[str]]:
-    """Greedy by rank; a top-ranked file too big for the room is shown head+tail, marked as cut."""
+def _choose_files(
+    ranked: list[Suspect], room: int, read: Callable[[Suspect], str | None]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """By rank, each file whole while it fits; the first file, and any the evidence names, shown head+tail
+    when it does not; later, smaller files fill what is left. Suspects of score 0 are not listed as omitted."""
     shown: list[dict[str, Any]] = []
     omitted: list[str] = []
-    for cand in found:
-        overhead = len(cand.path) + 120
-        if room - overhead < 400:
-            omitted.append(cand.path)
+    for cand in ranked:
+        overhead = len(cand.path) + _FILE_FRAME
+        text = read(cand) if room - overhead >= _MIN_BODY else None
+        if text is None:
+            if cand.score > suspects.REST:
+                omitted.append(cand.path)
             continue
-        try:
-            text = cand.source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            omitted.append(cand.path)
-            continue
-        body = text if len(text) + overhead <= room else head_tail(text, room - overhead)
-        if body is not text and cand.score < 3 and shown:
-            omitted.append(cand.path)  # only a traceback's file (or the first one) is worth showing cut
+        if len(text) + overhead <= room:
+            body = text
+        elif (cand.score >= suspects.NAMED or not shown) and room - overhead - _CUT_NOTE >= _MIN_BODY:
+            body = head_tail(text, room - overhead - _CUT_NOTE)
+        else:
+            if cand.score > suspects.REST:
+                omitted.append(cand.path)
             continue
         shown.append({"path": cand.path, "content": body, "size": len(text), "truncated": body is not text})
-        room -= len(body) + overhead
+        room -= len(body) + overhead + (_CUT_NOTE if body is not text else 0)
     return shown, omitted
 
 
@@ -218,18 +219,50 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.is_file() else 0
 
 
-def _logs(
-    ws: Workspace, iteration: str, services: list[str], limit: int, known: Sequence[str] = ()
-) -> list[dict[str, str]]:
-    found = []
-    for service in services:
-        path = ws.iterations_dir / iteration / "logs" / f"{service}.log"
-        try:
-            found.append((service, path.read_text(encoding="utf-8", errors="replace")))
-        except OSError:
-            continue
-    share = limit // max(len(found), 1)
-    return [fence(f"log of {service}", redact(head_tail(text, share), known)) for service, text in found]
+def read_digest(ws: Workspace, iteration: str, service: str) -> str:
+    path = ws.iterations_dir / iteration / "logs" / f"{service}.log"
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+_SECTION = re.compile(r"^--- (.+?) ---$", re.MULTILINE)
+
+
+def log_sections(digest: str) -> dict[str, str]:
+    """logscan's digest as {"first": …, "errors": …, "last": …}; a plain log is all "last"."""
+    marks = list(_SECTION.finditer(digest))
+    if not marks:
+        return {"last": digest}
+    found = {}
+    for mark, nxt in zip(marks, [*marks[1:], None], strict=True):
+        key = mark.group(1).split()[0].replace("error-like", "errors")
+        found[key] = digest[mark.end() + 1 : nxt.start() if nxt else len(digest)].rstrip("\n")
+    return found
+
+
+def _log_excerpt(digest: str, limit: int) -> str:
+    """The error-like lines first (they may come from anywhere in the log), then the first and last lines."""
+    parts = log_sections(digest)
+    out = []
+    if parts.get("errors"):
+        out.append(
+            "error-like lines, deduplicated ([count, first .. last time]):\n"
+            + head_tail(parts["errors"], limit * 11 // 20)
+        )
+    if parts.get("first"):
+        out.append("first lines:\n" + head_tail(parts["first"], limit // 10))
+    used = sum(len(p) for p in out)
+    out.append("last lines:\n" + head_tail(parts.get("last", ""), max(limit - used - 40, 200)))
+    return head_tail("\n".join(out), limit)
+
+
+def _logs(digests: dict[str, str], failing: list[str], limit: int, known: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The failing services' logs, and those of the other involved services that hold error-like lines."""
+    shown = {s: d for s, d in digests.items() if s in failing or log_sections(d).get("errors")}
+    share = limit // max(len(shown), 1)
+    return [fence(f"log of {service}", redact(_log_excerpt(text, share), known)) for service, text in shown.items()]
 
 
 # -- assembling ------------------------------------------------------------------------------------
@@ -243,32 +276,97 @@ def build(
     rounds: list[RoundNote],
     budget: int,
     known: Sequence[str] = (),
+    strategy: Strategy | None = None,
 ) -> HealPrompt:
     """The prompt for one heal round, at most `budget` characters (unless the failures alone exceed it).
 
-    `known`: literal secret values (a database password) masked wherever they appear."""
+    `known`: literal secret values (a database password) masked wherever they appear; `strategy`: patch
+    (the default) or regenerate one component whole."""
     failing = failing_results(results)
-    services = sorted({str(r.get("service")) for r in failing})
+    iteration = str(results.get("iteration", ""))
+    comps = list(registry.get("components", []))
+    failing_services = list(dict.fromkeys(str(r.get("service")) for r in failing))
+    evidence = {s: _service_evidence(failing, s) for s in failing_services}
+    digests = {s: read_digest(ws, iteration, s) for s in failing_services}
+    named_in = "\n".join([*evidence.values(), *(log_sections(d).get("errors", "") for d in digests.values())])
+    involved = suspects.involved_services(comps, failing_services, named_in)
+    digests |= {s: read_digest(ws, iteration, s) for s in involved if s not in digests}
+    texts = {s: evidence.get(s, "") + "\n" + _errors_and_tail(digests.get(s, "")) for s in involved}
+    reader = _reader(ws)
+    ranked = suspects.rank(comps, involved, texts, _changed_in(comps, iteration), reader)
+    if strategy and strategy.mode == "regenerate":  # the component to rewrite: all of its files, first
+        ranked.sort(key=lambda c: c.component != strategy.component)
     context: dict[str, Any] = {
-        "iteration": results.get("iteration", ""),
+        "iteration": iteration,
         "summary": results.get("summary", {}),
         "failures": _failures(failing, budget, known),
         "rounds": _rounds(rounds, budget, known),
-        "registry": _registry_summary(ws, registry, set(services), int(budget * _SHARES["registry"])),
-        "logs": _logs(ws, str(results.get("iteration", "")), services, int(budget * _SHARES["logs"]), known),
+        "strategy": strategy.context(comps) if strategy else {"mode": "patch", "why": ""},
+        "registry": _registry_summary(ws, registry, set(involved), int(budget * _SHARES["registry"])),
+        "logs": _logs(
+            {s: digests[s] for s in involved if digests.get(s)}, failing_services, int(budget * _SHARES["logs"]), known
+        ),
         "files": [],
         "omitted": [],
     }
-    raw_logs = "\n".join(log["text"] for log in context["logs"])
-    ranked = candidates(ws, registry, failing, raw_logs)
-    base = len(prompts.render(ws, TEMPLATE, {**context, "omitted": [c.path for c in ranked]}))
-    room = budget - base
-    for _ in range(3):  # redaction and Jinja whitespace make the estimate slightly off: shrink files to fit
-        context["files"], context["omitted"] = _choose_files(ranked, room)
-        text = prompts.render(ws, TEMPLATE, context)
-        if len(text) <= budget or not context["files"]:
+    return _fit_files(ws, context, ranked, budget, lambda c: reader(_iteration_of(comps, c.path), c.path))
+
+
+def _fit_files(
+    ws: Workspace, context: dict[str, Any], ranked: list[Suspect], budget: int, read: Callable[[Suspect], str | None]
+) -> HealPrompt:
+    """Fill the room the rest leaves with files: render, measure, and grow or shrink the room to the budget."""
+    room = budget - len(prompts.render(ws, TEMPLATE, context))
+    best: tuple[str, list[dict[str, Any]], list[str]] | None = None
+    for _ in range(4):
+        files, omitted = _choose_files(ranked, room, read)
+        text = prompts.render(ws, TEMPLATE, {**context, "files": files, "omitted": omitted})
+        if len(text) <= budget and (best is None or len(text) > len(best[0])):
+            best = (text, files, omitted)
+        if best is None and not files:
+            best = (text, files, omitted)  # the failures alone exceed the budget
+        if budget - 100 <= len(text) <= budget:
             break
-        room -= len(text) - budget
-    return HealPrompt(
-        text, [r["name"] for r in context["failures"]], [f["path"] for f in context["files"]], context["omitted"]
+        room += budget - len(text)
+    if best is None:
+        files, omitted = [], [c.path for c in ranked if c.score > suspects.REST]
+        best = (prompts.render(ws, TEMPLATE, {**context, "omitted": omitted}), files, omitted)
+    text, files, omitted = best
+    return HealPrompt(text, [f["name"] for f in context["failures"]], [f["path"] for f in files], omitted)
+
+
+def _service_evidence(failing: list[dict[str, Any]], service: str) -> str:
+    return "\n".join(
+        f"{r.get('reason', '')}\n{json.dumps(r.get('evidence'), ensure_ascii=False)}"
+        for r in failing
+        if r.get("service") == service
     )
+
+
+def _errors_and_tail(digest: str) -> str:
+    parts = log_sections(digest)
+    return parts.get("errors", "") + "\n" + "\n".join(parts.get("last", "").splitlines()[-40:])
+
+
+def _changed_in(comps: list[dict[str, Any]], iteration: str) -> str | None:
+    """The tested iteration, when it changed only some files (a patch): those are suspects."""
+    its = {f["iteration"] for c in comps for f in c.get("files", [])}
+    return iteration if iteration in its and len(its) > 1 else None
+
+
+def _iteration_of(comps: list[dict[str, Any]], path: str) -> str:
+    return next((f["iteration"] for c in comps for f in c.get("files", []) if f["path"] == path), "")
+
+
+def _reader(ws: Workspace) -> Callable[[str, str], str | None]:
+    cache: dict[str, str | None] = {}
+
+    def read(iteration: str, path: str) -> str | None:
+        if path not in cache:
+            try:
+                cache[path] = (ws.iterations_dir / iteration / path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                cache[path] = None
+        return cache[path]
+
+    return read

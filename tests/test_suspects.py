@@ -1,0 +1,127 @@
+"""Which services and files a failure implicates (genlib/suspects.py), on registries built by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genlib import suspects
+
+IT = "iter_001_shop"
+
+
+def comp(layer: str, name: str, files: dict[str, str], **extra: Any) -> dict[str, Any]:
+    entry = {
+        "layer": layer,
+        "name": name,
+        "files": [{"path": f"{layer}/{name}/{rel}", "iteration": IT} for rel in files],
+    }
+    return {**entry, "_sources": {f"{layer}/{name}/{rel}": text for rel, text in files.items()}, **extra}
+
+
+ORDERS = comp(
+    "api",
+    "orders",
+    {
+        "app.py": "from orders import store\nfrom orders.pricing import total\n\ndef handler(o):\n    return total(o)",
+        "orders/__init__.py": "",
+        "orders/store.py": "ROWS = []\n" * 40,
+        "orders/pricing.py": "from orders.tax import rate\n\ndef total(o):\n    return o['price'] * rate()\n" * 3,
+        "orders/tax.py": "def rate():\n    return 1.2\n",
+        "orders/util/__init__.py": "",
+        "README.md": "# orders\n" * 5,
+    },
+    service="orders-api",
+    command=["python3", "app.py"],
+    depends_on=["stock-backend"],
+    host_port=18001,
+)
+STOCK = comp(
+    "backend",
+    "stock",
+    {"server.js": "const db = require('./lib/db');\n", "lib/db.js": "module.exports = {}\n"},
+    service="stock-backend",
+    command=["node", "server.js"],
+    host_port=18002,
+)
+MAILER = comp(
+    "workers", "mailer", {"worker.py": "print('mail')\n"}, service="mailer-workers", command=["python3", "worker.py"]
+)
+WEB = comp("frontend", "web", {"index.html": "<h1>shop</h1>\n"}, service="web-frontend", host_port=18003)
+COMPONENTS = [ORDERS, STOCK, MAILER, WEB]
+SOURCES = {path: text for c in COMPONENTS for path, text in c["_sources"].items()}
+
+
+def read(iteration: str, path: str) -> str | None:
+    return SOURCES.get(path)
+
+
+def ranked(texts: dict[str, str], involved: list[str] | None = None, changed: str | None = None) -> list[str]:
+    found = suspects.rank(COMPONENTS, involved or list(texts), texts, changed, read)
+    return [f"{s.path}:{s.score}" for s in found]
+
+
+KEY_ERROR = (
+    "Traceback (most recent call last):\n"
+    '  File "/app/app.py", line 5, in handler\n'
+    "    return total(o)\n"
+    '  File "/app/orders/pricing.py", line 4, in total\n'
+    "KeyError: 'price'\n"
+)
+
+
+def test_traceback_files_first_then_their_imports_not_empty_init_files() -> None:
+    order = ranked({"orders-api": KEY_ERROR})
+    assert order[:2] == ["api/orders/orders/pricing.py:6", "api/orders/app.py:6"]
+    assert order[2:4] == ["api/orders/orders/store.py:4", "api/orders/orders/tax.py:4"]  # imported by them
+    assert order.index("api/orders/orders/__init__.py:1") > order.index("api/orders/README.md:1")  # empty: last
+
+
+def test_python_and_node_frames_are_found() -> None:
+    text = 'File "/app/worker.py", line 12, in digest\n  at handler (/app/lib/db.js:3:9)\n'
+    assert suspects.traceback_files(text) == {"/app/worker.py": 12, "/app/lib/db.js": 3}
+
+
+def test_a_file_named_in_a_log_line_is_a_suspect() -> None:
+    order = ranked({"stock-backend": "Error: Cannot find module './lib/db'\nRequire stack:\n- /app/server.js"})
+    assert set(order[:2]) == {"backend/stock/lib/db.js:5", "backend/stock/server.js:5"}
+    order = ranked({"stock-backend": "Error: Cannot find module './lib/db'"})
+    assert order[:2] == ["backend/stock/lib/db.js:5", "backend/stock/server.js:4"]  # it requires the named file
+
+
+def test_python_module_named_in_an_import_error() -> None:
+    order = ranked({"orders-api": "ModuleNotFoundError: No module named 'orders.tax'"})
+    assert order[0] == "api/orders/orders/tax.py:5"
+
+
+def test_files_changed_by_the_last_iteration_come_before_the_rest() -> None:
+    patched = {**STOCK, "files": [{"path": "backend/stock/lib/db.js", "iteration": "iter_002_patch"}]}
+    found = suspects.rank([ORDERS, patched], ["orders-api"], {"orders-api": "status 500"}, "iter_002_patch", read)
+    assert found[0].path == "backend/stock/lib/db.js"
+
+
+def test_involved_services_follow_depends_on_and_addresses_in_the_evidence() -> None:
+    text = "GET /orders: status 502; upstream http://127.0.0.1:18003/ refused; mailer-workers queue full"
+    assert suspects.involved_services(COMPONENTS, ["orders-api"], text) == [
+        "orders-api",
+        "stock-backend",
+        "mailer-workers",
+        "web-frontend",
+    ]
+    assert suspects.involved_services(COMPONENTS, ["web-frontend"], "ok") == ["web-frontend"]
+
+
+def test_imports_resolve_within_the_component() -> None:
+    peers = {"app.py", "orders/__init__.py", "orders/store.py", "orders/pricing.py", "orders/tax.py", "helpers.py"}
+    source = "import helpers\nfrom orders import store\nfrom .tax import rate\nimport json\n"
+    assert suspects.imported("orders/pricing.py", source, peers) == {
+        "helpers.py",
+        "orders/__init__.py",
+        "orders/store.py",
+        "orders/tax.py",
+    }
+    assert suspects.imported("app.py", source, peers) == {"helpers.py", "orders/__init__.py", "orders/store.py"}
+    js = "const a = require('./lib/db');\nimport b from '../util.js';\nconst c = require('express');\n"
+    assert suspects.imported("routes/x.js", js, {"routes/lib/db.js", "util.js", "lib/db.js"}) == {
+        "routes/lib/db.js",
+        "util.js",
+    }
