@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlib import prompts, suspects
+from genlib import ports, prompts, suspects
 from genlib.redact import redact
 from genlib.suspects import Suspect
 from genlib.workspace import Workspace
@@ -284,7 +284,8 @@ def build(
     (the default) or regenerate one component whole."""
     failing = failing_results(results)
     iteration = str(results.get("iteration", ""))
-    comps = list(registry.get("components", []))
+    host_ports = ports.load(ws)  # the evidence may name a service by the host port it answers on
+    comps = [{**c, "host_port": host_ports.get(c.get("service") or "")} for c in registry.get("components", [])]
     failing_services = list(dict.fromkeys(str(r.get("service")) for r in failing))
     evidence = {s: _service_evidence(failing, s) for s in failing_services}
     digests = {s: read_digest(ws, iteration, s) for s in failing_services}
