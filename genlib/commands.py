@@ -15,7 +15,7 @@ from typing import Any
 from doit import get_var
 from doit.cmd_base import Command
 
-from genlib import gen, heal, history, lock
+from genlib import gen, heal, history, journal, lock
 from genlib.errors import ConfigError, GenlibError
 from genlib.tasks import setting_variables
 from genlib.workspace import Workspace
@@ -58,6 +58,9 @@ class History(GenlibCommand):
 
     def action(self, ws: Workspace, args: list[str]) -> int:
         print(history.format_table(history.rows(ws)))
+        missed = journal.format_entries(journal.read(ws))
+        if missed:
+            print(missed)
         return 0
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from genlib import doit_run, healprompt, patch, registry
+from genlib import doit_run, healprompt, journal, patch, registry
 from genlib.config import Settings
-from genlib.errors import LLMError, PatchRejected, RegistryError, WorkspaceError
+from genlib.errors import AnswerInvalid, LLMError, PatchRejected, RegistryError, WorkspaceError
 from genlib.fsutil import read_json_object
 from genlib.history import effective_tree
 from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
@@ -59,6 +59,35 @@ class State:
     lines: list[RoundLine] = field(default_factory=list)
     fingerprints: set[str] = field(default_factory=set)
     tokens: int = 0
+    misses: int = 0  # rounds since the last one that changed the evidence's shape for the better
+    escalate: bool = False  # the last round proved patching this way goes nowhere
+    suspect: str = ""  # layer/name of the component the evidence points at (the prompt's first file)
+    regenerated: set[str] = field(default_factory=set)
+
+
+PATCHES_BEFORE_REGENERATE = 2  # failed patch rounds before the suspect component is rewritten whole
+
+
+def choose_strategy(state: State) -> healprompt.Strategy:
+    """Patch first; after a failed round, patch again knowing what was tried; after two (or a round that
+    changed nothing), regenerate the suspect component whole, once per component."""
+    tried = state.misses >= PATCHES_BEFORE_REGENERATE or state.escalate
+    if tried and state.suspect and state.suspect not in state.regenerated:
+        why = f"{state.misses} round(s) of patches did not fix it."
+        return healprompt.Strategy("regenerate", state.suspect, why)
+    if state.notes:
+        last = state.notes[-1]
+        return healprompt.Strategy(
+            "patch",
+            why=f"The last round ({last.iteration}) changed {', '.join(last.changed) or 'nothing'} and the "
+            f"tests still fail ({last.outcome}); that was not the cause or not the whole fix.",
+        )
+    return healprompt.Strategy("patch")
+
+
+def exhausted(state: State) -> bool:
+    """No second way left: the suspect component was already regenerated (or there is none to regenerate)."""
+    return not state.suspect or state.suspect in state.regenerated
 
 
 # -- reading results -------------------------------------------------------------------------------
@@ -90,14 +119,19 @@ def outcome_text(results: dict[str, Any]) -> str:
 # -- one round -------------------------------------------------------------------------------------
 
 
-def build_messages(ws: Workspace, state: State, settings: Settings) -> list[Message]:
+def build_messages(
+    ws: Workspace, state: State, settings: Settings, strategy: healprompt.Strategy | None = None
+) -> list[Message]:
     prompt = healprompt.build(
         ws,
         results=state.results,
         registry=registry.load(ws),
         rounds=state.notes,
         budget=settings.prompt_budget_chars,
+        strategy=strategy,
     )
+    if prompt.files_shown and (strategy is None or strategy.mode == "patch"):
+        state.suspect = "/".join(prompt.files_shown[0].split("/")[:2])
     return [{"role": "user", "content": prompt.text}]
 
 
@@ -215,11 +249,19 @@ def _round(
     ws: Workspace, state: State, settings: Settings, variables: dict[str, str], llm: LLM, number: int, out: TextIO
 ) -> int | None:
     """One round; an exit code ends the loop, None goes on."""
-    messages = build_messages(ws, state, settings)
-    accepted = ask_for_patch(ws, llm, messages, settings, out)
+    strategy = choose_strategy(state)
+    messages = build_messages(ws, state, settings, strategy)
+    if strategy.mode == "regenerate":
+        state.regenerated.add(strategy.component)
+        print(f"heal: round {number}: rewriting {strategy.component} whole ({strategy.why})", file=out)
+    try:
+        accepted = ask_for_patch(ws, llm, messages, settings, out)
+    except AnswerInvalid as exc:  # e.g. unchanged files resent on every retry: a failed round, not a tool error
+        return _missed(ws, state, out, number, len(messages[0]["content"]), f"no usable patch: {exc}")
     fingerprint = patch.fingerprint(accepted.answer)
     if fingerprint in state.fingerprints:
-        return _finish(ws, state, out, "no progress: the model proposed a patch it had already tried")
+        why = "the model proposed a patch it had already tried"
+        return _missed(ws, state, out, number, len(messages[0]["content"]), why)
     state.fingerprints.add(fingerprint)
     stats = accepted.stats()
     spent = stats.prompt_tokens + stats.completion_tokens
@@ -239,9 +281,31 @@ def _round(
     same = signature(results) == signature(state.results)
     state.notes.append(healprompt.RoundNote(it.name, accepted.answer.summary, changed, outcome))
     state.results = results
-    if same:
-        return _finish(ws, state, out, "no progress: the same failures with the same evidence twice")
+    state.misses += 1
+    state.escalate = same
+    if same and exhausted(state):
+        return _finish(ws, state, out, f"no progress: the same failures with the same evidence twice, {_tried(state)}")
     return None
+
+
+def _missed(ws: Workspace, state: State, out: TextIO, number: int, prompt_chars: int, why: str) -> int | None:
+    """A round that produced no iteration: recorded in the heal journal (shown by `doit history`)."""
+    current = head(ws)
+    journal.append(ws, number, current.name if current else "-", why)
+    state.lines.append(RoundLine(number, "(no iteration)", 0, prompt_chars, 0, why))
+    print(state.lines[-1], file=out)
+    state.notes.append(healprompt.RoundNote(f"round {number}", "(rejected)", [], why))
+    state.misses += 1
+    state.escalate = True
+    if exhausted(state) and state.misses > PATCHES_BEFORE_REGENERATE:
+        return _finish(ws, state, out, f"{why}, {_tried(state)}")
+    return None
+
+
+def _tried(state: State) -> str:
+    rewritten = ", ".join(sorted(state.regenerated))
+    how = f"after patching and regenerating {rewritten}" if rewritten else "after patching (no component to regenerate)"
+    return f"{how}: no other strategy left"
 
 
 def _finish(ws: Workspace, state: State, out: TextIO, why: str) -> int:

@@ -124,9 +124,9 @@ def test_a_patch_deleting_a_person_s_scenario_is_rejected_and_fed_back(
     bad = patch("accept the 500", server_source().replace(GOOD_LINE, BROKEN_LINE), scenarios=[weakened])
     outside = json.dumps({"summary": "edit the tests", "files": [{"path": "test.yaml", "content": "scenarios: []"}]})
     ollama.enqueue(bad, outside, bad)  # retries=2: three answers, all refused
-    run = run_doit(workspace, "heal")
-    assert run.returncode == 2, run.output
-    assert "still invalid after 3 attempts" in run.output
+    run = run_doit(workspace, "heal", "max_iter=1")
+    assert run.returncode == 1, run.output  # a failed round, not a tool error
+    assert "still invalid after 3 attempts" in run.output and "ERROR" not in run.output
     chats = ollama.chats()
     assert len(chats) == 3
     second_ask = chats[1]["messages"][-1]["content"]
@@ -135,6 +135,25 @@ def test_a_patch_deleting_a_person_s_scenario_is_rejected_and_fed_back(
     assert iteration_names(workspace) == ["iter_001_notes"]  # nothing written
     person = next(s for s in load_tests(workspace.tests_path).scenarios if s.name == "list notes")
     assert person.origin == "user" and person.expect.status == 200  # type: ignore[union-attr]
+
+
+def test_unchanged_files_sent_three_times_are_a_failed_round_recorded_in_history(
+    workspace: Workspace, ollama: ScriptedOllama
+) -> None:
+    broken_workspace(workspace)
+    assert run_doit(workspace, "registry").returncode == 0
+    failing_results(workspace)
+    unchanged = patch("looks fine to me", server_source().replace(GOOD_LINE, BROKEN_LINE))
+    ollama.enqueue(unchanged, unchanged, unchanged)
+    run = run_doit(workspace, "heal", "max_iter=1")
+    assert run.returncode == 1, run.output
+    assert "ERROR" not in run.output
+    assert "round 1: (no iteration)" in run.output and "patch changes nothing" in run.output
+    assert "stopped after 1 round(s): the limit of 1 round(s) was reached" in run.output
+    assert iteration_names(workspace) == ["iter_001_notes"]
+    shown = run_doit(workspace, "history").output
+    assert "heal rounds that wrote no iteration:" in shown
+    assert "round 1 after iter_001_notes: no usable patch:" in shown and "patch changes nothing" in shown
 
 
 # -- with the real engine -------------------------------------------------------------------------
@@ -198,15 +217,37 @@ def test_a_model_that_never_fixes_it_stops_at_the_limit(engine: Workspace, ollam
     assert "heal round 2: attempt 2" in shown.output and "*" in shown.output.splitlines()[3]
 
 
+def cosmetic(n: int) -> str:
+    """A patch that leaves the failure and its evidence exactly as they were."""
+    return patch(
+        f"reword a comment {n}", server_source().replace(GOOD_LINE, BROKEN_LINE).replace("// A tiny", f"// A{n}")
+    )
+
+
 @pytest.mark.docker
-def test_no_progress_stops_early(engine: Workspace, ollama: ScriptedOllama) -> None:
+def test_a_wrong_first_patch_leads_to_regenerating_the_component(engine: Workspace, ollama: ScriptedOllama) -> None:
     broken_workspace(engine)
-    cosmetic = server_source().replace(GOOD_LINE, BROKEN_LINE).replace("// A tiny", "// A small")
-    ollama.enqueue(patch("reword a comment", cosmetic), fixed())
+    ollama.enqueue(cosmetic(1), fixed())
+    run = heal(engine, "max_iter=3")
+    assert run.returncode == 0, run.output
+    assert len(round_lines(run)) == 2 and round_lines(run)[1].endswith("-> green")
+    assert "round 2: rewriting api/notes whole" in run.output
+    second = ollama.chats()[1]["messages"][0]["content"]
+    assert "## This round: rewrite api/notes whole" in second and "send EVERY one of its files" in second
+    assert "iter_002_patch: reword a comment 1" in second  # what was tried
+
+
+@pytest.mark.docker
+def test_no_progress_stops_only_when_the_strategy_has_run_out(engine: Workspace, ollama: ScriptedOllama) -> None:
+    broken_workspace(engine)
+    ollama.enqueue(cosmetic(1), cosmetic(2), fixed())
     run = heal(engine, "max_iter=3")
     assert run.returncode == 1, run.output
-    assert "no progress: the same failures with the same evidence twice" in run.output
-    assert len(round_lines(run)) == 1 and len(ollama.chats()) == 1
+    assert (
+        "no progress: the same failures with the same evidence twice, after patching and regenerating api/notes: "
+        "no other strategy left" in run.output
+    )
+    assert len(round_lines(run)) == 2 and len(ollama.chats()) == 2
 
 
 @pytest.mark.docker
