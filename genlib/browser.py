@@ -8,6 +8,10 @@ of the app's own services (its host ports on 127.0.0.1) answered 4xx/5xx or
 never answered, a step whose element never appears, an expected text or
 element missing. A failing page leaves a screenshot beside results.json.
 
+Inside `one_browser()` (the runner holds it for a whole test run) page scenarios
+share one Chromium, each in a fresh context (its own cookies and storage):
+starting Chromium costs seconds, a context milliseconds.
+
 Chromium comes from the system (Debian's `chromium`), never from
 `playwright install`; without it (or without playwright) page scenarios are
 `skipped`, never `passed`. Everything playwright-specific stays in this module.
@@ -22,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +39,7 @@ from genlib.scenarios import PageScenario, PageStep
 from genlib.workspace import Workspace
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
 
     from genlib.runner import Outcome
 
@@ -248,8 +253,8 @@ def _in_browser(executable: Path, scenario: PageScenario, url: str, log: PageLog
     from playwright.sync_api import Error as PlaywrightError
 
     try:
-        with _chromium(executable) as browser:
-            page = browser.new_context().new_page()
+        with _browser(executable) as browser, _fresh_context(browser) as context:
+            page = context.new_page()
             page.on("pageerror", log.on_page_error)
             page.on("console", log.on_console)
             page.on("response", log.on_response)
@@ -260,7 +265,77 @@ def _in_browser(executable: Path, scenario: PageScenario, url: str, log: PageLog
 
 
 @contextmanager
-def _chromium(executable: Path) -> Iterator[Browser]:
+def _fresh_context(browser: Browser) -> Iterator[BrowserContext]:
+    """One scenario's context: its own cookies, storage and cache, closed after it (the browser may go on)."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    context = browser.new_context()
+    try:
+        yield context
+    finally:
+        with suppress(PlaywrightError):
+            context.close()
+
+
+class SharedBrowser:
+    """One Chromium for a whole test run (starting one costs seconds), launched at the first page scenario.
+
+    A browser that died is launched again at the next scenario; `close` ends it and playwright.
+    """
+
+    def __init__(self) -> None:
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._executable: Path | None = None
+        self.launches = 0
+
+    def get(self, executable: Path) -> Browser:
+        if self._browser is None or not self._browser.is_connected() or executable != self._executable:
+            from playwright.sync_api import sync_playwright
+
+            self.close()
+            self._playwright = sync_playwright().start()
+            self.launches += 1
+            self._browser = self._playwright.chromium.launch(
+                executable_path=str(executable), args=FLAGS, timeout=LAUNCH_TIMEOUT_MS
+            )
+            self._executable = executable
+        return self._browser
+
+    def close(self) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        browser, self._browser = self._browser, None
+        driver, self._playwright = self._playwright, None
+        with suppress(PlaywrightError):
+            if browser is not None:
+                browser.close()
+        if driver is not None:
+            driver.stop()
+
+
+_shared: ContextVar[SharedBrowser | None] = ContextVar("genlib_shared_browser", default=None)
+
+
+@contextmanager
+def one_browser() -> Iterator[SharedBrowser]:
+    """Within it, page scenarios share one Chromium, each in a fresh context; nothing starts without one."""
+    shared = SharedBrowser()
+    token = _shared.set(shared)
+    try:
+        yield shared
+    finally:
+        _shared.reset(token)
+        shared.close()
+
+
+@contextmanager
+def _browser(executable: Path) -> Iterator[Browser]:
+    """The run's shared browser inside `one_browser()`, else one of the scenario's own."""
+    shared = _shared.get()
+    if shared is not None:
+        yield shared.get(executable)
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

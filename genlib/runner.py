@@ -115,7 +115,10 @@ def run(ws: Workspace, stack: Stack) -> RunReport:
     states = stack.states()
     checked = [check_service(name, states.get(name), stack) for name in sorted(comps)]
     running = {name for name, st in states.items() if st.state == "running"}
-    scenario_results = run_scenarios(tests.scenarios, stack, comps, running)
+    from genlib import browser  # playwright itself is imported only when a page scenario runs
+
+    with browser.one_browser():  # one Chromium for all page scenarios of the run
+        scenario_results = run_scenarios(tests.scenarios, stack, comps, running)
     time.sleep(max(0.0, clock + SETTLE_S - time.monotonic()))  # a crash a moment after `up` must show
     after = stack.states()
     checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]

@@ -160,6 +160,11 @@ def test_without_chromium_page_scenarios_are_skipped_and_it_is_said_once(workspa
 # -- real Chromium against loopback servers (no Docker) ------------------------------------------------
 
 PAGE_HTML = b"<!doctype html><title>t</title><h1>Hello</h1>"
+# says whether this browser context has been here before (localStorage survives in one context)
+STORAGE_HTML = b"""<!doctype html><title>s</title><p id="out"></p><script>
+const seen = localStorage.getItem("seen"); localStorage.setItem("seen", "yes");
+document.getElementById("out").textContent = seen ? "visited before" : "first visit";
+</script>"""
 
 
 @pytest.fixture(autouse=True)
@@ -179,7 +184,7 @@ def frontend(workspace: Workspace) -> Iterator[tuple[Workspace, int]]:
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.end_headers()
-            self.wfile.write(PAGE_HTML)
+            self.wfile.write(STORAGE_HTML if self.path.startswith("/storage") else PAGE_HTML)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -214,6 +219,17 @@ def test_a_selector_that_never_appears_is_named(frontend: tuple[Workspace, int])
     assert (status, reason) == ("failed", "step 1: wait_for '#notes': selector '#notes' did not appear within 2s")
     assert evidence["url"] == f"http://127.0.0.1:{port}/" and evidence["page_text"] == "Hello"
     assert evidence["screenshot"] is None  # no iteration yet to keep it in
+
+
+@pytest.mark.browser
+def test_the_page_scenarios_of_a_run_share_one_chromium_each_in_a_fresh_context(
+    frontend: tuple[Workspace, int],
+) -> None:
+    visit = page(path="/storage", expect_text=["first visit"])
+    with browser.one_browser() as shared:
+        outcomes = [browser.check_page(visit, frontend[0]) for _ in range(3)]
+    assert [status for status, _, _ in outcomes] == ["passed"] * 3, outcomes  # no storage leaks to the next
+    assert shared.launches == 1
 
 
 @pytest.mark.browser

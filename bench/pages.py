@@ -1,0 +1,97 @@
+"""What sharing one Chromium per test run saves: N page scenarios, each with its own browser vs one shared.
+
+A static page on a loopback port stands in for a frontend (no Docker needed); the
+check is the real one (genlib.browser.check_page) in the system's Chromium.
+The two ways alternate, so a busy machine slows both alike.
+
+    python bench/pages.py [--scenarios 5] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from genlib import browser, ports
+from genlib.cli import init_workspace
+from genlib.scenarios import PageScenario, parse_scenarios
+from genlib.workspace import Workspace
+
+PAGE = b"<!doctype html><title>bench</title><h1>Hello</h1><script>document.body.append('ready')</script>"
+
+
+class Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def workspace(root: Path, port: int) -> Workspace:
+    ws = Workspace(init_workspace(root))
+    files = [{"path": "frontend/web/index.html", "iteration": "i", "sha256": "0"}]
+    comp = {"name": "web", "layer": "frontend", "runtime": "static", "service": "web-frontend", "port": 8080}
+    ws.registry_path.write_text(json.dumps({"version": 1, "components": [{**comp, "files": files}]}))
+    ports.record(ws, {"web-frontend": port})
+    return ws
+
+
+def scenarios(count: int) -> list[PageScenario]:
+    raw = [{"name": f"p{n}", "kind": "page", "service": "web-frontend", "expect_text": ["ready"]} for n in range(count)]
+    return [s for s in parse_scenarios(raw) if isinstance(s, PageScenario)]
+
+
+def timed(check: Callable[[], list[str]]) -> float:
+    started = time.perf_counter()
+    statuses = check()
+    if set(statuses) != {"passed"}:
+        raise SystemExit(f"a page scenario did not pass: {statuses}")
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    executable = browser.find_executable("")
+    if executable is None or not browser.playwright_installed():
+        raise SystemExit(browser.NO_BROWSER)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    items = scenarios(args.scenarios)
+    with tempfile.TemporaryDirectory(prefix="genlib-bench-") as tmp:
+        ws = workspace(Path(tmp) / "ws", server.server_address[1])
+
+        def each_its_own() -> list[str]:
+            return [browser.check_page(s, ws)[0] for s in items]
+
+        def shared() -> list[str]:
+            with browser.one_browser():
+                return [browser.check_page(s, ws)[0] for s in items]
+
+        own, one = [], []
+        for _ in range(args.runs):
+            own.append(timed(each_its_own))
+            one.append(timed(shared))
+    server.shutdown()
+    own_s, one_s = statistics.median(own), statistics.median(one)
+    print(f"{args.scenarios} page scenarios, median of {args.runs} runs, Chromium at {executable}")
+    print(f"  a browser per scenario  {own_s:6.2f}s  ({own_s / args.scenarios:.2f}s a scenario)")
+    print(f"  one shared browser      {one_s:6.2f}s  ({one_s / args.scenarios:.2f}s a scenario)")
+    print(f"  saved                   {own_s - one_s:6.2f}s  ({own_s / one_s:.1f}x faster)")
+
+
+if __name__ == "__main__":
+    main()
