@@ -1,6 +1,7 @@
 """genlib's doit commands (registered in the workspace's doit.cfg): loops and queries, not graph tasks.
 
-`doit gen desc=...`, `doit heal`, `doit history`, `doit diff a=1 b=3`, `doit rollback to=2`.
+`doit gen desc=...`, `doit heal`, `doit history`, `doit diff a=1 b=3`, `doit rollback to=2`,
+`doit report`, `doit watch`.
 Each command is a thin shell around a function in its own module; a GenlibError
 becomes one `ERROR:` line and exit code 2 (3 for bad arguments).
 """
@@ -103,3 +104,28 @@ class Heal(GenlibCommand):
         if args:
             raise ConfigError(f"unexpected argument {args[0]!r}; heal takes only settings, e.g. max_iter=5")
         return heal.run(ws, setting_variables())
+
+
+class Report(GenlibCommand):
+    doc_purpose = "write one self-contained HTML page of the iterations: timeline, tests, diffs, screenshots, tokens"
+    doc_usage = "[out=PATH]"
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        from genlib import htmlreport  # Jinja2 and pygal: only this command needs them
+
+        out = get_var("out", None)
+        written = htmlreport.write(ws, Path(out).resolve() if out else None)
+        print(f"report: {written} (open it in a browser; it needs no network)")
+        return 0
+
+
+class Watch(GenlibCommand):
+    doc_purpose = "run the graph after each change to a layer file, test.yaml or a template, until Ctrl-C"
+    doc_usage = "[any genlib.toml setting=VALUE]"
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        from genlib import watch
+
+        if args:
+            raise ConfigError(f"unexpected argument {args[0]!r}; watch takes only settings, e.g. up_timeout=60")
+        return watch.run(ws, setting_variables())
