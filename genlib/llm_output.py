@@ -22,7 +22,8 @@ from genlib.workspace import LAYERS
 
 FORMAT: Final = "genlib.llm_output/1"
 Layer = Literal["frontend", "backend", "workers", "api", "deployment"]
-Runtime = Literal["python", "node", "static", "shell"]
+Runtime = Literal["python", "node", "static", "shell", "postgres", "redis"]
+DATA_RUNTIMES: Final = ("postgres", "redis")  # genlib.dataservices runs them
 COMPONENT_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$")  # ASCII only: no look-alikes
 _MAX_DEPTH = 8
@@ -50,10 +51,12 @@ class ComponentSpec(Strict):
 
     @property
     def runnable(self) -> bool:
-        """A service of the stack: a static site, or a python/node program with a command.
+        """A service of the stack: a static site, a data service, or a python/node program with a command.
 
         `shell` components (deployment scripts) are artifacts: they are kept and diffed, never run."""
-        return self.runtime == "static" or (self.runtime != "shell" and bool(self.command))
+        if self.runtime in ("static", *DATA_RUNTIMES):
+            return True
+        return self.runtime != "shell" and bool(self.command)
 
 
 class Answer(Strict):
@@ -214,6 +217,7 @@ def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tup
         if (comp.layer, comp.name) in names:
             raise OutputError(f"component {comp.layer}/{comp.name} is declared twice")
         names.add((comp.layer, comp.name))
+        _check_data_component(comp, answer.files)
     if known is None:
         return
     declared = names | known
@@ -221,6 +225,23 @@ def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tup
         layer, component = spec.path.split("/")[:2]
         if (layer, component) not in declared:
             raise OutputError(f"file {spec.path!r} belongs to no declared component {layer}/{component}")
+
+
+def _check_data_component(comp: ComponentSpec, files: list[FileSpec]) -> None:
+    """A data service holds no program: no command, no port of its own; postgres may hold `.sql` migrations."""
+    if comp.runtime not in DATA_RUNTIMES:
+        return
+    where = f"component {comp.layer}/{comp.name} (runtime {comp.runtime})"
+    if comp.command or comp.port or comp.health or comp.depends_on:
+        raise OutputError(
+            f"{where} is run by genlib from its image: give it no command, port, health or depends_on; "
+            "list it in the depends_on of the components that use it"
+        )
+    prefix = f"{comp.layer}/{comp.name}/"
+    for spec in files:
+        if spec.path.startswith(prefix) and (comp.runtime == "redis" or not spec.path.endswith(".sql")):
+            allowed = "no files" if comp.runtime == "redis" else "only .sql migrations (001_schema.sql, ...)"
+            raise OutputError(f"file {spec.path!r}: {where} holds {allowed}")
 
 
 def _check_component_dir(path: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from genlib.dataservices import RUNTIMES, is_data
 from genlib.errors import RegistryError
 from genlib.fsutil import atomic_write_text, sha256_file
 from genlib.iterations import FileRef, Iteration, overlay, read_manifest, up_to_head
@@ -86,7 +87,10 @@ def _entry(comp: Component, services: set[str]) -> dict[str, Any]:
         "files": files,
         "service": None,
     }
-    if comp.runnable:
+    if comp.runnable and is_data(spec.runtime):
+        entry.update(service=spec.service, port=_port(spec), command=None, healthcheck=None)
+        entry["depends_on"] = []
+    elif comp.runnable:
         port = _port(spec)
         entry.update(
             service=spec.service,
@@ -100,6 +104,8 @@ def _entry(comp: Component, services: set[str]) -> dict[str, Any]:
 
 def _port(spec: ComponentSpec) -> int | None:
     """The port a service listens on inside its container; None for workers."""
+    if is_data(spec.runtime):
+        return RUNTIMES[spec.runtime].port
     return spec.port or (STATIC_PORT if spec.runtime == "static" else None)
 
 
@@ -166,5 +172,5 @@ def services(registry: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def listening(registry: dict[str, Any]) -> list[str]:
-    """The services that listen on a port, so need a host port."""
-    return sorted(c["service"] for c in services(registry) if c.get("port"))
+    """The services that listen on a port, so need a host port (data services are reached inside the stack only)."""
+    return sorted(c["service"] for c in services(registry) if c.get("port") and not is_data(c["runtime"]))

@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from genlib import ports
+from genlib import migrations, ports, registry
+from genlib.dataservices import is_data, volume_name
 from genlib.engine import Stack, compose_services
+from genlib.errors import ConfigError
 from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
 
@@ -34,7 +36,9 @@ def up(ws: Workspace, up_timeout: int) -> None:
         print(NOTHING_YET)
         return
     stack = Stack(ws, up_timeout)
-    result = stack.up(on_line=_indent)
+    before = stack.container_ids()
+    migrate(ws, stack)
+    result = stack.up(on_line=_indent, before=before)
     print(f"   up: {result.summary()}")
     for failure in result.failed:
         print(f"   service {failure.one_line()}")
@@ -45,9 +49,54 @@ def up(ws: Workspace, up_timeout: int) -> None:
     atomic_write_text(up_stamp(ws), json.dumps(stamp, indent=2, sort_keys=True) + "\n")
 
 
-def down(ws: Workspace) -> None:
+def migrate(ws: Workspace, stack: Stack) -> None:
+    """Bring up the databases that have migrations, apply the new files, record what each one holds.
+
+    Before the rest of the stack: a dependent (re)started next finds its tables. A failing
+    file is recorded (the test task reports it); an edited applied file stops here."""
+    databases = {
+        c["service"]: found
+        for c in registry.services(registry.load(ws))
+        if c["runtime"] == "postgres" and (found := migrations.of_component(ws, c))
+    }
+    if not databases:
+        migrations.save_state(ws, {})
+        return
+    first = stack.up(on_line=_indent, only=sorted(databases))
+    down = {f.service for f in first.failed}  # the service check reports them
+    outcomes = {}
+    for service, files in sorted(databases.items()):
+        if service in down:
+            continue
+        outcome = migrations.apply(stack, service, files)
+        print(f"   migrations of {service}: {len(outcome.new)} new, {migrations.summary(outcome)}", flush=True)
+        outcomes[service] = outcome
+    migrations.save_state(ws, outcomes)
+
+
+def down(ws: Workspace, volumes: bool = False) -> None:
     up_stamp(ws).unlink(missing_ok=True)  # first: even a half-failed down must make the next `doit` bring it up
-    Stack(ws).down(on_line=_indent)
+    stack = Stack(ws)
+    doomed = stack.volumes() if volumes else []
+    if doomed:
+        print(f"   deleting {len(doomed)} volume(s) and the data in them: {', '.join(doomed)}", flush=True)
+    stack.down(on_line=_indent, volumes=volumes)
+    if volumes:
+        migrations.forget(ws)
+    elif stack.volumes():
+        print("   data volumes kept; `doit down volumes=1` deletes them", flush=True)
+
+
+def db_reset(ws: Workspace, service: str) -> None:
+    """Remove `service`'s container and its volume, nothing else; the next `doit` brings it up empty."""
+    data = {c["service"] for c in registry.services(registry.load(ws)) if is_data(c["runtime"])}
+    if service not in data:
+        known = ", ".join(sorted(data)) or "none in this app"
+        raise ConfigError(f"db-reset needs service=<a data service> (data services: {known})")
+    volume = Stack(ws).remove_volume(service, volume_name(service))
+    up_stamp(ws).unlink(missing_ok=True)  # the next `doit` brings it up (and migrates it) again
+    migrations.forget(ws, service)
+    print(f"   deleted volume {volume}: the data of {service}; other services and volumes untouched", flush=True)
 
 
 def logs(ws: Workspace, tail: int, service: str) -> None:

@@ -155,7 +155,8 @@ def up_task(ws: Workspace) -> TaskDict:
     """Start or update the stack; only services whose files or settings changed are recreated."""
     up_timeout = ws.settings(setting_variables()).up_timeout
     return {
-        "file_dep": [str(ws.compose_path)],  # its per-service genlib.sha256 labels carry the layer files
+        # compose's per-service genlib.sha256 labels carry the layer files; registry.yaml the migrations
+        "file_dep": [str(ws.compose_path), str(ws.registry_path)],
         "targets": [str(ws.state_dir / "up.json")],  # stack_actions.up writes it, down removes it
         "task_dep": ["compose"],
         "actions": [(step(_stack_action("up")), [ws, up_timeout])],
@@ -164,8 +165,15 @@ def up_task(ws: Workspace) -> TaskDict:
 
 
 def down_task(ws: Workspace) -> TaskDict:
-    """Stop and remove the stack (the next `doit` brings it up again)."""
-    return {"actions": [(step(_stack_action("down")), [ws])]}
+    """Stop and remove the stack; data volumes stay (`doit down volumes=1` deletes them too)."""
+    volumes = get_var("volumes", "0") not in ("0", "", "false", "no")
+    return {"actions": [(step(_stack_action("down")), [ws, volumes])]}
+
+
+def db_reset_task(ws: Workspace) -> TaskDict:
+    """Delete one data service's volume (`doit db-reset service=db-backend`); the next `doit` starts it empty."""
+    service = str(get_var("service", ""))
+    return {"actions": [(step(_stack_action("db_reset")), [ws, service])]}
 
 
 def logs_task(ws: Workspace) -> TaskDict:
@@ -190,6 +198,7 @@ TASKS: dict[str, Callable[[Workspace], TaskDict]] = {
     "up": up_task,
     "test": test_task,
     "down": down_task,
+    "db-reset": db_reset_task,
     "logs": logs_task,
     "status": status_task,
 }
