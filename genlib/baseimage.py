@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from genlib import engine, process
-from genlib.config import OFFLINE_IMAGE
+from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE
 from genlib.errors import CommandFailed, DockerError
 
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
@@ -123,6 +123,39 @@ class _Progress:
         if line.startswith(("E: ", "W: ")) or (line.startswith("I: ") and stage != self.last_stage):
             self.say(f"   {line}")
             self.last_stage = stage
+
+
+DATA_IMAGES_DIR = Path(__file__).parent / "dataimages"
+# Each data image's program, run as the containers run it: present, and runnable by uid 999.
+_DATA_CHECKS = {"postgres": ["postgres", "--version"], "redis": ["redis-server", "--version"]}
+
+
+def build_data_images(
+    base: str = OFFLINE_IMAGE, force: bool = False, say: Callable[[str], None] = print
+) -> dict[str, str]:
+    """genlib/postgres and genlib/redis on top of `base`, from Debian's packages (a classic docker build:
+    the base image's apt reaches the Debian mirror over plain http). Reuse each one present unless `force`."""
+    built = {}
+    for runtime, name in OFFLINE_DATA_IMAGES.items():
+        if force or not engine.image_exists(name):
+            started = time.monotonic()
+            say(f"building {name} from {base} with Debian's {runtime} package (about a minute)")
+            dockerfile = f"{runtime}.Dockerfile"
+            engine.build_from_dockerfile(
+                DATA_IMAGES_DIR, dockerfile, name, {"BASE": base}, lambda line: say(f"   {line}")
+            )
+            say(f"{name} built in {time.monotonic() - started:.0f}s")
+        code, output = engine.run_once(name, _DATA_CHECKS[runtime], user="999:999")
+        if code != 0:
+            raise DockerError(
+                f"image {name} cannot run {runtime} ({output.strip()[-200:]}); `genlib base-image --force`"
+            )
+        built[runtime] = name
+    return built
+
+
+def _indented(say: Callable[[str], None]) -> Callable[[str], None]:
+    return lambda line: say(f"   {line}")
 
 
 def check(name: str) -> None:

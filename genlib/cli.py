@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from genlib import baseimage
-from genlib.config import OFFLINE_IMAGE, remember
+from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, remember
 from genlib.defaults import WORKSPACE_FILES, defaults_dir
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
@@ -42,13 +42,22 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def _images(image: str) -> dict[str, str]:
+    """Every runtime's image on a machine that cannot pull: the base image, and the data images built on it."""
+    return {runtime: image for runtime in RUNTIMES} | OFFLINE_DATA_IMAGES
+
+
 def _exports(image: str) -> str:
-    return "export " + " ".join(f"GENLIB_IMAGE_{runtime.upper()}={image}" for runtime in RUNTIMES)
+    return "export " + " ".join(f"GENLIB_IMAGE_{runtime.upper()}={name}" for runtime, name in _images(image).items())
 
 
 def _use_image(image: str) -> str:
-    path = remember({f"image_{runtime}": image for runtime in RUNTIMES})
-    return f"{image} is now the image for {', '.join(RUNTIMES)} on this machine ({path})"
+    path = remember({f"image_{runtime}": name for runtime, name in _images(image).items()})
+    return f"{image} is now the image for {', '.join(RUNTIMES)} on this machine, {_data_names()} too ({path})"
+
+
+def _data_names() -> str:
+    return " and ".join(OFFLINE_DATA_IMAGES.values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="make a new workspace in DIR")
     init.add_argument("dir", type=Path)
-    base = sub.add_parser("base-image", help="build the offline base image (debootstrap + docker import)")
+    base = sub.add_parser(
+        "base-image", help="build the offline base image (debootstrap + docker import) and the postgres/redis images"
+    )
     base.add_argument("--name", default=OFFLINE_IMAGE, help=f"image name (default {OFFLINE_IMAGE})")
     base.add_argument("--force", action="store_true", help="rebuild even when the image exists")
     base.add_argument("--use", action="store_true", help="make it this machine's image for every runtime")
@@ -67,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f'workspace ready: {root}\nnext: cd {root} && doit gen desc="what to build"')
         elif args.command == "base-image":
             print(baseimage.build(args.name, force=args.force, say=_say))
+            baseimage.build_data_images(args.name, force=args.force, say=_say)
             print(_use_image(args.name) if args.use else f"use it: genlib base-image --use (or {_exports(args.name)})")
     except GenlibError as exc:
         print(f"genlib: error: {exc}", file=sys.stderr)

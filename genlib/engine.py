@@ -108,6 +108,22 @@ def import_image(tarball: Path, name: str) -> str:
         return str(client().images.get(name).id) if answer else ""
 
 
+def build_from_dockerfile(
+    context: Path, dockerfile: str, tag: str, buildargs: dict[str, str], on_line: Callable[[str], None]
+) -> None:
+    """A classic `docker build` of `context`/`dockerfile` as `tag`, its steps shown through `on_line`."""
+    with docker_errors(f"build {tag}"):
+        stream = client(timeout=1800).api.build(
+            path=str(context), dockerfile=dockerfile, tag=tag, buildargs=buildargs, rm=True, decode=True
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise DockerError(f"cannot build {tag}: {str(chunk['error']).strip()}")
+            line = str(chunk.get("stream", "")).strip()
+            if line.startswith("Step "):
+                on_line(line)
+
+
 def run_once(image: str, cmd: list[str], user: str = "65534:65534") -> tuple[int, str]:
     """Run `cmd` in a throwaway, read-only, network-less container of `image`."""
     with docker_errors(f"run {cmd[0]} in {image}"):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO, get_args
 
-from genlib import doit_run, prompts
+from genlib import doit_run, migrations, prompts
 from genlib.config import Settings
 from genlib.errors import ConfigError, ModelMissing, OutputError, RegistryError
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
@@ -44,6 +44,8 @@ _RUNTIME_NOTES = {
     "node": "Node.js 18, built-in modules only (http, fs, url); CommonJS require()",
     "static": f"files served as they are by a plain HTTP server on port {STATIC_PORT}; entry page index.html",
     "shell": "POSIX sh scripts (deploy, backup): kept with the app but never run by genlib; give them no command",
+    "postgres": "a PostgreSQL database run by genlib (no command, no port): only numbered .sql migrations",
+    "redis": "a Redis server run by genlib (no command, no port, no files): a cache or a job queue",
 }
 _WORD = re.compile(r"[a-z0-9]{3,}")
 NOT_VARIABLES = ("desc", "pull")  # gen's own arguments, not settings for the graph
@@ -108,7 +110,7 @@ def build_messages(ws: Workspace, description: str, app: Existing | None) -> lis
     return [{"role": "user", "content": prompts.render(ws, "gen.md.j2", context)}]
 
 
-def answer_rules(settings: Settings, app: Existing | None, tests: TestFile) -> Check:
+def answer_rules(settings: Settings, app: Existing | None, tests: TestFile, ws: Workspace | None = None) -> Check:
     """The checks an answer must pass before it becomes an iteration (failures go back to the model)."""
     known = app.known_components if app else set()
     services = app.services if app else set()
@@ -123,6 +125,8 @@ def answer_rules(settings: Settings, app: Existing | None, tests: TestFile) -> C
             known_components=known,
         )
         protect_person_services(answer, tests)
+        if ws is not None:
+            migrations.check_answer(ws, {f.path: f.content for f in answer.files})
         runnable = services | {c.service for c in answer.components if c.runnable}
         try:  # here, not in the registry task: a bad name must not become an iteration
             check_dependencies(answer.components, runnable)
@@ -159,7 +163,7 @@ def ask_model(
         return ask(
             llm,
             messages,
-            check=answer_rules(settings, app, load_tests(ws.tests_path)),
+            check=answer_rules(settings, app, load_tests(ws.tests_path), ws),
             retries=settings.retries,
             rejected_dir=ws.state_dir / "rejected",
             on_progress=on_progress,

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from genlib import doit_run, healprompt, journal, patch, registry
+from genlib import doit_run, healprompt, journal, migrations, patch, registry
 from genlib.config import Settings
+from genlib.dataservices import known_secrets
 from genlib.errors import AnswerInvalid, LLMError, PatchRejected, RegistryError, WorkspaceError
 from genlib.fsutil import read_json_object
 from genlib.history import effective_tree
@@ -129,6 +130,7 @@ def build_messages(
         rounds=state.notes,
         budget=settings.prompt_budget_chars,
         strategy=strategy,
+        known=known_secrets(ws),
     )
     if prompt.files_shown and (strategy is None or strategy.mode == "patch"):
         state.suspect = "/".join(prompt.files_shown[0].split("/")[:2])
@@ -144,6 +146,7 @@ def patch_rules(ws: Workspace, current: Iteration, settings: Settings) -> Check:
 
     def check(answer: Answer) -> None:
         patch.validate(answer, tree=tree, tests=tests, known_components=known, settings=settings)
+        migrations.check_answer(ws, {f.path: f.content for f in answer.files})
         runnable = services | {c.service for c in answer.components if c.runnable}
         try:  # now, not in the registry task: a bad name must not become a patch iteration
             registry.check_dependencies(answer.components, runnable)

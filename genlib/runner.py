@@ -23,11 +23,13 @@ from typing import Any, Literal
 
 import httpx
 
-from genlib import checks, logscan, ports, registry, scenarios
+from genlib import checks, logscan, migrations, ports, registry, scenarios
+from genlib.dataservices import known_secrets
 from genlib.engine import ServiceState, Stack
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.iterations import Iteration, head
+from genlib.redact import redact
 from genlib.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
 from genlib.workspace import Workspace
 
@@ -43,7 +45,7 @@ _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate
 @dataclass
 class Result:
     name: str
-    kind: str  # http | logs | exec | service
+    kind: str  # http | logs | exec | page | service | migrations
     service: str
     origin: str  # user | model | genlib
     status: Status
@@ -122,7 +124,24 @@ def run(ws: Workspace, stack: Stack) -> RunReport:
     time.sleep(max(0.0, clock + SETTLE_S - time.monotonic()))  # a crash a moment after `up` must show
     after = stack.states()
     checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]
-    return RunReport(iteration.name, started, time.monotonic() - clock, checked + scenario_results)
+    return RunReport(
+        iteration.name, started, time.monotonic() - clock, checked + scenario_results + migration_results(ws, comps)
+    )
+
+
+def migration_results(ws: Workspace, comps: Mapping[str, Mapping[str, Any]]) -> list[Result]:
+    """One result per database that has migrations: what the last `up` applied, or the file that failed."""
+    results = []
+    for service, outcome in sorted(migrations.load_state(ws).items()):
+        if service not in comps:
+            continue
+        evidence: dict[str, Any] = {"applied": sorted(outcome.applied)}
+        status: Status = "passed"
+        if outcome.failed:
+            status, evidence["failed"] = "failed", outcome.failed
+        reason = migrations.summary(outcome)
+        results.append(Result(f"migrations {service}", "migrations", service, "genlib", status, reason, 0.0, evidence))
+    return results
 
 
 def current_iteration(ws: Workspace) -> Iteration:
@@ -315,9 +334,23 @@ def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
     """results.json and each service's log digest (head, error-like lines from anywhere, tail)."""
     it = current_iteration(ws)
     services = sorted({r.service for r in report.results if r.kind == "service"})
-    write_logs(it, {name: scan_or_note(stack, name).digest() for name in services})
+    known = known_secrets(ws)  # the database password, should an app print it
+    write_logs(it, {name: redact(scan_or_note(stack, name).digest(), known) for name in services})
+    for result in report.results:
+        result.reason, result.evidence = redact(result.reason, known), _redacted(result.evidence, known)
     write_results(it, report)
     return it
+
+
+def _redacted(value: Any, known: list[str]) -> Any:
+    """`value` with every string in it redacted (evidence is JSON-like: dicts, lists, scalars)."""
+    if isinstance(value, str):
+        return redact(value, known)
+    if isinstance(value, dict):
+        return {key: _redacted(item, known) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, known) for item in value]
+    return value
 
 
 def write_logs(it: Iteration, logs: Mapping[str, str]) -> None:

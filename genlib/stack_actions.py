@@ -110,7 +110,30 @@ def logs(ws: Workspace, tail: int, service: str) -> None:
 
 
 def status(ws: Workspace) -> None:
-    print(status_table(Stack(ws), ws))
+    stack = Stack(ws)
+    print(status_table(stack, ws))
+    for line in migration_lines(ws, stack):
+        print(line)
+
+
+def migration_lines(ws: Workspace, stack: Stack) -> list[str]:
+    """Per database: the migrations it has applied (asked of it when it runs, else what the last `up` saw)."""
+    if not ws.registry_path.exists():
+        return []
+    states, recorded = stack.states(), migrations.load_state(ws)
+    lines = []
+    for comp in registry.services(registry.load(ws)):
+        service = comp["service"]
+        if comp["runtime"] != "postgres":
+            continue
+        state = states.get(service)
+        if state is not None and state.ok:
+            done, where = migrations.applied(stack, service), ""
+        else:
+            done, where = (recorded[service].applied if service in recorded else {}), " (when it last ran)"
+        names = ", ".join(sorted(done)) or "none"
+        lines.append(f"migrations of {service}{where}: {len(done)} applied: {names}")
+    return lines
 
 
 def status_table(stack: Stack, ws: Workspace) -> str:

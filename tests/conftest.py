@@ -100,12 +100,12 @@ def run_doit(ws: Workspace, *args: str, timeout: float = 600, env: dict[str, str
 BASE_IMAGE = "genlib/base:bookworm"
 
 
-def wait_for_base_image(limit_s: float = 900) -> None:
-    """CI builds the base image in .ci/setup; wait for it rather than building it here."""
+def wait_for_base_image(limit_s: float = 900, image: str = BASE_IMAGE) -> None:
+    """CI builds the base image (and the data images) in .ci/setup; wait for it rather than building it here."""
     deadline = time.monotonic() + limit_s
-    while process.run(["docker", "image", "inspect", BASE_IMAGE], check=False)[0] != 0:
+    while process.run(["docker", "image", "inspect", image], check=False)[0] != 0:
         if time.monotonic() > deadline:
-            pytest.fail(f"{BASE_IMAGE} is missing; run .ci/setup (or `genlib base-image`) first")
+            pytest.fail(f"{image} is missing; run .ci/setup (or `genlib base-image`) first")
         time.sleep(5)
 
 

@@ -5,7 +5,13 @@ set -eu
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
-if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+want_help() {  # as the official image: `postgres --version` and friends only print
+    for arg; do
+        case "$arg" in -'?'|--help|--describe-config|-V|--version|-C|--*-config) return 0 ;; esac
+    done
+    return 1
+}
+if [ "${1:-}" = postgres ] && ! want_help "$@" && [ ! -s "$PGDATA/PG_VERSION" ]; then
     pwfile=$(mktemp)
     printf '%s\n' "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set}" > "$pwfile"
     initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \

@@ -1,0 +1,151 @@
+"""Data services and migrations on the real engine: the ledger app (postgres + redis + a stdlib API).
+
+Counts what was done: migrations applied per run, rows kept, volumes left.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from conftest import APPS, DoitRun, add_iteration, run_doit, wait_for_base_image
+from ollama_server import ScriptedOllama
+
+from genlib.config import OFFLINE_DATA_IMAGES
+from genlib.dataservices import known_secrets
+from genlib.engine import Stack
+from genlib.iterations import head, write_iteration
+from genlib.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
+from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.workspace import Workspace
+
+pytestmark = pytest.mark.docker
+
+LEDGER = APPS / "ledger" / "llm_output.json"
+PSQL = ["psql", "-X", "-A", "-t", "-U", "app", "-d", "app", "-c"]
+TAGS = "CREATE TABLE tags (name text PRIMARY KEY);\nINSERT INTO tags VALUES ('home');\n"
+
+
+@pytest.fixture
+def ledger(engine: Workspace) -> Iterator[Workspace]:
+    """The ledger app as iteration 1, its scenarios in test.yaml; volumes removed afterwards."""
+    for image in OFFLINE_DATA_IMAGES.values():
+        wait_for_base_image(image=image)
+    add_iteration(engine, "iter_001_ledger", LEDGER)
+    proposed = parse_scenarios(json.loads(LEDGER.read_text())["answer"]["scenarios"])
+    save_tests(engine.tests_path, merge_model_scenarios(TestFile(), proposed, "iter_001_ledger")[0])
+    yield engine
+    Stack(engine).down(volumes=True)
+
+
+def sql(ws: Workspace, query: str) -> tuple[int, str]:
+    return Stack(ws).exec("db-backend", [*PSQL, query])
+
+
+def rows(ws: Workspace, table: str) -> int:
+    code, output = sql(ws, f"select count(*) from {table}")
+    assert code == 0, output
+    return int(output.strip())
+
+
+def add_patch(ws: Workspace, files: dict[str, str]) -> None:
+    """A patch iteration holding `files`, as heal writes one."""
+    answer = Answer(files=[FileSpec(path=p, content=c) for p, c in files.items()])
+    output = LLMOutput(format=FORMAT, kind="patch", description="patch", answer=answer)
+    write_iteration(ws, "patch", {"llm_output.json": dump_output(output)})
+
+
+def new_migrations(run: DoitRun) -> list[int]:
+    """How many files each database applied in this run (`migrations of db-backend: N new, ...`)."""
+    return [int(line.split(": ", 1)[1].split()[0]) for line in run.output.splitlines() if "migrations of " in line]
+
+
+def volumes(ws: Workspace) -> list[str]:
+    return [name.removeprefix(ws.project_name + "_") for name in Stack(ws).volumes()]
+
+
+def test_data_survives_recreates_and_down_and_only_volumes_1_deletes_it(ledger: Workspace) -> None:
+    first = run_doit(ledger)
+    assert first.returncode == 0, first.output
+    assert new_migrations(first) == [1]
+    assert sql(ledger, "insert into entries (text) values ('rent')")[0] == 0
+    password = known_secrets(ledger)[0]
+    assert oct((ledger.state_dir / "db.env").stat().st_mode & 0o777) == "0o600"
+    it = head(ledger)
+    assert it is not None
+    written = [ledger.registry_path, ledger.compose_path, it.results, *it.logs_dir.glob("*.log")]
+    assert not [p.name for p in written if password in p.read_text()]
+
+    stack = Stack(ledger)
+    stack.force_recreate()  # every container replaced, as an edit or a heal round does to its service
+    down = run_doit(ledger, "down")
+    assert "data volumes kept; `doit down volumes=1` deletes them" in down.output
+    again = run_doit(ledger)
+    assert again.returncode == 0, again.output
+    assert new_migrations(again) == [0]
+    assert rows(ledger, "entries") == 2  # the fixture's row and ours
+
+    gone = run_doit(ledger, "down", "volumes=1")
+    assert gone.returncode == 0, gone.output
+    assert "deleting 2 volume(s) and the data in them:" in gone.output and "db-backend-data" in gone.output
+    assert volumes(ledger) == []
+
+
+def test_migrations_apply_once_in_order_and_a_failing_file_changes_nothing(ledger: Workspace) -> None:
+    assert run_doit(ledger).returncode == 0
+    assert sql(ledger, "insert into entries (text) values ('kept')")[0] == 0
+
+    add_patch(ledger, {"backend/db/002_tags.sql": TAGS.replace("INTO tags", "INTO tag")})
+    failing = run_doit(ledger)
+    assert failing.returncode == 1 and new_migrations(failing) == [0]
+    results = json.loads((ledger.iterations_dir / "iter_002_patch" / "results.json").read_text())
+    failed = [r for r in results["results"] if r["status"] == "failed"]
+    assert [r["name"] for r in failed] == ["migrations db-backend"]
+    assert 'psql:backend/db/002_tags.sql:2: ERROR:  relation "tag" does not exist' in failed[0]["reason"]
+    assert sql(ledger, "select 1 from tags")[0] != 0  # its CREATE TABLE was rolled back with it
+    assert rows(ledger, "entries") == 2
+
+    fixed = ledger.iterations_dir / "iter_002_patch" / "backend/db/002_tags.sql"
+    fixed.write_text(TAGS)  # never applied, so it may still change
+    applied = run_doit(ledger)
+    assert applied.returncode == 0, applied.output
+    assert new_migrations(applied) == [1] and rows(ledger, "tags") == 1 and rows(ledger, "entries") == 2
+    assert run_doit(ledger, "up").output.count("-- up") == 1  # nothing changed: nothing to apply
+
+    schema = ledger.iterations_dir / "iter_001_ledger" / "backend/db/001_schema.sql"
+    schema.write_text(schema.read_text() + "ALTER TABLE entries ADD COLUMN amount int;\n")
+    stopped = run_doit(ledger)
+    assert stopped.returncode == 2
+    errors = [line for line in stopped.output.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and "backend/db/001_schema.sql was already applied to db-backend" in errors[0]
+    assert "doit db-reset service=db-backend" in errors[0]
+
+    reset = run_doit(ledger, "db-reset", "service=db-backend")
+    assert reset.returncode == 0, reset.output
+    assert "deleted volume" in reset.output and volumes(ledger) == ["cache-backend-data"]
+    fresh = run_doit(ledger)
+    assert fresh.returncode == 0, fresh.output
+    assert new_migrations(fresh) == [2] and rows(ledger, "entries") == 1
+    status = run_doit(ledger, "status")
+    assert "migrations of db-backend: 2 applied: 001_schema.sql, 002_tags.sql" in status.output
+
+
+def test_heal_adds_a_missing_table_and_keeps_the_rows(ledger: Workspace, ollama: ScriptedOllama) -> None:
+    """The model first edits the applied schema (refused, fed back), then adds the next migration."""
+    assert run_doit(ledger).returncode == 0
+    assert sql(ledger, "insert into entries (text) values ('kept')")[0] == 0
+    needs_tags = {"name": "tags table", "kind": "exec", "service": "db-backend",
+                  "command": [*PSQL, "select count(*) from tags"], "expect": {"exit_code": 0}}  # fmt: skip
+    tests = TestFile(scenarios=[*parse_scenarios([needs_tags])])
+    save_tests(ledger.tests_path, tests)
+    schema = (APPS / "ledger" / "src" / "backend/db/001_schema.sql").read_text()
+    edit = {"summary": "add tags", "files": [{"path": "backend/db/001_schema.sql", "content": schema + TAGS}]}
+    add = {"summary": "add tags", "files": [{"path": "backend/db/002_tags.sql", "content": TAGS}]}
+    ollama.enqueue(json.dumps(edit), json.dumps(add))
+
+    run = run_doit(ledger, "heal", timeout=900)
+    assert run.returncode == 0, run.output
+    assert "never change an applied migration" in ollama.chats()[1]["messages"][-1]["content"]
+    assert new_migrations(run) == [1]
+    assert rows(ledger, "tags") == 1 and rows(ledger, "entries") == 2
