@@ -139,6 +139,7 @@ def test_heal_adds_a_missing_table_and_keeps_the_rows(ledger: Workspace, ollama:
                   "command": [*PSQL, "select count(*) from tags"], "expect": {"exit_code": 0}}  # fmt: skip
     tests = TestFile(scenarios=[*parse_scenarios([needs_tags])])
     save_tests(ledger.tests_path, tests)
+    assert run_doit(ledger).returncode == 1
     schema = (APPS / "ledger" / "src" / "backend/db/001_schema.sql").read_text()
     edit = {"summary": "add tags", "files": [{"path": "backend/db/001_schema.sql", "content": schema + TAGS}]}
     add = {"summary": "add tags", "files": [{"path": "backend/db/002_tags.sql", "content": TAGS}]}
@@ -146,6 +147,7 @@ def test_heal_adds_a_missing_table_and_keeps_the_rows(ledger: Workspace, ollama:
 
     run = run_doit(ledger, "heal", timeout=900)
     assert run.returncode == 0, run.output
+    assert len(ollama.chats()) == 2, run.output
     assert "never change an applied migration" in ollama.chats()[1]["messages"][-1]["content"]
     assert new_migrations(run) == [1]
     assert rows(ledger, "tags") == 1 and rows(ledger, "entries") == 2
