@@ -19,6 +19,7 @@ from resources.make_fixtures import build as build_fixture
 
 from genlib import process
 from genlib.cli import init_workspace
+from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.engine import Stack
 from genlib.workspace import Workspace
 
@@ -116,6 +117,8 @@ def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
     wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
+    for runtime, image in OFFLINE_DATA_IMAGES.items():  # built by .ci/setup; data tests wait for them
+        monkeypatch.setenv(f"GENLIB_IMAGE_{runtime.upper()}", image)
     monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
     yield workspace
     if workspace.compose_path.exists():
