@@ -3,8 +3,11 @@
     debootstrap --variant=minbase --include=python3,nodejs bookworm ROOTFS MIRROR
     tar -C ROOTFS -c .  ->  docker import  ->  genlib/base:bookworm
 
+    genlib/dataimages/*.Dockerfile on it  ->  genlib/postgres:bookworm, genlib/redis:bookworm
+
 The mirror is the one apt already uses, so a machine behind a Debian proxy or
-snapshot keeps using it. Set GENLIB_IMAGE_PYTHON/NODE/STATIC to the image to run on it.
+snapshot keeps using it. Set GENLIB_IMAGE_PYTHON/NODE/STATIC to the image to run on it,
+GENLIB_IMAGE_POSTGRES/REDIS to the data images (`genlib base-image --use` does all of it).
 """
 
 from __future__ import annotations

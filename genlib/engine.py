@@ -28,9 +28,7 @@ from genlib.logscan import split_timestamp
 from genlib.workspace import Workspace
 
 DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
-IMAGE_HINT = (
-    "build the offline one with `genlib base-image` and set GENLIB_IMAGE_PYTHON/NODE/STATIC=genlib/base:bookworm"
-)
+IMAGE_HINT = "build the offline ones and make them this machine's images: `genlib base-image --use`"
 LOG_TAIL_LINES = 200
 _FAILURE_LOG_LINES = 5  # how much of a failed service's log goes into a one-line message
 _PORT_IN_USE = re.compile(r"(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)(?: failed: port is already allocated|: bind: address)")
