@@ -4,7 +4,8 @@ It speaks what the official client sends and expects (shapes from Ollama's
 docs/api.md): POST /api/chat (streamed NDJSON over chunked encoding, or one
 JSON object), GET /api/tags, POST /api/show, POST /api/pull (streamed status
 lines), GET /api/version. `enqueue()` queues the next answers or faults;
-`history` records every request. The code under test uses the unpatched client.
+`history` records every request; `responder`, when set, answers from the request
+itself. The code under test uses the unpatched client.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -75,6 +76,8 @@ class ScriptedOllama:
     def __init__(self, models: list[str] | None = None) -> None:
         self.models = list(models if models is not None else [MODEL])
         self.queue: deque[str | Fault] = deque()
+        # answers computed from the request when the queue is empty: a model that reads its prompt
+        self.responder: Callable[[dict[str, Any]], str] | None = None
         self.history: list[Request] = []
         self.piece = 8  # characters per streamed chunk (~ one token each)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -148,7 +151,12 @@ def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
             if body["model"] not in server.models:
                 self._json(404, {"error": f'model "{body["model"]}" not found, try pulling it first'})
                 return
-            item = server.queue.popleft() if server.queue else status(500, "scripted server: no answer queued")
+            if server.queue:
+                item: str | Fault = server.queue.popleft()
+            elif server.responder is not None:
+                item = server.responder(body)
+            else:
+                item = status(500, "scripted server: no answer queued")
             fault = item if isinstance(item, Fault) else None
             text = item if isinstance(item, str) else item.text
             if fault and fault.kind == "status":
