@@ -30,7 +30,9 @@ from genlib.workspace import Workspace
 DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
 IMAGE_HINT = "build the offline ones and make them this machine's images: `genlib base-image --use`"
 LOG_TAIL_LINES = 200
+NEVER_HEALTHY_S = 5.0  # a service listening on a port, still unhealthy after this, is reported (a slow one is not)
 _FAILURE_LOG_LINES = 5  # how much of a failed service's log goes into a one-line message
+_DOCKER_DNS = "0B00007F"  # 127.0.0.11 as /proc/net/tcp writes it
 _PORT_IN_USE = re.compile(r"(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)(?: failed: port is already allocated|: bind: address)")
 _PROJECT_LABEL = "com.docker.compose.project"
 _SERVICE_LABEL = "com.docker.compose.service"
@@ -291,18 +293,78 @@ class Stack:
         started = time.monotonic()
         compose_services(self.ws.compose_path)  # a missing or unreadable file is one clear line
         before = self.container_ids() if before is None else before
-        args = ["up", "-d", "--wait", "--wait-timeout", str(self.up_timeout)]
-        args += list(only) if only else ["--remove-orphans"]
+        # no --wait: genlib waits itself, so a service that will never be healthy is reported in seconds
+        args = ["up", "-d", *(list(only) if only else ["--remove-orphans"])]
         code, output = self._compose(args, on_line=on_line, timeout=self.up_timeout + 120)
         if code != 0:
             self._raise_tool_fault(output)
-        after = self.states()
+        after, verdicts, timed_out = self._settle(
+            time.monotonic() + (self.up_timeout if code == 0 else 5), on_line, only
+        )
         result = classify(before, {name: st.container_id for name, st in after.items()})
-        result.failed = self._failures(after, timed_out=code != 0, only=only)
+        result.failed = self._failures(after, timed_out=timed_out, only=only, verdicts=verdicts)
         if code != 0 and not result.failed:
             raise ComposeFailed(f"docker compose up failed: {_last_line(output)}")
         result.duration_s = time.monotonic() - started
         return result
+
+    def _settle(
+        self, deadline: float, on_line: Callable[[str], None] | None = None, only: list[str] | None = None
+    ) -> tuple[dict[str, ServiceState], dict[str, str], bool]:
+        """Wait until every service is healthy (or running, without a healthcheck) or has surely failed:
+        exited, restarted, unhealthy, or still starting after NEVER_HEALTHY_S while it listens on a port
+        and its health check fails (a wrong port, a health path that answers 404). A slow starter, which
+        listens on nothing yet, gets until `deadline`; each sure failure is reported through `on_line` as soon
+        as it is seen. Returns (states, reasons of sure failures, timed out)."""
+        first_seen: dict[str, float] = {}
+        verdicts: dict[str, str] = {}
+        told: set[str] = set()
+        while True:
+            states = self.states()
+            pending = []
+            for name in only or compose_services(self.ws.compose_path):
+                state = states.get(name)
+                if state is None or state.state in ("created", "starting"):
+                    pending.append(name)
+                elif state.health == "starting" and state.state == "running":
+                    seen = first_seen.setdefault(state.container_id, time.monotonic())
+                    why = self.health_diagnosis(name) if time.monotonic() - seen >= NEVER_HEALTHY_S else ""
+                    if why:
+                        verdicts[name] = why
+                    else:
+                        pending.append(name)
+            for name, state in states.items():
+                sure = verdicts.get(name) or (state.problem() if name not in pending and not state.ok else "")
+                if sure and name not in told and on_line is not None:
+                    on_line(f" {name} {sure} (not waiting for it)")
+                    told.add(name)
+            if not pending or time.monotonic() >= deadline:
+                return states, verdicts, bool(pending)
+            time.sleep(0.5)
+
+    def health_diagnosis(self, service: str) -> str:
+        """Why a running service is not healthy, when it can be told ('' when it may just be slow): its
+        health path asked from the host (a 404 is an answer), else the ports it listens on (from
+        /proc/net/tcp) against the port its health check asks."""
+        container = self._container(service)
+        if container is None:
+            return ""
+        with docker_errors(f"inspect {service}"):
+            test = " ".join((container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or [])
+            status = (container.attrs.get("State", {}).get("Health") or {}).get("Status")
+        match = re.search(r"http://127\.0\.0\.1:(\d+)(/[^'\s]*)?", test)
+        if status != "starting" or match is None:
+            return ""
+        port, path = int(match.group(1)), match.group(2) or "/"
+        answer = _http_status(published_ports(self.ws.compose_path).get(service), path)
+        if answer is not None:
+            return f"never became healthy: its health check GET {path} answers {answer}" if answer >= 400 else ""
+        code, output = self.exec(service, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout=5)
+        listening = listening_ports(output) if code == 0 else set()
+        if listening and port not in listening:
+            shown = ", ".join(str(p) for p in sorted(listening))
+            return f"never became healthy: it listens on port {shown}, not on its declared port {port}"
+        return ""
 
     def down(self, on_line: Callable[[str], None] | None = None, volumes: bool = False) -> None:
         """Remove the stack's containers and network; its named volumes too only with `volumes`."""
@@ -407,7 +469,11 @@ class Stack:
             raise ComposeFailed(f"docker compose rejects {self.ws.compose_path.name}: {_last_line(config_output)}")
 
     def _failures(
-        self, states: dict[str, ServiceState], timed_out: bool, only: list[str] | None = None
+        self,
+        states: dict[str, ServiceState],
+        timed_out: bool,
+        only: list[str] | None = None,
+        verdicts: dict[str, str] | None = None,
     ) -> list[ServiceFailure]:
         failed = []
         for name in only or compose_services(self.ws.compose_path):
@@ -415,8 +481,8 @@ class Stack:
             if state is None:
                 failed.append(ServiceFailure(name, "has no container", ""))
             elif not state.ok:
-                reason = state.problem()
-                if timed_out and state.health == "starting":
+                reason = (verdicts or {}).get(name) or state.problem()
+                if timed_out and state.health == "starting" and not (verdicts or {}).get(name):
                     reason = f"never became healthy within {self.up_timeout}s"
                 failed.append(ServiceFailure(name, reason, self.logs(name)))
         return failed
@@ -435,6 +501,31 @@ def _split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
             pending = b""
     if pending:
         yield pending.decode(errors="replace")
+
+
+def _http_status(host_port: int | None, path: str) -> int | None:
+    """The status a GET of the published port answers (None: no answer, nothing listens yet)."""
+    import httpx
+
+    if not host_port:
+        return None
+    try:
+        return httpx.get(f"http://127.0.0.1:{host_port}{path}", timeout=2.0, trust_env=False).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def listening_ports(proc_net_tcp: str) -> set[int]:
+    """Local ports in state LISTEN (0A) of /proc/net/tcp and tcp6 lines, except Docker's embedded DNS
+    (127.0.0.11, on a random port in every container of a user network)."""
+    ports = set()
+    for line in proc_net_tcp.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1]:
+            address, port = fields[1].rsplit(":", 1)
+            if address != _DOCKER_DNS:
+                ports.add(int(port, 16))
+    return ports
 
 
 def _read_exec_output(sock: Any) -> bytes:

@@ -152,7 +152,14 @@ def current_iteration(ws: Workspace) -> Iteration:
 
 
 def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result:
-    return service_result(name, state, lambda: scan_or_note(stack, name))
+    result = service_result(name, state, lambda: scan_or_note(stack, name))
+    if result.status == "failed" and state is not None and state.health == "starting":
+        try:  # "never became healthy" says little; the port it listens on says why
+            why = stack.health_diagnosis(name)
+        except GenlibError:
+            why = ""
+        result.reason = f"service {name} {why}" if why else result.reason
+    return result
 
 
 def service_result(name: str, state: ServiceState | None, read_logs: Callable[[], logscan.LogScan]) -> Result:

@@ -181,6 +181,18 @@ def broken_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterato
     yield from _stack_workspace(workspace, broken)
 
 
+@pytest.fixture
+def wrong_port_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
+    """The notes app whose api listens on 3001 while its health check asks 3000."""
+    data = json.loads((APPS / "notes/llm_output.json").read_text())
+    for f in data["answer"]["files"]:
+        if f["path"] == "api/notes/server.js":
+            f["content"] = f["content"].replace("Number(process.env.PORT || 3000)", "3001")
+    changed = tmp_path / "wrong_port_llm_output.json"
+    changed.write_text(json.dumps(data))
+    yield from _stack_workspace(workspace, changed)
+
+
 def host_port(ws: Workspace, service: str) -> int:
     return engine.published_ports(ws.compose_path)[service]
 
@@ -261,6 +273,13 @@ def test_a_crashing_service_is_an_app_failure_with_its_log_tail(broken_notes: Wo
 
 
 @pytest.mark.docker
+def test_a_service_on_the_wrong_port_is_reported_before_the_timeout(wrong_port_notes: Workspace) -> None:
+    result = Stack(wrong_port_notes, up_timeout=120).up()  # bench/fast_evidence.py measures how soon
+    failed = {f.service: f.reason for f in result.failed}
+    assert failed == {"notes-api": "never became healthy: it listens on port 3001, not on its declared port 3000"}
+
+
+@pytest.mark.docker
 def test_a_taken_port_names_the_port_and_service(notes: Workspace) -> None:
     port = host_port(notes, "notes-api")
     with socket.socket() as squatter:
@@ -306,3 +325,14 @@ def test_the_base_image_runs_as_nobody_with_python_and_node() -> None:
     assert "already present" in baseimage.build(BASE_IMAGE)
     code, output = engine.run_once(BASE_IMAGE, ["python3", "-c", "import os; print(os.getuid())"])
     assert (code, output) == (0, "65534\n")
+
+
+def test_listening_ports_are_read_from_proc_net_tcp() -> None:
+    table = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 00000000:0BB9 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1\n"
+        "   1: 0100007F:A2C4 0100007F:0BB9 01 00000000:00000000 00:00000000 00000000  1000        0 2\n"
+        "   2: 0B00007F:8091 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3\n"
+        "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 0 0 0 0 0 0\n"
+    )
+    assert engine.listening_ports(table) == {3001, 8080}  # not the connection (01), nor Docker's DNS
