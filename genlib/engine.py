@@ -319,6 +319,7 @@ class Stack:
         first_seen: dict[str, float] = {}
         verdicts: dict[str, str] = {}
         told: set[str] = set()
+        asked: dict[str, float] = {}
         while True:
             states = self.states()
             pending = []
@@ -328,7 +329,9 @@ class Stack:
                     pending.append(name)
                 elif state.health == "starting" and state.state == "running":
                     seen = first_seen.setdefault(state.container_id, time.monotonic())
-                    why = self.health_diagnosis(name) if time.monotonic() - seen >= NEVER_HEALTHY_S else ""
+                    due = time.monotonic() - seen >= NEVER_HEALTHY_S and time.monotonic() >= asked.get(name, 0.0)
+                    why = self.health_diagnosis(name) if due else ""
+                    asked[name] = time.monotonic() + 2.0  # at most one diagnosis (an exec) per 2 s each
                     if why:
                         verdicts[name] = why
                     else:
