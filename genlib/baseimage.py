@@ -8,6 +8,9 @@
 The mirror is the one apt already uses, so a machine behind a Debian proxy or
 snapshot keeps using it. Set GENLIB_IMAGE_PYTHON/NODE/STATIC to the image to run on it,
 GENLIB_IMAGE_POSTGRES/REDIS to the data images (`genlib base-image --use` does all of it).
+
+Components that bring dependencies are built in a second image, `<name>-build` (the same
+system plus pip, venv and npm); their runtime images get only the installed packages.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from genlib import engine, process
-from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE
+from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image
 from genlib.errors import CommandFailed, DockerError
 
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
@@ -96,6 +99,42 @@ def build(
         engine.import_image(tarball, name)
     check(name)
     return f"{name} built in {time.monotonic() - started:.0f}s from {mirror}"
+
+
+# The build stage's image: the same system plus what installs packages. Its layer on top of the
+# base image is shared, and runtime images never carry it (Dockerfile.j2 copies only the packages).
+BUILD_PACKAGES = ("python3-pip", "python3-venv", "npm")
+_BUILDER_DOCKERFILE = """FROM {base}
+RUN apt-get update \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {packages} \\
+ && rm -rf /var/lib/apt/lists/*
+"""
+
+
+def build_builder(base: str = OFFLINE_IMAGE, force: bool = False, say: Callable[[str], None] = print) -> str:
+    """`<base>-build`: `base` plus pip, venv and npm from the same Debian mirror (a few minutes, once)."""
+    name = offline_build_image(base)
+    if not force and engine.image_exists(name):
+        return f"{name} is already present; --force rebuilds it"
+    started = time.monotonic()
+    say(f"building {name}: {base} plus {', '.join(BUILD_PACKAGES)} (apt, a few minutes)")
+    dockerfile = _BUILDER_DOCKERFILE.format(base=base, packages=" ".join(BUILD_PACKAGES))
+    outcome = engine.build_image({"Dockerfile": dockerfile.encode()}, name, {}, timeout=3600, on_line=_StepLines(say))
+    if not outcome.ok:
+        tail = " | ".join(line.strip() for line in outcome.log[-5:] if line.strip())
+        raise DockerError(f"building {name} failed ({outcome.error}; {tail}); can {base} reach its Debian mirror?")
+    return f"{name} built in {time.monotonic() - started:.0f}s"
+
+
+class _StepLines:
+    """Show the build's steps and apt's summary, not every package it unpacks."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+
+    def __call__(self, line: str) -> None:
+        if line.startswith(("Step ", "E: ", "Successfully")) or "newly installed" in line:
+            self.say(f"   {line}")
 
 
 def _debootstrap(rootfs: Path, mirror: str, say: Callable[[str], None]) -> None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from genlib import baseimage
-from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, remember
+from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image, remember
 from genlib.defaults import WORKSPACE_FILES, defaults_dir
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
@@ -48,12 +48,21 @@ def _images(image: str) -> dict[str, str]:
 
 
 def _exports(image: str) -> str:
-    return "export " + " ".join(f"GENLIB_IMAGE_{runtime.upper()}={name}" for runtime, name in _images(image).items())
+    return "export " + " ".join(f"GENLIB_{name.upper()}={value}" for name, value in _settings(image).items())
+
+
+def _settings(image: str) -> dict[str, str | int | float]:
+    """The machine settings `--use` writes: every runtime's image, and the build stage's (pip, venv, npm)."""
+    found: dict[str, str | int | float] = {f"image_{runtime}": name for runtime, name in _images(image).items()}
+    return found | {f"build_image_{runtime}": offline_build_image(image) for runtime in ("python", "node")}
 
 
 def _use_image(image: str) -> str:
-    path = remember({f"image_{runtime}": name for runtime, name in _images(image).items()})
-    return f"{image} is now the image for {', '.join(RUNTIMES)} on this machine, {_data_names()} too ({path})"
+    path = remember(_settings(image))
+    return (
+        f"{image} is now the image for {', '.join(RUNTIMES)} on this machine, {_data_names()} too, "
+        f"{offline_build_image(image)} builds dependencies ({path})"
+    )
 
 
 def _data_names() -> str:
@@ -79,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "base-image":
             print(baseimage.build(args.name, force=args.force, say=_say))
             baseimage.build_data_images(args.name, force=args.force, say=_say)
+            print(baseimage.build_builder(args.name, force=args.force, say=_say))
             print(_use_image(args.name) if args.use else f"use it: genlib base-image --use (or {_exports(args.name)})")
     except GenlibError as exc:
         print(f"genlib: error: {exc}", file=sys.stderr)

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from genlib import dataservices, ports, process, templating
+from genlib import dataservices, images, ports, process, templating
 from genlib.config import Settings
 from genlib.dataservices import RUNTIMES as DATA_RUNTIMES
 from genlib.dataservices import is_data, volume_name
@@ -60,13 +60,15 @@ def context(ws: Workspace, registry: dict[str, Any], settings: Settings, host_po
     """What the template sees: `project`, `limits`, `services` (sorted by name, each with its host_port) and
     `volumes`."""
     env_sha = hashlib.sha256(public_env(host_ports).encode()).hexdigest()
+    built = images.tags(ws)  # services whose dependencies are installed in an image of their own
     by_name = {c["service"]: c for c in services(registry)}
     rendered = []
     for comp in sorted(by_name.values(), key=lambda c: c["service"]):
         shown = _data_service(comp) if is_data(comp["runtime"]) else _program_service(comp, env_sha)
         shown["environment"] = {**shown["environment"], **_links(comp, by_name)}
         host_port = host_ports.get(comp["service"])
-        rendered.append({**comp, **shown, "host_port": host_port, "image": settings.image_for(comp["runtime"])})
+        image = built.get(comp["service"]) or settings.image_for(comp["runtime"])
+        rendered.append({**comp, **shown, "host_port": host_port, "image": image})
     return {
         "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
         "head": registry.get("head"),

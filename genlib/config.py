@@ -34,6 +34,14 @@ OFFLINE_IMAGE = "genlib/base:bookworm"
 # Built on OFFLINE_IMAGE by `genlib base-image` from Debian's packages (genlib/dataimages/).
 OFFLINE_DATA_IMAGES = {"postgres": "genlib/postgres:bookworm", "redis": "genlib/redis:bookworm"}
 
+# Where Debian, Ubuntu, Alpine (first) and Fedora/RHEL keep the CA bundle the host trusts.
+SYSTEM_CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+
+
+def offline_build_image(image: str = OFFLINE_IMAGE) -> str:
+    """The offline image's build stage twin: the same system plus pip, venv and npm (`genlib base-image`)."""
+    return f"{image}-build"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -60,6 +68,14 @@ class Settings:
     cpus: float = 0.5
     up_timeout: int = 120
     browser: str = ""  # Chromium for page scenarios: a path, or "" to find chromium on PATH
+    # building a component's dependencies (requirements.txt, package.json) into its image
+    build_image_python: str = ""  # the build stage's image; "" = image_python (it must have pip and venv)
+    build_image_node: str = ""  # "" = image_node (it must have npm)
+    pip_index_url: str = ""  # "" = pip's default (PyPI)
+    pip_extra_index_url: str = ""
+    npm_registry: str = ""  # "" = npm's default (registry.npmjs.org)
+    ca_bundle: str = "system"  # a CA file builds trust; "system" = the host's bundle when it has one; "" = none
+    build_timeout: int = 900
     # heal
     max_iter: int = 3
     prompt_budget_chars: int = 20000  # ~5.7k tokens at 3.5 chars/token: the heal target is <= 6k
@@ -71,6 +87,20 @@ class Settings:
 
     def image_for(self, runtime: str) -> str:
         return str(getattr(self, f"image_{runtime}"))
+
+    def build_image_for(self, runtime: str) -> str:
+        return str(getattr(self, f"build_image_{runtime}")) or self.image_for(runtime)
+
+    def ca_bundle_path(self) -> Path | None:
+        """The CA file passed into builds; None for none. A named file that is missing is a ConfigError."""
+        if self.ca_bundle == "system":
+            return next((Path(p) for p in SYSTEM_CA_BUNDLES if Path(p).is_file()), None)
+        if not self.ca_bundle:
+            return None
+        path = Path(self.ca_bundle).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"ca_bundle {self.ca_bundle!r} is not a file; set it to a CA file, 'system' or ''")
+        return path
 
 
 _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}

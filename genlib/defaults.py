@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-WORKSPACE_FILES = ("dodo.py", "doit.cfg", "docker-compose.yml.j2", "templates")
+WORKSPACE_FILES = ("dodo.py", "doit.cfg", "docker-compose.yml.j2", "Dockerfile.j2", "templates")
 
 
 def defaults_dir() -> Path:

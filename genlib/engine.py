@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import io
 import os
 import re
 import socket
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -122,6 +124,92 @@ def build_from_dockerfile(
             line = str(chunk.get("stream", "")).strip()
             if line.startswith("Step "):
                 on_line(line)
+
+
+def image_ids() -> dict[str, str]:
+    """Every local image tag -> its image id, in one call (the cheap check of the images task)."""
+    with docker_errors("list images"):
+        return {tag: str(img["Id"]) for img in client().api.images() for tag in img.get("RepoTags") or []}
+
+
+def ensure_image(name: str) -> str:
+    """The id of image `name`, pulled first when it is not here; ImageMissing when it cannot be."""
+    import docker.errors
+
+    with docker_errors(f"look up image {name}"):
+        try:
+            return str(client().images.get(name).id)
+        except docker.errors.ImageNotFound:
+            pass
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "latest")
+    try:
+        with docker_errors(f"pull {name}"):
+            return str(client(timeout=600).images.pull(repository, tag=tag).id)
+    except DockerError as exc:
+        raise ImageMissing(f"image {name} is not here and cannot be pulled ({exc}); {IMAGE_HINT}") from exc
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    """What a build did: the new image's id, or the error and the log that led to it."""
+
+    image_id: str  # "" when the build failed
+    log: list[str]
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.image_id)
+
+
+def build_image(
+    files: dict[str, bytes],
+    tag: str,
+    labels: dict[str, str],
+    timeout: float,
+    on_line: Callable[[str], None] | None = None,
+) -> BuildOutcome:
+    """A classic `docker build` (no BuildKit here) of an in-memory context holding a Dockerfile.
+
+    A step that fails (pip cannot find a package, npm a version) is an outcome, not an
+    error: it is the app's dependency file that needs fixing, and heal reads the log.
+    """
+    import requests
+
+    log: list[str] = []
+    try:
+        with docker_errors(f"build image {tag}"):
+            chunks = client(timeout=timeout).api.build(
+                fileobj=_tarball(files),
+                custom_context=True,
+                tag=tag,
+                labels=labels,
+                rm=True,
+                forcerm=True,
+                decode=True,
+                pull=False,
+            )
+            for chunk in chunks:
+                if "error" in chunk:
+                    return BuildOutcome("", log, str(chunk["error"]).strip())
+                for line in str(chunk.get("stream") or chunk.get("status") or "").splitlines():
+                    log.append(line)
+                    if on_line is not None and line.strip():
+                        on_line(line)
+            return BuildOutcome(str(client().images.get(tag).id), log)
+    except requests.exceptions.ReadTimeout:
+        return BuildOutcome("", log, f"the build took longer than {timeout:g}s (setting build_timeout)")
+
+
+def _tarball(files: dict[str, bytes]) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 0  # mtime 0: the same bytes, the same layer cache
+            tar.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
 
 
 def run_once(image: str, cmd: list[str], user: str = "65534:65534") -> tuple[int, str]:

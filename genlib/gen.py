@@ -40,8 +40,8 @@ _LAYER_PURPOSES = {
     "deployment": "configuration and scripts that support the others (usually not runnable)",
 }
 _RUNTIME_NOTES = {
-    "python": "Python 3.11, standard library only (http.server, json, urllib, sqlite3 in /tmp)",
-    "node": "Node.js 18, built-in modules only (http, fs, url); CommonJS require()",
+    "python": "Python 3.11; packages from PyPI listed in the component's requirements.txt (name==version per line)",
+    "node": "Node.js 18; npm packages listed in the component's package.json `dependencies` (exact versions)",
     "static": f"files served as they are by a plain HTTP server on port {STATIC_PORT}; entry page index.html",
     "shell": "POSIX sh scripts (deploy, backup): kept with the app but never run by genlib; give them no command",
     "postgres": "a PostgreSQL database run by genlib (no command, no port): only numbered .sql migrations",

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError
 
+from genlib import depfiles
 from genlib.errors import OutputError
 from genlib.scenarios import Scenario
 from genlib.strict import Strict, describe_validation_error
@@ -203,6 +204,7 @@ def _check_answer(answer: Answer, max_bytes: int, max_files: int, known: set[tup
             raise OutputError(f"file path {spec.path!r} appears twice")
         seen.add(spec.path.lower())
         check_content(spec.path, spec.content, max_bytes)
+        depfiles.check(spec.path, spec.content)
     for path in answer.deletions:
         check_path(path) if path.count("/") >= 2 else _check_component_dir(path)
         if path.lower() in seen:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import httpx
 
-from genlib import checks, logscan, migrations, ports, registry, scenarios
+from genlib import checks, images, logscan, migrations, ports, registry, scenarios
 from genlib.dataservices import known_secrets
 from genlib.engine import ServiceState, Stack
 from genlib.errors import GenlibError, WorkspaceError
@@ -45,7 +45,7 @@ _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate
 @dataclass
 class Result:
     name: str
-    kind: str  # http | logs | exec | page | service | migrations
+    kind: str  # http | logs | exec | page | service | migrations | build
     service: str
     origin: str  # user | model | genlib
     status: Status
@@ -124,9 +124,8 @@ def run(ws: Workspace, stack: Stack) -> RunReport:
     time.sleep(max(0.0, clock + SETTLE_S - time.monotonic()))  # a crash a moment after `up` must show
     after = stack.states()
     checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]
-    return RunReport(
-        iteration.name, started, time.monotonic() - clock, checked + scenario_results + migration_results(ws, comps)
-    )
+    results = build_results(ws) + checked + scenario_results + migration_results(ws, comps)  # a failed build first
+    return RunReport(iteration.name, started, time.monotonic() - clock, results)
 
 
 def migration_results(ws: Workspace, comps: Mapping[str, Mapping[str, Any]]) -> list[Result]:
@@ -149,6 +148,16 @@ def current_iteration(ws: Workspace) -> Iteration:
     if it is None:
         raise WorkspaceError(f'{ws.iterations_dir} has no iteration yet; run `doit gen desc="..."` first')
     return it
+
+
+def build_results(ws: Workspace) -> list[Result]:
+    """A failed image build (a package that does not exist, a conflict) is a failure of the app:
+    its evidence names the dependency files and holds the build log's telling lines."""
+    found = []
+    for service, failure in sorted(images.load(ws).failed.items()):
+        evidence = {"files": failure.files, "build_log": failure.log}
+        found.append(Result(f"build {service}", "build", service, "genlib", "failed", failure.reason, 0.0, evidence))
+    return found
 
 
 def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result:

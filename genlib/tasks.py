@@ -2,7 +2,8 @@
 
     llm_output.json --materialize--> layer files + manifest.json
     manifests + layer files + HEAD --registry--> registry.yaml
-    registry.yaml + docker-compose.yml.j2 --compose--> docker-compose.yml
+    registry.yaml + Dockerfile.j2 --images--> .genlib/images.json (one image per dependency set)
+    registry.yaml + images.json + docker-compose.yml.j2 --compose--> docker-compose.yml
     docker-compose.yml --up--> running stack (.genlib/up.json) --test--> iterations/<head>/results.json
     down, logs, status: queries and clean-up, never stale
 
@@ -23,8 +24,9 @@ from doit import create_after, get_var
 from doit.exceptions import TaskError, TaskFailed
 from doit.tools import config_changed
 
-from genlib import lock, snapshot
+from genlib import images, lock, snapshot
 from genlib.config import Settings
+from genlib.depfiles import is_dependency_file
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import sha256_file
 from genlib.iterations import Iteration, head, list_iterations, read_manifest
@@ -35,7 +37,7 @@ from genlib.workspace import Workspace
 # that do the work (pydantic, Jinja2, the Docker SDK, httpx behind them) are imported
 # inside the actions that need them.
 
-DEFAULT_TASKS = ["materialize", "registry", "compose", "up", "test"]
+DEFAULT_TASKS = ["materialize", "registry", "images", "compose", "up", "test"]
 TaskDict = dict[str, Any]
 
 
@@ -80,8 +82,9 @@ def creators(root: Path) -> dict[str, Callable[..., Any]]:
     """The task_* functions for the workspace at `root` (dodo.py puts them in its globals)."""
     ws = Workspace(root.resolve())
     found = {f"task_{name}": _bind(build, ws) for name, build in TASKS.items()}
-    # registry's file_dep lists the layer files, known only once materialize has run.
-    found["task_registry"] = create_after(executed="materialize")(found["task_registry"])
+    # registry's and images' file_dep list layer files, known only once materialize has run.
+    for name in ("task_registry", "task_images"):
+        found[name] = create_after(executed="materialize")(found[name])
     return found
 
 
@@ -127,14 +130,37 @@ def registry_task(ws: Workspace) -> TaskDict:
     }
 
 
+def images_task(ws: Workspace) -> TaskDict:
+    """Build an image per dependency set (requirements.txt, package.json); code edits build nothing."""
+    settings = ws.settings(setting_variables())
+    snap = snapshot.load(ws)
+    lineage = _lineage_or_none(ws, snap)
+    deps = {
+        path: f"{ref.iteration.path}/{path}" for path, ref in snap.overlay(lineage).items() if is_dependency_file(path)
+    }
+    # Which components own them and how they run (a change of runtime is a new image too).
+    owners = images.declared_owners(set(deps), [snap.manifests.get(it.name) for it in lineage])
+    return {
+        "file_dep": [*deps.values(), str(images.template_path(ws))],
+        "targets": [str(images.record_path(ws))],
+        "task_dep": ["registry"],
+        "actions": [(step(_build_images), [ws, settings])],
+        # failed builds are retried; an image removed by hand (or a rebuilt base image) is rebuilt
+        "uptodate": [
+            config_changed({**images.settings_key(settings), "owners": owners}),
+            lambda task, values: images.current(ws),
+        ],
+    }
+
+
 def compose_task(ws: Workspace) -> TaskDict:
-    """Render docker-compose.yml from docker-compose.yml.j2 and registry.yaml."""
+    """Render docker-compose.yml from docker-compose.yml.j2, registry.yaml and the images built."""
     settings = ws.settings(setting_variables())
     return {
-        "file_dep": [str(ws.registry_path), str(ws.compose_template)],
+        "file_dep": [str(ws.registry_path), str(ws.compose_template), str(images.record_path(ws))],
         # genlib-env.js: see compose.public_env; ports.json: the host ports it chose (genlib.ports)
         "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js"), str(ws.state_dir / "ports.json")],
-        "task_dep": ["registry"],
+        "task_dep": ["registry", "images"],
         "actions": [(step(_write_compose), [ws, settings])],
         "uptodate": [config_changed(_compose_settings(ws, settings))],
     }
@@ -142,7 +168,8 @@ def compose_task(ws: Workspace) -> TaskDict:
 
 def test_task(ws: Workspace) -> TaskDict:
     """Run test.yaml against the running stack; results in iterations/<head>/results.json."""
-    deps = [ws.compose_path, ws.registry_path] + ([ws.tests_path] if ws.tests_path.exists() else [])
+    deps = [ws.compose_path, ws.registry_path, images.record_path(ws)]  # images.json: failed builds
+    deps += [ws.tests_path] if ws.tests_path.exists() else []
     return {
         "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
         "targets": head_results(ws),
@@ -194,6 +221,7 @@ def status_task(ws: Workspace) -> TaskDict:
 TASKS: dict[str, Callable[[Workspace], TaskDict]] = {
     "materialize": materialize_task,
     "registry": registry_task,
+    "images": images_task,
     "compose": compose_task,
     "up": up_task,
     "test": test_task,
@@ -236,6 +264,12 @@ def _write_registry(ws: Workspace) -> None:
     from genlib import registry
 
     registry.write(ws)
+
+
+def _build_images(ws: Workspace, settings: Settings) -> None:
+    from genlib import registry
+
+    images.build(ws, registry.load(ws), settings)
 
 
 def _write_compose(ws: Workspace, settings: Settings) -> None:

@@ -19,7 +19,7 @@ from resources.make_fixtures import build as build_fixture
 
 from genlib import process
 from genlib.cli import init_workspace
-from genlib.config import OFFLINE_DATA_IMAGES
+from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image
 from genlib.engine import Stack
 from genlib.workspace import Workspace
 
@@ -98,7 +98,8 @@ def run_doit(ws: Workspace, *args: str, timeout: float = 600, env: dict[str, str
 
 # -- Docker tests: the offline base image and free ports ---------------------------------------------
 
-BASE_IMAGE = "genlib/base:bookworm"
+BASE_IMAGE = OFFLINE_IMAGE
+BUILD_IMAGE = offline_build_image(BASE_IMAGE)  # the build stage of components with dependencies
 
 
 def wait_for_base_image(limit_s: float = 900, image: str = BASE_IMAGE) -> None:
@@ -119,6 +120,8 @@ def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime}", BASE_IMAGE)
     for runtime, image in OFFLINE_DATA_IMAGES.items():  # built by .ci/setup; data tests wait for them
         monkeypatch.setenv(f"GENLIB_IMAGE_{runtime.upper()}", image)
+    for runtime in ("PYTHON", "NODE"):
+        monkeypatch.setenv(f"GENLIB_BUILD_IMAGE_{runtime}", BUILD_IMAGE)
     monkeypatch.setenv("GENLIB_UP_TIMEOUT", "60")
     yield workspace
     if workspace.compose_path.exists():

