@@ -167,6 +167,7 @@ class Fixer:
         self.tries = 0
         self.prompts: list[str] = []
         self.fixed_at: int | None = None
+        self.current = app.broken_files()  # what the app holds now, as this model's answers changed it
 
     def sees_the_cause(self, prompt: str) -> bool:
         app = self.app
@@ -179,15 +180,14 @@ class Fixer:
             self.prompts.append(prompt)
         if self.sees_the_cause(prompt):
             self.fixed_at = self.fixed_at or len(self.prompts)
-            fix = {"path": self.app.culprit, "content": self.app.files[self.app.culprit]}
+            self.current[self.app.culprit] = self.app.files[self.app.culprit]
+            fix = {"path": self.app.culprit, "content": self.current[self.app.culprit]}
             return json.dumps({"summary": f"fix {self.app.culprit}", "files": [fix]})
         self.tries += 1
         shown = _SHOWN.findall(prompt)
         target = shown[0] if shown else self.app.culprit
-        current = self.app.broken_files().get(target, "")
-        return json.dumps(
-            {"summary": "a guess", "files": [{"path": target, "content": current + _comment(target, self.tries)}]}
-        )
+        self.current[target] = self.current.get(target, "") + _comment(target, self.tries)
+        return json.dumps({"summary": "a guess", "files": [{"path": target, "content": self.current[target]}]})
 
 
 def _comment(path: str, n: int) -> str:
