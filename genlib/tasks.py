@@ -28,7 +28,7 @@ from genlib import images, lock, snapshot
 from genlib.config import Settings
 from genlib.depfiles import is_dependency_file
 from genlib.errors import GenlibError, WorkspaceError
-from genlib.fsutil import sha256_file
+from genlib.fsutil import read_json_object, sha256_file
 from genlib.iterations import Iteration, head, list_iterations, read_manifest
 from genlib.report import GenlibReporter
 from genlib.workspace import Workspace
@@ -187,7 +187,7 @@ def up_task(ws: Workspace) -> TaskDict:
         "targets": [str(ws.state_dir / "up.json")],  # stack_actions.up writes it, down removes it
         "task_dep": ["compose"],
         "actions": [(step(_stack_action("up")), [ws, up_timeout])],
-        "uptodate": [lambda task, values: _stack_action("stack_running")(ws)],
+        "uptodate": [lambda task, values: _stack_still_up(ws)],
     }
 
 
@@ -241,6 +241,25 @@ def _stack_action(name: str) -> Callable[..., Any]:
         return getattr(stack_actions, name)(*args)
 
     return action
+
+
+def _stack_still_up(ws: Workspace) -> bool:
+    """up's up-to-date check: the last `up` left no failed service and its containers all still run.
+
+    Asked over the engine's socket without the Docker SDK (genlib.engine_api), so a no-op `doit`
+    stays cheap; a stack stopped by hand, a crashed or unhealthy container, makes `up` run again.
+    """
+    from genlib import engine_api
+
+    try:
+        stamp = read_json_object(ws.state_dir / "up.json", "")
+    except WorkspaceError:
+        return False
+    services = stamp.get("services") if stamp else None
+    if not stamp or stamp.get("failed") or not isinstance(services, dict):
+        return False
+    answer = engine_api.stack_up(ws.project_name, [str(cid) for cid in services.values()])
+    return answer if answer is not None else bool(_stack_action("stack_running")(ws))  # tcp:// or ssh://: the SDK
 
 
 def _lineage_or_none(ws: Workspace, snap: snapshot.Snapshot) -> list[Iteration]:

@@ -14,7 +14,7 @@ import requests
 import yaml
 from conftest import APPS, BASE_IMAGE, add_iteration, run_doit
 
-from genlib import baseimage, engine
+from genlib import baseimage, engine, engine_api
 from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
 from genlib.errors import ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.workspace import Workspace
@@ -234,7 +234,11 @@ def test_one_file_edit_recreates_exactly_one_container(notes: Workspace) -> None
 def test_up_runs_again_when_the_stack_is_not_running(notes: Workspace) -> None:
     assert run_doit(notes, "up").returncode == 0
     stack = Stack(notes)
-    engine.client().containers.get(stack.container_ids()["digest-workers"]).stop(timeout=1)
+    ids = stack.container_ids()
+    assert engine_api.stack_up(notes.project_name, ids.values()) is True
+    assert "up" in run_doit(notes, "up").skipped  # the cheap check agrees: nothing to do
+    engine.client().containers.get(ids["digest-workers"]).stop(timeout=1)
+    assert engine_api.stack_up(notes.project_name, ids.values()) is False
     revived = run_doit(notes, "up")
     assert "up" in revived.executed, revived.output
     assert stack.states()["digest-workers"].state == "running"
