@@ -41,7 +41,7 @@ from genlib.workspace import Workspace
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
 
-    from genlib.runner import Outcome
+    from genlib.results import Outcome
 
 NO_BROWSER = "no browser: apt-get install chromium && pip install 'genlib[browser]'"
 EXECUTABLES = ("chromium", "chromium-browser", "google-chrome")
@@ -209,7 +209,7 @@ def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
         _say_no_browser_once()
         return "skipped", NO_BROWSER, {}
     reg = registry.load(ws)
-    host_ports: dict[str, int | None] = {c["service"]: None for c in registry.services(reg)}
+    host_ports: dict[str, int | None] = dict.fromkeys(reg.services)
     host_ports.update(ports.load(ws))
     if not host_ports.get(scenario.service):
         return "error", f"service {scenario.service} publishes no port; a page scenario needs a frontend", {}
@@ -223,14 +223,14 @@ def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
     return _in_browser(executable, scenario, url, log, _screenshot_path(ws, scenario.name))
 
 
-def _files(reg: dict[str, Any], host_ports: Mapping[str, int | None]) -> dict[int, dict[str, str]]:
+def _files(reg: registry.Registry, host_ports: Mapping[str, int | None]) -> dict[int, dict[str, str]]:
     """Per host port, URL path -> file: what a static service serves is its folder as it is."""
     found: dict[int, dict[str, str]] = {}
-    for comp in registry.services(reg):
-        port = host_ports.get(comp["service"])
-        if port and comp.get("runtime") == "static":
-            prefix = f"{comp['layer']}/{comp['name']}/"
-            found[port] = {f["path"].removeprefix(prefix): f["path"] for f in comp["files"]}
+    for service, comp in reg.services.items():
+        port = host_ports.get(service)
+        if port and comp.runtime == "static":
+            prefix = f"{comp.layer}/{comp.name}/"
+            found[port] = {f.path.removeprefix(prefix): f.path for f in comp.files}
     return found
 
 

@@ -23,7 +23,7 @@ from genlib.dataservices import RUNTIMES as DATA_RUNTIMES
 from genlib.dataservices import is_data, volume_name
 from genlib.errors import CommandFailed, ComposeFailed, TemplateError
 from genlib.fsutil import atomic_write_text
-from genlib.registry import listening, services
+from genlib.registry import Entry, Registry
 from genlib.workspace import Workspace
 
 PUBLIC_ENV = "genlib-env.js"
@@ -56,40 +56,40 @@ def public_env_path(ws: Workspace) -> Path:
     return ws.state_dir / PUBLIC_ENV
 
 
-def context(ws: Workspace, registry: dict[str, Any], settings: Settings, host_ports: dict[str, int]) -> dict[str, Any]:
+def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: dict[str, int]) -> dict[str, Any]:
     """What the template sees: `project`, `limits`, `services` (sorted by name, each with its host_port) and
     `volumes`."""
     env_sha = hashlib.sha256(public_env(host_ports).encode()).hexdigest()
     built = images.tags(ws)  # services whose dependencies are installed in an image of their own
-    by_name = {c["service"]: c for c in services(registry)}
+    by_name = registry.services
     rendered = []
-    for comp in sorted(by_name.values(), key=lambda c: c["service"]):
-        shown = _data_service(comp) if is_data(comp["runtime"]) else _program_service(comp, env_sha)
+    for service, comp in sorted(by_name.items()):
+        shown = _data_service(comp, service) if is_data(comp.runtime) else _program_service(comp, env_sha)
         shown["environment"] = {**shown["environment"], **_links(comp, by_name)}
-        host_port = host_ports.get(comp["service"])
-        image = built.get(comp["service"]) or settings.image_for(comp["runtime"])
-        rendered.append({**comp, **shown, "host_port": host_port, "image": image})
+        host_port = host_ports.get(service)
+        image = built.get(service) or settings.image_for(comp.runtime)
+        rendered.append({**comp.model_dump(mode="json"), **shown, "host_port": host_port, "image": image})
     return {
         "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
-        "head": registry.get("head"),
+        "head": registry.head,
         "limits": {"memory": settings.memory, "cpus": settings.cpus},
         "services": rendered,
         "volumes": sorted(volume_name(s["service"]) for s in rendered if s["volume"]),
     }
 
 
-def _program_service(comp: dict[str, Any], env_sha: str) -> dict[str, Any]:
+def _program_service(comp: Entry, env_sha: str) -> dict[str, Any]:
     """A python, node or static component: its files bind-mounted read-only under /app."""
     mounts = [
-        {"source": f"./iterations/{f['iteration']}/{f['path']}", "target": "/app/" + f["path"].split("/", 2)[2]}
-        for f in comp["files"]
+        {"source": f"./iterations/{f.iteration}/{f.path}", "target": "/app/" + f.path.split("/", 2)[2]}
+        for f in comp.files
     ]
-    sha = comp["sha256"]
-    if comp["runtime"] == "static":
+    sha = comp.sha256
+    if comp.runtime == "static":
         mounts.append({"source": f"./.genlib/{PUBLIC_ENV}", "target": f"/app/{PUBLIC_ENV}"})
         sha = hashlib.sha256(f"{sha}{env_sha}".encode()).hexdigest()  # new ports: recreate, reload
-    health = comp.get("healthcheck")
-    environment = {"PYTHONUNBUFFERED": "1"} | ({"PORT": str(comp["port"])} if comp.get("port") else {})
+    health = comp.healthcheck
+    environment = {"PYTHONUNBUFFERED": "1"} | ({"PORT": str(comp.port)} if comp.port else {})
     return {
         "sha256": sha,
         "mounts": mounts,
@@ -97,38 +97,38 @@ def _program_service(comp: dict[str, Any], env_sha: str) -> dict[str, Any]:
         "environment": environment,
         "user": "65534:65534",
         "tmpfs": ["/tmp"],
-        "health_test": health_test(comp["runtime"], comp["port"], health) if health else None,
+        "health_test": health_test(comp.runtime, comp.port, health) if health and comp.port else None,
     }
 
 
-def _data_service(comp: dict[str, Any]) -> dict[str, Any]:
+def _data_service(comp: Entry, service: str) -> dict[str, Any]:
     """postgres or redis: the image's program, its data in a named volume (migrations are applied by `up`)."""
-    data = DATA_RUNTIMES[comp["runtime"]]
+    data = DATA_RUNTIMES[comp.runtime]
     return {
         # Its .sql files reach the database through `up` (genlib.migrations), not a mount: a new
         # migration must not recreate the database's container.
-        "sha256": hashlib.sha256(comp["runtime"].encode()).hexdigest(),
+        "sha256": hashlib.sha256(comp.runtime.encode()).hexdigest(),
         "command": list(data.command) if data.command else None,
         "mounts": [],
-        "volume": {"source": volume_name(comp["service"]), "target": data.data_dir},
-        "environment": dataservices.environment(comp["runtime"]),
+        "volume": {"source": volume_name(service), "target": data.data_dir},
+        "environment": dataservices.environment(comp.runtime),
         "user": data.user,
         "tmpfs": list(data.tmpfs),
         "health_test": list(data.health),
     }
 
 
-def _links(comp: dict[str, Any], by_name: dict[str, dict[str, Any]]) -> dict[str, str]:
+def _links(comp: Entry, by_name: dict[str, Entry]) -> dict[str, str]:
     """`<SERVICE>_URL` per dependency; DATABASE_URL / REDIS_URL for the first data service of each kind."""
     links: dict[str, str] = {}
-    for dep in comp.get("depends_on") or []:
+    for dep in comp.depends_on:
         target = by_name[dep]
         name = dep.upper().replace("-", "_") + "_URL"
-        if is_data(target["runtime"]):
-            links[name] = dataservices.url(target["runtime"], dep)
-            links.setdefault(DATA_RUNTIMES[target["runtime"]].url_variable, links[name])
+        if is_data(target.runtime):
+            links[name] = dataservices.url(target.runtime, dep)
+            links.setdefault(DATA_RUNTIMES[target.runtime].url_variable, links[name])
         else:
-            links[name] = f"http://{dep}:{target['port']}"
+            links[name] = f"http://{dep}:{target.port}"
     return links
 
 
@@ -208,13 +208,13 @@ def validate_with_compose(ws: Workspace, compose_file: Path) -> None:
         raise ComposeFailed(f"docker compose rejects {compose_file.name}: {exc.output.strip()[-300:]}") from exc
 
 
-def write(ws: Workspace, registry: dict[str, Any], settings: Settings) -> bool:
+def write(ws: Workspace, registry: Registry, settings: Settings) -> bool:
     """Choose the host ports, render, check, validate, then replace docker-compose.yml; return whether it changed."""
-    host_ports = ports.assign(ws, listening(registry), settings.port_base)
+    host_ports = ports.assign(ws, registry.listening, settings.port_base)
     env = public_env(host_ports)
     if not public_env_path(ws).exists() or public_env_path(ws).read_text(encoding="utf-8") != env:
         atomic_write_text(public_env_path(ws), env)
-    if any(c["runtime"] == "postgres" for c in services(registry)):
+    if any(c.runtime == "postgres" for c in registry.services.values()):
         dataservices.ensure_password(ws)
     ctx = context(ws, registry, settings, host_ports)
     text = render(ws.compose_template, ctx)

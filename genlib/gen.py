@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO, get_args
+from typing import TextIO, get_args
 
 from genlib import doit_run, migrations, prompts
 from genlib.config import Settings
@@ -28,7 +28,7 @@ from genlib.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, check_answer, dump_output
 from genlib.patch import protect_person_services
-from genlib.registry import STATIC_PORT, build, check_dependencies
+from genlib.registry import STATIC_PORT, Entry, build, check_dependencies
 from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, save_tests
 from genlib.workspace import LAYERS, Workspace
 
@@ -55,17 +55,17 @@ NOT_VARIABLES = ("desc", "pull")  # gen's own arguments, not settings for the gr
 class Existing:
     """What the prompt shows of the app already in the workspace."""
 
-    components: list[dict[str, Any]]
+    components: list[Entry]
     files: list[dict[str, str]]
     omitted: list[str]
 
     @property
     def known_components(self) -> set[tuple[str, str]]:
-        return {(c["layer"], c["name"]) for c in self.components}
+        return {(c.layer, c.name) for c in self.components}
 
     @property
     def services(self) -> set[str]:
-        return {c["service"] for c in self.components if c.get("service")}
+        return {c.service for c in self.components if c.service}
 
 
 def read_description(raw: str | None) -> str:
@@ -78,15 +78,15 @@ def read_description(raw: str | None) -> str:
 def existing_app(ws: Workspace, settings: Settings, description: str) -> Existing | None:
     """None for an empty workspace; else the registry summary and the most relevant files within budget."""
     reg = build(ws)
-    if not reg["components"]:
+    if not reg.components:
         return None
     words = set(_WORD.findall(description.lower()))
     candidates = []
-    for comp in reg["components"]:
-        for ref in comp["files"]:
-            content = (ws.iterations_dir / ref["iteration"] / ref["path"]).read_text(encoding="utf-8", errors="replace")
-            haystack = f"{ref['path']} {comp['description']} {content}".lower()
-            candidates.append((-sum(w in haystack for w in words), ref["path"], content))
+    for comp in reg.components:
+        for ref in comp.files:
+            content = (ws.iterations_dir / ref.iteration / ref.path).read_text(encoding="utf-8", errors="replace")
+            haystack = f"{ref.path} {comp.description} {content}".lower()
+            candidates.append((-sum(w in haystack for w in words), ref.path, content))
     shown, omitted, used = [], [], 0
     for _, path, content in sorted(candidates):
         if used + len(content) <= settings.prompt_budget_chars:
@@ -94,8 +94,7 @@ def existing_app(ws: Workspace, settings: Settings, description: str) -> Existin
             used += len(content)
         else:
             omitted.append(path)
-    summary = [{**c, "files": [f["path"] for f in c["files"]]} for c in reg["components"]]
-    return Existing(summary, shown, sorted(omitted))
+    return Existing(reg.components, shown, sorted(omitted))
 
 
 def build_messages(ws: Workspace, description: str, app: Existing | None) -> list[Message]:

@@ -16,18 +16,18 @@ import json
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
-from genlib import doit_run, healprompt, journal, migrations, patch, registry
+from genlib import doit_run, healprompt, journal, migrations, patch, registry, results
 from genlib.config import Settings
 from genlib.dataservices import known_secrets
 from genlib.errors import AnswerInvalid, LLMError, PatchRejected, RegistryError, WorkspaceError
-from genlib.fsutil import read_json_object
 from genlib.history import effective_tree
 from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, dump_output
 from genlib.materialize import declared_through
+from genlib.results import RunReport
 from genlib.scenarios import load_tests, merge_model_scenarios, save_tests
 from genlib.workspace import Workspace
 
@@ -55,7 +55,7 @@ class RoundLine:
 class State:
     """What the loop knows between rounds."""
 
-    results: dict[str, Any]
+    results: RunReport
     notes: list[healprompt.RoundNote] = field(default_factory=list)
     lines: list[RoundLine] = field(default_factory=list)
     fingerprints: set[str] = field(default_factory=set)
@@ -94,26 +94,24 @@ def exhausted(state: State) -> bool:
 # -- reading results -------------------------------------------------------------------------------
 
 
-def read_results(it: Iteration) -> dict[str, Any] | None:
-    return read_json_object(it.results, "delete it and run `doit test`")
+def read_results(it: Iteration) -> RunReport | None:
+    return results.load(it.results)
 
 
-def signature(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+def signature(report: RunReport) -> list[tuple[str, str, str, str]]:
     """The failures as comparable data: the same signature twice means the last round changed nothing."""
     found = []
-    for r in healprompt.failing_results(results):
-        evidence = {k: v for k, v in (r.get("evidence") or {}).items() if k not in _VOLATILE}
-        found.append(
-            (str(r.get("name")), str(r.get("status")), str(r.get("reason")), json.dumps(evidence, sort_keys=True))
-        )
+    for r in report.failing:
+        evidence = {k: v for k, v in r.evidence.items() if k not in _VOLATILE}
+        found.append((r.name, r.status, r.reason, json.dumps(evidence, sort_keys=True)))
     return sorted(found)
 
 
-def outcome_text(results: dict[str, Any]) -> str:
-    failing = healprompt.failing_results(results)
+def outcome_text(report: RunReport) -> str:
+    failing = report.failing
     if not failing:
         return "green"
-    shown = "; ".join(f"{r.get('name')} ({r.get('reason')})" for r in failing[:3])
+    shown = "; ".join(f"{r.name} ({r.reason})" for r in failing[:3])
     return f"{len(failing)} failing: {shown}" + ("; …" if len(failing) > 3 else "")
 
 
@@ -142,7 +140,7 @@ def patch_rules(ws: Workspace, current: Iteration, settings: Settings) -> Check:
     tree = effective_tree(ws, current)
     tests = load_tests(ws.tests_path)
     known = declared_through(ws, current)  # the patch's parent is HEAD: what materialize will accept
-    services = {c["service"] for c in registry.services(registry.load(ws))}
+    services = set(registry.load(ws).services)
 
     def check(answer: Answer) -> None:
         patch.validate(answer, tree=tree, tests=tests, known_components=known, settings=settings)
@@ -213,18 +211,18 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None, llm
     current = head(ws)
     if current is None:
         raise WorkspaceError('nothing to heal: there is no iteration yet; run `doit gen desc="what to build"` first')
-    results = read_results(current)
-    if results is None:
+    report = read_results(current)
+    if report is None:
         print(f"heal: {current.name} has no test results yet; building and testing it first", file=out)
         code = doit_run.run(ws, TEST_TASK, variables)
-        results = read_results(current)
-        if code >= 2 or results is None:
+        report = read_results(current)
+        if code >= 2 or report is None:
             return _tool_error(code or 2, current)
-    if not healprompt.failing_results(results):
-        passed = results.get("summary", {}).get("passed", 0)
+    if report.ok:
+        passed = report.summary["passed"]
         print(f"heal: nothing to heal: all {passed} scenario(s) of {current.name} pass", file=out)
         return 0
-    state = State(results)
+    state = State(report)
     if llm is not None:
         return _loop(ws, state, settings, variables, llm, out)
     with connect(settings, out) as served:
@@ -271,19 +269,19 @@ def _round(
     state.tokens += spent
     it = record(ws, number, accepted, llm, messages)
     code = doit_run.run(ws, TEST_TASK, variables)
-    results = read_results(it) if code in (0, 1) else None
+    report = read_results(it) if code in (0, 1) else None
     changed = [f.path for f in accepted.answer.files] + list(accepted.answer.deletions)
-    outcome = "tool error" if results is None else outcome_text(results)
+    outcome = "tool error" if report is None else outcome_text(report)
     state.lines.append(RoundLine(number, it.name, len(changed), len(messages[0]["content"]), spent, outcome))
     print(state.lines[-1], file=out)
-    if results is None:
+    if report is None:
         return _tool_error(code or 2, it)
-    if not healprompt.failing_results(results):
+    if report.ok:
         _finish(ws, state, out, "")
         return 0
-    same = signature(results) == signature(state.results)
+    same = signature(report) == signature(state.results)
     state.notes.append(healprompt.RoundNote(it.name, accepted.answer.summary, changed, outcome))
-    state.results = results
+    state.results = report
     state.misses += 1
     state.escalate = same
     if same and exhausted(state):
@@ -318,7 +316,7 @@ def _finish(ws: Workspace, state: State, out: TextIO, why: str) -> int:
     if not why:
         print(f"heal: green after {rounds} round(s); HEAD is {name}; {state.tokens} tokens", file=out)
         return 0
-    failing = len(healprompt.failing_results(state.results))
+    failing = len(state.results.failing)
     print(
         f"heal: stopped after {rounds} round(s): {why}; {failing} scenario(s) still fail; "
         f"HEAD is {name}; {state.tokens} tokens; see `doit history`",

@@ -24,6 +24,8 @@ from typing import Any
 
 from genlib import ports, prompts, suspects
 from genlib.redact import redact
+from genlib.registry import Entry, Registry
+from genlib.results import Result, RunReport
 from genlib.suspects import Suspect
 from genlib.workspace import Workspace
 
@@ -78,22 +80,20 @@ class Strategy:
     component: str = ""  # layer/name, for regenerate
     why: str = ""
 
-    def context(self, comps: list[dict[str, Any]]) -> dict[str, Any]:
-        comp = next((c for c in comps if f"{c['layer']}/{c['name']}" == self.component), None)
+    def context(self, comps: list[Entry]) -> dict[str, Any]:
+        comp = next((c for c in comps if f"{c.layer}/{c.name}" == self.component), None)
         if comp is None:
             return {"mode": "patch", "why": self.why}
-        service = comp.get("service")
-        users = [c["service"] for c in comps if service and service in (c.get("depends_on") or [])]
-        interface = {
-            k: comp[k] for k in ("runtime", "service", "port", "command", "healthcheck", "depends_on") if comp.get(k)
-        }
+        service = comp.service
+        users = [c.service for c in comps if c.service and service and service in c.depends_on]
+        interface = comp.model_dump(include={"runtime", "service", "port", "command", "healthcheck", "depends_on"})
         return {
             "mode": self.mode,
             "component": self.component,
-            "description": comp.get("description", ""),
-            "interface": json.dumps(interface, ensure_ascii=False),
+            "description": comp.description,
+            "interface": json.dumps({k: v for k, v in interface.items() if v}, ensure_ascii=False),
             "used_by": ", ".join(users),
-            "files": [f["path"] for f in comp.get("files", [])],
+            "files": [f.path for f in comp.files],
             "why": self.why,
         }
 
@@ -114,18 +114,14 @@ class HealPrompt:
         return round(len(self.text) / CHARS_PER_TOKEN)
 
 
-def failing_results(results: dict[str, Any]) -> list[dict[str, Any]]:
-    return [r for r in results.get("results", []) if r.get("status") in ("failed", "error")]
-
-
-def _evidence_text(result: dict[str, Any], limit: int, known: Sequence[str] = ()) -> str:
+def _evidence_text(result: Result, limit: int, known: Sequence[str] = ()) -> str:
     """`key: value` lines, multi-line text (log tails, output) as is; each value gets a fair share of `limit`."""
-    evidence = result.get("evidence") or {}
+    evidence = result.evidence
     share = max(limit // max(len(evidence), 1) - 20, 80)
     parts = []
     for key, value in evidence.items():
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            value = "\n".join(value)  # matched log lines, a command: one per line reads better
+            value = "\n".join(map(str, value))  # matched log lines, a command: one per line reads better
         if isinstance(value, str) and "\n" in value.strip():
             parts.append(f"{key}:\n{head_tail(value.rstrip(), share)}")
         else:
@@ -134,12 +130,12 @@ def _evidence_text(result: dict[str, Any], limit: int, known: Sequence[str] = ()
     return redact(head_tail("\n".join(parts), limit), known)
 
 
-def _failures(failing: list[dict[str, Any]], budget: int, known: Sequence[str] = ()) -> list[dict[str, Any]]:
+def _failures(failing: list[Result], budget: int, known: Sequence[str] = ()) -> list[dict[str, Any]]:
     share = max(int(budget * _SHARES["evidence"]) // max(len(failing), 1), _MIN_EVIDENCE)
     out = []
     for r in failing:
-        item: dict[str, Any] = {k: str(r.get(k, "")) for k in ("name", "kind", "service", "origin", "status")}
-        item["reason"] = head_tail(redact(str(r.get("reason", "")), known), 400)
+        item: dict[str, Any] = r.model_dump(include={"name", "kind", "service", "origin", "status"})
+        item["reason"] = head_tail(redact(r.reason, known), 400)
         item["evidence"] = fence(f"evidence of {item['name']}", _evidence_text(r, share, known))
         out.append(item)
     return out
@@ -195,19 +191,19 @@ def _choose_files(
     return shown, omitted
 
 
-def _registry_summary(ws: Workspace, registry: dict[str, Any], failing_services: set[str], limit: int) -> str:
+def _registry_summary(ws: Workspace, registry: Registry, failing_services: set[str], limit: int) -> str:
     """One line per component, file names and sizes only for the failing ones; never contents."""
     lines = []
-    for comp in registry.get("components", []):
-        files = comp.get("files", [])
-        service = comp.get("service") or "(not runnable)"
-        port = f" port {comp['port']}" if comp.get("port") else ""
-        deps = f" depends on {', '.join(comp['depends_on'])}" if comp.get("depends_on") else ""
-        cmd = f" command {json.dumps(comp['command'])}" if comp.get("command") else ""
-        what = f"{comp['layer']}/{comp['name']} ({comp['runtime']})"
+    for comp in registry.components:
+        files = comp.files
+        service = comp.service or "(not runnable)"
+        port = f" port {comp.port}" if comp.port else ""
+        deps = f" depends on {', '.join(comp.depends_on)}" if comp.depends_on else ""
+        cmd = f" command {json.dumps(comp.command)}" if comp.command else ""
+        what = f"{comp.layer}/{comp.name} ({comp.runtime})"
         lines.append(f"- {what}: service {service}{port}{cmd}{deps}; {len(files)} file(s)")
-        if comp.get("service") in failing_services:
-            lines += [f"    {f['path']} ({_size(ws.iterations_dir / f['iteration'] / f['path'])} bytes)" for f in files]
+        if comp.service in failing_services:
+            lines += [f"    {f.path} ({_size(ws.iterations_dir / f.iteration / f.path)} bytes)" for f in files]
     text = "\n".join(lines)
     if len(text) <= limit:
         return text
@@ -271,8 +267,8 @@ def _logs(digests: dict[str, str], failing: list[str], limit: int, known: Sequen
 def build(
     ws: Workspace,
     *,
-    results: dict[str, Any],
-    registry: dict[str, Any],
+    results: RunReport,
+    registry: Registry,
     rounds: list[RoundNote],
     budget: int,
     known: Sequence[str] = (),
@@ -282,15 +278,15 @@ def build(
 
     `known`: literal secret values (a database password) masked wherever they appear; `strategy`: patch
     (the default) or regenerate one component whole."""
-    failing = failing_results(results)
-    iteration = str(results.get("iteration", ""))
-    host_ports = ports.load(ws)  # the evidence may name a service by the host port it answers on
-    comps = [{**c, "host_port": host_ports.get(c.get("service") or "")} for c in registry.get("components", [])]
-    failing_services = list(dict.fromkeys(str(r.get("service")) for r in failing))
+    failing = results.failing
+    iteration = results.iteration
+    comps = registry.components
+    failing_services = list(dict.fromkeys(r.service for r in failing))
     evidence = {s: _service_evidence(failing, s) for s in failing_services}
     digests = {s: read_digest(ws, iteration, s) for s in failing_services}
     named_in = "\n".join([*evidence.values(), *(log_sections(d).get("errors", "") for d in digests.values())])
-    involved = suspects.involved_services(comps, failing_services, named_in)
+    host_ports = ports.load(ws)  # the evidence may name a service by the host port it answers on
+    involved = suspects.involved_services(comps, failing_services, named_in, host_ports)
     digests |= {s: read_digest(ws, iteration, s) for s in involved if s not in digests}
     texts = {s: evidence.get(s, "") + "\n" + _errors_and_tail(digests.get(s, "")) for s in involved}
     reader = _reader(ws)
@@ -299,7 +295,7 @@ def build(
         ranked.sort(key=lambda c: c.component != strategy.component)
     context: dict[str, Any] = {
         "iteration": iteration,
-        "summary": results.get("summary", {}),
+        "summary": results.summary,
         "failures": _failures(failing, budget, known),
         "rounds": _rounds(rounds, budget, known),
         "strategy": strategy.context(comps) if strategy else {"mode": "patch", "why": ""},
@@ -336,11 +332,9 @@ def _fit_files(
     return HealPrompt(text, [f["name"] for f in context["failures"]], [f["path"] for f in files], omitted)
 
 
-def _service_evidence(failing: list[dict[str, Any]], service: str) -> str:
+def _service_evidence(failing: list[Result], service: str) -> str:
     return "\n".join(
-        f"{r.get('reason', '')}\n{json.dumps(r.get('evidence'), ensure_ascii=False)}"
-        for r in failing
-        if r.get("service") == service
+        f"{r.reason}\n{json.dumps(r.evidence, ensure_ascii=False)}" for r in failing if r.service == service
     )
 
 
@@ -349,14 +343,14 @@ def _errors_and_tail(digest: str) -> str:
     return parts.get("errors", "") + "\n" + "\n".join(parts.get("last", "").splitlines()[-40:])
 
 
-def _changed_in(comps: list[dict[str, Any]], iteration: str) -> str | None:
+def _changed_in(comps: list[Entry], iteration: str) -> str | None:
     """The tested iteration, when it changed only some files (a patch): those are suspects."""
-    its = {f["iteration"] for c in comps for f in c.get("files", [])}
+    its = {f.iteration for c in comps for f in c.files}
     return iteration if iteration in its and len(its) > 1 else None
 
 
-def _iteration_of(comps: list[dict[str, Any]], path: str) -> str:
-    return next((f["iteration"] for c in comps for f in c.get("files", []) if f["path"] == path), "")
+def _iteration_of(comps: list[Entry], path: str) -> str:
+    return next((f.iteration for c in comps for f in c.files if f.path == path), "")
 
 
 def _reader(ws: Workspace) -> Callable[[str, str], str | None]:

@@ -11,13 +11,13 @@ Docker or the model.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-from genlib.errors import WorkspaceError
-from genlib.fsutil import read_json_object
+from genlib import results
+from genlib.errors import GenlibError, WorkspaceError
 from genlib.iterations import (
     Iteration,
     find_iteration,
@@ -28,9 +28,11 @@ from genlib.iterations import (
     read_manifest,
     set_head,
 )
+from genlib.llm_output import LLMOutput, load_output
 from genlib.workspace import Workspace
 
 _DESC_WIDTH = 40
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -53,38 +55,36 @@ def rows(ws: Workspace) -> list[Row]:
 
 
 def _row(it: Iteration, current: Iteration | None) -> Row:
-    output = _read_json(it.llm_output)
-    results = _read_json(it.results)
-    manifest = read_manifest(it)
-    summary = results.get("summary", {}) if results else {}
-    stats = output.get("stats", {}) if output else {}
+    output = best_effort(lambda: load_output(it.llm_output))
+    report = best_effort(lambda: results.load(it.results))
+    manifest = best_effort(lambda: read_manifest(it))
     return Row(
         number=it.number,
         name=it.name,
-        kind=str(output.get("kind", it.kind)) if output else it.kind,
+        kind=output.kind if output else it.kind,
         description=_description(it, output),
-        files_changed=len(manifest["files"]) + len(manifest.get("deletions", [])) if manifest else None,
-        passed=summary.get("passed") if results else None,
-        failed=(summary.get("failed", 0) + summary.get("error", 0)) if results else None,
-        tokens=(stats.get("prompt_tokens", 0) + stats.get("completion_tokens", 0)) if output else None,
-        time=_time(output.get("created", "") if output else ""),
+        files_changed=len(manifest.files) + len(manifest.deletions) if manifest else None,
+        passed=report.summary["passed"] if report else None,
+        failed=len(report.failing) if report else None,
+        tokens=(output.stats.prompt_tokens + output.stats.completion_tokens) if output else None,
+        time=_time(output.created if output else ""),
         is_head=current is not None and current.name == it.name,
     )
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    """A best-effort read: history shows what it can, a broken file is a '?' not a crash."""
+def best_effort(read: Callable[[], _T | None]) -> _T | None:
+    """History shows what it can: a missing or broken file is a '-', not a crash."""
     try:
-        return read_json_object(path, "")
-    except WorkspaceError:
+        return read()
+    except GenlibError:
         return None
 
 
-def _description(it: Iteration, output: dict[str, Any] | None) -> str:
+def _description(it: Iteration, output: LLMOutput | None) -> str:
     try:
         text = it.desc.read_text(encoding="utf-8")
     except OSError:
-        text = str(output.get("description", "")) if output else ""
+        text = output.description if output else ""
     line = " ".join(text.split())
     return line if len(line) <= _DESC_WIDTH else line[: _DESC_WIDTH - 1] + "…"
 

@@ -17,14 +17,15 @@ import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
-from genlib import history
+from genlib import history, results
 from genlib.errors import WorkspaceError
-from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.fsutil import atomic_write_text
 from genlib.iterations import Iteration, head, lineage, list_iterations, parent_map
+from genlib.llm_output import LLMOutput, load_output
+from genlib.results import Result, Status
 from genlib.workspace import Workspace
 
 REPORT_FILE = "report.html"
@@ -59,14 +60,14 @@ class Entry:
     created: str
     tokens: int
     model_s: float
-    summary: dict[str, int] | None  # None: never tested
+    summary: dict[Status, int] | None  # None: never tested
     scenarios: list[Scenario] = field(default_factory=list)
     diff: str = ""
     diff_note: str = ""
 
     @property
     def failing(self) -> int:
-        return 0 if self.summary is None else self.summary.get("failed", 0) + self.summary.get("error", 0)
+        return 0 if self.summary is None else self.summary["failed"] + self.summary["error"]
 
 
 def default_path(ws: Workspace) -> Path:
@@ -95,52 +96,45 @@ def entries(ws: Workspace) -> list[Entry]:
 def _entry(
     ws: Workspace, it: Iteration, parent: Iteration | None, current: Iteration | None, on_line: set[str]
 ) -> Entry:
-    output = _read(it.llm_output) or {}
-    results = _read(it.results)
-    stats = output.get("stats") or {}
+    # the report shows what it can: a missing or damaged file is a gap, not a crash
+    output = history.best_effort(lambda: load_output(it.llm_output))
+    report = history.best_effort(lambda: results.load(it.results))
+    stats = output.stats if output else None
     diff, note = _diff(ws, it, parent)
     return Entry(
         number=it.number,
         name=it.name,
-        kind=str(output.get("kind", it.kind)),
+        kind=output.kind if output else it.kind,
         description=_description(it, output),
         parent=parent.name if parent else None,
         is_head=current is not None and current.name == it.name,
         on_head_line=it.name in on_line,
-        created=str(output.get("created", ""))[:16].replace("T", " "),
-        tokens=int(stats.get("prompt_tokens", 0)) + int(stats.get("completion_tokens", 0)),
-        model_s=round(float(stats.get("total_duration_s", 0.0)), 1),
-        summary=results.get("summary") if results else None,
-        scenarios=[_scenario(ws, r) for r in (results or {}).get("results", []) if isinstance(r, dict)],
+        created=(output.created if output else "")[:16].replace("T", " "),
+        tokens=stats.prompt_tokens + stats.completion_tokens if stats else 0,
+        model_s=round(stats.total_duration_s, 1) if stats else 0.0,
+        summary=report.summary if report else None,
+        scenarios=[_scenario(ws, r) for r in report.results] if report else [],
         diff=diff,
         diff_note=note,
     )
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        return read_json_object(path, "")
-    except WorkspaceError:
-        return None  # the report shows what it can; a damaged file is a gap, not a crash
-
-
-def _description(it: Iteration, output: dict[str, Any]) -> str:
+def _description(it: Iteration, output: LLMOutput | None) -> str:
     try:
         return it.desc.read_text(encoding="utf-8").strip()
     except OSError:
-        return str(output.get("description", ""))
+        return output.description if output else ""
 
 
-def _scenario(ws: Workspace, result: dict[str, Any]) -> Scenario:
-    evidence = result.get("evidence") if isinstance(result.get("evidence"), dict) else {}
-    reason = str(result.get("reason", ""))
+def _scenario(ws: Workspace, result: Result) -> Scenario:
+    reason = result.reason
     return Scenario(
-        name=str(result.get("name", "?")),
-        kind=str(result.get("kind", "")),
-        service=str(result.get("service", "")),
-        status=str(result.get("status", "?")),
+        name=result.name,
+        kind=result.kind,
+        service=result.service,
+        status=result.status,
         reason=reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…",
-        screenshot=_embedded_png(ws, (evidence or {}).get("screenshot")),
+        screenshot=_embedded_png(ws, result.evidence.get("screenshot")),
     )
 
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genlib import depfiles
 from genlib.config import Settings
@@ -29,6 +29,10 @@ from genlib.defaults import defaults_dir
 from genlib.errors import OutputError, WorkspaceError
 from genlib.fsutil import atomic_write_text, read_json_object
 from genlib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from genlib.iterations import Layout
+    from genlib.registry import Registry
 
 FORMAT = "genlib.images/1"
 REPOSITORY = "genlib/deps"
@@ -143,45 +147,43 @@ def settings_key(settings: Settings) -> dict[str, Any]:
     }
 
 
-def declared_owners(paths: set[str], manifests: list[dict[str, Any] | None]) -> dict[str, list[Any]]:
+def declared_owners(paths: set[str], manifests: list[Layout | None]) -> dict[str, list[Any]]:
     """`layer/name` -> [runtime, has a command] of each component owning one of the dependency `paths`,
     folded from HEAD's lineage of manifests (cheap: the graph's creators run on every `doit`)."""
     declared: dict[str, list[Any]] = {}
-    for manifest in manifests:
-        for gone in (manifest or {}).get("deletions", []):
+    for manifest in filter(None, manifests):
+        for gone in manifest.deletions:
             declared.pop(gone, None)
-        for comp in (manifest or {}).get("components", []):
-            declared[f"{comp['layer']}/{comp['name']}"] = [comp.get("runtime"), bool(comp.get("command"))]
+        for comp in manifest.components:
+            declared[f"{comp.layer}/{comp.name}"] = [comp.runtime, bool(comp.command)]
     owners = {path.rsplit("/", 1)[0] for path in paths}
     return {key: value for key, value in sorted(declared.items()) if key in owners}
 
 
-def dependency_sets(ws: Workspace, registry: dict[str, Any]) -> list[DepSet]:
+def dependency_sets(ws: Workspace, registry: Registry) -> list[DepSet]:
     """Every runnable python component with requirements.txt, node component with package.json."""
-    from genlib.registry import services
-
     found = []
-    for comp in services(registry):
-        runtime = comp["runtime"]
+    for service, comp in registry.services.items():
+        runtime = comp.runtime
         if runtime not in ("python", "node"):
             continue
         wanted = depfiles.PYTHON_FILES if runtime == "python" else depfiles.NODE_FILES
         refs = {
-            ref["path"].rsplit("/", 1)[1]: ref
-            for ref in comp["files"]
-            if depfiles.is_dependency_file(ref["path"]) and ref["path"].rsplit("/", 1)[1] in wanted
+            ref.path.rsplit("/", 1)[1]: ref
+            for ref in comp.files
+            if depfiles.is_dependency_file(ref.path) and ref.path.rsplit("/", 1)[1] in wanted
         }
         if wanted[0] not in refs:  # a lock file alone installs nothing
             continue
-        files = {name: (ref["path"], ws.iterations_dir / ref["iteration"] / ref["path"]) for name, ref in refs.items()}
-        found.append(DepSet(comp["service"], runtime, dict(sorted(files.items()))))
+        files = {name: (ref.path, ws.iterations_dir / ref.iteration / ref.path) for name, ref in refs.items()}
+        found.append(DepSet(service, runtime, dict(sorted(files.items()))))
     return found
 
 
 # -- building --------------------------------------------------------------------------------------
 
 
-def build(ws: Workspace, registry: dict[str, Any], settings: Settings, say: Callable[[str], None] = print) -> Record:
+def build(ws: Workspace, registry: Registry, settings: Settings, say: Callable[[str], None] = print) -> Record:
     """Build the images that are missing; record every set's tag or why it failed. Never raises for
     a set's own fault (a bad dependency file, a failed install): that is a `failed` entry."""
     from genlib import engine

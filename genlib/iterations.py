@@ -18,20 +18,22 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from genlib.errors import WorkspaceError
-from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from genlib.manifest import Manifest
 
 ITERATION_RE = re.compile(r"^iter_(\d{3,})_([a-z0-9][a-z0-9_]*)$")
 PATCH_SLUG = "patch"
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "genlib.manifest/1"
 PARENT_FILE = "parent.txt"
 
 
@@ -219,8 +221,10 @@ def _remove_abandoned_temp_folders(ws: Workspace) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def read_manifest(it: Iteration) -> dict[str, Any] | None:
-    """What materialize wrote: {files: {path: sha256}, deletions: [...]}; None before it ran."""
+def read_manifest(it: Iteration) -> Manifest | None:
+    """What materialize wrote (genlib.manifest.Manifest); None before it ran."""
+    from genlib import manifest  # pydantic: not on the path of a no-op `doit` (see tasks.py)
+
     try:
         stat = os.stat(it.manifest)
     except FileNotFoundError:
@@ -229,13 +233,41 @@ def read_manifest(it: Iteration) -> dict[str, Any] | None:
     cached = _manifests.get(it.manifest)
     if cached is not None and cached[0] == key:
         return cached[1]  # the graph's creators read each manifest twice per run
-    data = read_json_object(it.manifest, "delete it and run `doit` again")
-    manifest = data if data is not None and data.get("format") == MANIFEST_FORMAT else None
-    _manifests[it.manifest] = (key, manifest)
-    return manifest
+    found = manifest.load(it.manifest)
+    _manifests[it.manifest] = (key, found)
+    return found
 
 
-_manifests: dict[Path, tuple[tuple[int, int, int], dict[str, Any] | None]] = {}
+_manifests: dict[Path, tuple[tuple[int, int, int], Manifest | None]] = {}
+
+
+class Declared(Protocol):
+    """A component as a manifest declares it (what the graph's creators need of it)."""
+
+    @property
+    def layer(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def runtime(self) -> str: ...
+
+    @property
+    def command(self) -> Sequence[str] | None: ...
+
+
+class Layout(Protocol):
+    """What the graph needs of an iteration: a Manifest, or the index's copy of one (snapshot.py)."""
+
+    @property
+    def files(self) -> Mapping[str, str]: ...
+
+    @property
+    def deletions(self) -> Sequence[str]: ...
+
+    @property
+    def components(self) -> Sequence[Declared]: ...
 
 
 @dataclass(frozen=True)
@@ -252,7 +284,7 @@ class FileRef:
 
 
 def overlay(
-    iterations: list[Iteration], manifests: Callable[[Iteration], dict[str, Any] | None] = read_manifest
+    iterations: list[Iteration], manifests: Callable[[Iteration], Layout | None] = read_manifest
 ) -> dict[str, FileRef]:
     """Resolve each path to its newest version; later deletions hide earlier files."""
     current: dict[str, FileRef] = {}
@@ -260,9 +292,9 @@ def overlay(
         manifest = manifests(it)
         if manifest is None:
             continue
-        for gone in manifest.get("deletions", []):
+        for gone in manifest.deletions:
             for path in [p for p in current if p == gone or p.startswith(gone + "/")]:
                 del current[path]
-        for path, sha in manifest.get("files", {}).items():
+        for path, sha in manifest.files.items():
             current[path] = FileRef(path, it, sha)
     return dict(sorted(current.items()))

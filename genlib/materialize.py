@@ -7,15 +7,14 @@ manifest means "not materialized yet" and re-running finishes the job.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from genlib import manifest
 from genlib.config import Settings
 from genlib.errors import HandEditConflict, OutputError
 from genlib.fsutil import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file
-from genlib.iterations import MANIFEST_FORMAT, Iteration, list_iterations, parent_map, read_manifest
+from genlib.iterations import Iteration, list_iterations, parent_map, read_manifest
 from genlib.llm_output import check_answer, load_output
 from genlib.workspace import Workspace
 
@@ -42,10 +41,10 @@ def materialize(
         max_files=settings.max_files,
         known_components=known_components if known_components is not None else _declared_before(ws, it),
     )
-    previous = read_manifest(it) or {"files": {}}
+    previous = read_manifest(it)
     new_files = {spec.path: spec.content.encode("utf-8") for spec in answer.files}
-    if not force:
-        _refuse_hand_edits(it, previous["files"], new_files)
+    if not force and previous is not None:
+        _refuse_hand_edits(it, previous.files, new_files)
     written = []
     for rel, data in new_files.items():
         target = safe_target(it.path, rel)
@@ -53,14 +52,13 @@ def materialize(
             continue
         atomic_write_bytes(target, data)
         written.append(rel)
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "source_sha256": sha256_file(it.llm_output),
-        "files": {rel: sha256_bytes(data) for rel, data in sorted(new_files.items())},
-        "deletions": sorted(answer.deletions),
-        "components": [c.model_dump(mode="json") for c in answer.components],
-    }
-    atomic_write_text(it.manifest, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    written_manifest = manifest.Manifest(
+        source_sha256=sha256_file(it.llm_output),
+        files={rel: sha256_bytes(data) for rel, data in sorted(new_files.items())},
+        deletions=sorted(answer.deletions),
+        components=list(answer.components),
+    )
+    atomic_write_text(it.manifest, manifest.dump(written_manifest))
     return written
 
 
@@ -113,7 +111,7 @@ def _declared_before(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
 
 def declared_through(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
     """(layer, name) of the components declared once `it` is applied: what a patch on top may touch."""
-    return set(_after(frozenset(_declared_before(ws, it)), read_manifest(it) or {}))
+    return set(_after(frozenset(_declared_before(ws, it)), read_manifest(it)))
 
 
 def _with_known_components(ws: Workspace) -> Iterator[tuple[Iteration, frozenset[tuple[str, str]]]]:
@@ -128,15 +126,13 @@ def _with_known_components(ws: Workspace) -> Iterator[tuple[Iteration, frozenset
         parent = parents[it.name]
         known = declared[parent.name] if parent else frozenset()
         yield it, known
-        declared[it.name] = _after(known, read_manifest(it) or {})
+        declared[it.name] = _after(known, read_manifest(it))
 
 
-def _after(known: frozenset[tuple[str, str]], manifest: dict[str, Any]) -> frozenset[tuple[str, str]]:
+def _after(known: frozenset[tuple[str, str]], found: manifest.Manifest | None) -> frozenset[tuple[str, str]]:
     """The declared components once this iteration's manifest is applied."""
-    result = set(known)
-    for gone in manifest.get("deletions", []):
-        if gone.count("/") == 1:  # a whole component was removed
-            layer, name = gone.split("/")
-            result.discard((layer, name))
-    result.update((comp["layer"], comp["name"]) for comp in manifest.get("components", []))
+    if found is None:
+        return known
+    result = set(known) - set(found.removed_components)
+    result.update((comp.layer, comp.name) for comp in found.components)
     return frozenset(result)

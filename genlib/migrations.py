@@ -20,12 +20,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from genlib.dataservices import DB_NAME, DB_USER
 from genlib.errors import MigrationChanged, MigrationError, PatchRejected
 from genlib.fsutil import atomic_write_text, read_json_object, sha256_bytes
 from genlib.workspace import Workspace
+
+if TYPE_CHECKING:
+    from genlib.registry import Entry
 
 TABLE = "genlib_migrations"
 STATE_FILE = "migrations.json"
@@ -60,14 +63,14 @@ class Outcome:
     failed: dict[str, str] | None = None  # {"file": path, "error": psql's message}
 
 
-def of_component(ws: Workspace, comp: dict[str, Any]) -> list[Migration]:
+def of_component(ws: Workspace, comp: Entry) -> list[Migration]:
     """A registry entry's .sql files, in file-name order (the path inside the component decides)."""
     found = []
-    for f in comp["files"]:
-        if f["path"].endswith(".sql"):
-            name = f["path"].split("/", 2)[2]
-            source = ws.iterations_dir / f["iteration"] / f["path"]
-            found.append(Migration(name, f["path"], source, f["sha256"]))
+    for f in comp.files:
+        if f.path.endswith(".sql"):
+            name = f.path.split("/", 2)[2]
+            source = ws.iterations_dir / f.iteration / f.path
+            found.append(Migration(name, f.path, source, f.sha256))
     return sorted(found, key=lambda m: m.name)
 
 

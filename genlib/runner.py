@@ -12,14 +12,12 @@ raises: heal reads the results, not the console.
 
 from __future__ import annotations
 
-import json
 import textwrap
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
@@ -30,70 +28,16 @@ from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.iterations import Iteration, head
 from genlib.redact import redact
+from genlib.registry import Entry
+from genlib.results import STATUSES, Evidence, Outcome, Result, RunReport, Status
+from genlib.results import save as save_report
 from genlib.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
 from genlib.workspace import Workspace
 
-RESULTS_FORMAT = "genlib.results/1"
-Status = Literal["passed", "failed", "skipped", "error"]
-STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
 EVIDENCE_LINES = 40
 SETTLE_S = 1.5  # services are checked again at least this long after the first check
 BODY_HEAD_CHARS = 2000
 _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate")
-
-
-@dataclass
-class Result:
-    name: str
-    kind: str  # http | logs | exec | page | service | migrations | build
-    service: str
-    origin: str  # user | model | genlib
-    status: Status
-    reason: str
-    duration_s: float = 0.0
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "service": self.service,
-            "origin": self.origin,
-            "status": self.status,
-            "reason": self.reason,
-            "duration_s": round(self.duration_s, 3),
-            "evidence": self.evidence,
-        }
-
-
-@dataclass
-class RunReport:
-    iteration: str
-    started: datetime
-    duration_s: float
-    results: list[Result]
-
-    @property
-    def summary(self) -> dict[str, int]:
-        return {status: sum(r.status == status for r in self.results) for status in STATUSES}
-
-    @property
-    def failing(self) -> list[Result]:
-        return [r for r in self.results if r.status in ("failed", "error")]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failing
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": RESULTS_FORMAT,
-            "iteration": self.iteration,
-            "started": self.started.isoformat(timespec="seconds"),
-            "duration_s": round(self.duration_s, 3),
-            "summary": self.summary,
-            "results": [r.to_dict() for r in self.results],
-        }
 
 
 # -- running -----------------------------------------------------------------------------------
@@ -109,8 +53,7 @@ def test(ws: Workspace, stack: Stack) -> RunReport:
 def run(ws: Workspace, stack: Stack) -> RunReport:
     """Check every runnable service, then every scenario; raise only for bad input (test.yaml, registry)."""
     iteration = current_iteration(ws)
-    reg = registry.load(ws)
-    comps = {c["service"]: c for c in registry.services(reg)}
+    comps = registry.load(ws).services
     tests = scenarios.load_tests(ws.tests_path)
     scenarios.check_services(tests, set(comps), ws.tests_path)
     started, clock = datetime.now(UTC), time.monotonic()
@@ -125,12 +68,12 @@ def run(ws: Workspace, stack: Stack) -> RunReport:
     after = stack.states()
     checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]
     results = build_results(ws) + checked + scenario_results + migration_results(ws, comps)  # a failed build first
-    return RunReport(iteration.name, started, time.monotonic() - clock, results)
+    return RunReport.of(iteration.name, started, time.monotonic() - clock, results)
 
 
-def migration_results(ws: Workspace, comps: Mapping[str, Mapping[str, Any]]) -> list[Result]:
+def migration_results(ws: Workspace, comps: Mapping[str, Entry]) -> list[Result]:
     """One result per database that has migrations: what the last `up` applied, or the file that failed."""
-    results = []
+    found = []
     for service, outcome in sorted(migrations.load_state(ws).items()):
         if service not in comps:
             continue
@@ -138,9 +81,18 @@ def migration_results(ws: Workspace, comps: Mapping[str, Mapping[str, Any]]) -> 
         status: Status = "passed"
         if outcome.failed:
             status, evidence["failed"] = "failed", outcome.failed
-        reason = migrations.summary(outcome)
-        results.append(Result(f"migrations {service}", "migrations", service, "genlib", status, reason, 0.0, evidence))
-    return results
+        found.append(
+            Result(
+                name=f"migrations {service}",
+                kind="migrations",
+                service=service,
+                origin="genlib",
+                status=status,
+                reason=migrations.summary(outcome),
+                evidence=evidence,
+            )
+        )
+    return found
 
 
 def current_iteration(ws: Workspace) -> Iteration:
@@ -155,8 +107,18 @@ def build_results(ws: Workspace) -> list[Result]:
     its evidence names the dependency files and holds the build log's telling lines."""
     found = []
     for service, failure in sorted(images.load(ws).failed.items()):
-        evidence = {"files": failure.files, "build_log": failure.log}
-        found.append(Result(f"build {service}", "build", service, "genlib", "failed", failure.reason, 0.0, evidence))
+        evidence: dict[str, Any] = {"files": failure.files, "build_log": failure.log}
+        found.append(
+            Result(
+                name=f"build {service}",
+                kind="build",
+                service=service,
+                origin="genlib",
+                status="failed",
+                reason=failure.reason,
+                evidence=evidence,
+            )
+        )
     return found
 
 
@@ -167,7 +129,8 @@ def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result
             why = stack.health_diagnosis(name)
         except GenlibError:
             why = ""
-        result.reason = f"service {name} {why}" if why else result.reason
+        if why:
+            return result.model_copy(update={"reason": f"service {name} {why}"})
     return result
 
 
@@ -181,7 +144,16 @@ def service_result(name: str, state: ServiceState | None, read_logs: Callable[[]
             evidence["errors"] = log.error_lines()
             evidence["log_tail"] = _tail("\n".join(log.tail), EVIDENCE_LINES)
     status: Status = "failed" if problem else "passed"
-    return Result(f"service {name}", "service", name, "genlib", status, problem or detail, elapsed(), evidence)
+    return Result(
+        name=f"service {name}",
+        kind="service",
+        service=name,
+        origin="genlib",
+        status=status,
+        reason=problem or detail,
+        duration_s=elapsed(),
+        evidence=evidence,
+    )
 
 
 def recheck_service(result: Result, before: ServiceState | None, after: ServiceState | None, stack: Stack) -> Result:
@@ -194,11 +166,12 @@ def recheck_service(result: Result, before: ServiceState | None, after: ServiceS
         return result
     what = "has no container" if after is None else f"restarted {restarts} time(s)" if restarts else after.problem()
     checked = service_result(result.service, after, lambda: scan_or_note(stack, result.service))
-    checked.status, checked.reason = "failed", f"service {result.service} died during the scenarios: {what}"
-    if "log_tail" not in checked.evidence:  # restarted but running again: still show why it died
+    evidence: dict[str, Any] = dict(checked.evidence)
+    if "log_tail" not in evidence:  # restarted but running again: still show why it died
         log = scan_or_note(stack, result.service)
-        checked.evidence.update(errors=log.error_lines(), log_tail=_tail("\n".join(log.tail), EVIDENCE_LINES))
-    return checked
+        evidence.update(errors=log.error_lines(), log_tail=_tail("\n".join(log.tail), EVIDENCE_LINES))
+    reason = f"service {result.service} died during the scenarios: {what}"
+    return checked.model_copy(update={"status": "failed", "reason": reason, "evidence": evidence})
 
 
 def _service_problem(name: str, state: ServiceState | None) -> tuple[str, str]:
@@ -223,9 +196,7 @@ def _state_evidence(state: ServiceState | None) -> dict[str, Any]:
     }
 
 
-def run_scenarios(
-    items: list[Scenario], stack: Stack, comps: Mapping[str, Mapping[str, Any]], running: set[str]
-) -> list[Result]:
+def run_scenarios(items: list[Scenario], stack: Stack, comps: Mapping[str, Entry], running: set[str]) -> list[Result]:
     """Results in test.yaml's order; logs scenarios run last so they see what the requests caused."""
     order = sorted(range(len(items)), key=lambda i: isinstance(items[i], LogsScenario))
     done: dict[int, Result] = {}
@@ -234,7 +205,7 @@ def run_scenarios(
     return [done[i] for i in range(len(items))]
 
 
-def run_scenario(scenario: Scenario, stack: Stack, comp: Mapping[str, Any], running: set[str]) -> Result:
+def run_scenario(scenario: Scenario, stack: Stack, comp: Entry, running: set[str]) -> Result:
     if scenario.service not in running:
         return _result(scenario, "failed", f"service {scenario.service} is not running", 0.0, {})
     with _timed() as elapsed:
@@ -245,10 +216,7 @@ def run_scenario(scenario: Scenario, stack: Stack, comp: Mapping[str, Any], runn
     return _result(scenario, status, reason, elapsed(), evidence)
 
 
-Outcome = tuple[Status, str, dict[str, Any]]
-
-
-def _attempt(scenario: Scenario, stack: Stack, comp: Mapping[str, Any]) -> Outcome:
+def _attempt(scenario: Scenario, stack: Stack, comp: Entry) -> Outcome:
     if isinstance(scenario, HttpScenario):
         return run_http(scenario, ports.load(stack.ws).get(scenario.service))
     if isinstance(scenario, LogsScenario):
@@ -260,8 +228,17 @@ def _attempt(scenario: Scenario, stack: Stack, comp: Mapping[str, Any]) -> Outco
     return run_exec(scenario, stack)
 
 
-def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: dict[str, Any]) -> Result:
-    return Result(scenario.name, scenario.kind, scenario.service, scenario.origin, status, reason, duration, evidence)
+def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: Evidence) -> Result:
+    return Result(
+        name=scenario.name,
+        kind=scenario.kind,
+        service=scenario.service,
+        origin=scenario.origin,
+        status=status,
+        reason=reason,
+        duration_s=duration,
+        evidence=evidence,
+    )
 
 
 def _verdict(problems: list[str], passed: str) -> tuple[Status, str]:
@@ -378,7 +355,7 @@ def write_logs(it: Iteration, logs: Mapping[str, str]) -> None:
 
 
 def write_results(it: Iteration, report: RunReport) -> None:
-    atomic_write_text(it.results, json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    save_report(it.results, report)
 
 
 def scan_or_note(stack: Stack, service: str) -> logscan.LogScan:

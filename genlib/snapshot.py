@@ -11,23 +11,57 @@ index is a cache of them, rewritten whenever materialize runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text, read_json_object
-from genlib.iterations import FileRef, Iteration, chain, head, list_iterations, overlay, parent_map, read_manifest
+from genlib.iterations import (
+    FileRef,
+    Iteration,
+    Layout,
+    chain,
+    head,
+    list_iterations,
+    overlay,
+    parent_map,
+    read_manifest,
+)
 from genlib.workspace import Workspace
 
 INDEX_FORMAT = "genlib.index/1"
 
 
 @dataclass(frozen=True)
+class ListedComponent:
+    layer: str
+    name: str
+    runtime: str
+    command: Sequence[str] | None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """The graph's part of a manifest as the index holds it (no pydantic on a no-op's path)."""
+
+    files: Mapping[str, str]
+    deletions: Sequence[str]
+    components: Sequence[ListedComponent]
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    parent: str | None
+    layout: Listed | None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     iterations: list[Iteration]
     parents: dict[str, Iteration | None]
-    manifests: dict[str, dict[str, Any] | None]
+    manifests: Mapping[str, Layout | None]
 
     def head_lineage(self, ws: Workspace) -> list[Iteration]:
         current = head(ws)
@@ -44,23 +78,24 @@ def index_path(ws: Workspace) -> Path:
 def load(ws: Workspace) -> Snapshot:
     iterations = list_iterations(ws)
     index = _read_index(ws)
-    if index is not None and [entry["name"] for entry in index] == [it.name for it in iterations]:
+    if index is not None and [entry.name for entry in index] == [it.name for it in iterations]:
         by_name = {it.name: it for it in iterations}
-        parents = {e["name"]: by_name[e["parent"]] if e["parent"] else None for e in index}
-        return Snapshot(iterations, parents, {e["name"]: e["manifest"] for e in index})
+        parents = {e.name: by_name[e.parent] if e.parent else None for e in index}
+        return Snapshot(iterations, parents, {e.name: e.layout for e in index})
     return _from_folder(ws, iterations)
 
 
 def write(ws: Workspace) -> None:
     """Rewrite the index from the folder (only when it changed, so doit sees no change otherwise)."""
-    snap = _from_folder(ws, list_iterations(ws))
+    iterations = list_iterations(ws)
+    parents = parent_map(ws)
     entries = [
         {
             "name": it.name,
-            "parent": parent.name if (parent := snap.parents[it.name]) else None,
-            "manifest": snap.manifests[it.name],
+            "parent": parent.name if (parent := parents[it.name]) else None,
+            "manifest": found.model_dump(mode="json") if (found := read_manifest(it)) else None,
         }
-        for it in snap.iterations
+        for it in iterations
     ]
     text = json.dumps({"format": INDEX_FORMAT, "iterations": entries}, sort_keys=True) + "\n"
     path = index_path(ws)
@@ -72,12 +107,39 @@ def _from_folder(ws: Workspace, iterations: list[Iteration]) -> Snapshot:
     return Snapshot(iterations, parent_map(ws), {it.name: read_manifest(it) for it in iterations})
 
 
-def _read_index(ws: Workspace) -> list[dict[str, Any]] | None:
+def _read_index(ws: Workspace) -> list[Entry] | None:
+    """The index's entries; None when it is missing or damaged in any way (then the folder is read)."""
     try:
         data = read_json_object(index_path(ws), "")
     except WorkspaceError:
-        return None  # damaged: read the folder instead
-    if data is None or data.get("format") != INDEX_FORMAT:
         return None
-    entries = data.get("iterations")
-    return entries if isinstance(entries, list) else None
+    if data is None or data.get("format") != INDEX_FORMAT or not isinstance(data.get("iterations"), list):
+        return None
+    try:
+        return [_entry(raw) for raw in data["iterations"]]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _entry(raw: dict[str, object]) -> Entry:
+    """One entry, shape-checked by hand: the index is genlib's own cache of manifests already validated."""
+    name, parent, manifest = raw["name"], raw["parent"], raw["manifest"]
+    if not isinstance(name, str) or not (parent is None or isinstance(parent, str)):
+        raise ValueError(name)
+    if manifest is None:
+        return Entry(name, parent, None)
+    if not isinstance(manifest, dict) or not isinstance(manifest["files"], dict):
+        raise ValueError(name)
+    deletions, components = manifest["deletions"], manifest["components"]
+    if not isinstance(deletions, list) or not isinstance(components, list):
+        raise ValueError(name)
+    return Entry(name, parent, Listed(manifest["files"], deletions, [_component(c) for c in components]))
+
+
+def _component(raw: dict[str, object]) -> ListedComponent:
+    layer, name, runtime, command = raw["layer"], raw["name"], raw["runtime"], raw["command"]
+    if not (isinstance(layer, str) and isinstance(name, str) and isinstance(runtime, str)):
+        raise ValueError(name)
+    if command is not None and not isinstance(command, list):
+        raise ValueError(name)
+    return ListedComponent(layer, name, runtime, command)

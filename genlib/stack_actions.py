@@ -55,9 +55,9 @@ def migrate(ws: Workspace, stack: Stack) -> None:
     Before the rest of the stack: a dependent (re)started next finds its tables. A failing
     file is recorded (the test task reports it); an edited applied file stops here."""
     databases = {
-        c["service"]: found
-        for c in registry.services(registry.load(ws))
-        if c["runtime"] == "postgres" and (found := migrations.of_component(ws, c))
+        service: found
+        for service, c in registry.load(ws).services.items()
+        if c.runtime == "postgres" and (found := migrations.of_component(ws, c))
     }
     if not databases:
         migrations.save_state(ws, {})
@@ -89,7 +89,7 @@ def down(ws: Workspace, volumes: bool = False) -> None:
 
 def db_reset(ws: Workspace, service: str) -> None:
     """Remove `service`'s container and its volume, nothing else; the next `doit` brings it up empty."""
-    data = {c["service"] for c in registry.services(registry.load(ws)) if is_data(c["runtime"])}
+    data = {service for service, c in registry.load(ws).services.items() if is_data(c.runtime)}
     if service not in data:
         known = ", ".join(sorted(data)) or "none in this app"
         raise ConfigError(f"db-reset needs service=<a data service> (data services: {known})")
@@ -122,9 +122,8 @@ def migration_lines(ws: Workspace, stack: Stack) -> list[str]:
         return []
     states, recorded = stack.states(), migrations.load_state(ws)
     lines = []
-    for comp in registry.services(registry.load(ws)):
-        service = comp["service"]
-        if comp["runtime"] != "postgres":
+    for service, comp in registry.load(ws).services.items():
+        if comp.runtime != "postgres":
             continue
         state = states.get(service)
         if state is not None and state.ok:

@@ -1,6 +1,6 @@
 """Which services and files a failure implicates, most suspect first: what heal shows the model.
 
-    involved_services(components, failing, text) -> the failing services, what they depend on, and the
+    involved_services(components, failing, text, host_ports) -> the failing services, what they depend on, and the
                                                     services the evidence names (name, host port, URL)
     rank(components, involved, texts, changed, read) -> [Suspect], by evidence:
 
@@ -23,7 +23,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+
+from genlib.registry import Entry
 
 FRAME = 6
 NAMED = 5
@@ -61,25 +62,26 @@ class Suspect:
 # -- the services involved ---------------------------------------------------------------------------
 
 
-def involved_services(components: list[dict[str, Any]], failing: Iterable[str], text: str) -> list[str]:
+def involved_services(
+    components: list[Entry], failing: Iterable[str], text: str, host_ports: Mapping[str, int] | None = None
+) -> list[str]:
     """The failing services first, then those they depend on (transitively) and those the evidence names."""
-    by_service = {c["service"]: c for c in components if c.get("service")}
+    by_service = {c.service: c for c in components if c.service}
     order = [s for s in dict.fromkeys(failing) if s in by_service]
     queue = list(order)
-    named = [s for s, c in by_service.items() if _names_service(text, s, c)]
+    named = [s for s in by_service if _names_service(text, s, (host_ports or {}).get(s))]
     while queue:
-        for dep in by_service[queue.pop(0)].get("depends_on") or []:
+        for dep in by_service[queue.pop(0)].depends_on:
             if dep in by_service and dep not in order:
                 order.append(dep)
                 queue.append(dep)
     return order + [s for s in named if s not in order]
 
 
-def _names_service(text: str, service: str, comp: Mapping[str, Any]) -> bool:
-    """`http://users-api:8000/…`, `users-api`, or its host port `127.0.0.1:18003`."""
+def _names_service(text: str, service: str, host_port: int | None) -> bool:
+    """`http://users-api:8000/…`, `users-api`, or its host port `127.0.0.1:18003` (.genlib/ports.json)."""
     if re.search(rf"(?<![\w-]){re.escape(service)}(?![\w-])", text):
         return True
-    host_port = comp.get("host_port")
     return bool(host_port) and re.search(rf"(?:127\.0\.0\.1|localhost):{host_port}\b", text) is not None
 
 
@@ -87,7 +89,7 @@ def _names_service(text: str, service: str, comp: Mapping[str, Any]) -> bool:
 
 
 def rank(
-    components: list[dict[str, Any]],
+    components: list[Entry],
     involved: list[str],
     texts: Mapping[str, str],
     changed_in: str | None,
@@ -114,15 +116,14 @@ class _File:
     entry: bool
 
 
-def _files(components: list[dict[str, Any]]) -> list[tuple[_File, str]]:
+def _files(components: list[Entry]) -> list[tuple[_File, str]]:
     out = []
     for comp in components:
-        base = f"{comp['layer']}/{comp['name']}"
-        entry = {str(arg) for arg in comp.get("command") or []}
-        for f in comp.get("files", []):
-            rel = PurePosixPath(f["path"]).relative_to(base).as_posix()
-            item = _File(f["path"], base, comp.get("service"), rel, rel in entry)
-            out.append((item, str(f["iteration"])))
+        base = f"{comp.layer}/{comp.name}"
+        entry = set(comp.command or [])
+        for f in comp.files:
+            rel = PurePosixPath(f.path).relative_to(base).as_posix()
+            out.append((_File(f.path, base, comp.service, rel, rel in entry), f.iteration))
     return out
 
 

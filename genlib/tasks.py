@@ -333,7 +333,7 @@ def _stale_iterations(ws: Workspace, changed: set[Path]) -> Iterator[Iteration]:
     """Doit's `changed` narrows which sources to hash; the manifest's recorded hash decides."""
     for it in list_iterations(ws):
         manifest = read_manifest(it)
-        if manifest is None or any(not (it.path / rel).is_file() for rel in manifest["files"]):
+        if manifest is None or any(not (it.path / rel).is_file() for rel in manifest.files):
             yield it  # never materialized, or a layer file was deleted
-        elif it.llm_output in changed and manifest.get("source_sha256") != sha256_file(it.llm_output):
+        elif it.llm_output in changed and manifest.source_sha256 != sha256_file(it.llm_output):
             yield it

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from genlib import doit_run, lock, snapshot
+from genlib import doit_run, lock, results, snapshot
 from genlib.errors import WorkspaceError
-from genlib.fsutil import read_json_object, sha256_file
+from genlib.fsutil import sha256_file
 from genlib.iterations import find_iteration, head, read_manifest
 from genlib.workspace import LAYERS, Workspace
 
@@ -96,8 +96,8 @@ def as_generated(ws: Workspace, path: Path) -> bool:
     """The layer file holds what materialize wrote (its manifest's hash)."""
     try:
         name, rel = path.relative_to(ws.iterations_dir).as_posix().split("/", 1)
-        manifest = read_manifest(find_iteration(ws, name)) or {}
-        return bool(manifest.get("files", {}).get(rel) == sha256_file(path))
+        manifest = read_manifest(find_iteration(ws, name))
+        return manifest is not None and manifest.files.get(rel) == sha256_file(path)
     except (ValueError, OSError, WorkspaceError):
         return False
 
@@ -116,13 +116,11 @@ def results_line(ws: Workspace, code: int) -> str:
         return f"not tested: the graph stopped with an error (exit {code}, above)"
     try:
         current = head(ws)
-        results = read_json_object(current.results, "") if current else None
+        report = results.load(current.results) if current else None
     except WorkspaceError as exc:
         return f"no results: {exc}"
-    if current is None or results is None:
+    if current is None or report is None:
         return "no results yet"
-    summary = results.get("summary") or {}
-    failing = int(summary.get("failed", 0)) + int(summary.get("error", 0))
-    names = [str(r.get("name")) for r in results.get("results", []) if r.get("status") in ("failed", "error")]
+    names = [r.name for r in report.failing]
     shown = f": {', '.join(names[:3])}" + (", …" if len(names) > 3 else "") if names else ""
-    return f"{current.name}: {summary.get('passed', 0)} passed, {failing} failing{shown}"
+    return f"{current.name}: {report.summary['passed']} passed, {len(names)} failing{shown}"

@@ -12,15 +12,17 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from resources.make_fixtures import build as build_fixture
 
-from genlib import process
+from genlib import process, results
 from genlib.cli import init_workspace
 from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image
 from genlib.engine import Stack
+from genlib.results import Result, RunReport, Status
 from genlib.workspace import Workspace
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -57,6 +59,15 @@ def _path_without_compose() -> str:
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     return Workspace(init_workspace(tmp_path / "ws"))
+
+
+def write_results(it: Path, *statuses: Status) -> None:
+    """iterations/<it>/results.json as the runner writes it: one http result per status given."""
+    found = [
+        Result(name=f"check {n}", kind="http", service="notes-api", origin="user", status=status, reason=status)
+        for n, status in enumerate(statuses)
+    ]
+    results.save(it / "results.json", RunReport.of(it.name, datetime(2026, 1, 2, tzinfo=UTC), 1.0, found))
 
 
 def add_iteration(ws: Workspace, name: str, app: str | Path) -> Path:

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,10 +18,12 @@ import pytest
 from conftest import APPS, add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama
 
-from genlib import browser, healprompt, ports, runner
+from genlib import browser, healprompt, ports, registry, runner
 from genlib.browser import PageLog
 from genlib.engine import Stack
 from genlib.errors import ScenarioError
+from genlib.registry import Entry, FileEntry, Registry
+from genlib.results import Result, RunReport
 from genlib.scenarios import PageScenario, TestFile, load_tests, parse_scenarios, save_tests
 from genlib.workspace import Workspace
 
@@ -96,8 +99,9 @@ def test_page_evidence_reaches_the_heal_prompt_line_by_line(workspace: Workspace
     }
     result = {"name": "notes page", "kind": "page", "service": "web-frontend", "origin": "user",
               "status": "failed", "reason": "step 1: wait_for '#notes li': ...", "evidence": evidence}  # fmt: skip
-    results = {"iteration": "iter_001_notes", "summary": {"failed": 1}, "results": [result]}
-    text = healprompt.build(workspace, results=results, registry={}, rounds=[], budget=20000).text
+    report = RunReport.of("iter_001_notes", datetime(2026, 1, 2, tzinfo=UTC), 1.0, [Result.model_validate(result)])
+    empty = Registry(head=None, components=[])
+    text = healprompt.build(workspace, results=report, registry=empty, rounds=[], budget=20000).text
     assert "### notes page (page on web-frontend, origin user): failed" in text
     for line in ("failed_step: step 1: wait_for '#notes li'", "GET http://127.0.0.1:18001/note -> 404 Not Found"):
         assert line in text
@@ -198,10 +202,10 @@ def frontend(workspace: Workspace) -> Iterator[tuple[Workspace, int]]:
 
 def register_frontend(ws: Workspace, port: int) -> Workspace:
     """registry.yaml as `doit registry` writes it, for one static service published on `port`."""
-    files = [{"path": "frontend/web/index.html", "iteration": "i", "sha256": "0"}]
-    comp = {"name": "web", "layer": "frontend", "runtime": "static", "service": "web-frontend", "port": 8080,
-            "files": files}  # fmt: skip
-    ws.registry_path.write_text(json.dumps({"version": 1, "components": [comp]}))
+    files = [FileEntry(path="frontend/web/index.html", iteration="i", sha256="0")]
+    comp = Entry(name="web", layer="frontend", runtime="static", description="", sha256="0", files=files,
+                 service="web-frontend", port=8080, command=["python3"], healthcheck="/")  # fmt: skip
+    ws.registry_path.write_text(registry.dump(Registry(head=None, components=[comp])))
     ports.record(ws, {"web-frontend": port})  # as `doit compose` chooses them
     return ws
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import APPS, DoitRun, add_iteration, run_doit
+from conftest import APPS, DoitRun, add_iteration, run_doit, write_results
 from ollama_server import ScriptedOllama
 from resources.make_fixtures import build as build_fixture
 
@@ -77,7 +77,14 @@ def failing_results(ws: Workspace, it: str = "iter_001_notes") -> None:
         "reason": "GET /notes: status 500, expected 200",
         "evidence": {"status": 500},
     }
-    data = {"format": "genlib.results/1", "iteration": it, "summary": {"passed": 0, "failed": 1}, "results": [result]}
+    data = {
+        "format": "genlib.results/1",
+        "iteration": it,
+        "started": "2026-01-02T03:04:05+00:00",
+        "duration_s": 1.0,
+        "summary": {"passed": 0, "failed": 1, "skipped": 0, "error": 0},
+        "results": [result],
+    }
     (ws.iterations_dir / it / "results.json").write_text(json.dumps(data))
 
 
@@ -94,9 +101,7 @@ def test_heal_without_an_iteration_says_what_to_do(workspace: Workspace) -> None
 
 def test_heal_with_green_results_has_nothing_to_do(workspace: Workspace) -> None:
     add_iteration(workspace, "iter_001_notes", "notes")
-    (workspace.iterations_dir / "iter_001_notes" / "results.json").write_text(
-        json.dumps({"iteration": "iter_001_notes", "summary": {"passed": 7}, "results": []})
-    )
+    write_results(workspace.iterations_dir / "iter_001_notes", *["passed"] * 7, "skipped")
     run = run_doit(workspace, "heal")
     assert run.returncode == 0, run.output
     assert "nothing to heal: all 7 scenario(s) of iter_001_notes pass" in run.output

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from conftest import add_iteration, run_doit
+from conftest import add_iteration, run_doit, write_results
 
 from genlib import history
 from genlib.errors import WorkspaceError
@@ -48,9 +46,7 @@ def healed(workspace: Workspace) -> Workspace:
 
 
 def test_table_lists_every_iteration_and_marks_head(healed: Workspace) -> None:
-    (healed.iterations_dir / "iter_002_patch" / "results.json").write_text(
-        json.dumps({"summary": {"passed": 5, "failed": 2, "skipped": 0, "error": 1}})
-    )
+    write_results(healed.iterations_dir / "iter_002_patch", *["passed"] * 5, "failed", "failed", "error", "skipped")
     table = history.format_table(history.rows(healed))
     lines = table.splitlines()
     assert lines[0].split() == ["#", "kind", "description", "files", "passed", "failed", "tokens", "time"]

@@ -43,14 +43,19 @@ def patch(description: str, tokens: tuple[int, int], seconds: float, content: st
 
 
 def results(iteration: str, page_status: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    """results.json in the documented genlib.results/1 shape (docs/results-json.md)."""
     found = [
-        {"name": "service notes-api", "kind": "service", "service": "notes-api", "status": "passed", "reason": "ok"},
-        {"name": "notes page", "kind": "page", "service": "web-frontend", "status": page_status,
-         "reason": PAGE_REASON + " " + HOSTILE if page_status == "failed" else "no errors", "evidence": evidence},
+        {"name": "service notes-api", "kind": "service", "service": "notes-api", "origin": "genlib",
+         "status": "passed", "reason": "ok", "duration_s": 0.01, "evidence": {}},
+        {"name": "notes page", "kind": "page", "service": "web-frontend", "origin": "user", "status": page_status,
+         "reason": PAGE_REASON + " " + HOSTILE if page_status == "failed" else "no errors", "duration_s": 1.0,
+         "evidence": evidence},
     ]  # fmt: skip
     failed = int(page_status == "failed")
     summary = {"passed": 2 - failed, "failed": failed, "skipped": 0, "error": 0}
-    return {"format": "genlib.results/1", "iteration": iteration, "summary": summary, "results": found}
+    started = "2026-01-02T03:04:05+00:00"
+    return {"format": "genlib.results/1", "iteration": iteration, "started": started, "duration_s": 1.5,
+            "summary": summary, "results": found}  # fmt: skip
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import BASE_IMAGE, add_iteration, notes_variant, run_doit, wait_for_base_image
@@ -17,7 +18,7 @@ from conftest import BASE_IMAGE, add_iteration, notes_variant, run_doit, wait_fo
 from genlib import checks, logscan, runner
 from genlib.engine import ServiceState, Stack
 from genlib.iterations import Iteration, head
-from genlib.runner import Result, RunReport
+from genlib.results import Result, RunReport
 from genlib.scenarios import (
     ExecExpect,
     HttpExpect,
@@ -261,15 +262,29 @@ def test_http_on_a_service_without_port_is_an_error() -> None:
 # -- results.json, logs/ and the table ----------------------------------------------------------------
 
 
+def _result(
+    name: str, kind: str, service: str, origin: str, status: str, reason: str, duration: float, **kw: Any
+) -> Result:
+    data = {"name": name, "kind": kind, "service": service, "origin": origin, "status": status, "reason": reason}
+    return Result.model_validate({**data, "duration_s": duration, **kw})
+
+
 def _report() -> RunReport:
     results = [
-        Result("service notes-api", "service", "notes-api", "genlib", "passed", "running, healthy", 0.01),
-        Result(
-            "list notes", "http", "notes-api", "model", "failed", "status 500, expected 200", 0.123, {"status": 500}
+        _result("service notes-api", "service", "notes-api", "genlib", "passed", "running, healthy", 0.01),
+        _result(
+            "list notes",
+            "http",
+            "notes-api",
+            "model",
+            "failed",
+            "status 500, expected 200",
+            0.123,
+            evidence={"status": 500},
         ),
-        Result("worker file", "exec", "digest-workers", "user", "error", "cannot exec python3 in digest-workers", 2),
+        _result("worker file", "exec", "digest-workers", "user", "error", "cannot exec python3 in digest-workers", 2),
     ]
-    return RunReport("iter_001_notes", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), 2.5, results)
+    return RunReport.of("iter_001_notes", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), 2.5, results)
 
 
 def test_report_summary_and_verdict() -> None:
@@ -277,7 +292,7 @@ def test_report_summary_and_verdict() -> None:
     assert report.summary == {"passed": 1, "failed": 1, "skipped": 0, "error": 1}
     assert not report.ok
     assert [r.name for r in report.failing] == ["list notes", "worker file"]
-    assert RunReport("x", report.started, 0.0, report.results[:1]).ok
+    assert RunReport.of("x", report.started, 0.0, report.results[:1]).ok
 
 
 @pytest.fixture
@@ -318,7 +333,10 @@ def test_log_tails_replace_those_of_services_gone(iteration: Iteration) -> None:
 
 def test_table_lines_up_and_ends_with_a_summary() -> None:
     report = _report()
-    report.results[1].reason = "status 500, expected 200;\n  body lacks 'hello' " + "x" * 200
+    long = report.results[1].model_copy(
+        update={"reason": "status 500, expected 200;\n  body lacks 'hello' " + "x" * 200}
+    )
+    report = report.model_copy(update={"results": [report.results[0], long, report.results[2]]})
     lines = runner.render_table(report).splitlines()
     assert lines[0].split() == ["STATUS", "SCENARIO", "SERVICE", "TIME", "REASON"]
     assert [line.split()[0] for line in lines[1:3]] == ["pass", "FAIL"] and lines[6].split()[0] == "ERROR"
@@ -343,8 +361,7 @@ def test_results_written_atomically_replace_the_old(iteration: Iteration) -> Non
     runner.write_results(iteration, _report())
     first = Path(iteration.results).read_text()
     report = _report()
-    report.results = report.results[:1]
-    runner.write_results(iteration, report)
+    runner.write_results(iteration, report.model_copy(update={"results": report.results[:1]}))
     assert json.loads(iteration.results.read_text())["summary"]["passed"] == 1
     assert first != iteration.results.read_text()
 

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from genlib import suspects
+from genlib.llm_output import Layer
+from genlib.registry import Entry, FileEntry
 
 IT = "iter_001_shop"
+SOURCES: dict[str, str] = {}
+HOST_PORTS = {"orders-api": 18001, "stock-backend": 18002, "web-frontend": 18003}  # as .genlib/ports.json
 
 
-def comp(layer: str, name: str, files: dict[str, str], **extra: Any) -> dict[str, Any]:
-    entry = {
-        "layer": layer,
-        "name": name,
-        "files": [{"path": f"{layer}/{name}/{rel}", "iteration": IT} for rel in files],
-    }
-    return {**entry, "_sources": {f"{layer}/{name}/{rel}": text for rel, text in files.items()}, **extra}
+def comp(
+    layer: Layer, name: str, files: dict[str, str], service: str, command: list[str] | None = None, **deps: list[str]
+) -> Entry:
+    SOURCES.update({f"{layer}/{name}/{rel}": text for rel, text in files.items()})
+    listed = [FileEntry(path=f"{layer}/{name}/{rel}", iteration=IT, sha256="") for rel in files]
+    return Entry(
+        name=name, layer=layer, runtime="python", description="", sha256="", files=listed, service=service,
+        command=command, **deps,
+    )  # fmt: skip
 
 
 ORDERS = comp(
@@ -33,7 +37,6 @@ ORDERS = comp(
     service="orders-api",
     command=["python3", "app.py"],
     depends_on=["stock-backend"],
-    host_port=18001,
 )
 STOCK = comp(
     "backend",
@@ -41,14 +44,12 @@ STOCK = comp(
     {"server.js": "const db = require('./lib/db');\n", "lib/db.js": "module.exports = {}\n"},
     service="stock-backend",
     command=["node", "server.js"],
-    host_port=18002,
 )
 MAILER = comp(
     "workers", "mailer", {"worker.py": "print('mail')\n"}, service="mailer-workers", command=["python3", "worker.py"]
 )
-WEB = comp("frontend", "web", {"index.html": "<h1>shop</h1>\n"}, service="web-frontend", host_port=18003)
+WEB = comp("frontend", "web", {"index.html": "<h1>shop</h1>\n"}, service="web-frontend")
 COMPONENTS = [ORDERS, STOCK, MAILER, WEB]
-SOURCES = {path: text for c in COMPONENTS for path, text in c["_sources"].items()}
 
 
 def read(iteration: str, path: str) -> str | None:
@@ -94,20 +95,22 @@ def test_python_module_named_in_an_import_error() -> None:
 
 
 def test_files_changed_by_the_last_iteration_come_before_the_rest() -> None:
-    patched = {**STOCK, "files": [{"path": "backend/stock/lib/db.js", "iteration": "iter_002_patch"}]}
+    patched = STOCK.model_copy(
+        update={"files": [FileEntry(path="backend/stock/lib/db.js", iteration="iter_002_patch", sha256="")]}
+    )
     found = suspects.rank([ORDERS, patched], ["orders-api"], {"orders-api": "status 500"}, "iter_002_patch", read)
     assert found[0].path == "backend/stock/lib/db.js"
 
 
 def test_involved_services_follow_depends_on_and_addresses_in_the_evidence() -> None:
     text = "GET /orders: status 502; upstream http://127.0.0.1:18003/ refused; mailer-workers queue full"
-    assert suspects.involved_services(COMPONENTS, ["orders-api"], text) == [
+    assert suspects.involved_services(COMPONENTS, ["orders-api"], text, HOST_PORTS) == [
         "orders-api",
         "stock-backend",
         "mailer-workers",
         "web-frontend",
     ]
-    assert suspects.involved_services(COMPONENTS, ["web-frontend"], "ok") == ["web-frontend"]
+    assert suspects.involved_services(COMPONENTS, ["web-frontend"], "ok", HOST_PORTS) == ["web-frontend"]
 
 
 def test_imports_resolve_within_the_component() -> None:

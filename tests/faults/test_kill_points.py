@@ -144,11 +144,11 @@ def test_the_graph_stopped_midway_is_finished_by_the_next_run(
     assert again.returncode == 0, again.output
     it = list_iterations(big)[0]
     manifest = read_manifest(it)
-    assert manifest is not None and len(manifest["files"]) == len(NOTES["files"]) + BIG_FILES
-    for rel in manifest["files"]:
+    assert manifest is not None and len(manifest.files) == len(NOTES["files"]) + BIG_FILES
+    for rel in manifest.files:
         assert (it.path / rel).stat().st_size > 0
     components = yaml.safe_load(big.registry_path.read_text())["components"]
     registry_files = [f["path"] for c in components for f in c["files"]]
-    assert len(registry_files) == len(manifest["files"])
+    assert len(registry_files) == len(manifest.files)
     assert big.compose_path.exists()
     assert run_doit(big, *BUILD).executed == []  # and now nothing is stale
