@@ -2,7 +2,8 @@
 
 `up` leaves a stamp, .genlib/up.json, holding the container id of each service:
 `down` removes it, so doit brings the stack up again on the next run, and the
-stamp's content changes exactly when a container was replaced.
+stamp's content changes exactly when a container was replaced. `up`'s up-to-date
+check reads it without importing this module (tasks._stack_still_up: it must be cheap).
 """
 
 from __future__ import annotations
