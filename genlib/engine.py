@@ -17,7 +17,7 @@ import socket
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -415,6 +415,8 @@ class Stack:
                 state = states.get(name)
                 if state is None or state.state in ("created", "starting"):
                     pending.append(name)
+                elif state.health == "unhealthy" and state.state == "running" and self.slow_probe_only(name):
+                    states[name] = replace(state, health="healthy")  # its probe is slow, not the service
                 elif state.health == "starting" and state.state == "running":
                     seen = first_seen.setdefault(state.container_id, time.monotonic())
                     due = time.monotonic() - seen >= NEVER_HEALTHY_S and time.monotonic() >= asked.get(name, 0.0)
@@ -456,6 +458,22 @@ class Stack:
             shown = ", ".join(str(p) for p in sorted(listening))
             return f"never became healthy: it listens on port {shown}, not on its declared port {port}"
         return ""
+
+    def slow_probe_only(self, service: str) -> bool:
+        """An `unhealthy` service whose probes only timed out (a busy machine starts the probe's interpreter
+        slowly) while its health path, asked from the host, answers below 400: it works."""
+        container = self._container(service)
+        if container is None:
+            return False
+        with docker_errors(f"inspect {service}"):
+            test = " ".join((container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or [])
+            health = container.attrs.get("State", {}).get("Health") or {}
+        match = re.search(r"http://127\.0\.0\.1:\d+(/[^'\s]*)?", test)
+        codes = {entry.get("ExitCode") for entry in (health.get("Log") or [])[-3:]}
+        if health.get("Status") != "unhealthy" or match is None or codes != {-1}:
+            return False
+        answer = _http_status(published_ports(self.ws.compose_path).get(service), match.group(1) or "/")
+        return answer is not None and answer < 400
 
     def down(self, on_line: Callable[[str], None] | None = None, volumes: bool = False) -> None:
         """Remove the stack's containers and network; its named volumes too only with `volumes`."""
