@@ -341,9 +341,11 @@ def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
     services = sorted({r.service for r in report.results if r.kind == "service"})
     known = known_secrets(ws)  # the database password, should an app print it
     write_logs(it, {name: redact(scan_or_note(stack, name).digest(), known) for name in services})
-    for result in report.results:
-        result.reason, result.evidence = redact(result.reason, known), _redacted(result.evidence, known)
-    write_results(it, report)
+    kept = [
+        r.model_copy(update={"reason": redact(r.reason, known), "evidence": _redacted(r.evidence, known)})
+        for r in report.results
+    ]  # results are frozen: the redacted copies are what results.json keeps
+    write_results(it, report.model_copy(update={"results": kept}))
     return it
 
 
