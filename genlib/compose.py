@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from genlib import dataservices, images, ports, process, templating
+from genlib import dataservices, images, ports, process, registry, rules, templating
 from genlib.config import Settings
 from genlib.dataservices import RUNTIMES as DATA_RUNTIMES
 from genlib.dataservices import is_data, volume_name
@@ -166,6 +166,19 @@ def _scalars(node: Any) -> list[str]:
     if isinstance(node, list):
         return [s for item in node for s in _scalars(item)]
     return [node] if isinstance(node, str) else []
+
+
+def renderer(ws: Workspace, settings: Settings) -> rules.Render:
+    """The answer rules' last check: the app's docker-compose.yml, rendered in memory through this
+    workspace's template and parsed, before anything is written (a failure is the template's)."""
+
+    def render_app(app: rules.App) -> None:
+        preview = registry.preview(sorted(app.components.values(), key=lambda c: c.service), app.files)
+        host_ports = ports.hashed(preview.listening, ports.AUTO_LOW)  # stand-ins: the real ones come at compose
+        ctx = context(ws, preview, settings, host_ports)
+        check_yaml(render(ws.compose_template, ctx), ws.compose_template, ctx)
+
+    return render_app
 
 
 def compose_cli() -> list[str] | None:

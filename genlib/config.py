@@ -83,6 +83,8 @@ class Settings:
     # what an answer may hold
     max_file_bytes: int = 256 * 1024
     max_files: int = 200
+    max_components: int = 30  # components in the app an answer would produce
+    max_text_chars: int = 4000  # any other string of an answer: a description, a command argument, a scenario field
     extra: dict[str, Any] = field(default_factory=dict)
 
     def image_for(self, runtime: str) -> str:

@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO, get_args
 
-from genlib import doit_run, migrations, prompts
+from genlib import compose, doit_run, migrations, prompts, registry, rules
 from genlib.config import Settings
-from genlib.errors import ConfigError, ModelMissing, OutputError, RegistryError
+from genlib.errors import ConfigError, ModelMissing
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
-from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, check_answer, dump_output
-from genlib.patch import protect_person_services
-from genlib.registry import STATIC_PORT, Entry, build, check_dependencies
-from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, save_tests
+from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, dump_output
+from genlib.registry import STATIC_PORT, Entry, build
+from genlib.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.workspace import LAYERS, Workspace
 
 _LAYER_PURPOSES = {
@@ -58,14 +57,6 @@ class Existing:
     components: list[Entry]
     files: list[dict[str, str]]
     omitted: list[str]
-
-    @property
-    def known_components(self) -> set[tuple[str, str]]:
-        return {(c.layer, c.name) for c in self.components}
-
-    @property
-    def services(self) -> set[str]:
-        return {c.service for c in self.components if c.service}
 
 
 def read_description(raw: str | None) -> str:
@@ -109,34 +100,14 @@ def build_messages(ws: Workspace, description: str, app: Existing | None) -> lis
     return [{"role": "user", "content": prompts.render(ws, "gen.md.j2", context)}]
 
 
-def answer_rules(settings: Settings, app: Existing | None, tests: TestFile, ws: Workspace | None = None) -> Check:
-    """The checks an answer must pass before it becomes an iteration (failures go back to the model)."""
-    known = app.known_components if app else set()
-    services = app.services if app else set()
+def answer_rules(ws: Workspace, settings: Settings, current: rules.Current) -> Check:
+    """genlib.rules on the app the answer would produce (failures go back to the model)."""
+    limits = rules.Limits.of(settings)
+    render = compose.renderer(ws, settings)
 
     def check(answer: Answer) -> None:
-        if not answer.files and not answer.deletions:
-            raise OutputError("the answer holds no files; write the files of every new or changed component")
-        check_answer(
-            answer,
-            max_file_bytes=settings.max_file_bytes,
-            max_files=settings.max_files,
-            known_components=known,
-        )
-        protect_person_services(answer, tests)
-        if ws is not None:
-            migrations.check_answer(ws, {f.path: f.content for f in answer.files})
-        runnable = services | {c.service for c in answer.components if c.runnable}
-        try:  # here, not in the registry task: a bad name must not become an iteration
-            check_dependencies(answer.components, runnable)
-        except RegistryError as exc:
-            raise OutputError(str(exc)) from exc
-        for scenario in answer.scenarios:
-            if scenario.service not in runnable:
-                raise OutputError(
-                    f"scenario {scenario.name!r} names service {scenario.service!r}, which is not one of "
-                    f"{', '.join(sorted(runnable)) or 'no services'} (a service is <component>-<layer>)"
-                )
+        rules.check(answer, current, limits, render=render)
+        migrations.check_answer(ws, {f.path: f.content for f in answer.files})
 
     return check
 
@@ -155,14 +126,14 @@ def ensure_model(llm: LLM, pull: bool, out: TextIO) -> None:
 
 
 def ask_model(
-    ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, app: Existing | None, out: TextIO
+    ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Current, out: TextIO
 ) -> Accepted:
     on_progress, finish = token_meter(out, f"{llm.model}")
     try:
         return ask(
             llm,
             messages,
-            check=answer_rules(settings, app, load_tests(ws.tests_path), ws),
+            check=answer_rules(ws, settings, current),
             retries=settings.retries,
             rejected_dir=ws.state_dir / "rejected",
             on_progress=on_progress,
@@ -172,9 +143,12 @@ def ask_model(
 
 
 def record(
-    ws: Workspace, description: str, accepted: Accepted, llm: LLM, messages: list[Message], tests: TestFile
-) -> tuple[Iteration, int]:
-    """Write the iteration (all or nothing), then the model's scenarios, then HEAD; return it and the scenario count."""
+    ws: Workspace, description: str, accepted: Accepted, llm: LLM, messages: list[Message], current: rules.Current
+) -> tuple[Iteration, int, list[str]]:
+    """Write the iteration (all or nothing), then test.yaml, then HEAD.
+
+    Returns it, how many scenarios the model added, and the model's scenarios dropped because the app
+    no longer has their service."""
     output = LLMOutput(
         format=FORMAT,
         kind="gen",
@@ -188,15 +162,17 @@ def record(
     )
     files = {"desc.txt": description + "\n", "llm_output.json": dump_output(output)}
     it = write_iteration(ws, slugify(description), files)
-    merged, added = merge_model_scenarios(tests, list(accepted.answer.scenarios), it.name)
-    if added:
-        save_tests(ws.tests_path, merged)
+    app = rules.apply(accepted.answer, current)
+    merged, added = merge_model_scenarios(current.tests, list(accepted.answer.scenarios), it.name)
+    settled, dropped = settle(merged, app.services)
+    if added or dropped:
+        save_tests(ws.tests_path, settled)
     if ws.head_file.exists():
         set_head(ws, it)
-    return it, added
+    return it, added, dropped
 
 
-def summary(it: Iteration, accepted: Accepted, added: int, seconds: float) -> str:
+def summary(it: Iteration, accepted: Accepted, added: int, dropped: list[str], seconds: float) -> str:
     answer = accepted.answer
     layers = Counter(spec.path.split("/")[0] for spec in answer.files)
     services = sorted(c.service for c in answer.components if c.runnable)
@@ -207,7 +183,8 @@ def summary(it: Iteration, accepted: Accepted, added: int, seconds: float) -> st
             f"gen: {it.name}",
             "  files:     " + (", ".join(f"{layer} {n}" for layer, n in sorted(layers.items())) or "none"),
             "  services:  " + (", ".join(services) or "none new"),
-            f"  scenarios: {added} added to test.yaml",
+            f"  scenarios: {added} added to test.yaml"
+            + (f"; {len(dropped)} dropped, their service is gone: {', '.join(dropped)}" if dropped else ""),
             f"  tokens:    {stats.prompt_tokens} prompt + {stats.completion_tokens} answer"
             f" in {tries} attempt{'s' if tries > 1 else ''}; {seconds:.1f}s in all",
         ]
@@ -222,15 +199,16 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     settings = ws.settings(variables)
     tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
     app = existing_app(ws, settings, description)
+    current = registry.current(ws, tests)
     messages = build_messages(ws, description, app)
     with connect(settings, out) as llm:
         ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
-        accepted = ask_model(ws, llm, messages, settings, app, out)
-    it, added = record(ws, description, accepted, llm, messages, tests)
+        accepted = ask_model(ws, llm, messages, settings, current, out)
+    it, added, dropped = record(ws, description, accepted, llm, messages, current)
     graph_vars = {k: v for k, v in variables.items() if k not in NOT_VARIABLES}
     code = doit_run.run(ws, variables=graph_vars)
     if code != 0:
         print(f"ERROR: {it.name} was written, but building it failed (above); fix that and run `doit`", file=sys.stderr)
         return code
-    print(summary(it, accepted, added, time.monotonic() - started), file=out)
+    print(summary(it, accepted, added, dropped, time.monotonic() - started), file=out)
     return 0

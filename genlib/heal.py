@@ -18,17 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
-from genlib import doit_run, healprompt, journal, migrations, patch, registry, results
+from genlib import compose, doit_run, healprompt, journal, migrations, patch, registry, results, rules
 from genlib.config import Settings
 from genlib.dataservices import known_secrets
-from genlib.errors import AnswerInvalid, LLMError, PatchRejected, RegistryError, WorkspaceError
-from genlib.history import effective_tree
+from genlib.errors import AnswerInvalid, LLMError, WorkspaceError
 from genlib.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, dump_output
-from genlib.materialize import declared_through
 from genlib.results import RunReport
-from genlib.scenarios import load_tests, merge_model_scenarios, save_tests
+from genlib.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.workspace import Workspace
 
 TEST_TASK = ("test",)  # materialize -> registry -> compose -> up -> test
@@ -135,28 +133,21 @@ def build_messages(
     return [{"role": "user", "content": prompt.text}]
 
 
-def patch_rules(ws: Workspace, current: Iteration, settings: Settings) -> Check:
-    """The check `ask` runs on each answer: the patch rules, against the tree and test.yaml as they are now."""
-    tree = effective_tree(ws, current)
-    tests = load_tests(ws.tests_path)
-    known = declared_through(ws, current)  # the patch's parent is HEAD: what materialize will accept
-    services = set(registry.load(ws).services)
+def patch_rules(ws: Workspace, current: rules.Current, settings: Settings) -> Check:
+    """genlib.rules for a patch, on the app it would produce; a broken rule goes back to the model."""
+    limits = rules.Limits.of(settings)
+    render = compose.renderer(ws, settings)
 
     def check(answer: Answer) -> None:
-        patch.validate(answer, tree=tree, tests=tests, known_components=known, settings=settings)
+        rules.check(answer, current, limits, patch=True, render=render)
         migrations.check_answer(ws, {f.path: f.content for f in answer.files})
-        runnable = services | {c.service for c in answer.components if c.runnable}
-        try:  # now, not in the registry task: a bad name must not become a patch iteration
-            registry.check_dependencies(answer.components, runnable)
-        except RegistryError as exc:
-            raise PatchRejected(str(exc)) from exc
 
     return check
 
 
-def ask_for_patch(ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, out: TextIO) -> Accepted:
-    current = head(ws)
-    assert current is not None  # the loop starts only with a HEAD
+def ask_for_patch(
+    ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Current, out: TextIO
+) -> Accepted:
     check = patch_rules(ws, current, settings)
     on_progress, finish = token_meter(out, llm.model)
     try:
@@ -172,13 +163,14 @@ def ask_for_patch(ws: Workspace, llm: LLM, messages: list[Message], settings: Se
         finish()
 
 
-def record(ws: Workspace, number: int, accepted: Accepted, llm: LLM, messages: list[Message]) -> Iteration:
-    """The patch iteration (all or nothing), the model's scenarios, then HEAD.
+def record(
+    ws: Workspace, number: int, accepted: Accepted, llm: LLM, messages: list[Message], current: rules.Current
+) -> Iteration:
+    """The patch iteration (all or nothing), test.yaml (the model's scenarios, minus those whose
+    service the patch removed), then HEAD.
 
     `answer` keeps only the files that change; `raw` keeps everything the model said."""
-    current = head(ws)
-    assert current is not None  # the loop starts only with a HEAD
-    answer = patch.only_changed(accepted.answer, effective_tree(ws, current))
+    answer = patch.only_changed(accepted.answer, current.files)
     summary = answer.summary.strip() or "patch"
     output = LLMOutput(
         format=FORMAT,
@@ -193,10 +185,10 @@ def record(ws: Workspace, number: int, accepted: Accepted, llm: LLM, messages: l
     )
     files = {"desc.txt": f"heal round {number}: {summary}\n", "llm_output.json": dump_output(output)}
     it = write_iteration(ws, PATCH_SLUG, files)
-    tests = load_tests(ws.tests_path)
-    merged, changed = merge_model_scenarios(tests, list(accepted.answer.scenarios), it.name)
-    if changed:
-        save_tests(ws.tests_path, merged)
+    merged, changed = merge_model_scenarios(current.tests, list(accepted.answer.scenarios), it.name)
+    settled, dropped = settle(merged, rules.apply(accepted.answer, current).services)
+    if changed or dropped:
+        save_tests(ws.tests_path, settled)
     set_head(ws, it)
     return it
 
@@ -255,8 +247,9 @@ def _round(
     if strategy.mode == "regenerate":
         state.regenerated.add(strategy.component)
         print(f"heal: round {number}: rewriting {strategy.component} whole ({strategy.why})", file=out)
+    current = registry.current(ws, load_tests(ws.tests_path))
     try:
-        accepted = ask_for_patch(ws, llm, messages, settings, out)
+        accepted = ask_for_patch(ws, llm, messages, settings, current, out)
     except AnswerInvalid as exc:  # e.g. unchanged files resent on every retry: a failed round, not a tool error
         return _missed(ws, state, out, number, len(messages[0]["content"]), f"no usable patch: {exc}")
     fingerprint = patch.fingerprint(accepted.answer)
@@ -267,7 +260,7 @@ def _round(
     stats = accepted.stats()
     spent = stats.prompt_tokens + stats.completion_tokens
     state.tokens += spent
-    it = record(ws, number, accepted, llm, messages)
+    it = record(ws, number, accepted, llm, messages, current)
     code = doit_run.run(ws, TEST_TASK, variables)
     report = read_results(it) if code in (0, 1) else None
     changed = [f.path for f in accepted.answer.files] + list(accepted.answer.deletions)

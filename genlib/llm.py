@@ -546,18 +546,36 @@ class Accepted:
         )
 
 
+_MAX_NESTING = 64  # an answer is 4 levels deep; a JSON parser or validator recurses once per level
+
+
 def parse_answer(raw: str, check: Check) -> Answer:
     """JSON, then the schema, then genlib's safety rules; each failure is one OutputError."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise OutputError(f"not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise OutputError(f"JSON nested deeper than {_MAX_NESTING} levels; answer with the flat object") from exc
+    if _nesting(data) > _MAX_NESTING:
+        raise OutputError(f"JSON nested deeper than {_MAX_NESTING} levels; answer with the flat object")
     try:
         answer = Answer.model_validate(data)
     except ValidationError as exc:
         raise OutputError(f"does not match the schema: {describe_validation_error(exc)}") from exc
     check(answer)
     return answer
+
+
+def _nesting(data: Any) -> int:
+    """How deep containers nest, without recursing (the validator would, once per level)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def ask(
@@ -608,5 +626,6 @@ def save_rejected(folder: Path, llm: LLM, attempts: list[Attempt]) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"{stamp}.json"
     record = {"model": llm.model, "host": llm.host, "attempts": [a.model_dump() for a in attempts]}
-    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    # ASCII escapes: a raw answer or a reason may quote a lone surrogate, which UTF-8 cannot write
+    atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=True) + "\n")
     return path

@@ -1,6 +1,6 @@
 """llm_output.json -> layer files (+ manifest.json), safely and without losing a person's edits.
 
-Every path is checked (`llm_output.check_answer`), parent folders may not be
+Every path is checked again (`rules.check_stored`: the file may have been edited), parent folders may not be
 symlinks, each file is written atomically and the manifest last, so a missing
 manifest means "not materialized yet" and re-running finishes the job.
 """
@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from genlib import manifest
+from genlib import manifest, rules
 from genlib.config import Settings
 from genlib.errors import HandEditConflict, OutputError
 from genlib.fsutil import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file
 from genlib.iterations import Iteration, list_iterations, parent_map, read_manifest
-from genlib.llm_output import check_answer, load_output
+from genlib.llm_output import load_output
 from genlib.workspace import Workspace
 
 
@@ -34,13 +34,11 @@ def materialize(
     """
     output = load_output(it.llm_output)
     answer = output.answer
-    check_answer(
-        answer,
-        where=str(it.llm_output),
-        max_file_bytes=settings.max_file_bytes,
-        max_files=settings.max_files,
-        known_components=known_components if known_components is not None else _declared_before(ws, it),
-    )
+    known = known_components if known_components is not None else _declared_before(ws, it)
+    try:
+        rules.check_stored(answer, known, rules.Limits.of(settings))
+    except OutputError as exc:
+        raise OutputError(f"{it.llm_output}: {exc}") from exc
     previous = read_manifest(it)
     new_files = {spec.path: spec.content.encode("utf-8") for spec in answer.files}
     if not force and previous is not None:
@@ -107,11 +105,6 @@ def materialize_stale(ws: Workspace, stale: set[str], settings: Settings, *, for
 
 def _declared_before(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
     return next(set(known) for each, known in _with_known_components(ws) if each.name == it.name)
-
-
-def declared_through(ws: Workspace, it: Iteration) -> set[tuple[str, str]]:
-    """(layer, name) of the components declared once `it` is applied: what a patch on top may touch."""
-    return set(_after(frozenset(_declared_before(ws, it)), read_manifest(it)))
 
 
 def _with_known_components(ws: Workspace) -> Iterator[tuple[Iteration, frozenset[tuple[str, str]]]]:

@@ -15,11 +15,13 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from genlib import rules
 from genlib.dataservices import RUNTIMES, is_data
-from genlib.errors import RegistryError
+from genlib.errors import OutputError, RegistryError
 from genlib.fsutil import atomic_write_text, sha256_file
 from genlib.iterations import FileRef, Iteration, overlay, read_manifest, up_to_head
 from genlib.llm_output import ComponentSpec, Layer, Runtime
+from genlib.scenarios import TestFile
 from genlib.strict import Strict, describe_validation_error
 from genlib.workspace import Workspace
 
@@ -113,11 +115,33 @@ def build(ws: Workspace) -> Registry:
     """Host ports are not here: they belong to the workspace on this machine (genlib.ports)."""
     head, comps = components(ws)
     services = {c.spec.service for c in comps if c.runnable}
-    return Registry(head=head.name if head else None, components=[_entry(c, services) for c in comps])
+    return Registry(head=head.name if head else None, components=[_entry(c.spec, _files(c), services) for c in comps])
 
 
-def _entry(comp: Component, services: set[str]) -> Entry:
-    spec = comp.spec
+def preview(specs: list[ComponentSpec], paths: set[str]) -> Registry:
+    """The registry an app would have, before any of its files exist (to render its compose file in memory)."""
+    services = {s.service for s in specs if s.runnable}
+    entries = []
+    for spec in specs:
+        mine = sorted(p for p in paths if p.startswith(f"{spec.layer}/{spec.name}/"))
+        entries.append(_entry(spec, [FileEntry(path=p, iteration="preview", sha256="0" * 64) for p in mine], services))
+    return Registry(head="preview", components=entries)
+
+
+def current(ws: Workspace, tests: TestFile) -> rules.Current:
+    """The app at HEAD as plain data, for the answer rules."""
+    _, comps = components(ws)
+    tree = {}
+    for comp in comps:
+        for ref in comp.files:
+            try:
+                tree[ref.path] = ref.source.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RegistryError(f"{ref.source} cannot be read ({exc}); run `doit materialize force=1`") from exc
+    return rules.Current({(c.spec.layer, c.spec.name): c.spec for c in comps}, tree, tests)
+
+
+def _files(comp: Component) -> list[FileEntry]:
     files = []
     for ref in comp.files:
         if ref.source.is_symlink():  # it would be mounted into a container as whatever it points at
@@ -125,6 +149,10 @@ def _entry(comp: Component, services: set[str]) -> Entry:
         if not ref.source.is_file():
             raise RegistryError(f"{ref.source} is missing; run `doit` to materialize it again")
         files.append(FileEntry(path=ref.path, iteration=ref.iteration.name, sha256=sha256_file(ref.source)))
+    return files
+
+
+def _entry(spec: ComponentSpec, files: list[FileEntry], services: set[str]) -> Entry:
     common = Entry(
         name=spec.name,
         layer=spec.layer,
@@ -134,7 +162,7 @@ def _entry(comp: Component, services: set[str]) -> Entry:
         files=files,
         service=None,
     )
-    if not comp.runnable:
+    if not spec.runnable:
         return common
     if is_data(spec.runtime):
         return common.model_copy(update={"service": spec.service, "port": _port(spec)})
@@ -158,25 +186,11 @@ def _port(spec: ComponentSpec) -> int | None:
 
 
 def resolve_dependencies(spec: ComponentSpec, services: set[str]) -> list[str]:
-    """depends_on may name a service (`users-api`) or a component (`users`)."""
-    resolved = []
-    for dep in spec.depends_on:
-        matches = [dep] if dep in services else [s for s in services if s.rsplit("-", 1)[0] == dep]
-        if len(matches) != 1:
-            what = "is ambiguous" if matches else "names no runnable component"
-            raise RegistryError(f"component {spec.layer}/{spec.name}: depends_on {dep!r} {what}")
-        if matches[0] != spec.service:
-            resolved.append(matches[0])
-    return sorted(set(resolved))
-
-
-def check_dependencies(specs: list[ComponentSpec], services: set[str]) -> None:
-    """Resolve every depends_on of a model's answer before it is written (RegistryError names the first)."""
-    for spec in specs:
-        try:
-            resolve_dependencies(spec, services)
-        except RegistryError as exc:
-            raise RegistryError(f"{exc} (services: {', '.join(sorted(services)) or 'none'})") from exc
+    """depends_on may name a service (`users-api`) or a component (`users`): rules.resolve, as a RegistryError."""
+    try:
+        return rules.resolve(spec, services)
+    except OutputError as exc:
+        raise RegistryError(str(exc)) from exc
 
 
 def _combined(files: list[FileEntry]) -> str:

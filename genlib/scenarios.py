@@ -254,3 +254,11 @@ def merge_model_scenarios(tests: TestFile, proposed: list[Scenario], iteration: 
             by_name[mine.name] = mine
             changed += 1
     return TestFile(scenarios=list(by_name.values())), changed
+
+
+def settle(tests: TestFile, services: set[str]) -> tuple[TestFile, list[str]]:
+    """Drop the model's scenarios whose service the app no longer has (a person's are never dropped:
+    the answer rules refuse an answer that would remove their service). Returns the file and the names."""
+    dropped = [s.name for s in tests.scenarios if s.origin == "model" and s.service not in services]
+    kept = [s for s in tests.scenarios if s.name not in dropped]
+    return TestFile(scenarios=kept), dropped

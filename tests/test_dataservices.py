@@ -11,7 +11,8 @@ from conftest import add_iteration, run_doit
 from genlib import migrations
 from genlib.dataservices import ensure_password, known_secrets
 from genlib.errors import OutputError, PatchRejected
-from genlib.llm_output import Answer, ComponentSpec, FileSpec, check_answer
+from genlib.llm_output import Answer, ComponentSpec, FileSpec
+from genlib.rules import Limits, check_stored
 from genlib.workspace import Workspace
 
 Files = tuple[str, str]
@@ -77,7 +78,7 @@ def test_a_data_component_holds_no_program(component: dict[str, object], files: 
     spec = ComponentSpec.model_validate({"name": "db", "layer": "backend", **component})
     answer = Answer(components=[spec], files=[FileSpec(path=p, content=c) for p, c in files])
     with pytest.raises(OutputError, match=why):
-        check_answer(answer)
+        check_stored(answer, set(), Limits())
 
 
 def test_a_model_may_not_change_an_applied_migration(workspace: Workspace) -> None:

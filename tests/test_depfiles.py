@@ -8,7 +8,8 @@ import pytest
 
 from genlib.depfiles import MAX_PACKAGES, check
 from genlib.errors import OutputError
-from genlib.llm_output import Answer, FileSpec, check_answer
+from genlib.llm_output import Answer, FileSpec
+from genlib.rules import Limits, check_files
 
 REQ = "api/notes/requirements.txt"
 PKG = "frontend/web/package.json"
@@ -97,5 +98,5 @@ def test_only_the_top_of_a_component_folder_holds_dependency_files() -> None:
 
 def test_a_model_answer_with_a_bad_dependency_file_is_refused_with_the_reason() -> None:
     answer = Answer(files=[FileSpec(path=REQ, content="--index-url https://evil.example/simple\n")])
-    with pytest.raises(OutputError, match=f"answer: {REQ}: line 1 .* options"):
-        check_answer(answer)
+    with pytest.raises(OutputError, match=f"{REQ}: line 1 .* options"):
+        check_files(answer, Limits())

@@ -159,7 +159,8 @@ def test_a_scenario_for_an_unknown_service_is_sent_back(workspace: Workspace, ol
     ollama.enqueue(json.dumps(wrong), NOTES_TEXT)
     assert gen_in_process(workspace, "a notes app")[0] == 0
     feedback = ollama.chats()[1]["messages"][-1]["content"]
-    assert "scenario 'x' names service 'notes', which is not one of digest-workers, notes-api, web-frontend" in feedback
+    services = "(services: digest-workers, notes-api, web-frontend"
+    assert f"scenario 'x' names service 'notes', which the app would not have {services}" in feedback
 
 
 def test_a_gen_may_not_remove_a_service_a_person_tests(workspace: Workspace, ollama: ScriptedOllama) -> None:
@@ -172,7 +173,7 @@ def test_a_gen_may_not_remove_a_service_a_person_tests(workspace: Workspace, oll
     code, out = gen_in_process(workspace, "count the notes in a stats worker")
     assert code == 0, out
     feedback = ollama.chats()[2]["messages"][-1]["content"]
-    assert "deleting 'api/notes' removes service 'notes-api', which scenario 'my check'" in feedback
+    assert "removes or stops service 'notes-api', which scenario 'my check'" in feedback
     registry = yaml.safe_load(workspace.registry_path.read_text())
     assert "notes-api" in {c["service"] for c in registry["components"]}
 

@@ -16,7 +16,8 @@ from ollama_server import MODEL, ScriptedOllama, broken, cut, delay, status
 from genlib.config import Settings
 from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
 from genlib.llm import OllamaLLM, StatusLine, ask, num_ctx_for, parse_answer, token_meter
-from genlib.llm_output import Answer, answer_schema, check_answer
+from genlib.llm_output import Answer, answer_schema
+from genlib.rules import Current, Limits, check
 
 NOTES_ANSWER = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]
 MESSAGES = [{"role": "user", "content": "build a notes app"}]
@@ -36,7 +37,7 @@ def llm_for(request: pytest.FixtureRequest) -> Callable[..., OllamaLLM]:
 
 
 def rules(answer: Answer) -> None:
-    check_answer(answer, known_components=set())
+    check(answer, Current(), Limits())
 
 
 def test_num_ctx_fits_prompt_and_answer_as_a_power_of_two() -> None:
@@ -136,6 +137,31 @@ def test_parse_answer_explains_each_kind_of_problem() -> None:
     with pytest.raises(OutputError, match="belongs to no declared component"):
         parse_answer('{"files": [{"path": "api/x/a.py", "content": ""}]}', rules)
     assert parse_answer(json.dumps(NOTES_ANSWER), rules).summary == NOTES_ANSWER.get("summary", "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('{"summary": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested deeper than 64 levels"),
+        ('{"summary": ' + "[" * 200 + "]" * 200 + "}", "nested deeper than 64 levels"),
+        ('{"summary": "a\\ud800b", "files": [{"path": "api/x/a.py", "content": "x"}]}', "lone surrogate"),
+    ],
+)
+def test_unusual_text_is_an_output_error_not_a_crash(raw: str, reason: str) -> None:
+    """Lone surrogates and JSON nested very deep (RecursionError in the parser) are reasons, like any other."""
+    with pytest.raises(OutputError, match=reason):
+        parse_answer(raw, rules)
+
+
+def test_a_rejected_answer_with_lone_surrogates_is_still_kept(
+    ollama: ScriptedOllama, llm_for: Callable[..., OllamaLLM], tmp_path: Path
+) -> None:
+    bad = '{"summary": "\\udc00", "files": [{"path": "api/x/a.py", "content": "\\ud800"}]}'
+    ollama.enqueue(bad)
+    with pytest.raises(AnswerInvalid, match="lone surrogate"):
+        ask(llm_for(ollama), MESSAGES, check=rules, retries=0, rejected_dir=tmp_path / "rejected")
+    [kept] = (tmp_path / "rejected").iterdir()
+    assert json.loads(kept.read_text())["attempts"][0]["raw"] == bad
 
 
 def test_ask_retries_with_the_error_fed_back(

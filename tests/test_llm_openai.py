@@ -28,7 +28,8 @@ from genlib.errors import (
     ModelMissing,
 )
 from genlib.llm import OpenAILLM, ask
-from genlib.llm_output import Answer, answer_schema, check_answer, load_output
+from genlib.llm_output import Answer, answer_schema, load_output
+from genlib.rules import Current, Limits, check
 from genlib.workspace import Workspace
 
 NOTES_TEXT = json.dumps(json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"])
@@ -57,7 +58,7 @@ def dead_url() -> str:
 
 
 def rules(answer: Answer) -> None:
-    check_answer(answer, known_components=set())
+    check(answer, Current(), Limits())
 
 
 # -- the provider -----------------------------------------------------------------------------------

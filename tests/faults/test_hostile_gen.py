@@ -87,8 +87,8 @@ CASES: dict[str, tuple[Answer, str]] = {
     "thousands of files": (many_files(3000), "3000 files, over the limit of 200"),
     "duplicate paths": (notes_with(lambda d: d["files"].append(d["files"][0])), "appears twice"),
     "duplicate by case": (
-        notes_with(lambda d: d["files"].append({**d["files"][0], "path": d["files"][0]["path"].upper()})),
-        "unknown layer 'API'",
+        notes_with(lambda d: d["files"].append({**d["files"][0], "path": "api/notes/SERVER.js"})),
+        "'api/notes/SERVER.js' appears twice (letter case aside)",
     ),
     "written and deleted": (notes_with(lambda d: d.update(deletions=[d["files"][0]["path"]])), "written and deleted"),
     "file of no component": (first_path("api/ghost/x.js"), "belongs to no declared component api/ghost"),
@@ -116,8 +116,37 @@ CASES: dict[str, tuple[Answer, str]] = {
     ),
     "scenario for no service": (
         notes_with(lambda d: d["scenarios"].append({"name": "x", "kind": "logs", "service": "ghost-api"})),
-        "names service 'ghost-api', which is not one of",
+        "names service 'ghost-api', which the app would not have",
     ),
+    # answers that pass the schema but would break the app (issue 11, classes 3, 4, 6, 9, 10)
+    "depends_on cycle": (
+        notes_with(lambda d: d["components"][1].update(depends_on=["digest"])),
+        "depends_on makes a cycle: digest-workers -> notes-api -> digest-workers",
+    ),
+    "a C1 control YAML folds": (
+        component(command=["node", "server.js\x85"]),
+        "command[1]: holds the control character U+0085",
+    ),
+    "health that injects code": (component(health="/');import os;('"), "must be a plain URL path"),
+    "lone surrogate in content": (first_content("ok \ud800"), "holds a lone surrogate"),
+    "lone surrogate in summary": (
+        notes_with(lambda d: d.update(summary="\udfff")),
+        "field summary: holds a lone surrogate",
+    ),
+    "JSON nested very deep": (
+        fixed('{"summary": ' + "[" * 50_000 + "]" * 50_000 + "}"),
+        "nested deeper than 64 levels",
+    ),
+    "a 1 MB description": (component(description="x" * 1_000_000), "components[1].description: 1000000 characters"),
+    "too many components": (
+        notes_with(
+            lambda d: d["components"].extend(
+                {"name": f"s{n}", "layer": "deployment", "runtime": "shell"} for n in range(40)
+            )
+        ),
+        "the app would have 43 components, over the limit of 30",
+    ),
+    "a segment over the length limit": (first_path("api/notes/" + "a" * 120 + ".js"), "a segment is 123 characters"),
     # not an answer at all
     "empty answer": (fixed(""), "not valid JSON (Expecting value: line 1 column 1"),
     "truncated JSON": (fixed(NOTES_TEXT[: len(NOTES_TEXT) // 2]), "not valid JSON"),

@@ -47,11 +47,11 @@ CASES: dict[str, tuple[Callable[[Path], Reply], str]] = {
     ),
     "deletes the service a person tests": (
         lambda _: patch(files=[], deletions=["api/notes"]),
-        "removes service 'notes-api', which scenario 'api health'",
+        "removes or stops service 'notes-api', which scenario 'api health'",
     ),
     "makes a tested service not run": (
         lambda _: patch(components=[NOTES_API]),
-        "component api/notes would no longer run",
+        "removes or stops service 'notes-api', which scenario 'api health'",
     ),
     "deletes what is not there": (lambda _: patch(deletions=["api/ghost/x.js"]), "names no current file"),
     "changes nothing": (lambda _: writing(SERVER, SOURCE), "patch changes nothing"),
@@ -73,6 +73,17 @@ CASES: dict[str, tuple[Callable[[Path], Reply], str]] = {
     "depends_on names nothing": (
         lambda _: patch(components=[{**NOTES_API, "command": ["node", "server.js"], "depends_on": ["ghost"]}]),
         "depends_on 'ghost' names no runnable component",
+    ),
+    "depends_on cycle": (
+        lambda _: patch(components=[{**NOTES_API, "command": ["node", "server.js"], "depends_on": ["digest"]}]),
+        "depends_on makes a cycle: digest-workers -> notes-api -> digest-workers",
+    ),
+    "lone surrogate in content": (lambda _: writing(SERVER, "\udc00"), "holds a lone surrogate"),
+    "a scenario for a service it deletes": (
+        lambda _: patch(
+            deletions=["workers/digest"], scenarios=[{"name": "w", "kind": "logs", "service": "digest-workers"}]
+        ),
+        "names service 'digest-workers', which the app would not have",
     ),
     "wrong type": (lambda _: patch(deletions="api/notes"), "deletions: Input should be a valid list"),
     "wrong schema": (lambda _: json.dumps({"patch": {SERVER: FIX}}), "patch: Extra inputs are not permitted"),

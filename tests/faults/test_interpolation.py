@@ -80,17 +80,3 @@ def test_a_dollar_in_a_model_command_reaches_the_container_literally(
     assert "$CANARY_SECRET" in ollama.chats()[-1]["messages"][0]["content"]
     assert leaks(engine.root, ollama, canary) == []
     assert leaks(engine.root, ollama, str(Path.home())) == []
-
-
-def test_an_older_template_without_compose_str_is_refused_before_compose_runs(
-    workspace: Workspace, ollama: ScriptedOllama
-) -> None:
-    """A workspace made before `compose_str` existed: one line naming the filter, no docker-compose.yml."""
-    template = workspace.compose_template
-    template.write_text(template.read_text().replace("| compose_str", "| tojson"))
-    ollama.enqueue(probe_answer())
-    gen = run_doit(workspace, "gen", "desc=notes with a probe")
-    assert gen.returncode == 2, gen.output
-    errors = error_lines(gen.output)
-    assert "compose_str" in errors[0] and "$CANARY_SECRET" in errors[0], gen.output
-    assert not workspace.compose_path.exists()
