@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from genlib import process
+from genlib import bounded, process
 from genlib.compose import compose_cli, env_file_args
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.logscan import split_timestamp
@@ -640,7 +640,8 @@ def listening_ports(proc_net_tcp: str) -> set[int]:
 def _read_exec_output(sock: Any) -> bytes:
     from docker.utils.socket import frames_iter
 
-    return b"".join(bytes(data) for _stream, data in frames_iter(sock, tty=False))  # stdout and stderr, interleaved
+    # stdout and stderr, interleaved; streamed, keeping the head and the tail (300 MB of output stays 1 MiB)
+    return bounded.head_and_tail(bytes(data) for _stream, data in frames_iter(sock, tty=False))
 
 
 def _shut(sock: Any) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 
 from pydantic import Field, JsonValue, ValidationError, field_serializer
 
+from genlib import bounded
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text, read_json_object
 from genlib.strict import Strict, describe_validation_error
@@ -50,6 +51,16 @@ class Result(Strict):
     @field_serializer("duration_s")
     def _rounded(self, value: float) -> float:
         return round(value, 3)
+
+    @field_serializer("reason")
+    def _clipped(self, value: str) -> str:
+        return bounded.clip_text(value, 4000)
+
+    @field_serializer("evidence")
+    def _bounded(self, value: Evidence) -> Evidence:
+        """Whatever the app printed, results.json stays small: every string and list clipped."""
+        clipped: Evidence = bounded.bound(value)
+        return clipped
 
 
 class RunReport(Strict):

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from genlib import checks, images, logscan, migrations, ports, registry, scenarios
+from genlib import bounded, checks, images, logscan, migrations, ports, registry, scenarios
 from genlib.dataservices import known_secrets
 from genlib.engine import ServiceState, Stack
 from genlib.errors import GenlibError, WorkspaceError
@@ -225,6 +225,8 @@ def run_scenario(scenario: Scenario, stack: Stack, comp: Entry, running: set[str
             status, reason, evidence = _attempt(scenario, stack, comp)
         except GenlibError as exc:  # the engine could not even ask (daemon gone, exec refused)
             status, reason, evidence = "error", str(exc), {}
+        except Exception as exc:
+            status, reason, evidence = "error", f"genlib could not run it: {type(exc).__name__}: {exc}", {}
     return _result(scenario, status, reason, elapsed(), evidence)
 
 
@@ -267,15 +269,22 @@ def run_http(scenario: HttpScenario, host_port: int | None) -> Outcome:
     url = f"http://127.0.0.1:{host_port}{req.path}"
     evidence: dict[str, Any] = {"request": {"method": req.method, "url": url}}
     timeout = httpx.Timeout(scenario.timeout, connect=min(5.0, scenario.timeout))
+    deadline = time.monotonic() + scenario.timeout
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            resp = client.request(req.method, url, headers=req.headers, **_body(scenario))
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            client.stream(req.method, url, headers=req.headers, **_body(scenario)) as resp,
+        ):  # streamed: a huge or endless body is read up to a bound, never whole
+            raw, cut = bounded.read_head(resp.iter_bytes(), deadline=deadline)
     except httpx.TimeoutException:
         return "failed", f"{req.method} {req.path}: no answer within {scenario.timeout:g}s", evidence
     except httpx.HTTPError as exc:
         return "failed", f"{req.method} {req.path}: {_one_line(str(exc)) or type(exc).__name__}", evidence
-    problems, found = checks.check_http(scenario.expect, resp.status_code, resp.text)
-    evidence.update(status=resp.status_code, headers=_kept_headers(resp.headers), body_head=resp.text[:BODY_HEAD_CHARS])
+    text = raw.decode(resp.encoding or "utf-8", errors="replace")
+    problems, found = checks.check_http(scenario.expect, resp.status_code, text)
+    evidence.update(status=resp.status_code, headers=_kept_headers(resp.headers), body_head=text[:BODY_HEAD_CHARS])
+    if cut:
+        evidence["body_cut"] = f"only the first {len(raw)} bytes were read"
     if found:
         evidence["json"] = found
     status, reason = _verdict(problems, f"{req.method} {req.path} -> {resp.status_code}")

@@ -14,33 +14,61 @@ Loading validates everything and names the file, line and field of the first pro
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
 
 from genlib.errors import ScenarioError
 from genlib.fsutil import atomic_write_text
 from genlib.strict import Strict
 
 Origin = Literal["user", "model"]
+# Every field is bounded where it enters test.yaml (from a person or a model), so the runner never meets a
+# value it cannot send: a path of URL characters only (no CR/LF, no spaces, ASCII), header names as HTTP
+# tokens and values as visible ASCII, finite timeouts, short lists of short strings.
+Text = Annotated[str, Field(max_length=2000)]
+Texts = Annotated[list[Text], Field(max_length=50)]
+Seconds = Annotated[float, Field(gt=0, le=300, allow_inf_nan=False)]
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value[:60]!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+UrlPath = Annotated[str, _matching(r"/[!#-~]{0,1999}", "a URL path: '/' then visible ASCII, no spaces or CR/LF")]
+Headers = Annotated[
+    dict[
+        Annotated[str, _matching(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}", "a header name (letters, digits, '-')")],
+        Annotated[str, _matching(r"[ -~]{0,1000}", "a header value: printable ASCII, at most 1000 characters")],
+    ],
+    Field(max_length=20),
+]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.:/()-]{0,79}$"
 SERVICE_PATTERN = r"^[a-z][a-z0-9-]{0,62}$"
 
 
 class HttpRequest(Strict):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
-    path: str = Field(default="/", pattern=r"^/")
-    headers: dict[str, str] = Field(default_factory=dict)
+    path: UrlPath = "/"
+    headers: Headers = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
-    body: str | None = None
+    body: str | None = Field(default=None, max_length=65536)
 
 
 class HttpExpect(Strict):
-    status: int = 200
-    body_contains: list[str] = Field(default_factory=list)
-    json_fields: dict[str, Any] = Field(default_factory=dict, alias="json")
+    status: int = Field(default=200, ge=100, le=599)
+    body_contains: Texts = Field(default_factory=list)
+    json_fields: dict[str, Any] = Field(default_factory=dict, alias="json", max_length=50)
 
 
 class _Base(Strict):
@@ -54,37 +82,37 @@ class HttpScenario(_Base):
     kind: Literal["http"]
     request: HttpRequest = Field(default_factory=HttpRequest)
     expect: HttpExpect = Field(default_factory=HttpExpect)
-    timeout: float = 10.0
+    timeout: Seconds = 10.0
 
 
 class LogsScenario(_Base):
     kind: Literal["logs"]
-    must_not_contain: list[str] = Field(default_factory=lambda: ["Traceback", "ERROR"])
-    must_contain: list[str] = Field(default_factory=list)
-    within: float = Field(default=10.0, ge=0, le=600)  # seconds a must_contain line may take to appear
+    must_not_contain: Texts = Field(default_factory=lambda: ["Traceback", "ERROR"])
+    must_contain: Texts = Field(default_factory=list)
+    within: float = Field(default=10.0, ge=0, le=600, allow_inf_nan=False)  # seconds a must_contain line may take
 
 
 class ExecExpect(Strict):
-    exit_code: int = 0
-    output_contains: list[str] = Field(default_factory=list)
+    exit_code: int = Field(default=0, ge=0, le=255)
+    output_contains: Texts = Field(default_factory=list)
 
 
 class ExecScenario(_Base):
     kind: Literal["exec"]
-    command: list[str] = Field(min_length=1)
+    command: list[Annotated[str, Field(max_length=4000)]] = Field(min_length=1, max_length=64)
     expect: ExecExpect = Field(default_factory=ExecExpect)
-    timeout: float = 30.0
+    timeout: Seconds = 30.0
 
 
 class PageStep(Strict):
     """One thing a person does on the page: `{fill: "#text", value: "milk"}`, `{click: "#add"}`,
     `{wait_for: "#notes li"}` (a selector) or `{wait_for_text: "milk"}`."""
 
-    fill: str | None = Field(default=None, min_length=1)
-    value: str | None = None
-    click: str | None = Field(default=None, min_length=1)
-    wait_for: str | None = Field(default=None, min_length=1)
-    wait_for_text: str | None = Field(default=None, min_length=1)
+    fill: str | None = Field(default=None, min_length=1, max_length=2000)
+    value: str | None = Field(default=None, max_length=2000)
+    click: str | None = Field(default=None, min_length=1, max_length=2000)
+    wait_for: str | None = Field(default=None, min_length=1, max_length=2000)
+    wait_for_text: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _one_action(self) -> PageStep:
@@ -108,11 +136,11 @@ class PageScenario(_Base):
     service's address on the host (`http://127.0.0.1:<host_port>`), so a page can be told where its api is."""
 
     kind: Literal["page"]
-    path: str = Field(default="/", pattern=r"^/")
-    steps: list[PageStep] = Field(default_factory=list)
-    expect_text: list[str] = Field(default_factory=list)
-    expect_selectors: list[str] = Field(default_factory=list)
-    timeout: float = Field(default=15.0, gt=0, le=300)
+    path: UrlPath = "/"
+    steps: list[PageStep] = Field(default_factory=list, max_length=50)
+    expect_text: Texts = Field(default_factory=list)
+    expect_selectors: Texts = Field(default_factory=list)
+    timeout: Seconds = 15.0
 
 
 Scenario = Annotated[HttpScenario | LogsScenario | ExecScenario | PageScenario, Field(discriminator="kind")]

@@ -77,7 +77,7 @@ BLOCK = "version: 1\nscenarios:\n  - name: ok one\n    kind: logs\n    service: 
         (BLOCK + "  - name: b\n    kind: http\n   service: x\n", "test.yaml:8: not valid YAML"),
         (
             BLOCK + "  - name: b\n    kind: http\n    service: notes-api\n    request:\n      path: health\n",
-            "test.yaml:10: scenario 2, field request.path: String should match pattern '^/'",
+            "test.yaml:10: scenario 2, field request.path: Value error, 'health' is not a URL path",
         ),
         (BLOCK + "  - name: b\n    kind: smtp\n    service: notes-api\n", "test.yaml:7: scenario 2, field kind: "),
         (BLOCK + "  - name: b\n    service: notes-api\n", "test.yaml:6: scenario 2, field kind: "),

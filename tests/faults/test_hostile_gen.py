@@ -147,6 +147,27 @@ CASES: dict[str, tuple[Answer, str]] = {
         "the app would have 43 components, over the limit of 30",
     ),
     "a segment over the length limit": (first_path("api/notes/" + "a" * 120 + ".js"), "a segment is 123 characters"),
+    # scenarios built to crash or hang `doit test` (class 2): refused where they enter test.yaml
+    "scenario path with CR/LF": (
+        notes_with(lambda d: d["scenarios"][0]["request"].update(path="/health\r\nX-Evil: 1")),
+        "scenarios.0.http.request.path: Value error, '/health\\r\\nX-Evil: 1' is not a URL path",
+    ),
+    "scenario header not ASCII": (
+        notes_with(lambda d: d["scenarios"][0]["request"].update(headers={"X-Name": "Zoë"})),
+        "scenarios.0.http.request.headers.X-Name: Value error, 'Zoë' is not a header value",
+    ),
+    "scenario timeout Infinity": (
+        notes_with(lambda d: d["scenarios"][0].update(timeout=float("inf"))),
+        "scenarios.0.http.timeout: Input should be a finite number",
+    ),
+    "scenario timeout 1e9": (
+        notes_with(lambda d: d["scenarios"][0].update(timeout=1e9)),
+        "scenarios.0.http.timeout: Input should be less than or equal to 300",
+    ),
+    "scenario timeout negative": (
+        notes_with(lambda d: d["scenarios"][6].update(timeout=-1)),
+        "scenarios.6.exec.timeout: Input should be greater than 0",
+    ),
     # not an answer at all
     "empty answer": (fixed(""), "not valid JSON (Expecting value: line 1 column 1"),
     "truncated JSON": (fixed(NOTES_TEXT[: len(NOTES_TEXT) // 2]), "not valid JSON"),
