@@ -40,7 +40,7 @@ def test_gen_that_removes_a_component_drops_its_model_scenarios_with_a_reason(
     tests = load_tests(seeded.tests_path)
     assert not {s.name for s in tests.scenarios} & set(DIGEST_SCENARIOS)
     assert "api health" in {s.name for s in tests.scenarios}  # the person's scenario stays
-    services = {c["service"] for c in registry.services(registry.load(seeded))}
+    services = set(registry.load(seeded).services)
     check_services(tests, services, seeded.tests_path)  # what `doit test` checks first: no ghost
 
 
