@@ -168,6 +168,7 @@ def build_image(
     labels: dict[str, str],
     timeout: float,
     on_line: Callable[[str], None] | None = None,
+    buildargs: dict[str, str] | None = None,
 ) -> BuildOutcome:
     """A classic `docker build` (no BuildKit here) of an in-memory context holding a Dockerfile.
 
@@ -184,6 +185,7 @@ def build_image(
                 custom_context=True,
                 tag=tag,
                 labels=labels,
+                buildargs=buildargs or {},
                 rm=True,
                 forcerm=True,
                 decode=True,

@@ -230,14 +230,15 @@ def _image_for(
     bases = {name: ids.get(name) or engine.ensure_image(name) for name in dict.fromkeys([base, builder])}
     ca = settings.ca_bundle_path()
     dockerfile = render_dockerfile(ws, deps, settings, with_ca=ca is not None)
-    tag = image_tag(deps.runtime, dockerfile, contents, bases)
+    args = build_args(deps.runtime, settings)
+    tag = image_tag(deps.runtime, dockerfile, {**contents, **{f"arg:{k}": v.encode() for k, v in args.items()}}, bases)
     if tag not in ids:
         say(f"   {deps.service}: building {tag} from {', '.join(deps.paths)}")
         context = {"Dockerfile": dockerfile.encode(), **contents}
         if ca is not None:
             context[CA_FILE] = ca.read_bytes()
         labels = {LABEL: "1", f"{LABEL}.runtime": deps.runtime}
-        outcome = engine.build_image(context, tag, labels, settings.build_timeout, on_line=_indented(say))
+        outcome = engine.build_image(context, tag, labels, settings.build_timeout, _indented(say), args)
         if not outcome.ok:
             raise _BuildFailed(_reason(deps, outcome.error), evidence_log(outcome.log, outcome.error))
         ids[tag] = outcome.image_id
@@ -265,6 +266,15 @@ def render_dockerfile(ws: Workspace, deps: DepSet, settings: Settings, with_ca: 
         "npm": {"registry": settings.npm_registry},
     }
     return templating.render([str(template.parent)], template.name, context)
+
+
+def build_args(runtime: str, settings: Settings) -> dict[str, str]:
+    """The index settings, passed as build arguments (only those set: pip reads an empty one as no index)."""
+    if runtime == "python":
+        named = {"PIP_INDEX_URL": settings.pip_index_url, "PIP_EXTRA_INDEX_URL": settings.pip_extra_index_url}
+    else:
+        named = {"npm_config_registry": settings.npm_registry}
+    return {name: value for name, value in named.items() if value}
 
 
 def image_tag(runtime: str, dockerfile: str, contents: dict[str, bytes], bases: dict[str, str]) -> str:

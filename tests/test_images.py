@@ -72,14 +72,26 @@ def test_the_dockerfile_installs_outside_app_with_the_index_settings(workspace: 
     python = images.DepSet("quotes-api", "python", {"requirements.txt": ("api/quotes/requirements.txt", Path("x"))})
     text = images.render_dockerfile(workspace, python, settings, with_ca=True)
     assert "FROM python:3.11-slim AS build" in text and "COPY genlib-ca.crt" in text
-    assert 'PIP_INDEX_URL="http://pypi.internal/simple"' in text and "ENV PATH=/opt/genlib/venv/bin:$PATH" in text
+    assert "ARG PIP_INDEX_URL\n" in text and "ENV PATH=/opt/genlib/venv/bin:$PATH" in text
+    assert "pypi.internal" not in text  # a build argument: a password in it is never printed with the steps
+    assert images.build_args("python", settings) == {"PIP_INDEX_URL": "http://pypi.internal/simple"}
     files = {"package.json": ("frontend/clock/package.json", Path("x")), "package-lock.json": ("l", Path("y"))}
     node = images.render_dockerfile(workspace, images.DepSet("clock-frontend", "node", files), settings, with_ca=False)
     assert (
         "npm ci --omit=dev --ignore-scripts" in node
         and "COPY --from=build /genlib/node/node_modules /node_modules" in node
     )
-    assert "genlib-ca.crt" not in node and 'npm_config_registry="http://npm.internal/"' in node
+    assert "genlib-ca.crt" not in node and "ARG npm_config_registry\n" in node
+
+
+def test_the_owners_of_dependency_files_follow_the_manifests() -> None:
+    quotes = {"layer": "api", "name": "quotes", "runtime": "python", "command": ["python3", "s.py"]}
+    first = {"components": [quotes, {**quotes, "name": "plain"}]}
+    paths = {"api/quotes/requirements.txt"}
+    assert images.declared_owners(paths, [first]) == {"api/quotes": ["python", True]}
+    to_node = {"components": [{"layer": "api", "name": "quotes", "runtime": "node", "command": ["node", "s.js"]}]}
+    assert images.declared_owners(paths, [first, to_node]) == {"api/quotes": ["node", True]}  # a new image
+    assert images.declared_owners(paths, [first, {"deletions": ["api/quotes"]}]) == {}
 
 
 def test_the_evidence_of_a_failed_build_keeps_the_telling_lines() -> None:
