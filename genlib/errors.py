@@ -22,6 +22,8 @@ top level (`genlib.cli`, the doit reporter) prints it without a traceback.
     ├── MigrationError        a database cannot read or keep genlib's record of its migrations
     │   └── MigrationChanged  a migration already applied was edited (a new file is the way)
     ├── CommandFailed         an external command exited non-zero
+    ├── BrowserError          Chromium (via playwright) failed; page checks turn it into a result
+    │   └── BrowserTimeout    it did not happen within the scenario's timeout
     └── DockerError           the engine or Compose failed
         ├── DockerUnavailable no daemon answers
         ├── ImageMissing      a base image is absent and cannot be pulled
@@ -123,4 +125,17 @@ class ImageMissing(DockerError):
 
 
 class ComposeFailed(DockerError):
+    pass
+
+
+class BrowserError(GenlibError):
+    """playwright's Error, translated in browser.playwright_errors: the message's first line, and `full` (all of it
+    on one line, for a browser that would not start)."""
+
+    def __init__(self, message: str, full: str = "") -> None:
+        super().__init__(message)
+        self.full = full or message
+
+
+class BrowserTimeout(BrowserError):
     pass

@@ -27,10 +27,10 @@ from genlib.redact import redact
 from genlib.registry import Entry, Registry
 from genlib.results import Result, RunReport
 from genlib.suspects import Suspect
+from genlib.text import CHARS_PER_TOKEN
 from genlib.workspace import Workspace
 
 TEMPLATE = "heal.md.j2"
-CHARS_PER_TOKEN = 3.5  # the same rough rate llm.num_ctx_for uses
 _SHARES = {"evidence": 0.35, "registry": 0.12, "rounds": 0.08, "logs": 0.35}  # of the budget; files get the rest
 _MIN_EVIDENCE = 240  # even with many failures, each keeps this much evidence
 _MAX_ROUNDS = 5

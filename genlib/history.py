@@ -29,6 +29,7 @@ from genlib.iterations import (
     set_head,
 )
 from genlib.llm_output import LLMOutput, load_output
+from genlib.text import columns, one_line
 from genlib.workspace import Workspace
 
 _DESC_WIDTH = 40
@@ -85,8 +86,7 @@ def _description(it: Iteration, output: LLMOutput | None) -> str:
         text = it.desc.read_text(encoding="utf-8")
     except OSError:
         text = output.description if output else ""
-    line = " ".join(text.split())
-    return line if len(line) <= _DESC_WIDTH else line[: _DESC_WIDTH - 1] + "…"
+    return one_line(text, _DESC_WIDTH)
 
 
 def _time(created: str) -> str:
@@ -114,13 +114,7 @@ def format_table(table: list[Row]) -> str:
         )
         for r in table
     ]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    numeric = {1, 4, 5, 6, 7}
-    out = []
-    for line in lines:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out) + "\n(* = HEAD)"
+    return "\n".join(columns(lines, right={1, 4, 5, 6, 7})) + "\n(* = HEAD)"
 
 
 def _num(value: int | None) -> str:

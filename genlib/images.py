@@ -27,7 +27,7 @@ from genlib import depfiles
 from genlib.config import Settings
 from genlib.defaults import defaults_dir
 from genlib.errors import OutputError, WorkspaceError
-from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.fsutil import read_json_object, write_if_changed
 from genlib.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -203,8 +203,7 @@ def build(ws: Workspace, registry: Registry, settings: Settings, say: Callable[[
                 record.images[deps.service] = kept
     text = record.to_json()
     path = record_path(ws)
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        atomic_write_text(path, text)
+    write_if_changed(path, text)
     return record
 
 

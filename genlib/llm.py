@@ -46,10 +46,10 @@ from genlib.fsutil import atomic_write_text, sha256_bytes
 from genlib.llm_output import Answer, Attempt, Request, Stats, answer_schema
 from genlib.redact import REDACTED, redact
 from genlib.strict import describe_validation_error
+from genlib.text import CHARS_PER_TOKEN, one_line
 
 Message = dict[str, str]
 Progress = Callable[[int, float], None]  # tokens so far, seconds elapsed
-CHARS_PER_TOKEN = 3.5  # a cautious average for code and English: over-estimating only costs memory
 _NS = 1e9
 
 
@@ -459,9 +459,8 @@ def _bar(fraction: float, width: int = 24) -> str:
     return f"[{'#' * filled}{'-' * (width - filled)}] {fraction:4.0%}"
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+def _one_line(text: str) -> str:
+    return one_line(text, 200)
 
 
 class StatusLine:

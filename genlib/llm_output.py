@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError
 from genlib.errors import OutputError
 from genlib.scenarios import Scenario
 from genlib.strict import Strict, describe_validation_error
+from genlib.workspace import service_name
 
 FORMAT: Final = "genlib.llm_output/1"
 Layer = Literal["frontend", "backend", "workers", "api", "deployment"]
@@ -42,7 +43,7 @@ class ComponentSpec(Strict):
 
     @property
     def service(self) -> str:
-        return f"{self.name}-{self.layer}"
+        return service_name(self.name, self.layer)
 
     @property
     def runnable(self) -> bool:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from genlib.dataservices import DB_NAME, DB_USER
 from genlib.errors import MigrationChanged, MigrationError, PatchRejected
 from genlib.fsutil import atomic_write_text, read_json_object, sha256_bytes
-from genlib.workspace import Workspace
+from genlib.workspace import Workspace, service_name
 
 if TYPE_CHECKING:
     from genlib.registry import Entry
@@ -168,10 +168,11 @@ def check_answer(ws: Workspace, files: dict[str, str]) -> None:
         if not path.endswith(".sql") or path.count("/") < 2:
             continue
         layer, component, name = path.split("/", 2)
-        done = outcomes.get(f"{component}-{layer}")
+        database = service_name(component, layer)
+        done = outcomes.get(database)
         if done and name in done.applied and done.applied[name] != sha256_bytes(content.encode()):
             raise PatchRejected(
-                f"{path} is a migration already applied to the database {component}-{layer}; never change an "
+                f"{path} is a migration already applied to the database {database}; never change an "
                 "applied migration: add a new file with the next number (e.g. ALTER TABLE or CREATE TABLE in it)"
             )
 

@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterable
 
 from genlib.errors import WorkspaceError
-from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.fsutil import read_json_object, write_if_changed
 from genlib.workspace import Workspace
 
 PORTS_FILE = "ports.json"
@@ -57,8 +57,7 @@ def record(ws: Workspace, chosen: dict[str, int], port_base: int = 0) -> None:
     """Write .genlib/ports.json (only when it changes, so doit's checksum stays put)."""
     text = json.dumps({"port_base": port_base, "services": chosen}, indent=2, sort_keys=True) + "\n"
     target = ws.state_dir / PORTS_FILE
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        atomic_write_text(target, text)
+    write_if_changed(target, text)
 
 
 def hashed(services: Iterable[str], base: int) -> dict[str, int]:

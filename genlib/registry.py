@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from genlib import rules
 from genlib.dataservices import RUNTIMES, is_data
 from genlib.errors import OutputError, RegistryError
-from genlib.fsutil import atomic_write_text, sha256_file
+from genlib.fsutil import sha256_file, write_if_changed
 from genlib.iterations import FileRef, Iteration, overlay, read_manifest, up_to_head
 from genlib.llm_output import ComponentSpec, Layer, Runtime
 from genlib.scenarios import TestFile
@@ -217,8 +217,7 @@ def dump(registry: Registry) -> str:
 def write(ws: Workspace) -> Registry:
     registry = build(ws)
     text = dump(registry)
-    if not ws.registry_path.exists() or ws.registry_path.read_text(encoding="utf-8") != text:
-        atomic_write_text(ws.registry_path, text)
+    write_if_changed(ws.registry_path, text)
     return registry
 
 

@@ -33,6 +33,7 @@ from genlib.registry import Entry
 from genlib.results import STATUSES, Evidence, Outcome, Result, RunReport, Status
 from genlib.results import save as save_report
 from genlib.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
+from genlib.text import columns, one_line
 from genlib.workspace import Workspace
 
 EVIDENCE_LINES = 40
@@ -279,7 +280,7 @@ def run_http(scenario: HttpScenario, host_port: int | None) -> Outcome:
     except httpx.TimeoutException:
         return "failed", f"{req.method} {req.path}: no answer within {scenario.timeout:g}s", evidence
     except httpx.HTTPError as exc:
-        return "failed", f"{req.method} {req.path}: {_one_line(str(exc)) or type(exc).__name__}", evidence
+        return "failed", f"{req.method} {req.path}: {one_line(str(exc)) or type(exc).__name__}", evidence
     text = raw.decode(resp.encoding or "utf-8", errors="replace")
     problems, found = checks.check_http(scenario.expect, resp.status_code, text)
     evidence.update(status=resp.status_code, headers=_kept_headers(resp.headers), body_head=text[:BODY_HEAD_CHARS])
@@ -394,12 +395,12 @@ _MARKS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "error": "ERROR
 
 def render_table(report: RunReport, width: int = 120) -> str:
     rows = [(_MARKS[r.status], r.name, r.service, f"{r.duration_s:.1f}s", r.reason) for r in report.results]
-    header = ("STATUS", "SCENARIO", "SERVICE", "TIME", "REASON")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    table = [("STATUS", "SCENARIO", "SERVICE", "TIME", "REASON"), *rows]
+    aligned = columns([row[:4] for row in table])
+    room = max(len(line) for line in aligned)
     lines = []
-    for row in [header, *rows]:
-        cells = "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  "
-        lines += _wrapped(cells, _one_line(row[4]), width)
+    for line, row in zip(aligned, table, strict=True):
+        lines += _wrapped(line.ljust(room) + "  ", one_line(row[4]), width)
     return "\n".join([*lines, summary_line(report)])
 
 
@@ -441,7 +442,3 @@ def _timed() -> Iterator[Callable[[], float]]:
 
 def _tail(text: str, lines: int) -> str:
     return "\n".join(text.splitlines()[-lines:])
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

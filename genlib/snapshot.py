@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlib.errors import WorkspaceError
-from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.fsutil import read_json_object, write_if_changed
 from genlib.iterations import (
     FileRef,
     Iteration,
@@ -99,8 +99,7 @@ def write(ws: Workspace) -> None:
     ]
     text = json.dumps({"format": INDEX_FORMAT, "iterations": entries}, sort_keys=True) + "\n"
     path = index_path(ws)
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        atomic_write_text(path, text)
+    write_if_changed(path, text)
 
 
 def _from_folder(ws: Workspace, iterations: list[Iteration]) -> Snapshot:

@@ -17,6 +17,7 @@ from genlib.dataservices import is_data, volume_name
 from genlib.engine import Stack, compose_services
 from genlib.errors import ConfigError
 from genlib.fsutil import atomic_write_text
+from genlib.text import columns
 from genlib.workspace import Workspace
 
 NOTHING_YET = '   nothing to run yet: run `doit gen desc="what to build"`'
@@ -147,9 +148,7 @@ def status_table(stack: Stack, ws: Workspace) -> str:
         health = (st.health if st else None) or "-"
         url = f"http://127.0.0.1:{host_ports[name]}/" if name in host_ports else "-"
         rows.append((name, state, health, str(st.restart_count) if st else "-", url))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    return "\n".join([*table, f"host ports: {ports.origin(ws)}"])
+    return "\n".join([*columns(rows), f"host ports: {ports.origin(ws)}"])
 
 
 def _compose_names(ws: Workspace) -> set[str]:

@@ -13,6 +13,12 @@ from genlib.errors import WorkspaceError
 
 LAYERS = ("frontend", "backend", "workers", "api", "deployment")
 
+
+def service_name(component: str, layer: str) -> str:
+    """The Compose service of a runnable component: `notes` in `api` is `notes-api`."""
+    return f"{component}-{layer}"
+
+
 # What makes a folder a workspace (all made by `genlib init`).
 MARKERS = ("dodo.py", "iterations")
 
