@@ -14,6 +14,8 @@ from ollama_server import ScriptedOllama
 
 from genlib import images, ports, process
 from genlib.engine import Stack
+from genlib.llm_output import ComponentSpec
+from genlib.manifest import Manifest
 from genlib.workspace import Workspace
 
 ITERATION = "iter_001_deps"
@@ -85,13 +87,14 @@ def test_the_dockerfile_installs_outside_app_with_the_index_settings(workspace: 
 
 
 def test_the_owners_of_dependency_files_follow_the_manifests() -> None:
-    quotes = {"layer": "api", "name": "quotes", "runtime": "python", "command": ["python3", "s.py"]}
-    first = {"components": [quotes, {**quotes, "name": "plain"}]}
+    quotes = ComponentSpec(name="quotes", layer="api", runtime="python", command=["python3", "s.py"])
+    first = Manifest(source_sha256="", files={}, components=[quotes, quotes.model_copy(update={"name": "plain"})])
     paths = {"api/quotes/requirements.txt"}
     assert images.declared_owners(paths, [first]) == {"api/quotes": ["python", True]}
-    to_node = {"components": [{"layer": "api", "name": "quotes", "runtime": "node", "command": ["node", "s.js"]}]}
+    to_node = Manifest(source_sha256="", files={}, components=[quotes.model_copy(update={"runtime": "node"})])
     assert images.declared_owners(paths, [first, to_node]) == {"api/quotes": ["node", True]}  # a new image
-    assert images.declared_owners(paths, [first, {"deletions": ["api/quotes"]}]) == {}
+    gone = Manifest(source_sha256="", files={}, deletions=["api/quotes"])
+    assert images.declared_owners(paths, [first, gone]) == {}
 
 
 def test_the_evidence_of_a_failed_build_keeps_the_telling_lines() -> None:
