@@ -12,6 +12,11 @@ Inside `one_browser()` (the runner holds it for a whole test run) page scenarios
 share one Chromium, each in a fresh context (its own cookies and storage):
 starting Chromium costs seconds, a context milliseconds.
 
+The page is confined: the model wrote its JavaScript, and it runs on this machine. Requests go only to
+the stack's published addresses (127.0.0.1/localhost and its host ports) and to the hosts a person lists
+in the `browser_allow` setting; every other one is aborted and kept as evidence (`blocked_requests`).
+Chromium's HOME and caches are .genlib/chromium/, never the person's.
+
 Chromium comes from the system (Debian's `chromium`), never from
 `playwright install`; without it (or without playwright) page scenarios are
 `skipped`, never `passed`. Everything playwright-specific stays in this module.
@@ -20,6 +25,7 @@ Chromium comes from the system (Debian's `chromium`), never from
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shutil
 import sys
@@ -41,7 +47,16 @@ from genlib.text import one_line
 from genlib.workspace import Workspace
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        ConsoleMessage,
+        Page,
+        Playwright,
+        Request,
+        Response,
+        Route,
+    )
 
     from genlib.results import Outcome
 
@@ -158,6 +173,7 @@ class PageLog:
     files_by_port: Mapping[int, Mapping[str, str]]
     errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     def is_own(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -178,7 +194,7 @@ class PageLog:
             _add_new(self.failed_requests, request_line(response.request.method, response.url, outcome))
 
     def on_request_failed(self, request: Request) -> None:
-        if self.is_own(request.url):
+        if self.is_own(request.url) and request.url not in self.blocked:
             _add_new(self.failed_requests, request_line(request.method, request.url, request.failure or "failed"))
 
     def problems(self) -> list[str]:
@@ -192,7 +208,35 @@ class PageLog:
         return found
 
     def evidence(self) -> dict[str, Any]:
-        return {"errors": self.errors[:KEPT_EVENTS], "failed_requests": self.failed_requests[:KEPT_EVENTS]}
+        found = {"errors": self.errors[:KEPT_EVENTS], "failed_requests": self.failed_requests[:KEPT_EVENTS]}
+        return found | ({"blocked_requests": self.blocked[:KEPT_EVENTS]} if self.blocked else {})
+
+
+def allowed_hosts(own: set[str], setting: str) -> set[str]:
+    """The stack's host:port addresses, and what a person allows: `cdn.example.org` (any port) or `host:port`."""
+    return own | {h.strip().lower() for h in setting.split(",") if h.strip()}
+
+
+def is_allowed(url: str, allowed: set[str]) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True  # the page's own content, no request leaves the browser
+    host = (parts.hostname or "").lower()
+    return parts.netloc.lower() in allowed or host in allowed
+
+
+def confine(context: BrowserContext, allowed: set[str], log: PageLog) -> None:
+    """Abort every request of the context to an address not in `allowed`, and log it."""
+
+    def route(intercepted: Route) -> None:
+        url = intercepted.request.url
+        if is_allowed(url, allowed):
+            intercepted.continue_()
+            return
+        _add_new(log.blocked, url[:300])
+        intercepted.abort("blockedbyclient")
+
+    context.route("**/*", route)
 
 
 def _add_new(found: list[str], line: str) -> None:
@@ -206,7 +250,8 @@ def _add_new(found: list[str], line: str) -> None:
 
 def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
     """Load the page, do the steps, check the expectations; a failure leaves a screenshot."""
-    executable = find_executable(ws.settings().browser)
+    settings = ws.settings()
+    executable = find_executable(settings.browser)
     if executable is None or not playwright_installed():
         _say_no_browser_once()
         return "skipped", NO_BROWSER, {}
@@ -222,7 +267,9 @@ def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
         return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {known}); fix test.yaml", {}
     own = {f"{h}:{p}" for p in host_ports.values() if p for h in ("127.0.0.1", "localhost")}
     log = PageLog(own, _files(reg, host_ports))
-    return _in_browser(executable, scenario, url, log, _screenshot_path(ws, scenario.name))
+    allowed = allowed_hosts(own, settings.browser_allow)
+    home = ws.state_dir / "chromium"
+    return _in_browser(executable, scenario, url, log, _screenshot_path(ws, scenario.name), allowed, home)
 
 
 def _files(reg: registry.Registry, host_ports: Mapping[str, int | None]) -> dict[int, dict[str, str]]:
@@ -276,9 +323,18 @@ def playwright_errors() -> Iterator[None]:
 # -- one scenario in the browser ----------------------------------------------------------------------
 
 
-def _in_browser(executable: Path, scenario: PageScenario, url: str, log: PageLog, shot: Screenshot | None) -> Outcome:
+def _in_browser(
+    executable: Path,
+    scenario: PageScenario,
+    url: str,
+    log: PageLog,
+    shot: Screenshot | None,
+    allowed: set[str],
+    home: Path,
+) -> Outcome:
     try:
-        with playwright_errors(), _browser(executable) as browser, _fresh_context(browser) as context:
+        with playwright_errors(), _browser(executable, home) as browser, _fresh_context(browser) as context:
+            confine(context, allowed, log)
             page = context.new_page()
             page.on("pageerror", log.on_page_error)
             page.on("console", log.on_console)
@@ -312,7 +368,7 @@ class SharedBrowser:
         self._executable: Path | None = None
         self.launches = 0
 
-    def get(self, executable: Path) -> Browser:
+    def get(self, executable: Path, home: Path) -> Browser:
         if self._browser is None or not self._browser.is_connected() or executable != self._executable:
             from playwright.sync_api import sync_playwright
 
@@ -320,7 +376,7 @@ class SharedBrowser:
             self._playwright = sync_playwright().start()
             self.launches += 1
             self._browser = self._playwright.chromium.launch(
-                executable_path=str(executable), args=FLAGS, timeout=LAUNCH_TIMEOUT_MS
+                executable_path=str(executable), args=FLAGS, timeout=LAUNCH_TIMEOUT_MS, env=chromium_env(home)
             )
             self._executable = executable
         return self._browser
@@ -350,17 +406,28 @@ def one_browser() -> Iterator[SharedBrowser]:
         shared.close()
 
 
+def chromium_env(home: Path) -> dict[str, str | float | bool]:
+    """Chromium writes its profile, caches and crash reports under HOME and XDG_*: .genlib/chromium/, not ~."""
+    home.mkdir(parents=True, exist_ok=True)
+    kept = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "DISPLAY")}
+    xdg = {f"XDG_{n}_HOME": str(home / n.lower()) for n in ("CONFIG", "CACHE", "DATA", "STATE")}
+    env: dict[str, str | float | bool] = {**kept, **xdg, "HOME": str(home)}
+    return env
+
+
 @contextmanager
-def _browser(executable: Path) -> Iterator[Browser]:
+def _browser(executable: Path, home: Path) -> Iterator[Browser]:
     """The run's shared browser inside `one_browser()`, else one of the scenario's own."""
     shared = _shared.get()
     if shared is not None:
-        yield shared.get(executable)
+        yield shared.get(executable, home)
         return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(executable), args=FLAGS, timeout=LAUNCH_TIMEOUT_MS)
+        browser = pw.chromium.launch(
+            executable_path=str(executable), args=FLAGS, timeout=LAUNCH_TIMEOUT_MS, env=chromium_env(home)
+        )
         try:
             yield browser
         finally:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -382,3 +383,72 @@ def test_heal_fixes_the_wrong_api_url_and_the_page_turns_green(engine: Workspace
     assert "fetch(`${api}/note`)" in prompt  # the frontend's file, to be fixed
     assert page_result(engine, "iter_002_patch")["status"] == "passed"
     assert (engine.iterations_dir / "iter_001_notes" / "screenshots" / "notes-page.png").exists()
+
+
+# -- confinement (issue 11, class 7) -------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_page_reaches_only_the_stack_and_chromium_stays_out_of_home(
+    workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The model's JavaScript runs on this machine: a request to any other address (a service on the
+    host, the internet) is aborted and shown as evidence; Chromium's files go to .genlib/chromium/."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    asked: list[str] = []
+
+    class Host(BaseHTTPRequestHandler):  # something on this machine the page must not reach
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    secret = ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    threading.Thread(target=secret.serve_forever, daemon=True).start()
+    stolen = f"http://127.0.0.1:{secret.server_address[1]}/steal"
+    html = f"""<!doctype html><title>t</title><h1>Hello</h1><script>
+    fetch("{stolen}").catch(() => {{}}); fetch("http://example.invalid/x").catch(() => {{}});
+    fetch("/own").catch(() => {{}});
+    </script>""".encode()
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/" else 204)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            if self.path == "/":
+                self.wfile.write(html)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ws = register_frontend(workspace, server.server_address[1])
+        status, reason, evidence = browser.check_page(page(expect_text=["Hello"], timeout=10), ws)
+    finally:
+        for each in (server, secret):
+            each.shutdown()
+            each.server_close()
+    assert status == "passed", (reason, evidence)
+    assert set(evidence["blocked_requests"]) == {"http://example.invalid/x", stolen}
+    assert asked == []  # the host's service never saw the page
+    assert list(home.iterdir()) == []
+    assert (ws.state_dir / "chromium").is_dir()
+
+
+def test_browser_allow_lists_hosts_a_page_may_reach_besides_the_stack() -> None:
+    allowed = browser.allowed_hosts({"127.0.0.1:18080"}, "cdn.example.org, Api.Example.com:8443")
+    assert browser.is_allowed("http://127.0.0.1:18080/app.js", allowed)
+    assert browser.is_allowed("https://cdn.example.org/lib.js", allowed)  # any port of a listed host
+    assert browser.is_allowed("https://api.example.com:8443/v1", allowed)
+    assert browser.is_allowed("data:text/plain,hi", allowed)
+    assert not browser.is_allowed("http://127.0.0.1:22/", allowed)
+    assert not browser.is_allowed("https://api.example.com/v1", allowed)  # not that port
+    assert not browser.is_allowed("http://169.254.169.254/latest/meta-data", allowed)
