@@ -247,7 +247,7 @@ def _stack_still_up(ws: Workspace) -> bool:
     """up's up-to-date check: the last `up` left no failed service and its containers all still run.
 
     Asked over the engine's socket without the Docker SDK (genlib.engine_api), so a no-op `doit`
-    stays cheap; a stack stopped by hand, a crashed or unhealthy container, makes `up` run again.
+    stays cheap; a stack stopped or removed by hand, or a crashed container, makes `up` run again.
     """
     from genlib import engine_api
 
