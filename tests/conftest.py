@@ -113,8 +113,22 @@ BASE_IMAGE = OFFLINE_IMAGE
 BUILD_IMAGE = offline_build_image(BASE_IMAGE)  # the build stage of components with dependencies
 
 
+_DOCKER_DOWN: list[str] = []  # why the daemon did not answer, once per session
+
+
+def docker_reachable() -> None:
+    """Fail at once, and every later docker test at once too, when no daemon answers (no 900 s of polling)."""
+    if not _DOCKER_DOWN:
+        code, output = process.run(["docker", "version", "--format", "{{.Server.Version}}"], check=False, timeout=30)
+        _DOCKER_DOWN.append("" if code == 0 else " ".join(output.split())[-200:] or f"exit {code}")
+    if _DOCKER_DOWN[0]:
+        pytest.fail(f"Docker is not reachable ({_DOCKER_DOWN[0]}); start dockerd or set DOCKER_HOST", pytrace=False)
+
+
 def wait_for_base_image(limit_s: float = 900, image: str = BASE_IMAGE) -> None:
-    """CI builds the base image (and the data images) in .ci/setup; wait for it rather than building it here."""
+    """CI builds the base image (and the data images) in .ci/setup; wait for it rather than building it here.
+    Only while the daemon answers: with no daemon, it fails at once."""
+    docker_reachable()
     deadline = time.monotonic() + limit_s
     while process.run(["docker", "image", "inspect", image], check=False)[0] != 0:
         if time.monotonic() > deadline:
