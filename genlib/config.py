@@ -68,6 +68,7 @@ class Settings:
     cpus: float = 0.5
     up_timeout: int = 120
     browser: str = ""  # Chromium for page scenarios: a path, or "" to find chromium on PATH
+    allow_skipped: int = 0  # 1: a run with skipped scenarios (a page without a browser) may still be green
     browser_allow: str = ""  # hosts a page may reach besides the stack, comma-separated: "cdn.example.org,host:8443"
     # building a component's dependencies (requirements.txt, package.json) into its image
     build_image_python: str = ""  # the build stage's image; "" = image_python (it must have pip and venv)

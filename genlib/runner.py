@@ -393,7 +393,7 @@ def scan_or_note(stack: Stack, service: str) -> logscan.LogScan:
 _MARKS = {"passed": "pass", "failed": "FAIL", "skipped": "skip", "error": "ERROR"}
 
 
-def render_table(report: RunReport, width: int = 120) -> str:
+def render_table(report: RunReport, width: int = 120, allow_skipped: bool = False) -> str:
     rows = [(_MARKS[r.status], r.name, r.service, f"{r.duration_s:.1f}s", r.reason) for r in report.results]
     table = [("STATUS", "SCENARIO", "SERVICE", "TIME", "REASON"), *rows]
     aligned = columns([row[:4] for row in table])
@@ -401,7 +401,7 @@ def render_table(report: RunReport, width: int = 120) -> str:
     lines = []
     for line, row in zip(aligned, table, strict=True):
         lines += _wrapped(line.ljust(room) + "  ", one_line(row[4]), width)
-    return "\n".join([*lines, summary_line(report)])
+    return "\n".join([*lines, summary_line(report, allow_skipped)])
 
 
 def _wrapped(cells: str, reason: str, width: int) -> list[str]:
@@ -417,15 +417,23 @@ def _wrapped(cells: str, reason: str, width: int) -> list[str]:
     return [cells.rstrip(), *(indent + part for part in wrapped)]
 
 
-def summary_line(report: RunReport) -> str:
+def green(report: RunReport, allow_skipped: bool) -> bool:
+    """Nothing failed, and nothing was skipped (a page with no browser is not a passed page) unless allowed."""
+    return report.ok and (allow_skipped or not report.summary["skipped"])
+
+
+def summary_line(report: RunReport, allow_skipped: bool = False) -> str:
     counts = report.summary
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s] or s == "passed"]
-    verdict = "OK" if report.ok else "FAILED"
+    verdict = "FAILED" if not report.ok else "OK" if green(report, allow_skipped) else "INCOMPLETE"
     return f"{verdict}: {', '.join(parts)} of {len(report.results)} in {report.duration_s:.1f}s ({report.iteration})"
 
 
 def failure_message(ws: Workspace, report: RunReport) -> str:
     results = current_iteration(ws).results.relative_to(ws.root)
+    if report.ok:  # not green only because scenarios were skipped
+        skipped = report.summary["skipped"]
+        return f"{skipped} of {len(report.results)} scenarios skipped (reasons above); allow_skipped=1 accepts that"
     return f"{len(report.failing)} of {len(report.results)} scenarios failed; see {results}"
 
 

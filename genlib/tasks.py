@@ -307,9 +307,11 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
         print(NOTHING_YET)
         return None
 
-    report = runner.test(ws, Stack(ws, ws.settings(setting_variables()).up_timeout))
-    print(runner.render_table(report))
-    return None if report.ok else TaskFailed(runner.failure_message(ws, report))
+    settings = ws.settings(setting_variables())
+    report = runner.test(ws, Stack(ws, settings.up_timeout))
+    allow = bool(settings.allow_skipped)
+    print(runner.render_table(report, allow_skipped=allow))
+    return None if runner.green(report, allow) else TaskFailed(runner.failure_message(ws, report))
 
 
 def _compose_settings(ws: Workspace, s: Settings) -> dict[str, Any]:

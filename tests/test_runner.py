@@ -351,6 +351,19 @@ def test_table_lines_up_and_ends_with_a_summary() -> None:
     assert lines[-1] == "FAILED: 1 passed, 1 failed, 1 error of 3 in 2.5s (iter_001_notes)"
 
 
+def test_a_skipped_scenario_is_not_green_unless_allowed(iteration: Iteration, workspace: Workspace) -> None:
+    """A page scenario with no browser was never checked: the run says so and fails, unless allow_skipped=1."""
+    report = _report()
+    skipped = report.results[0].model_copy(update={"status": "skipped", "reason": "no browser"})
+    report = report.model_copy(update={"results": [skipped]})
+    assert report.ok and not runner.green(report, allow_skipped=False) and runner.green(report, allow_skipped=True)
+    assert runner.summary_line(report).startswith("INCOMPLETE: 0 passed, 1 skipped of 1")
+    assert runner.summary_line(report, allow_skipped=True).startswith("OK: 0 passed, 1 skipped of 1")
+    assert runner.failure_message(workspace, report) == (
+        "1 of 1 scenarios skipped (reasons above); allow_skipped=1 accepts that"
+    )
+
+
 def test_failure_message_points_at_results(iteration: Iteration, workspace: Workspace) -> None:
     assert runner.failure_message(workspace, _report()) == (
         "2 of 3 scenarios failed; see iterations/iter_001_notes/results.json"
