@@ -10,7 +10,6 @@ The two ways alternate, so a busy machine slows both alike.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
@@ -19,8 +18,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from genlib import browser, ports
+from genlib import browser, ports, registry
 from genlib.cli import init_workspace
+from genlib.registry import Entry, FileEntry, Registry
 from genlib.scenarios import PageScenario, parse_scenarios
 from genlib.workspace import Workspace
 
@@ -40,9 +40,10 @@ class Page(BaseHTTPRequestHandler):
 
 def workspace(root: Path, port: int) -> Workspace:
     ws = Workspace(init_workspace(root))
-    files = [{"path": "frontend/web/index.html", "iteration": "i", "sha256": "0"}]
-    comp = {"name": "web", "layer": "frontend", "runtime": "static", "service": "web-frontend", "port": 8080}
-    ws.registry_path.write_text(json.dumps({"version": 1, "components": [{**comp, "files": files}]}))
+    files = [FileEntry(path="frontend/web/index.html", iteration="i", sha256="0")]
+    comp = Entry(name="web", layer="frontend", runtime="static", description="", sha256="0", files=files,
+                 service="web-frontend", port=8080, command=["python3"], healthcheck="/")  # fmt: skip
+    ws.registry_path.write_text(registry.dump(Registry(head=None, components=[comp])))
     ports.record(ws, {"web-frontend": port})
     return ws
 
