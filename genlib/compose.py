@@ -96,6 +96,7 @@ def _program_service(comp: Entry, env_sha: str) -> dict[str, Any]:
         "user": "65534:65534",
         "tmpfs": ["/tmp"],
         "health_test": health_test(comp.runtime, comp.port, health) if health and comp.port else None,
+        "start_period": "30s",
     }
 
 
@@ -113,6 +114,8 @@ def _data_service(comp: Entry, service: str) -> dict[str, Any]:
         "user": data.user,
         "tmpfs": list(data.tmpfs),
         "health_test": list(data.health),
+        # A new database is initialised first (initdb): slow on half a loaded CPU, and not a failure.
+        "start_period": "120s",
     }
 
 

@@ -18,6 +18,7 @@ What the last `up` saw is kept in .genlib/migrations.json for `doit test`,
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -34,6 +35,8 @@ TABLE = "genlib_migrations"
 STATE_FILE = "migrations.json"
 _PSQL = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", DB_USER, "-d", DB_NAME]
 _TIMEOUT_S = 120.0
+# A file's own BEGIN/COMMIT would end genlib's transaction early: half a file could commit unrecorded.
+_TRANSACTION_CONTROL = re.compile(r"(?im)^[ \t]*(begin|commit|rollback|start[ \t]+transaction)[ \t]*;")
 
 
 class Executor(Protocol):
@@ -103,6 +106,15 @@ def apply(stack: Executor, service: str, migrations: list[Migration]) -> Outcome
     for m in migrations:
         if m.name in outcome.applied:
             continue
+        control = _TRANSACTION_CONTROL.search(m.sql.decode(errors="replace"))
+        if control:
+            line = m.sql[: control.start(1)].count(b"\n") + 1
+            outcome.failed = {
+                "file": m.path,
+                "error": f"{m.path}:{line}: {control.group(1).upper()} is not allowed: genlib runs each migration "
+                "in one transaction of its own; remove it",
+            }
+            break
         code, output = stack.exec_input(service, [*_PSQL, "--single-transaction", "-f", "-"], _script(m), _TIMEOUT_S)
         if code != 0:
             outcome.failed = {"file": m.path, "error": _first_error(output).replace("<stdin>", m.path)}

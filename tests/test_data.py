@@ -107,7 +107,12 @@ def test_migrations_apply_once_in_order_and_a_failing_file_changes_nothing(ledge
     assert rows(ledger, "entries") == 2
 
     fixed = ledger.iterations_dir / "iter_002_patch" / "backend/db/002_tags.sql"
-    fixed.write_text(TAGS)  # never applied, so it may still change
+    fixed.write_text(f"BEGIN;\n{TAGS}COMMIT;\n")  # never applied, so it may still change
+    own_transaction = run_doit(ledger)
+    assert own_transaction.returncode == 1 and new_migrations(own_transaction) == [0]
+    assert "backend/db/002_tags.sql:1: BEGIN is not allowed" in own_transaction.output
+    assert sql(ledger, "select 1 from tags")[0] != 0
+    fixed.write_text(TAGS)
     applied = run_doit(ledger)
     assert applied.returncode == 0, applied.output
     assert new_migrations(applied) == [1] and rows(ledger, "tags") == 1 and rows(ledger, "entries") == 2
