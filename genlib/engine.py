@@ -432,22 +432,23 @@ class Stack:
         on_line: Callable[[str], None] | None = None,
         only: list[str] | None = None,
         before: dict[str, str] | None = None,
+        wait_s: int | None = None,
     ) -> UpResult:
         """Bring the stack (or the services `only`) to docker-compose.yml; only services whose definition
-        changed are recreated. `before`: the container ids to count recreations against (default: now)."""
+        changed are recreated. `before`: the container ids to count recreations against (default: now);
+        `wait_s`: how long to wait for health (default: up_timeout)."""
         started = time.monotonic()
         compose_services(self.ws.compose_path)  # a missing or unreadable file is one clear line
         before = self.container_ids() if before is None else before
         # no --wait: genlib waits itself, so a service that will never be healthy is reported in seconds
+        wait_s = wait_s or self.up_timeout
         args = ["up", "-d", *(list(only) if only else ["--remove-orphans"])]
-        code, output = self._compose(args, on_line=on_line, timeout=self.up_timeout + 120)
+        code, output = self._compose(args, on_line=on_line, timeout=wait_s + 120)
         if code != 0:
             self._raise_tool_fault(output)
-        after, verdicts, timed_out = self._settle(
-            time.monotonic() + (self.up_timeout if code == 0 else 5), on_line, only
-        )
+        after, verdicts, timed_out = self._settle(time.monotonic() + (wait_s if code == 0 else 5), on_line, only)
         result = classify(before, {name: st.container_id for name, st in after.items()})
-        result.failed = self._failures(after, timed_out=timed_out, only=only, verdicts=verdicts)
+        result.failed = self._failures(after, timed_out=timed_out, only=only, verdicts=verdicts, waited_s=wait_s)
         if code != 0 and not result.failed:
             raise ComposeFailed(f"docker compose up failed: {_last_line(output)}")
         result.duration_s = time.monotonic() - started
@@ -629,6 +630,7 @@ class Stack:
         timed_out: bool,
         only: list[str] | None = None,
         verdicts: dict[str, str] | None = None,
+        waited_s: int = 0,
     ) -> list[ServiceFailure]:
         failed = []
         for name in only or compose_services(self.ws.compose_path):
@@ -638,7 +640,7 @@ class Stack:
             elif not state.ok:
                 reason = (verdicts or {}).get(name) or state.problem()
                 if timed_out and state.health == "starting" and not (verdicts or {}).get(name):
-                    reason = f"never became healthy within {self.up_timeout}s"
+                    reason = f"never became healthy within {waited_s or self.up_timeout}s"
                 failed.append(ServiceFailure(name, reason, self.logs(name)))
         return failed
 

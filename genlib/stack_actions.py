@@ -20,6 +20,7 @@ from genlib.fsutil import atomic_write_text
 from genlib.text import columns
 from genlib.workspace import Workspace
 
+DATABASE_START_S = 300
 NOTHING_YET = '   nothing to run yet: run `doit gen desc="what to build"`'
 
 
@@ -64,7 +65,8 @@ def migrate(ws: Workspace, stack: Stack) -> None:
     if not databases:
         migrations.save_state(ws, {})
         return
-    first = stack.up(on_line=_indent, only=sorted(databases))
+    # A new database initialises itself first (initdb): give it more than up_timeout.
+    first = stack.up(on_line=_indent, only=sorted(databases), wait_s=max(stack.up_timeout, DATABASE_START_S))
     down = {f.service for f in first.failed}  # the service check reports them
     outcomes = {}
     for service, files in sorted(databases.items()):
