@@ -34,6 +34,7 @@ class Fault:
     delay    wait `seconds` before answering `text` (a client timeout fires first)
     status   answer HTTP `status` with Ollama's {"error": ...} body
     slow     stream `text` one piece every `seconds` (to interrupt mid-answer)
+    held     answer `text` only once `gate` is set (a run kept busy for as long as a test needs; 300 s at most)
     cut      stream `text`, then end with done_reason "length" (the server stopped at num_predict)
     """
 
@@ -41,6 +42,7 @@ class Fault:
     text: str = ""
     after: int = 0
     seconds: float = 0.0
+    gate: threading.Event | None = None
     status: int = 0
     error: str = ""
 
@@ -51,6 +53,10 @@ def broken(text: str, after: int = 40) -> Fault:
 
 def delay(seconds: float, text: str = "{}") -> Fault:
     return Fault("delay", text=text, seconds=seconds)
+
+
+def held(text: str, gate: threading.Event) -> Fault:
+    return Fault("held", text=text, gate=gate)
 
 
 def status(code: int, error: str) -> Fault:
@@ -164,6 +170,8 @@ def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
                 return
             if fault and fault.kind == "delay":
                 time.sleep(fault.seconds)
+            if fault and fault.kind == "held" and fault.gate is not None:
+                fault.gate.wait(300)
             if not body.get("stream", True):
                 self._json(200, {**_message(body, text, done=True), **_stats(body, text)})
                 return

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 
 import pytest
 from conftest import run_doit
-from ollama_server import ScriptedOllama, slow
+from ollama_server import ScriptedOllama, held
 
 from faults.conftest import NOTES_TEXT, SEED_ITERATION, Running, changed, error_lines, snapshot, start_doit
 from genlib.iterations import list_iterations
 from genlib.workspace import Workspace
 
 
-def gen_holding_the_lock(ws: Workspace, ollama: ScriptedOllama, runs: list[Running]) -> Running:
-    """A `doit gen` streaming slowly, so it holds the workspace for a few seconds."""
-    ollama.piece = 256  # ~35 chunks, 0.4 s apart: the lock is held for ~14 s, longer than a doit start-up
-    ollama.enqueue(slow(NOTES_TEXT, seconds=0.4))
+def gen_holding_the_lock(ws: Workspace, ollama: ScriptedOllama, runs: list[Running], gate: threading.Event) -> Running:
+    """A `doit gen` whose answer waits for `gate`: it holds the workspace until the test lets it go
+    (no timing window a loaded machine could miss)."""
+    ollama.enqueue(held(NOTES_TEXT, gate))
     first = start_doit(ws, "gen", "desc=a second notes app")
     runs.append(first)
     first.wait_for(lambda: bool(ollama.chats()), "the model to be asked")
@@ -32,9 +33,11 @@ def gen_holding_the_lock(ws: Workspace, ollama: ScriptedOllama, runs: list[Runni
 def test_a_second_run_is_refused_while_the_first_holds_the_workspace(
     seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running], second: list[str]
 ) -> None:
-    first = gen_holding_the_lock(seeded, ollama, doit_runs)
+    gate = threading.Event()
+    first = gen_holding_the_lock(seeded, ollama, doit_runs, gate)
     before = snapshot(seeded.root)
     refused = run_doit(seeded, *second)
+    gate.set()
     assert refused.returncode in (2, 3), refused.output
     assert error_lines(refused.output) == [
         f"ERROR: {seeded.root} is busy: pid {first.proc.pid} is running genlib there; wait for it to finish or stop it"
@@ -49,8 +52,10 @@ def test_a_second_run_is_refused_while_the_first_holds_the_workspace(
 def test_a_killed_holder_frees_the_workspace(
     seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
 ) -> None:
-    first = gen_holding_the_lock(seeded, ollama, doit_runs)
+    gate = threading.Event()
+    first = gen_holding_the_lock(seeded, ollama, doit_runs, gate)
     first.stop(signal.SIGKILL)
+    gate.set()
     ollama.enqueue(NOTES_TEXT)
     again = run_doit(seeded, "gen", "desc=a second notes app")
     assert again.returncode == 0, again.output
