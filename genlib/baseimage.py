@@ -182,10 +182,13 @@ def build_data_images(
         if force or not engine.image_exists(name):
             started = time.monotonic()
             say(f"building {name} from {base} with Debian's {runtime} package (about a minute)")
-            dockerfile = f"{runtime}.Dockerfile"
-            engine.build_from_dockerfile(
-                DATA_IMAGES_DIR, dockerfile, name, {"BASE": base}, lambda line: say(f"   {line}")
-            )
+            files = {"Dockerfile": (DATA_IMAGES_DIR / f"{runtime}.Dockerfile").read_bytes()}
+            files |= {p.name: p.read_bytes() for p in DATA_IMAGES_DIR.glob(f"{runtime}-*")}  # its entrypoint
+            args = {"BASE": base}
+            outcome = engine.build_image(files, name, {}, timeout=1800, on_line=_StepLines(say), buildargs=args)
+            if not outcome.ok:
+                tail = " | ".join(line.strip() for line in outcome.log[-5:] if line.strip())
+                raise DockerError(f"building {name} failed ({outcome.error}; {tail}); can {base} reach its mirror?")
             say(f"{name} built in {time.monotonic() - started:.0f}s")
         code, output = engine.run_once(name, _DATA_CHECKS[runtime], user="999:999")
         if code != 0:
@@ -194,10 +197,6 @@ def build_data_images(
             )
         built[runtime] = name
     return built
-
-
-def _indented(say: Callable[[str], None]) -> Callable[[str], None]:
-    return lambda line: say(f"   {line}")
 
 
 def check(name: str) -> None:

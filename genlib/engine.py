@@ -110,22 +110,6 @@ def import_image(tarball: Path, name: str) -> str:
         return str(client().images.get(name).id) if answer else ""
 
 
-def build_from_dockerfile(
-    context: Path, dockerfile: str, tag: str, buildargs: dict[str, str], on_line: Callable[[str], None]
-) -> None:
-    """A classic `docker build` of `context`/`dockerfile` as `tag`, its steps shown through `on_line`."""
-    with docker_errors(f"build {tag}"):
-        stream = client(timeout=1800).api.build(
-            path=str(context), dockerfile=dockerfile, tag=tag, buildargs=buildargs, rm=True, decode=True
-        )
-        for chunk in stream:
-            if "error" in chunk:
-                raise DockerError(f"cannot build {tag}: {str(chunk['error']).strip()}")
-            line = str(chunk.get("stream", "")).strip()
-            if line.startswith("Step "):
-                on_line(line)
-
-
 def image_ids() -> dict[str, str]:
     """Every local image tag -> its image id, in one call (the cheap check of the images task)."""
     with docker_errors("list images"):

@@ -15,5 +15,6 @@ RUN chmod 3777 /var/run/postgresql
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH PGDATA=/var/lib/postgresql/data
 COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 USER 999:999
-ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
+# Through sh: the build context carries no file modes.
+ENTRYPOINT ["/bin/sh", "/usr/local/bin/docker-entrypoint.sh"]
 CMD ["postgres"]
