@@ -57,6 +57,8 @@ class Settings:
     retries: int = 2
     num_ctx_max: int = 32768
     num_predict: int = 8192
+    think: bool = False  # reasoning models: ask for thinking (kept in llm_output.json, never in a file)
+    keep_alive: str = ""  # Ollama: how long the model stays loaded after a request ("30m", "-1"); "" its default
     # the runtime
     port_base: int = 0  # 0: each workspace picks free host ports of its own (genlib.ports)
     image_python: str = ONLINE_IMAGES["python"]
@@ -109,6 +111,7 @@ class Settings:
 
 _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
 PROVIDERS = ("ollama", "openai")
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def load_settings(root: Path, variables: dict[str, str] | None = None) -> Settings:
@@ -171,6 +174,10 @@ def _coerce(values: dict[str, Any]) -> Settings:
     converted: dict[str, Any] = {}
     for name, raw in values.items():
         kind = type(getattr(defaults, name))
+        if kind is bool and isinstance(raw, str):
+            raw = _BOOLEANS.get(raw.strip().lower(), raw)
+        if kind is bool and not isinstance(raw, bool):
+            raise ConfigError(f"setting {name}={raw!r} is not a bool (true/false, 1/0)")
         try:
             converted[name] = kind(raw)
         except (TypeError, ValueError) as exc:

@@ -62,13 +62,24 @@ class Reply:
     options: dict[str, float | int | str]
     stats: Stats
     cut: bool = False  # the server stopped at the token limit (done_reason / finish_reason "length")
+    thinking: str = ""  # a reasoning model's thinking: kept in llm_output.json, never in a file
 
 
 class LLM(Protocol):
     host: str
     model: str
 
-    def complete(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply: ...
+    def complete(
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None,
+        on_progress: Progress | None,
+        room: int | None = None,
+    ) -> Reply:
+        """One answer; `schema` constrains it to JSON (None: plain text); `room` overrides num_predict."""
+        ...
+
+    def reserve(self, prompt_chars: int) -> None: ...
 
     def ensure_model(self, *, pull: bool, out: TextIO | None = None) -> None: ...
 
@@ -78,11 +89,22 @@ class LLM(Protocol):
 @contextmanager
 def connect(settings: Settings, out: TextIO | None = None) -> Iterator[OllamaLLM | OpenAILLM]:
     """The provider `settings.provider` names; its connections are closed on the way out."""
-    llm: OllamaLLM | OpenAILLM = OllamaLLM(settings) if settings.provider == "ollama" else OpenAILLM(settings, out)
+    llm: OllamaLLM | OpenAILLM = (OllamaLLM if settings.provider == "ollama" else OpenAILLM)(settings, out)
     try:
         yield llm
     finally:
         llm.close()
+
+
+def prompt_dropped(evaluated: int, estimate: int, num_ctx: int) -> bool:
+    """Ollama truncated the prompt: it read well under the estimate, or it filled the whole window.
+
+    A prompt served from Ollama's cache also reads few tokens, so "well under" counts only when what it
+    read still fills at least half the window (a cached prefix leaves far less to read)."""
+    if evaluated <= 0:
+        return False
+    well_under = evaluated < 0.8 * estimate and evaluated >= num_ctx // 2
+    return well_under or evaluated >= num_ctx
 
 
 def num_ctx_for(prompt_chars: int, num_predict: int, cap: int) -> int:
@@ -92,12 +114,17 @@ def num_ctx_for(prompt_chars: int, num_predict: int, cap: int) -> int:
 
 
 class OllamaLLM:
-    """The model served by Ollama at `settings.ollama_host`."""
+    """The model served by Ollama at `settings.ollama_host`.
 
-    def __init__(self, settings: Settings) -> None:
+    One instance serves one run, and keeps `num_ctx` the same for all its requests (a change makes Ollama
+    reload the model): the window is sized for the largest prompt seen or reserved, and never shrinks."""
+
+    def __init__(self, settings: Settings, out: TextIO | None = None) -> None:
         self.settings = settings
         self.host = settings.ollama_host
         self.model = settings.model
+        self.out = out or sys.stderr  # where a dropped prompt is said
+        self.num_ctx = 0
         self._client = ollama.Client(host=self.host, timeout=settings.timeout)
 
     def __enter__(self) -> OllamaLLM:
@@ -121,34 +148,69 @@ class OllamaLLM:
         with self._translated(0):
             _show_pull(self._client.pull(self.model, stream=True), self.model, out or sys.stdout)
 
-    def options_for(self, messages: list[Message]) -> dict[str, float | int | str]:
+    def reserve(self, prompt_chars: int) -> None:
+        """Size the run's window for prompts up to `prompt_chars` now, so later requests do not reload the model."""
         s = self.settings
-        chars = sum(len(m["content"]) for m in messages)
+        self.num_ctx = max(self.num_ctx, num_ctx_for(prompt_chars, s.num_predict, s.num_ctx_max))
+
+    def options_for(self, messages: list[Message], room: int | None = None) -> dict[str, float | int | str]:
+        s = self.settings
+        self.reserve(sum(len(m["content"]) for m in messages))
         return {
             "temperature": s.temperature,
             "seed": s.seed,
-            "num_predict": s.num_predict,
-            "num_ctx": num_ctx_for(chars, s.num_predict, s.num_ctx_max),
+            "num_predict": room or s.num_predict,
+            "num_ctx": self.num_ctx,
         }
 
-    def complete(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply:
-        options = self.options_for(messages)
+    def complete(
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None,
+        on_progress: Progress | None,
+        room: int | None = None,
+    ) -> Reply:
+        options = self.options_for(messages, room)
         started = time.monotonic()
         pieces: list[str] = []
+        thinking: list[str] = []
         final: ollama.ChatResponse | None = None
+        extra: dict[str, Any] = {"think": True} if self.settings.think else {}
+        if self.settings.keep_alive:
+            extra["keep_alive"] = self.settings.keep_alive
         with self._translated(lambda: len(pieces)):
-            stream = self._client.chat(self.model, messages, format=schema, options=options, stream=True)
+            stream = self._client.chat(self.model, messages, format=schema, options=options, stream=True, **extra)
             for chunk in stream:
+                if chunk.message.thinking:
+                    thinking.append(chunk.message.thinking)
                 if chunk.message.content:
                     pieces.append(chunk.message.content)
-                    if on_progress is not None:
-                        on_progress(len(pieces), time.monotonic() - started)
+                if on_progress is not None and (chunk.message.content or chunk.message.thinking):
+                    on_progress(len(pieces) + len(thinking), time.monotonic() - started)
                 if chunk.done:
                     final = chunk
         if final is None:
             raise LLMError(f"the answer from {self.host} stopped after {len(pieces)} tokens; run the command again")
+        self._check_window(final.prompt_eval_count or 0, messages)
         stats = _stats(final, time.monotonic() - started)
-        return Reply("".join(pieces), self.model, options, stats, cut=final.done_reason == "length")
+        cut = final.done_reason == "length"
+        return Reply("".join(pieces), self.model, options, stats, cut=cut, thinking="".join(thinking))
+
+    def _check_window(self, evaluated: int, messages: list[Message]) -> None:
+        """Say so when Ollama dropped part of the prompt, and size the window up for the requests that follow."""
+        estimate = math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
+        if not prompt_dropped(evaluated, estimate, self.num_ctx):
+            return
+        cap = self.settings.num_ctx_max
+        if self.num_ctx >= cap:
+            fix = f"raise num_ctx_max= (now {cap}) or shorten the request"
+        else:
+            self.num_ctx = min(cap, self.num_ctx * 2)
+            fix = f"num_ctx is {self.num_ctx} from now on"
+        self.out.write(
+            f"warning: Ollama read {evaluated} prompt tokens of about {estimate}: the start of the prompt was "
+            f"dropped to fit num_ctx; {fix}\n"
+        )
 
     @contextmanager
     def _translated(self, tokens: int | Callable[[], int]) -> Iterator[None]:
@@ -236,23 +298,32 @@ class OpenAILLM:
             if response.status_code >= 400:
                 self._raise_for(response)
 
-    def options_for(self) -> dict[str, float | int | str]:
+    def options_for(self, room: int | None = None) -> dict[str, float | int | str]:
         s = self.settings
         return {
             "temperature": s.temperature,
             "seed": s.seed,
-            "max_tokens": s.num_predict,
+            "max_tokens": room or s.num_predict,
             "response_format": "json_schema" if self._structured else "none",
         }
 
-    def complete(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply:
+    def reserve(self, prompt_chars: int) -> None:
+        """The server owns its context window: nothing to size."""
+
+    def complete(
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None,
+        on_progress: Progress | None,
+        room: int | None = None,
+    ) -> Reply:
         for waited in range(RATE_LIMIT_WAITS + 1):
             try:
-                return self._complete_once(messages, schema, on_progress)
+                return self._complete_once(messages, schema, on_progress, room)
             except _SchemaRefused:
                 self._structured = False  # the schema stays in the prompt; the answer is validated anyway
                 self.out.write(f"{self.host} does not take response_format json_schema; asking without it\n")
-                return self._complete_once(messages, schema, on_progress)
+                return self._complete_once(messages, schema, on_progress, room)
             except _RateLimited as limited:
                 if waited == RATE_LIMIT_WAITS:
                     raise LLMRateLimited(
@@ -267,8 +338,10 @@ class OpenAILLM:
                 time.sleep(limited.wait)
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _complete_once(self, messages: list[Message], schema: dict[str, Any], on_progress: Progress | None) -> Reply:
-        options = self.options_for()
+    def _complete_once(
+        self, messages: list[Message], schema: dict[str, Any] | None, on_progress: Progress | None, room: int | None
+    ) -> Reply:
+        options = self.options_for(room)
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -276,9 +349,9 @@ class OpenAILLM:
             "stream_options": {"include_usage": True},
             "temperature": self.settings.temperature,
             "seed": self.settings.seed,
-            "max_tokens": self.settings.num_predict,
+            "max_tokens": options["max_tokens"],
         }
-        if self._structured:
+        if self._structured and schema is not None:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         started = time.monotonic()
         answer = _Streamed()
@@ -295,7 +368,8 @@ class OpenAILLM:
         text = "".join(answer.pieces)
         if self._key:  # the answer is written to llm_output.json: not even a server echoing the key gets it there
             text = text.replace(self._key, REDACTED)
-        return Reply(text, self.model, options, stats, cut=answer.finish_reason == "length")
+        cut = answer.finish_reason == "length"
+        return Reply(text, self.model, options, stats, cut=cut, thinking="".join(answer.thinking))
 
     def _raise_for(self, response: httpx.Response) -> None:
         """An error status -> one genlib error (or a wait, for 429); the key never appears in the message."""
@@ -358,6 +432,7 @@ class _Streamed:
     """An answer as its chunks arrive (server-sent events, or one JSON body from a server that does not stream)."""
 
     pieces: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)  # `reasoning_content` (vLLM, llama.cpp, DeepSeek)
     finish_reason: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)  # llama.cpp's own figures, when it sends them
@@ -373,10 +448,13 @@ class _Streamed:
         choices = chunk.get("choices") or [{}]
         choice = choices[0]
         self.finish_reason = choice.get("finish_reason") or self.finish_reason
-        text = (choice.get("delta") or choice.get("message") or {}).get("content")
+        said = choice.get("delta") or choice.get("message") or {}
+        text, thought = said.get("content"), said.get("reasoning_content")
+        if thought:
+            self.thinking.append(thought)
         if text:
             self.pieces.append(text)
-        return bool(text)
+        return bool(text or thought)
 
     def stats(self, wall: float) -> Stats:
         return Stats(
@@ -591,9 +669,11 @@ def ask(
     conversation = list(messages)
     attempts: list[Attempt] = []
     replies: list[Reply] = []
+    room: int | None = None
     for _ in range(retries + 1):
-        reply = llm.complete(conversation, schema, on_progress)
+        reply = llm.complete(conversation, schema, on_progress, room)
         replies.append(reply)
+        room = more_room(reply) if reply.cut else room
         try:
             if reply.cut:  # never parse a cut answer, even when what arrived happens to parse
                 raise OutputError(
@@ -602,16 +682,22 @@ def ask(
                 )
             answer = parse_answer(reply.text, check)
         except OutputError as exc:
-            attempts.append(Attempt(raw=reply.text, error=str(exc)))
+            attempts.append(Attempt(raw=reply.text, error=str(exc), thinking=reply.thinking))
             conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": feedback(exc)}]
             continue
-        attempts.append(Attempt(raw=reply.text))
+        attempts.append(Attempt(raw=reply.text, thinking=reply.thinking))
         return Accepted(answer, reply.text, attempts, replies)
     path = save_rejected(rejected_dir, llm, attempts)
     raise AnswerInvalid(
         f"the model's answer was still invalid after {len(attempts)} attempts ({_one_line(attempts[-1].error or '')}); "
         f"raw answers kept in {path}; run again or pass another model="
     )
+
+
+def more_room(reply: Reply) -> int:
+    """After a cut answer: twice the token limit it was given."""
+    given = reply.options.get("num_predict") or reply.options.get("max_tokens") or 0
+    return 2 * int(given) or 2 * reply.stats.completion_tokens
 
 
 def feedback(exc: OutputError) -> str:

@@ -1,8 +1,9 @@
-"""llm_output.json, format `genlib.llm_output/1` (documented in docs/llm_output.md).
+"""llm_output.json, format `genlib.llm_output/2` (documented in docs/llm_output.md; /1 is still read).
 
 It keeps everything the model said for one iteration: the request, every raw
-attempt (rejected ones too), the accepted raw answer, the parsed `answer` and
-Ollama's token and timing figures. The answer is untrusted input: genlib.rules
+attempt (rejected ones too, with a reasoning model's thinking), the accepted raw answer,
+or, for a gen in steps, one `step` per request (the plan, then each file), the parsed
+`answer` and the server's token and timing figures. The answer is untrusted input: genlib.rules
 holds every rule it must pass before a single file is written.
 """
 
@@ -19,7 +20,8 @@ from genlib.scenarios import Scenario
 from genlib.strict import Strict, describe_validation_error
 from genlib.workspace import service_name
 
-FORMAT: Final = "genlib.llm_output/1"
+FORMAT: Final = "genlib.llm_output/2"
+FORMATS: Final = ("genlib.llm_output/1", FORMAT)  # /1: before thinking and steps; read as it is
 Layer = Literal["frontend", "backend", "workers", "api", "deployment"]
 Runtime = Literal["python", "node", "static", "shell", "postgres", "redis"]
 DATA_RUNTIMES: Final = ("postgres", "redis")  # genlib.dataservices runs them
@@ -68,6 +70,7 @@ class Answer(Strict):
 class Attempt(Strict):
     raw: str
     error: str | None = None  # why it was rejected; None for the accepted one
+    thinking: str = ""  # /2: what a reasoning model thought first (never part of a file)
 
 
 class Request(Strict):
@@ -88,14 +91,25 @@ class Stats(Strict):
     wall_s: float = 0.0
 
 
+class Step(Strict):
+    """/2: one request of a gen in steps: `plan`, or the path of the file it asked for."""
+
+    name: str
+    prompt_sha256: str = ""
+    prompt_chars: int = 0
+    attempts: list[Attempt] = Field(default_factory=list)
+    stats: Stats = Field(default_factory=Stats)
+
+
 class LLMOutput(Strict):
-    format: Literal["genlib.llm_output/1"]
+    format: Literal["genlib.llm_output/1", "genlib.llm_output/2"]
     kind: Literal["gen", "patch"]
     description: str
     created: str = ""
     request: Request = Field(default_factory=Request)
     attempts: list[Attempt] = Field(default_factory=list)
     raw: str = ""
+    steps: list[Step] = Field(default_factory=list)  # /2, a gen in steps: attempts and raw stay empty
     answer: Answer
     stats: Stats = Field(default_factory=Stats)
 
@@ -123,8 +137,10 @@ def load_output(path: Path) -> LLMOutput:
         raise OutputError(f"{path}: missing; run `doit gen desc=...`") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OutputError(f"{path}: not valid JSON ({exc})") from exc
-    if isinstance(data, dict) and data.get("format") != FORMAT:
-        raise OutputError(f"{path}: field format: unknown version {data.get('format')!r}; this genlib reads {FORMAT}")
+    if isinstance(data, dict) and data.get("format") not in FORMATS:
+        raise OutputError(
+            f"{path}: field format: unknown version {data.get('format')!r}; this genlib reads {', '.join(FORMATS)}"
+        )
     try:
         output = LLMOutput.model_validate(data)
     except ValidationError as exc:

@@ -86,6 +86,8 @@ class ScriptedOllama:
         self.responder: Callable[[dict[str, Any]], str] | None = None
         self.history: list[Request] = []
         self.piece = 8  # characters per streamed chunk (~ one token each)
+        self.thinking = ""  # streamed as message.thinking before the answer when a request asks to think
+        self.prompt_eval_count: int | None = None  # report this instead of prompt chars / 4 (a dropped prompt)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -182,7 +184,12 @@ def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
             final = {**_message(body, "", done=True), **_stats(body, text)}
             if fault and fault.kind == "cut":
                 final["done_reason"] = "length"
-            lines = [json.dumps(_message(body, p)) for p in pieces] + [json.dumps(final)]
+            if server.prompt_eval_count is not None:
+                final["prompt_eval_count"] = server.prompt_eval_count
+            thought = server.thinking if body.get("think") else ""
+            thinking = [{**_message(body, ""), "message": {"role": "assistant", "content": "", "thinking": thought}}]
+            lines = [json.dumps(t) for t in (thinking if thought else [])]
+            lines += [json.dumps(_message(body, p)) for p in pieces] + [json.dumps(final)]
             self._stream(_paced(lines, fault.seconds if fault and fault.kind == "slow" else 0))
 
         def _json(self, code: int, data: dict[str, Any]) -> None:

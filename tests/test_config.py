@@ -74,3 +74,11 @@ def test_provider_openai_from_the_environment(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("GENLIB_BASE_URL", "http://127.0.0.1:8080/v1")
     settings = load_settings(tmp_path)
     assert (settings.provider, settings.base_url) == ("openai", "http://127.0.0.1:8080/v1")
+
+
+def test_booleans_read_as_people_write_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for text, value in (("0", False), ("false", False), ("yes", True), ("1", True)):
+        monkeypatch.setenv("GENLIB_THINK", text)
+        assert load_settings(tmp_path).think is value
+    with pytest.raises(ConfigError, match="setting think='maybe' is not a bool"):
+        load_settings(tmp_path, {"think": "maybe"})

@@ -15,7 +15,7 @@ from ollama_server import MODEL, ScriptedOllama, broken, cut, delay, status
 
 from genlib.config import Settings
 from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
-from genlib.llm import OllamaLLM, StatusLine, ask, num_ctx_for, parse_answer, token_meter
+from genlib.llm import OllamaLLM, StatusLine, ask, num_ctx_for, parse_answer, prompt_dropped, token_meter
 from genlib.llm_output import Answer, answer_schema
 from genlib.rules import Current, Limits, check
 
@@ -231,3 +231,42 @@ def test_a_cut_answer_is_never_accepted(
     assert [a.raw for a in accepted.attempts] == [good, good]
     assert "cut off at the token limit" in (accepted.attempts[0].error or "")
     assert "cut off at the token limit" in ollama.chats()[1]["messages"][-1]["content"]
+    assert [c["options"]["num_predict"] for c in ollama.chats()] == [8192, 16384]  # asked again with more room
+    assert len({c["options"]["num_ctx"] for c in ollama.chats()}) == 1  # the same window: no model reload
+
+
+def test_thinking_and_keep_alive(ollama: ScriptedOllama, llm_for: Callable[..., OllamaLLM]) -> None:
+    ollama.thinking = "The user wants notes; a node API and a static page."
+    ollama.enqueue("{}", "{}")
+    reply = llm_for(ollama, think=True, keep_alive="30m").complete(MESSAGES, answer_schema(), None)
+    assert (reply.text, reply.thinking) == ("{}", ollama.thinking)
+    assert ollama.chats()[0]["think"] is True and ollama.chats()[0]["keep_alive"] == "30m"
+    plain = llm_for(ollama).complete(MESSAGES, answer_schema(), None)
+    assert plain.thinking == "" and "think" not in ollama.chats()[1] and "keep_alive" not in ollama.chats()[1]
+
+
+def test_a_dropped_prompt_is_said_and_the_window_grows(
+    ollama: ScriptedOllama, llm_for: Callable[..., OllamaLLM]
+) -> None:
+    out = io.StringIO()
+    llm = OllamaLLM(Settings(ollama_host=ollama.url, num_predict=1000), out)
+    long = [{"role": "user", "content": "x" * 7_000}]  # ~2,000 tokens + 1,000 to answer: a 4,096 window
+    ollama.prompt_eval_count = 4096  # Ollama filled the whole window: it cut the prompt's start
+    ollama.enqueue("{}", "{}")
+    llm.complete(long, None, None)
+    assert out.getvalue() == (
+        "warning: Ollama read 4096 prompt tokens of about 2000: the start of the prompt was dropped to fit num_ctx; "
+        "num_ctx is 8192 from now on\n"
+    )
+    llm.complete(long, None, None)
+    assert [c["options"]["num_ctx"] for c in ollama.chats()] == [4096, 8192]
+    assert "format" not in ollama.chats()[0] or ollama.chats()[0]["format"] is None  # no schema: plain text
+    llm.close()
+
+
+def test_prompt_dropped_tells_truncation_from_a_cached_prefix() -> None:
+    assert prompt_dropped(32768, 50_000, 32768)  # the cap was too small: the window is full
+    assert prompt_dropped(20_000, 30_000, 32768)  # well under the estimate, yet more than half a window read
+    assert not prompt_dropped(40, 30_000, 32768)  # a cached prefix: Ollama read only the new tokens
+    assert not prompt_dropped(9_000, 10_000, 32768)  # the estimate is rough
+    assert not prompt_dropped(0, 10_000, 32768)  # a server that does not say
