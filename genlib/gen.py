@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO, get_args
 
-from genlib import compose, doit_run, migrations, prompts, registry, rules
+from genlib import compose, doit_run, migrations, prompts, registry, rules, stepgen
 from genlib.config import Settings
 from genlib.errors import ConfigError, ModelMissing
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
@@ -88,13 +88,15 @@ def existing_app(ws: Workspace, settings: Settings, description: str) -> Existin
     return Existing(reg.components, shown, sorted(omitted))
 
 
-def build_messages(ws: Workspace, description: str, app: Existing | None) -> list[Message]:
+def build_messages(ws: Workspace, description: str, app: Existing | None, steps: bool = False) -> list[Message]:
+    """The gen prompt; with `steps` it asks for the plan (each file is asked for next, genlib.stepgen)."""
     context = {
         "description": description,
         "layers": [{"name": name, "purpose": _LAYER_PURPOSES[name]} for name in LAYERS],
         "runtimes": [{"name": name, "notes": _RUNTIME_NOTES[name]} for name in get_args(Runtime)],
         "static_port": STATIC_PORT,
-        "schema": answer_schema(),
+        "schema": stepgen.plan_schema() if steps else answer_schema(),
+        "steps": steps,
         "app": app,
     }
     return [{"role": "user", "content": prompts.render(ws, "gen.md.j2", context)}]
@@ -127,7 +129,7 @@ def ensure_model(llm: LLM, pull: bool, out: TextIO) -> None:
 
 def ask_model(
     ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Current, out: TextIO
-) -> Accepted:
+) -> Accepted[Answer]:
     on_progress, finish = token_meter(out, f"{llm.model}")
     try:
         return ask(
@@ -142,14 +144,18 @@ def ask_model(
         finish()
 
 
-def record(
-    ws: Workspace, description: str, accepted: Accepted, llm: LLM, messages: list[Message], current: rules.Current
-) -> tuple[Iteration, int, list[str]]:
-    """Write the iteration (all or nothing), then test.yaml, then HEAD.
-
-    Returns it, how many scenarios the model added, and the model's scenarios dropped because the app
-    no longer has their service."""
-    output = LLMOutput(
+def whole_answer(
+    ws: Workspace,
+    llm: LLM,
+    description: str,
+    messages: list[Message],
+    settings: Settings,
+    current: rules.Current,
+    out: TextIO,
+) -> LLMOutput:
+    """The app in one JSON answer (the default; `steps` asks for a plan, then each file)."""
+    accepted = ask_model(ws, llm, messages, settings, current, out)
+    return LLMOutput(
         format=FORMAT,
         kind="gen",
         description=description,
@@ -160,10 +166,19 @@ def record(
         answer=accepted.answer,
         stats=accepted.stats(),
     )
+
+
+def record(
+    ws: Workspace, description: str, output: LLMOutput, current: rules.Current
+) -> tuple[Iteration, int, list[str]]:
+    """Write the iteration (all or nothing), then test.yaml, then HEAD.
+
+    Returns it, how many scenarios the model added, and the model's scenarios dropped because the app
+    no longer has their service."""
     files = {"desc.txt": description + "\n", "llm_output.json": dump_output(output)}
     it = write_iteration(ws, slugify(description), files)
-    app = rules.apply(accepted.answer, current)
-    merged, added = merge_model_scenarios(current.tests, list(accepted.answer.scenarios), it.name)
+    app = rules.apply(output.answer, current)
+    merged, added = merge_model_scenarios(current.tests, list(output.answer.scenarios), it.name)
     settled, dropped = settle(merged, app.services)
     if added or dropped:
         save_tests(ws.tests_path, settled)
@@ -172,12 +187,13 @@ def record(
     return it, added, dropped
 
 
-def summary(it: Iteration, accepted: Accepted, added: int, dropped: list[str], seconds: float) -> str:
-    answer = accepted.answer
+def summary(it: Iteration, output: LLMOutput, added: int, dropped: list[str], seconds: float) -> str:
+    answer = output.answer
     layers = Counter(spec.path.split("/")[0] for spec in answer.files)
     services = sorted(c.service for c in answer.components if c.runnable)
-    stats = accepted.stats()
-    tries = len(accepted.attempts)
+    stats = output.stats
+    tries = len(output.attempts) + sum(len(step.attempts) for step in output.steps)
+    asked = f" over {len(output.steps)} requests" if output.steps else ""
     return "\n".join(
         [
             f"gen: {it.name}",
@@ -186,7 +202,7 @@ def summary(it: Iteration, accepted: Accepted, added: int, dropped: list[str], s
             f"  scenarios: {added} added to test.yaml"
             + (f"; {len(dropped)} dropped, their service is gone: {', '.join(dropped)}" if dropped else ""),
             f"  tokens:    {stats.prompt_tokens} prompt + {stats.completion_tokens} answer"
-            f" in {tries} attempt{'s' if tries > 1 else ''}; {seconds:.1f}s in all",
+            f" in {tries} attempt{'s' if tries > 1 else ''}{asked}; {seconds:.1f}s in all",
         ]
     )
 
@@ -200,15 +216,21 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
     app = existing_app(ws, settings, description)
     current = registry.current(ws, tests)
-    messages = build_messages(ws, description, app)
+    messages = build_messages(ws, description, app, settings.steps)
     with connect(settings, out) as llm:
         ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
-        accepted = ask_model(ws, llm, messages, settings, current, out)
-    it, added, dropped = record(ws, description, accepted, llm, messages, current)
+        if settings.steps:
+            run = stepgen.Run(ws, llm, settings, answer_rules(ws, settings, current), out)
+            output = stepgen.generate(run, description, messages)
+        else:
+            output = whole_answer(ws, llm, description, messages, settings, current, out)
+    it, added, dropped = record(ws, description, output, current)
+    if settings.steps:
+        stepgen.Received.for_request(ws, llm, messages).clear()  # the iteration holds it all now
     graph_vars = {k: v for k, v in variables.items() if k not in NOT_VARIABLES}
     code = doit_run.run(ws, variables=graph_vars)
     if code != 0:
         print(f"ERROR: {it.name} was written, but building it failed (above); fix that and run `doit`", file=sys.stderr)
         return code
-    print(summary(it, accepted, added, dropped, time.monotonic() - started), file=out)
+    print(summary(it, output, added, dropped, time.monotonic() - started), file=out)
     return 0

@@ -147,7 +147,7 @@ def patch_rules(ws: Workspace, current: rules.Current, settings: Settings) -> Ch
 
 def ask_for_patch(
     ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Current, out: TextIO
-) -> Accepted:
+) -> Accepted[Answer]:
     check = patch_rules(ws, current, settings)
     on_progress, finish = token_meter(out, llm.model)
     try:
@@ -164,7 +164,7 @@ def ask_for_patch(
 
 
 def record(
-    ws: Workspace, number: int, accepted: Accepted, llm: LLM, messages: list[Message], current: rules.Current
+    ws: Workspace, number: int, accepted: Accepted[Answer], llm: LLM, messages: list[Message], current: rules.Current
 ) -> Iteration:
     """The patch iteration (all or nothing), test.yaml (the model's scenarios, minus those whose
     service the patch removed), then HEAD.

@@ -19,16 +19,16 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 import httpx
 import ollama
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from genlib.config import Settings
 from genlib.errors import (
@@ -49,6 +49,7 @@ from genlib.strict import describe_validation_error
 from genlib.text import CHARS_PER_TOKEN, one_line
 
 Message = dict[str, str]
+M = TypeVar("M", bound=BaseModel)
 Progress = Callable[[int, float], None]  # tokens so far, seconds elapsed
 _NS = 1e9
 
@@ -154,14 +155,12 @@ class OllamaLLM:
         self.num_ctx = max(self.num_ctx, num_ctx_for(prompt_chars, s.num_predict, s.num_ctx_max))
 
     def options_for(self, messages: list[Message], room: int | None = None) -> dict[str, float | int | str]:
+        """`room` (more than num_predict, after a cut answer) is bounded by what the window can still hold."""
         s = self.settings
-        self.reserve(sum(len(m["content"]) for m in messages))
-        return {
-            "temperature": s.temperature,
-            "seed": s.seed,
-            "num_predict": room or s.num_predict,
-            "num_ctx": self.num_ctx,
-        }
+        chars = sum(len(m["content"]) for m in messages)
+        self.num_ctx = max(self.num_ctx, num_ctx_for(chars, room or s.num_predict, s.num_ctx_max))
+        room = min(room or s.num_predict, max(s.num_predict, self.num_ctx - math.ceil(chars / CHARS_PER_TOKEN)))
+        return {"temperature": s.temperature, "seed": s.seed, "num_predict": room, "num_ctx": self.num_ctx}
 
     def complete(
         self,
@@ -594,31 +593,28 @@ def _rate(label: str, tokens: int, elapsed: float) -> str:
 # -- one accepted answer ---------------------------------------------------------------------------
 
 Check = Callable[[Answer], None]  # raises OutputError when the answer breaks a rule
+T = TypeVar("T")
+_JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
 
 
 @dataclass(frozen=True)
-class Accepted:
-    answer: Answer
+class Accepted(Generic[T]):
+    answer: T
     raw: str
     attempts: list[Attempt]
     replies: list[Reply] = field(default_factory=list)
 
     def stats(self) -> Stats:
         """What all attempts cost together (a retry is part of the iteration's price)."""
-        totals: dict[str, float] = {}
-        for reply in self.replies:
-            for name, value in reply.stats.model_dump().items():
-                totals[name] = totals.get(name, 0) + value
-        return Stats.model_validate({k: (int(v) if k.endswith("tokens") else round(v, 3)) for k, v in totals.items()})
+        return sum_stats(reply.stats for reply in self.replies)
 
     def request(self, host: str, messages: list[Message]) -> Request:
-        prompt = json.dumps(messages, ensure_ascii=False).encode("utf-8")
         last = self.replies[-1]
         return Request(
             host=host,
             model=last.model,
             options=last.options,
-            prompt_sha256=sha256_bytes(prompt),
+            prompt_sha256=prompt_sha256(messages),
             prompt_chars=sum(len(m["content"]) for m in messages),
         )
 
@@ -626,8 +622,35 @@ class Accepted:
 _MAX_NESTING = 64  # an answer is 4 levels deep; a JSON parser or validator recurses once per level
 
 
+@dataclass(frozen=True)
+class Expect(Generic[T]):
+    """What an answer must be: `parse` reads it or raises OutputError; `schema` None asks for plain text;
+    `again` follows the rejection reason when it goes back to the model."""
+
+    parse: Callable[[str], T]
+    schema: dict[str, Any] | None
+    again: str
+
+
+def sum_stats(parts: Iterable[Stats]) -> Stats:
+    totals: dict[str, float] = {}
+    for stats in parts:
+        for name, value in stats.model_dump().items():
+            totals[name] = totals.get(name, 0) + value
+    return Stats.model_validate({k: (int(v) if k.endswith("tokens") else round(v, 3)) for k, v in totals.items()})
+
+
+def prompt_sha256(messages: list[Message]) -> str:
+    return sha256_bytes(json.dumps(messages, ensure_ascii=False).encode("utf-8"))
+
+
 def parse_answer(raw: str, check: Check) -> Answer:
     """JSON, then the schema, then genlib's safety rules; each failure is one OutputError."""
+    return check_after(parse_json(raw, Answer), check)
+
+
+def parse_json(raw: str, model: type[M]) -> M:
+    """JSON, then the schema of `model`; each failure is one OutputError."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -637,11 +660,14 @@ def parse_answer(raw: str, check: Check) -> Answer:
     if _nesting(data) > _MAX_NESTING:
         raise OutputError(f"JSON nested deeper than {_MAX_NESTING} levels; answer with the flat object")
     try:
-        answer = Answer.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise OutputError(f"does not match the schema: {describe_validation_error(exc)}") from exc
-    check(answer)
-    return answer
+
+
+def check_after(value: M, check: Callable[[M], None]) -> M:
+    check(value)
+    return value
 
 
 def _nesting(data: Any) -> int:
@@ -663,27 +689,43 @@ def ask(
     retries: int,
     rejected_dir: Path,
     on_progress: Progress | None = None,
-) -> Accepted:
-    """Ask until the answer is valid, at most `retries` more times, feeding each error back."""
-    schema = answer_schema()
+) -> Accepted[Answer]:
+    """Ask for an Answer until it is valid, at most `retries` more times, feeding each error back."""
+    expect = Expect(lambda raw: parse_answer(raw, check), answer_schema(), _JSON_AGAIN)
+    return ask_for(llm, messages, expect, retries=retries, rejected_dir=rejected_dir, on_progress=on_progress)
+
+
+def ask_for(
+    llm: LLM,
+    messages: list[Message],
+    expect: Expect[T],
+    *,
+    retries: int,
+    rejected_dir: Path,
+    on_progress: Progress | None = None,
+) -> Accepted[T]:
+    """Ask until `expect.parse` takes the answer, at most `retries` more times, feeding each error back.
+
+    A cut answer is never parsed (even when what arrived happens to parse): it is asked for again with more room."""
     conversation = list(messages)
     attempts: list[Attempt] = []
     replies: list[Reply] = []
     room: int | None = None
     for _ in range(retries + 1):
-        reply = llm.complete(conversation, schema, on_progress, room)
+        reply = llm.complete(conversation, expect.schema, on_progress, room)
         replies.append(reply)
         room = more_room(reply) if reply.cut else room
         try:
-            if reply.cut:  # never parse a cut answer, even when what arrived happens to parse
+            if reply.cut:
                 raise OutputError(
                     f"the answer was cut off at the token limit ({reply.stats.completion_tokens} tokens; "
                     "setting num_predict); answer again, shorter"
                 )
-            answer = parse_answer(reply.text, check)
+            answer = expect.parse(reply.text)
         except OutputError as exc:
             attempts.append(Attempt(raw=reply.text, error=str(exc), thinking=reply.thinking))
-            conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": feedback(exc)}]
+            again = f"Your answer was rejected: {exc}. {expect.again}"
+            conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": again}]
             continue
         attempts.append(Attempt(raw=reply.text, thinking=reply.thinking))
         return Accepted(answer, reply.text, attempts, replies)
@@ -698,13 +740,6 @@ def more_room(reply: Reply) -> int:
     """After a cut answer: twice the token limit it was given."""
     given = reply.options.get("num_predict") or reply.options.get("max_tokens") or 0
     return 2 * int(given) or 2 * reply.stats.completion_tokens
-
-
-def feedback(exc: OutputError) -> str:
-    return (
-        f"Your answer was rejected: {exc}. "
-        "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
-    )
 
 
 def save_rejected(folder: Path, llm: LLM, attempts: list[Attempt]) -> Path:

@@ -121,7 +121,12 @@ _GENLIB_OWNED = ("origin", "iteration")
 
 def answer_schema() -> dict[str, Any]:
     """The JSON schema sent to Ollama as `format`."""
-    schema = Answer.model_json_schema()
+    return schema_for(Answer)
+
+
+def schema_for(model: type[Strict]) -> dict[str, Any]:
+    """`model`'s JSON schema without the scenario fields genlib sets itself."""
+    schema = model.model_json_schema()
     for name, definition in schema.get("$defs", {}).items():
         if name.endswith("Scenario"):
             for field in _GENLIB_OWNED:

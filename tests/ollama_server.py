@@ -88,6 +88,7 @@ class ScriptedOllama:
         self.piece = 8  # characters per streamed chunk (~ one token each)
         self.thinking = ""  # streamed as message.thinking before the answer when a request asks to think
         self.prompt_eval_count: int | None = None  # report this instead of prompt chars / 4 (a dropped prompt)
+        self.enforce_num_predict = False  # stop an answer at options.num_predict tokens (4 chars), done_reason length
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -167,6 +168,9 @@ def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
                 item = status(500, "scripted server: no answer queued")
             fault = item if isinstance(item, Fault) else None
             text = item if isinstance(item, str) else item.text
+            limit = 4 * int(body.get("options", {}).get("num_predict", 0))
+            if server.enforce_num_predict and limit and len(text) > limit and not fault:
+                text, fault = text[:limit], cut(text[:limit])  # what Ollama does at the token limit
             if fault and fault.kind == "status":
                 self._json(fault.status, {"error": fault.error})
                 return

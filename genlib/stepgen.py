@@ -1,0 +1,339 @@
+"""A gen in steps (setting `steps`): a small JSON plan, then each file as plain text in one fenced block.
+
+    ask_plan       the plan (Plan: components, files with a purpose, interfaces, scenarios), checked as an answer
+    file_messages  the plan prompt and answer, the interface files, then "write <path>": the prefix up to that
+                   last line is byte-identical for every file, so the model server reuses its cache
+    read_fenced    the file's content, then check_file (path and content rules, syntax where a check exists)
+    Received       what arrived so far, under .genlib/gen/<request>/: a rerun of the same request resumes
+    generate       all of it -> the LLMOutput of the iteration (format /2, one Step per request)
+
+No code travels escaped inside JSON, and no answer has to hold the whole app: each file has its own
+completion. A bad file is asked for again alone, with the error; a cut one with more room.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, TextIO, TypeVar
+
+from pydantic import Field, ValidationError
+
+from genlib import process, prompts
+from genlib.config import Settings
+from genlib.errors import CommandFailed, OutputError
+from genlib.fsutil import atomic_write_text
+from genlib.llm import LLM, Accepted, Check, Expect, Message, ask_for, parse_json, prompt_sha256, sum_stats, token_meter
+from genlib.llm_output import (
+    FORMAT,
+    Answer,
+    Attempt,
+    ComponentSpec,
+    FileSpec,
+    LLMOutput,
+    Request,
+    Step,
+    schema_for,
+)
+from genlib.rules import check_content
+from genlib.scenarios import Scenario
+from genlib.strict import Strict
+from genlib.workspace import Workspace
+
+JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
+FILE_AGAIN = "Answer again with the whole corrected file in one fenced block, and nothing else."
+T = TypeVar("T")
+_OPENING = re.compile(r"^(`{3,})[\w.+#-]*\s*$")
+
+
+class PlannedFile(Strict):
+    path: str
+    purpose: str = ""  # one line
+    interface: bool = False  # other files build on it: written first, shown to every later request
+
+
+class Interface(Strict):
+    kind: Literal["route", "env", "message"]
+    name: str  # "GET /notes", "NOTES_API_URL", "note"
+    shape: str = ""  # one line: the JSON shape, the value's meaning
+
+
+class Plan(Strict):
+    """The first answer of a gen in steps: everything but the files' content."""
+
+    summary: str = ""
+    components: list[ComponentSpec] = Field(default_factory=list)
+    files: list[PlannedFile] = Field(default_factory=list)
+    interfaces: list[Interface] = Field(default_factory=list)
+    deletions: list[str] = Field(default_factory=list)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    def as_answer(self, contents: dict[str, str]) -> Answer:
+        files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]
+        return Answer(
+            summary=self.summary,
+            components=self.components,
+            files=files,
+            deletions=self.deletions,
+            scenarios=self.scenarios,
+        )
+
+    def in_order(self) -> list[PlannedFile]:
+        """Interface files first (the others are written against them), else the plan's order."""
+        return [f for f in self.files if f.interface] + [f for f in self.files if not f.interface]
+
+
+def plan_schema() -> dict[str, object]:
+    return schema_for(Plan)
+
+
+def parse_plan(raw: str, check: Check) -> Plan:
+    """The plan's JSON, then every rule an answer obeys, on the files as planned (their content still empty)."""
+    plan = parse_json(raw, Plan)
+    check(plan.as_answer({}))
+    return plan
+
+
+# -- one file ----------------------------------------------------------------------------------------
+
+
+def read_fenced(raw: str) -> str:
+    """The content of the answer's one fenced block (``` or longer, an optional language after it)."""
+    lines = raw.split("\n")
+    start = next((i for i, line in enumerate(lines) if _OPENING.match(line.strip())), None)
+    if start is None:
+        raise OutputError("no fenced block: answer with the file's whole content between ``` lines")
+    fence = _OPENING.match(lines[start].strip()).group(1)  # type: ignore[union-attr]  # matched just above
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == fence), None)
+    if end is None:
+        raise OutputError(f"the fenced block never closes (no {fence} line after the content); was the answer cut?")
+    if any(_OPENING.match(line.strip()) for line in lines[end + 1 :]):
+        raise OutputError("more than one fenced block: answer with exactly one, holding the whole file")
+    return "".join(line + "\n" for line in lines[start + 1 : end])  # each line inside the block ends with one
+
+
+def check_file(path: str, content: str, max_bytes: int) -> None:
+    """The content rules, then a cheap syntax check where one exists (python, JavaScript, JSON)."""
+    check_content(path, content, max_bytes)
+    if not content.strip():
+        raise OutputError(f"{path} is empty; write its whole content")
+    suffix = Path(path).suffix
+    if suffix == ".py":
+        _check_python(path, content)
+    elif suffix == ".json":
+        try:
+            json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise OutputError(f"{path} is not valid JSON: {exc}") from exc
+    elif suffix in (".js", ".cjs", ".mjs") and shutil.which("node"):
+        _check_javascript(path, content, suffix)
+
+
+def _check_python(path: str, content: str) -> None:
+    try:
+        with warnings.catch_warnings():  # an invalid escape is a warning, not a reason to refuse the file
+            warnings.simplefilter("ignore")
+            ast.parse(content, filename=path)
+    except SyntaxError as exc:
+        raise OutputError(f"{path} line {exc.lineno}: python syntax error: {exc.msg}") from exc
+
+
+def _check_javascript(path: str, content: str, suffix: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="genlib-check-") as folder:
+        source = Path(folder) / f"file{suffix}"
+        source.write_text(content, encoding="utf-8")
+        try:
+            code, output = process.run(["node", "--check", str(source)], check=False, timeout=30)
+        except CommandFailed:
+            return  # node could not run: the check is a courtesy, the tests decide
+    if code != 0:
+        line = re.search(r":(\d+)\n", output)
+        error = next((x for x in output.splitlines() if "Error" in x), output.strip().splitlines()[-1:] or ["?"])
+        where = f" line {line.group(1)}" if line else ""
+        raise OutputError(f"{path}{where}: node --check: {error if isinstance(error, str) else error[0]}")
+
+
+# -- what arrived so far -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """A gen's answers as they arrive, under .genlib/gen/<request>/ (the request: prompt, model, server)."""
+
+    folder: Path
+
+    @classmethod
+    def for_request(cls, ws: Workspace, llm: LLM, messages: list[Message]) -> Received:
+        key = hashlib.sha256(f"{llm.host}\n{llm.model}\n{prompt_sha256(messages)}".encode()).hexdigest()[:16]
+        return cls(ws.state_dir / "gen" / key)
+
+    def plan(self) -> tuple[str, Step, Request] | None:
+        path = self.folder / "plan.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data["raw"], Step.model_validate(data["step"]), Request.model_validate(data["request"])
+
+    def keep_plan(self, raw: str, step: Step, request: Request) -> None:
+        self._write(self.folder / "plan.json", {"raw": raw, "step": step.model_dump(), "request": request.model_dump()})
+
+    def file(self, path: str) -> tuple[str, Step] | None:
+        stored = self._file_path(path)
+        if not stored.is_file():
+            return None
+        data = json.loads(stored.read_text(encoding="utf-8"))
+        return data["content"], Step.model_validate(data["step"])
+
+    def keep_file(self, path: str, content: str, step: Step) -> None:
+        self._write(self._file_path(path), {"path": path, "content": content, "step": step.model_dump()})
+
+    def count(self) -> int:
+        return len(list((self.folder / "files").glob("*.json")))
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _file_path(self, path: str) -> Path:
+        return self.folder / "files" / f"{hashlib.sha256(path.encode()).hexdigest()[:16]}.json"
+
+    @staticmethod
+    def _write(path: Path, data: object) -> None:
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+
+
+# -- the whole gen ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    ws: Workspace
+    llm: LLM
+    settings: Settings
+    check: Check
+    out: TextIO
+
+
+def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
+    """Plan, then every file (resuming from what a killed run received); the iteration's llm_output."""
+    received = Received.for_request(run.ws, run.llm, messages)
+    run.llm.reserve(sum(len(m["content"]) for m in messages) + run.settings.prompt_budget_chars)
+    plan_raw, plan_step, request, plan = _plan(run, messages, received)
+    order = plan.in_order()
+    if received.count():
+        print(f"resuming: {received.count()} of {len(order)} files already received ({received.folder})", file=run.out)
+    contents: dict[str, str] = {}
+    steps = [plan_step]
+    for number, planned in enumerate(order, 1):
+        kept = received.file(planned.path)
+        if kept is None:
+            interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
+            kept = _one_file(run, messages, plan_raw, plan, planned, interfaces, contents, (number, len(order)))
+            received.keep_file(planned.path, *kept)
+        contents[planned.path] = kept[0]
+        steps.append(kept[1])
+    answer = plan.as_answer(contents)
+    run.check(answer)  # every rule once more, on the whole answer
+    return LLMOutput(
+        format=FORMAT,
+        kind="gen",
+        description=description,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        request=request,
+        steps=steps,
+        answer=answer,
+        stats=sum_stats(step.stats for step in steps),
+    )
+
+
+def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, Step, Request, Plan]:
+    kept = received.plan()
+    if kept is not None:
+        raw, step, request = kept
+        try:
+            return raw, step, request, parse_plan(raw, run.check)
+        except (OutputError, ValidationError):
+            received.clear()  # the rules or the workspace changed since: start again
+    expect = Expect(lambda raw: parse_plan(raw, run.check), plan_schema(), JSON_AGAIN)
+    accepted = _ask(run, messages, expect, "plan")
+    step = _step("plan", messages, accepted)
+    request = accepted.request(run.llm.host, messages)
+    received.keep_plan(accepted.raw, step, request)
+    return accepted.raw, step, request, accepted.answer
+
+
+def _one_file(
+    run: Run,
+    messages: list[Message],
+    plan_raw: str,
+    plan: Plan,
+    planned: PlannedFile,
+    interfaces: list[PlannedFile] | None,
+    contents: dict[str, str],
+    position: tuple[int, int],
+) -> tuple[str, Step]:
+    shown = interfaces if interfaces is not None else [f for f in plan.files if f.interface]
+    written = [{"path": f.path, "content": contents[f.path]} for f in shown if f.path in contents]
+    asking = file_messages(run.ws, messages, plan_raw, written, planned, plan)
+    max_bytes = run.settings.max_file_bytes
+
+    def parse(raw: str) -> str:
+        content = read_fenced(raw)
+        check_file(planned.path, content, max_bytes)
+        return content
+
+    label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s
+    accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN), label)
+    return accepted.answer, _step(planned.path, asking, accepted)
+
+
+def file_messages(
+    ws: Workspace,
+    messages: list[Message],
+    plan_raw: str,
+    written: list[dict[str, str]],
+    planned: PlannedFile,
+    plan: Plan,
+) -> list[Message]:
+    """The plan request and its answer, then the interface files and the one file asked for.
+
+    Everything before the file's own lines is the same for every file of the run (the server's cache)."""
+    component = next(
+        (c for c in plan.components if planned.path.startswith(f"{c.layer}/{c.name}/")),
+        None,
+    )
+    context = {"written": written, "path": planned.path, "purpose": planned.purpose, "component": component}
+    ask = prompts.render(ws, "file.md.j2", context)
+    return [*messages, {"role": "assistant", "content": plan_raw}, {"role": "user", "content": ask}]
+
+
+def _ask(run: Run, messages: list[Message], expect: Expect[T], label: str) -> Accepted[T]:
+    on_progress, finish = token_meter(run.out, label)
+    try:
+        return ask_for(
+            run.llm,
+            messages,
+            expect,
+            retries=run.settings.retries,
+            rejected_dir=run.ws.state_dir / "rejected",
+            on_progress=on_progress,
+        )
+    finally:
+        finish()
+
+
+def _step(name: str, messages: list[Message], accepted: Accepted[T]) -> Step:
+    return Step(
+        name=name,
+        prompt_sha256=prompt_sha256(messages),
+        prompt_chars=sum(len(m["content"]) for m in messages),
+        attempts=[Attempt.model_validate(a.model_dump()) for a in accepted.attempts],
+        stats=accepted.stats(),
+    )

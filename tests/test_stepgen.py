@@ -1,0 +1,166 @@
+"""A gen in steps (steps=1): a plan, then each file as plain text, against the scripted Ollama."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_doit
+from ollama_server import ScriptedOllama, cut, slow
+from resources import many_files
+from test_gen import gen_in_process, snapshot
+
+from genlib.errors import OutputError
+from genlib.llm_output import load_output
+from genlib.stepgen import Plan, check_file, read_fenced
+from genlib.workspace import Workspace
+
+STEPS = {"steps": "1"}
+
+
+def answers(count: int) -> tuple[str, list[str]]:
+    """The plan's JSON and each file's fenced answer, in the order genlib asks for them."""
+    plan = many_files.plan(count)
+    order = [f.path for f in Plan.model_validate(plan).in_order()]
+    return json.dumps(plan), [many_files.fenced(many_files.content(p)) for p in order]
+
+
+def asked_path(chat: dict[str, Any]) -> str:
+    """The file a request asks for (a re-ask carries the first ask, then the rejected answer and the error)."""
+    lines = [x for m in chat["messages"] for x in m["content"].splitlines() if x.startswith("## Now write ")]
+    return lines[-1].removeprefix("## Now write ") if lines else ""
+
+
+def file_chats(server: ScriptedOllama) -> list[dict[str, Any]]:
+    return [c for c in server.chats() if c.get("format") is None]
+
+
+def test_read_fenced_takes_the_one_block() -> None:
+    assert read_fenced("```python\nprint(1)\n```") == "print(1)\n"
+    assert read_fenced("Here it is:\n````md\n# t\n```\nx\n```\n````\n") == "# t\n```\nx\n```\n"
+    with pytest.raises(OutputError, match="no fenced block"):
+        read_fenced("print(1)")
+    with pytest.raises(OutputError, match="never closes"):
+        read_fenced("```\nprint(1)\n")
+    with pytest.raises(OutputError, match="more than one fenced block"):
+        read_fenced("```\na = 1\n```\nand\n```\nb = 2\n```\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "message"),
+    [
+        ("workers/w/a.py", "def f(:\n    pass\n", r"a.py line 1: python syntax error"),
+        ("api/x/a.json", '{"a": 1,}', "is not valid JSON"),
+        ("api/x/a.js", "const a = 1;\nconst x = ;\n", r"a.js line 2: node --check: SyntaxError: Unexpected token"),
+        ("api/x/a.js", "  \n", "is empty"),
+    ],
+    ids=["python", "json", "javascript", "empty"],
+)
+def test_each_file_is_checked_on_arrival(
+    path: str, content: str, message: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    node = shutil.which("node", path=os.defpath)  # the Docker guard took /usr/bin off PATH: give node back alone
+    if node is None:
+        pytest.skip("node is not installed")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "node").symlink_to(node)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(OutputError, match=message):
+        check_file(path, content, 1 << 20)
+
+
+def test_a_40_file_app_over_41_requests(workspace: Workspace, ollama: ScriptedOllama) -> None:
+    plan, files = answers(40)
+    bad_python = "```\ndef broken(:\n```\n"
+    python_at = next(i for i, f in enumerate(files) if '"""workers/' in f)
+    ollama.enforce_num_predict = True  # the whole app (~11,000 tokens) cannot come in one answer of 4,096
+    ollama.enqueue(plan, *files[:python_at], bad_python, *files[python_at:7], cut(files[7]), *files[7:])
+    code, out = gen_in_process(workspace, "a notes app", num_predict="4096", **STEPS)
+    assert code == 0, out
+    output = load_output(workspace.iterations_dir / "iter_001_a_notes_app" / "llm_output.json")
+    assert output.format == "genlib.llm_output/2" and output.raw == "" and output.attempts == []
+    assert [s.name for s in output.steps] == ["plan", *[f.path for f in Plan.model_validate_json(plan).in_order()]]
+    for path in many_files.paths(40):
+        assert (workspace.iterations_dir / "iter_001_a_notes_app" / path).read_text() == many_files.content(path)
+    assert len(ollama.chats()) == 1 + 40 + 2  # the plan, each file, one re-ask, one cut
+    # the bad file was asked for again alone, with the error; the next request moved on
+    again = file_chats(ollama)[python_at + 1]
+    assert asked_path(again) == asked_path(file_chats(ollama)[python_at])
+    assert "python syntax error" in again["messages"][-1]["content"]
+    assert len(output.steps[1 + python_at].attempts) == 2
+    # the cut answer was refused and asked for again with more room, in the same window
+    cut_steps = [s for s in output.steps if any("cut off" in (a.error or "") for a in s.attempts)]
+    assert [s.name for s in cut_steps] == [output.steps[8].name]
+    assert sorted({c["options"]["num_predict"] for c in ollama.chats()}) == [4096, 8192]
+    assert len({c["options"]["num_ctx"] for c in ollama.chats()}) == 1
+    # progress a person can follow
+    assert "file 1 of 40 api/notes/contract.json: " in out and "file 40 of 40 " in out and " tok/s" in out
+    assert output.stats.completion_tokens > 4096 * 2  # far more than one completion
+    assert "over 41 requests" in out
+    assert not (workspace.state_dir / "gen").exists() or not any((workspace.state_dir / "gen").iterdir())
+
+
+def test_the_shared_prefix_is_byte_identical(workspace: Workspace, ollama: ScriptedOllama) -> None:
+    plan, files = answers(12)
+    ollama.enqueue(plan, *files)
+    assert gen_in_process(workspace, "a notes app", **STEPS)[0] == 0
+    chats = file_chats(ollama)
+    assert chats[0]["messages"][0] == ollama.chats()[0]["messages"][0]  # the plan request opens every file request
+    later = chats[1:]  # after the interface file: one prefix for all
+    prefixes = {json.dumps(c["messages"][:-1]) for c in later}
+    heads = {c["messages"][-1]["content"].split("## Now write")[0] for c in later}
+    assert len(prefixes) == 1 and len(heads) == 1
+    assert many_files.content(many_files.CONTRACT) in heads.pop()  # the interface file is in every one
+
+
+def test_a_whole_answer_cannot_hold_it_but_steps_can(workspace: Workspace, ollama: ScriptedOllama) -> None:
+    plan, files = answers(40)
+    whole = json.loads(plan)
+    whole["files"] = [{"path": f["path"], "content": many_files.content(f["path"])} for f in whole.pop("files")]
+    del whole["interfaces"]
+    ollama.enforce_num_predict = True
+    ollama.enqueue(*[json.dumps(whole)] * 3)
+    limits = ["num_predict=4096", "num_ctx_max=8192"]  # more room after a cut stops at the window
+    result = run_doit(workspace, "gen", "desc=a notes app", *limits)
+    assert result.returncode == 2 and "cut off at the token limit" in result.output
+    ollama.enqueue(plan, *files)
+    assert run_doit(workspace, "gen", "desc=a notes app", *limits, "steps=1").returncode == 0
+
+
+def test_a_killed_gen_resumes_without_asking_again(workspace: Workspace, ollama: ScriptedOllama) -> None:
+    plan, files = answers(40)
+    ollama.enqueue(plan, *files[:19], slow(files[19], seconds=0.5))
+    before = snapshot(workspace)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "doit", "gen", "desc=a notes app", "steps=1"],
+        cwd=workspace.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 120
+    while len(ollama.chats()) < 21 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the 20th file is streaming
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert snapshot(workspace) == before and list(workspace.iterations_dir.iterdir()) == []
+    asked_before = len(ollama.chats())
+    ollama.queue.clear()
+    ollama.enqueue(*files[19:])
+    result = run_doit(workspace, "gen", "desc=a notes app", "steps=1")
+    assert result.returncode == 0, result.output
+    assert "resuming: 19 of 40 files already received" in result.output
+    again = ollama.chats()[asked_before:]
+    order = [f.path for f in Plan.model_validate_json(plan).in_order()]
+    assert [asked_path(c) for c in again] == order[19:]  # no plan, no file it had
+    it = workspace.iterations_dir / "iter_001_a_notes_app"
+    assert all((it / p).read_text() == many_files.content(p) for p in order)
