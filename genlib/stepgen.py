@@ -3,7 +3,7 @@
     ask_plan       the plan (Plan: components, files with a purpose, interfaces, scenarios), checked as an answer
     file_messages  the plan prompt and answer, the interface files, then "write <path>": the prefix up to that
                    last line is byte-identical for every file, so the model server reuses its cache
-    read_fenced    the file's content, then check_file (path and content rules, syntax where a check exists)
+    read_fenced    the file's content, then check_file (path and content rules, genlib.syntax where it has a check)
     Received       what arrived so far, under .genlib/gen/<request>/: a rerun of the same request resumes
     generate       all of it -> the LLMOutput of the iteration (format /2, one Step per request)
 
@@ -13,13 +13,10 @@ completion. A bad file is asked for again alone, with the error; a cut one with 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
 import shutil
-import tempfile
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,9 +24,9 @@ from typing import Literal, TextIO, TypeVar
 
 from pydantic import Field, ValidationError
 
-from genlib import process, prompts
+from genlib import prompts
 from genlib.config import Settings
-from genlib.errors import CommandFailed, OutputError
+from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
 from genlib.llm import LLM, Accepted, Check, Expect, Message, ask_for, parse_json, prompt_sha256, sum_stats, token_meter
 from genlib.llm_output import (
@@ -46,6 +43,7 @@ from genlib.llm_output import (
 from genlib.rules import check_content
 from genlib.scenarios import Scenario
 from genlib.strict import Strict
+from genlib.syntax import Syntax
 from genlib.workspace import Workspace
 
 JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
@@ -120,45 +118,12 @@ def read_fenced(raw: str) -> str:
     return "".join(line + "\n" for line in lines[start + 1 : end])  # each line inside the block ends with one
 
 
-def check_file(path: str, content: str, max_bytes: int) -> None:
+def check_file(path: str, content: str, max_bytes: int, syntax: Syntax) -> None:
     """The content rules, then a cheap syntax check where one exists (python, JavaScript, JSON)."""
     check_content(path, content, max_bytes)
     if not content.strip():
         raise OutputError(f"{path} is empty; write its whole content")
-    suffix = Path(path).suffix
-    if suffix == ".py":
-        _check_python(path, content)
-    elif suffix == ".json":
-        try:
-            json.loads(content)
-        except json.JSONDecodeError as exc:
-            raise OutputError(f"{path} is not valid JSON: {exc}") from exc
-    elif suffix in (".js", ".cjs", ".mjs") and shutil.which("node"):
-        _check_javascript(path, content, suffix)
-
-
-def _check_python(path: str, content: str) -> None:
-    try:
-        with warnings.catch_warnings():  # an invalid escape is a warning, not a reason to refuse the file
-            warnings.simplefilter("ignore")
-            ast.parse(content, filename=path)
-    except SyntaxError as exc:
-        raise OutputError(f"{path} line {exc.lineno}: python syntax error: {exc.msg}") from exc
-
-
-def _check_javascript(path: str, content: str, suffix: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="genlib-check-") as folder:
-        source = Path(folder) / f"file{suffix}"
-        source.write_text(content, encoding="utf-8")
-        try:
-            code, output = process.run(["node", "--check", str(source)], check=False, timeout=30)
-        except CommandFailed:
-            return  # node could not run: the check is a courtesy, the tests decide
-    if code != 0:
-        line = re.search(r":(\d+)\n", output)
-        error = next((x for x in output.splitlines() if "Error" in x), output.strip().splitlines()[-1:] or ["?"])
-        where = f" line {line.group(1)}" if line else ""
-        raise OutputError(f"{path}{where}: node --check: {error if isinstance(error, str) else error[0]}")
+    syntax.check(path, content)
 
 
 # -- what arrived so far -----------------------------------------------------------------------------
@@ -223,6 +188,11 @@ class Run:
 
 def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
     """Plan, then every file (resuming from what a killed run received); the iteration's llm_output."""
+    with Syntax() as syntax:
+        return _generate(run, description, messages, syntax)
+
+
+def _generate(run: Run, description: str, messages: list[Message], syntax: Syntax) -> LLMOutput:
     received = Received.for_request(run.ws, run.llm, messages)
     run.llm.reserve(sum(len(m["content"]) for m in messages) + run.settings.prompt_budget_chars)
     plan_raw, plan_step, request, plan = _plan(run, messages, received)
@@ -235,7 +205,8 @@ def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
         kept = received.file(planned.path)
         if kept is None:
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
-            kept = _one_file(run, messages, plan_raw, plan, planned, interfaces, contents, (number, len(order)))
+            asking = file_messages(run.ws, messages, plan_raw, _shown(plan, interfaces, contents), planned, plan)
+            kept = _one_file(run, asking, planned, syntax, (number, len(order)))
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
         steps.append(kept[1])
@@ -269,24 +240,20 @@ def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, S
     return accepted.raw, step, request, accepted.answer
 
 
-def _one_file(
-    run: Run,
-    messages: list[Message],
-    plan_raw: str,
-    plan: Plan,
-    planned: PlannedFile,
-    interfaces: list[PlannedFile] | None,
-    contents: dict[str, str],
-    position: tuple[int, int],
-) -> tuple[str, Step]:
+def _shown(plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str, str]) -> list[dict[str, str]]:
+    """The interface files a request shows: all of them, or for an interface file those written before it."""
     shown = interfaces if interfaces is not None else [f for f in plan.files if f.interface]
-    written = [{"path": f.path, "content": contents[f.path]} for f in shown if f.path in contents]
-    asking = file_messages(run.ws, messages, plan_raw, written, planned, plan)
+    return [{"path": f.path, "content": contents[f.path]} for f in shown if f.path in contents]
+
+
+def _one_file(
+    run: Run, asking: list[Message], planned: PlannedFile, syntax: Syntax, position: tuple[int, int]
+) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
 
     def parse(raw: str) -> str:
         content = read_fenced(raw)
-        check_file(planned.path, content, max_bytes)
+        check_file(planned.path, content, max_bytes, syntax)
         return content
 
     label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s

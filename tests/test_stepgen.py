@@ -21,6 +21,7 @@ from test_gen import gen_in_process, snapshot
 from genlib.errors import OutputError
 from genlib.llm_output import load_output
 from genlib.stepgen import Plan, check_file, read_fenced
+from genlib.syntax import Syntax
 from genlib.workspace import Workspace
 
 STEPS = {"steps": "1"}
@@ -59,7 +60,11 @@ def test_read_fenced_takes_the_one_block() -> None:
     [
         ("workers/w/a.py", "def f(:\n    pass\n", r"a.py line 1: python syntax error"),
         ("api/x/a.json", '{"a": 1,}', "is not valid JSON"),
-        ("api/x/a.js", "const a = 1;\nconst x = ;\n", r"a.js line 2: node --check: SyntaxError: Unexpected token"),
+        (
+            "api/x/a.js",
+            "const a = 1;\nconst x = ;\n",
+            r"a.js line 2: JavaScript syntax error: SyntaxError: Unexpected",
+        ),
         ("api/x/a.js", "  \n", "is empty"),
     ],
     ids=["python", "json", "javascript", "empty"],
@@ -73,8 +78,8 @@ def test_each_file_is_checked_on_arrival(
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "node").symlink_to(node)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    with pytest.raises(OutputError, match=message):
-        check_file(path, content, 1 << 20)
+    with Syntax() as syntax, pytest.raises(OutputError, match=message):
+        check_file(path, content, 1 << 20, syntax)
 
 
 def test_a_40_file_app_over_41_requests(workspace: Workspace, ollama: ScriptedOllama) -> None:
