@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from conftest import run_doit
 from ollama_server import ScriptedOllama, cut, slow
+from openai_server import MODEL as OPENAI_MODEL
+from openai_server import ScriptedOpenAI
 from resources import many_files
 from test_gen import gen_in_process, snapshot
 
@@ -169,3 +171,16 @@ def test_a_killed_gen_resumes_without_asking_again(workspace: Workspace, ollama:
     assert [asked_path(c) for c in again] == order[19:]  # no plan, no file it had
     it = workspace.iterations_dir / "iter_001_a_notes_app"
     assert all((it / p).read_text() == many_files.content(p) for p in order)
+
+
+def test_an_openai_compatible_server_serves_a_gen_in_steps(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:
+    plan, files = answers(6)
+    openai_api.enqueue(plan, *files)
+    args = {"provider": "openai", "base_url": openai_api.url, "model": OPENAI_MODEL, **STEPS}
+    code, out = gen_in_process(workspace, "a notes app", **args)
+    assert code == 0, out
+    chats = openai_api.chats()
+    assert "response_format" in chats[0] and all("response_format" not in c for c in chats[1:])  # files: plain text
+    it = workspace.iterations_dir / "iter_001_a_notes_app"
+    assert all((it / p).read_text() == many_files.content(p) for p in many_files.paths(6))
+    assert load_output(it / "llm_output.json").request.host == openai_api.url
