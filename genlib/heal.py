@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
-from genlib import compose, doit_run, healprompt, journal, migrations, patch, registry, results, rules
+from genlib import compose, doit_run, healprompt, journal, migrations, patch, registry, results, rules, stepgen
 from genlib.config import Settings
 from genlib.dataservices import known_secrets
 from genlib.errors import AnswerInvalid, LLMError, WorkspaceError
@@ -149,6 +149,8 @@ def ask_for_patch(
     ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Current, out: TextIO
 ) -> Accepted[Answer]:
     check = patch_rules(ws, current, settings)
+    if settings.steps:  # a small JSON header, then each changed file as plain text (docs/steps.md)
+        return stepgen.patch(stepgen.Run(ws, llm, settings, check, out), messages, current.files)
     on_progress, finish = token_meter(out, llm.model)
     try:
         return ask(
@@ -180,6 +182,7 @@ def record(
         request=accepted.request(llm.host, messages),
         attempts=accepted.attempts,
         raw=accepted.raw,
+        steps=accepted.steps,
         answer=answer,
         stats=accepted.stats(),
     )

@@ -43,7 +43,7 @@ from genlib.errors import (
     OutputError,
 )
 from genlib.fsutil import atomic_write_text, sha256_bytes
-from genlib.llm_output import Answer, Attempt, Request, Stats, answer_schema
+from genlib.llm_output import Answer, Attempt, Request, Stats, Step, answer_schema
 from genlib.redact import REDACTED, redact
 from genlib.strict import describe_validation_error
 from genlib.text import CHARS_PER_TOKEN, one_line
@@ -599,16 +599,22 @@ _JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the 
 
 @dataclass(frozen=True)
 class Accepted(Generic[T]):
+    """One accepted answer and every attempt; for an answer in steps, `steps` hold them (one per request)."""
+
     answer: T
     raw: str
     attempts: list[Attempt]
     replies: list[Reply] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    made: Request | None = None  # in steps: the first request's (the plan's)
 
     def stats(self) -> Stats:
         """What all attempts cost together (a retry is part of the iteration's price)."""
-        return sum_stats(reply.stats for reply in self.replies)
+        return sum_stats([*(reply.stats for reply in self.replies), *(step.stats for step in self.steps)])
 
     def request(self, host: str, messages: list[Message]) -> Request:
+        if self.made is not None:
+            return self.made
         last = self.replies[-1]
         return Request(
             host=host,

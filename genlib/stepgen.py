@@ -28,7 +28,7 @@ from genlib import prompts
 from genlib.config import Settings
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
-from genlib.llm import LLM, Accepted, Check, Expect, Message, ask_for, parse_json, prompt_sha256, sum_stats, token_meter
+from genlib.llm import LLM, Accepted, Check, Expect, Message, ask_for, parse_json, prompt_sha256, token_meter
 from genlib.llm_output import (
     FORMAT,
     Answer,
@@ -126,6 +126,23 @@ def check_file(path: str, content: str, max_bytes: int, syntax: Syntax) -> None:
     syntax.check(path, content)
 
 
+_ELISION = re.compile(
+    r"(\.\.\.|…|rest of (the )?(file|code)|(remains?|stays?|is) (the same|unchanged)|unchanged)", re.IGNORECASE
+)
+
+
+def check_not_shortened(path: str, before: str, after: str) -> None:
+    """A whole-file answer that lost most of the file and says so with an elision is a shortened file."""
+    if len(after) >= len(before) // 2:
+        return
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    if any(_ELISION.search(line) for line in added):
+        raise OutputError(
+            f"{path} came back {len(after)} chars long, from {len(before)}, with parts left out "
+            "('... unchanged'): send the whole file, every line of it"
+        )
+
+
 # -- what arrived so far -----------------------------------------------------------------------------
 
 
@@ -189,10 +206,38 @@ class Run:
 def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
     """Plan, then every file (resuming from what a killed run received); the iteration's llm_output."""
     with Syntax() as syntax:
-        return _generate(run, description, messages, syntax)
+        got = collect(run, messages, syntax)
+    return LLMOutput(
+        format=FORMAT,
+        kind="gen",
+        description=description,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        request=got.request(run.llm.host, messages),
+        steps=got.steps,
+        answer=got.answer,
+        stats=got.stats(),
+    )
 
 
-def _generate(run: Run, description: str, messages: list[Message], syntax: Syntax) -> LLMOutput:
+def patch(run: Run, messages: list[Message], tree: dict[str, str]) -> Accepted[Answer]:
+    """A heal answer in steps: a small JSON header (the plan of the patch), then each file it changes as plain
+    text, whole; a file that comes back much shorter than it is, with an elision ("... rest unchanged"), is
+    refused and asked for again: a shortened file is never shipped silently."""
+    header = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + HEADER_NOTE}]
+    with Syntax() as syntax:
+        return collect(run, header, syntax, tree)
+
+
+HEADER_NOTE = """
+
+## Answer in steps: the header first
+This answer is the header only, as the JSON object of the schema: `summary`, the components and scenarios it
+changes, `deletions`, and `files` as {path, purpose} for every file the patch writes (no content yet). Each of
+those files is asked for next, one at a time: then send it whole, never with parts left out."""
+
+
+def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, str] | None = None) -> Accepted[Answer]:
+    """The plan, then each file; kept under .genlib/gen/ as they arrive. `tree`: the current files (heal)."""
     received = Received.for_request(run.ws, run.llm, messages)
     run.llm.reserve(sum(len(m["content"]) for m in messages) + run.settings.prompt_budget_chars)
     plan_raw, plan_step, request, plan = _plan(run, messages, received)
@@ -206,22 +251,14 @@ def _generate(run: Run, description: str, messages: list[Message], syntax: Synta
         if kept is None:
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
             asking = file_messages(run.ws, messages, plan_raw, _shown(plan, interfaces, contents), planned, plan)
-            kept = _one_file(run, asking, planned, syntax, (number, len(order)))
+            before = (tree or {}).get(planned.path)
+            kept = _one_file(run, asking, planned, syntax, before, (number, len(order)))
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
         steps.append(kept[1])
     answer = plan.as_answer(contents)
     run.check(answer)  # every rule once more, on the whole answer
-    return LLMOutput(
-        format=FORMAT,
-        kind="gen",
-        description=description,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-        request=request,
-        steps=steps,
-        answer=answer,
-        stats=sum_stats(step.stats for step in steps),
-    )
+    return Accepted(answer, "", [], steps=steps, made=request)
 
 
 def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, Step, Request, Plan]:
@@ -247,13 +284,20 @@ def _shown(plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str,
 
 
 def _one_file(
-    run: Run, asking: list[Message], planned: PlannedFile, syntax: Syntax, position: tuple[int, int]
+    run: Run,
+    asking: list[Message],
+    planned: PlannedFile,
+    syntax: Syntax,
+    before: str | None,
+    position: tuple[int, int],
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
 
     def parse(raw: str) -> str:
         content = read_fenced(raw)
         check_file(planned.path, content, max_bytes, syntax)
+        if before is not None:
+            check_not_shortened(planned.path, before, content)
         return content
 
     label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s

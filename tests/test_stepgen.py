@@ -19,10 +19,11 @@ from openai_server import MODEL as OPENAI_MODEL
 from openai_server import ScriptedOpenAI
 from resources import many_files
 from test_gen import gen_in_process, snapshot
+from test_heal import SERVER, broken_workspace, server_source
 
 from genlib.errors import OutputError
 from genlib.llm_output import load_output
-from genlib.stepgen import Plan, check_file, read_fenced
+from genlib.stepgen import Plan, check_file, check_not_shortened, read_fenced
 from genlib.syntax import Syntax
 from genlib.workspace import Workspace
 
@@ -184,3 +185,29 @@ def test_an_openai_compatible_server_serves_a_gen_in_steps(workspace: Workspace,
     it = workspace.iterations_dir / "iter_001_a_notes_app"
     assert all((it / p).read_text() == many_files.content(p) for p in many_files.paths(6))
     assert load_output(it / "llm_output.json").request.host == openai_api.url
+
+
+def test_a_shortened_file_is_never_taken_for_a_whole_one() -> None:
+    before = "".join(f"line {i}\n" for i in range(100))
+    with pytest.raises(OutputError, match="with parts left out"):
+        check_not_shortened("api/x/a.js", before, "line 0\n// ... rest unchanged\n")
+    check_not_shortened("api/x/a.js", before, "line 0\nline 1\n")  # shorter, but says nothing is left out
+    check_not_shortened("api/x/a.js", before, before.replace("line 5\n", "line 5 ... fixed\n"))  # as long
+
+
+@pytest.mark.docker
+def test_heal_in_steps_header_then_files(engine: Workspace, ollama: ScriptedOllama) -> None:
+    broken_workspace(engine)
+    header = {"summary": "return the notes instead of a 500", "files": [{"path": SERVER, "purpose": "the fix"}]}
+    shortened = many_files.fenced("// ... the rest of the file is unchanged\n")
+    ollama.enqueue(json.dumps(header), shortened, many_files.fenced(server_source()))
+    run = run_doit(engine, "heal", "steps=1", "max_iter=1", timeout=900)
+    assert "round 1: iter_002_patch  1 file(s) changed" in run.output and "Traceback" not in run.output, run.output
+    results = json.loads((engine.iterations_dir / "iter_002_patch" / "results.json").read_text())["results"]
+    assert next(r for r in results if r["name"] == "list notes")["status"] == "passed"  # the fix works
+    # (the round's verdict also counts the health of every service, which a loaded machine can delay)
+    output = load_output(engine.iterations_dir / "iter_002_patch" / "llm_output.json")
+    assert [s.name for s in output.steps] == ["plan", SERVER]
+    assert "parts left out" in (output.steps[1].attempts[0].error or "")
+    assert [f.path for f in output.answer.files] == [SERVER]
+    assert "## Answer in steps: the header first" in ollama.chats()[0]["messages"][-1]["content"]
