@@ -17,6 +17,8 @@ from typing import Any
 
 from genlib import healprompt
 from genlib.config import Settings
+from genlib.registry import Registry
+from genlib.results import RunReport
 from genlib.workspace import Workspace
 
 ITERATION = "iter_001_bench"
@@ -43,6 +45,7 @@ def make_app(root: Path, n_files: int) -> dict[str, Any]:
                 "layer": layer,
                 "runtime": "node",
                 "description": "",
+                "sha256": "0" * 64,
                 "files": files,
                 "service": f"{name}-{layer}",
                 "port": 3000,
@@ -98,7 +101,15 @@ def measure(n_files: int, log_bytes: int, budget: int) -> dict[str, Any]:
         service = registry["components"][0]["service"]
         make_logs(ws.root, service, log_bytes)
         started = time.perf_counter()
-        prompt = healprompt.build(ws, results=results(service), registry=registry, rounds=[], budget=budget)
+        report = RunReport.model_validate(
+            {
+                **{k: v for k, v in results(service).items() if k != "summary"},
+                "started": "2026-11-26T10:00:00+00:00",
+                "duration_s": 1.0,
+            }
+        )
+        reg = Registry.model_validate({k: v for k, v in registry.items() if k != "project"})
+        prompt = healprompt.build(ws, results=report, registry=reg, rounds=[], budget=budget)
         elapsed = time.perf_counter() - started
     return {
         "files": n_files,
