@@ -1,6 +1,6 @@
 """The one boundary to a real browser: a `page` scenario checked in headless Chromium (via playwright).
 
-    check_page(scenario, ws) -> (status, reason, evidence)
+    check_page(scenario, ws, known) -> (status, reason, evidence)   `known`: what the runner already read
 
 The page fails on what a person would notice or the console would show: an
 uncaught error (a rejected promise too), a `console.error`, a request to one
@@ -39,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from genlib import ports, registry
+from genlib.config import Settings
 from genlib.errors import BrowserError, BrowserTimeout
 from genlib.fsutil import atomic_write_bytes
-from genlib.iterations import head
+from genlib.iterations import Iteration, head
 from genlib.scenarios import PageScenario, PageStep
 from genlib.text import one_line
 from genlib.workspace import Workspace
@@ -248,28 +249,46 @@ def _add_new(found: list[str], line: str) -> None:
 # -- the check --------------------------------------------------------------------------------------
 
 
-def check_page(scenario: PageScenario, ws: Workspace) -> Outcome:
+@dataclass(frozen=True)
+class Known:
+    """What the runner already read for its run (settings with the doit variables, registry, host ports,
+    HEAD), so a page check reads none of it again."""
+
+    settings: Settings  # `browser`, `browser_allow`
+    registry: registry.Registry
+    host_ports: Mapping[str, int]
+    head: Iteration | None
+
+    @classmethod
+    def read(cls, ws: Workspace, settings: Settings | None = None) -> Known:
+        """Everything from the workspace (for a page checked outside a test run)."""
+        return cls(settings or ws.settings(), registry.load(ws), ports.load(ws), head(ws))
+
+
+def check_page(scenario: PageScenario, ws: Workspace, known: Known | None = None) -> Outcome:
     """Load the page, do the steps, check the expectations; a failure leaves a screenshot."""
-    settings = ws.settings()
+    settings = known.settings if known else ws.settings()
     executable = find_executable(settings.browser)
     if executable is None or not playwright_installed():
         _say_no_browser_once()
         return "skipped", NO_BROWSER, {}
-    reg = registry.load(ws)
+    known = known or Known.read(ws, settings)
+    reg = known.registry
     host_ports: dict[str, int | None] = dict.fromkeys(reg.services)
-    host_ports.update(ports.load(ws))
+    host_ports.update(known.host_ports)
     if not host_ports.get(scenario.service):
         return "error", f"service {scenario.service} publishes no port; a page scenario needs a frontend", {}
     try:
         url = page_url(scenario.path, scenario.service, host_ports)
     except KeyError as exc:
-        known = ", ".join(sorted(s for s, p in host_ports.items() if p))
-        return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {known}); fix test.yaml", {}
+        named = ", ".join(sorted(s for s, p in host_ports.items() if p))
+        return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {named}); fix test.yaml", {}
     own = {f"{h}:{p}" for p in host_ports.values() if p for h in ("127.0.0.1", "localhost")}
     log = PageLog(own, _files(reg, host_ports))
     allowed = allowed_hosts(own, settings.browser_allow)
     home = ws.state_dir / "chromium"
-    return _in_browser(executable, scenario, url, log, _screenshot_path(ws, scenario.name), allowed, home)
+    shot = _screenshot_path(ws, known.head, scenario.name)
+    return _in_browser(executable, scenario, url, log, shot, allowed, home)
 
 
 def _files(reg: registry.Registry, host_ports: Mapping[str, int | None]) -> dict[int, dict[str, str]]:
@@ -289,9 +308,8 @@ class Screenshot:
     shown: str  # relative to the workspace, as results.json names files
 
 
-def _screenshot_path(ws: Workspace, name: str) -> Screenshot | None:
+def _screenshot_path(ws: Workspace, it: Iteration | None, name: str) -> Screenshot | None:
     """iterations/<head>/screenshots/<scenario name as a file name>.png"""
-    it = head(ws)
     if it is None:
         return None
     path = it.path / "screenshots" / f"{re.sub(r'[^A-Za-z0-9._-]+', '-', name).strip('-.')}.png"

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             print(_use_image(args.name) if args.use else f"use it: genlib base-image --use (or {_exports(args.name)})")
     except GenlibError as exc:
         print(f"genlib: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     return 0
 
 

@@ -3,7 +3,8 @@
 `doit gen desc=...`, `doit heal`, `doit history`, `doit diff a=1 b=3`, `doit rollback to=2`,
 `doit report`, `doit watch`.
 Each command is a thin shell around a function in its own module; a GenlibError
-becomes one `ERROR:` line and exit code 2 (3 for bad arguments).
+becomes one `ERROR:` line and its class's exit code (errors.py: 3 for bad arguments or a
+busy workspace, else 2).
 """
 
 from __future__ import annotations
@@ -32,12 +33,9 @@ class GenlibCommand(Command):  # type: ignore[misc]  # doit has no type hints
             ws = Workspace.at(Path.cwd())
             lock.acquire(ws)
             return int(self.action(ws, args))
-        except ConfigError as exc:
-            print(f"ERROR: {exc}", file=sys.stderr)
-            return 3
         except GenlibError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
-            return 2
+            return exc.exit_code
         except KeyboardInterrupt:
             print("ERROR: interrupted; earlier iterations are intact, run the command again to finish", file=sys.stderr)
             return 130

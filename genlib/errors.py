@@ -3,9 +3,15 @@
 Each message is one line that says what went wrong and what to do next; the
 top level (`genlib.cli`, the doit reporter) prints it without a traceback.
 
+Each class carries its exit code, read at the entry points (`tasks.doit_config`,
+`commands.GenlibCommand`, `cli.main`), so `doit`, `doit gen` and `genlib` agree:
+3 when the run could not start (a bad argument or setting, not a workspace, the
+workspace busy), 2 for everything else (doit's "a task errored").
+
     GenlibError
-    ├── WorkspaceError        not a workspace, locked by another run, bad HEAD
-    ├── ConfigError           genlib.toml or a variable has a bad value
+    ├── WorkspaceError        bad HEAD, an iteration that does not exist, a damaged file
+    │   └── WorkspaceUnavailable  not a workspace, or busy with another run (exit 3)
+    ├── ConfigError           genlib.toml or a variable has a bad value (exit 3)
     ├── OutputError           llm_output.json (or a model answer) is malformed or unsafe
     │   └── PatchRejected     a heal patch breaks a rule (outside the layers, weakens a user test)
     ├── HandEditConflict      regenerating would overwrite a file a person edited
@@ -36,13 +42,19 @@ from __future__ import annotations
 class GenlibError(Exception):
     """Base of every error genlib reports to a person."""
 
+    exit_code = 2  # doit's "a task errored"
+
 
 class WorkspaceError(GenlibError):
     pass
 
 
+class WorkspaceUnavailable(WorkspaceError):
+    exit_code = 3  # the run could not start
+
+
 class ConfigError(GenlibError):
-    pass
+    exit_code = 3  # a bad argument or setting: doit's "bad usage"
 
 
 class OutputError(GenlibError):

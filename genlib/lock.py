@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from genlib.errors import WorkspaceError
+from genlib.errors import WorkspaceUnavailable
 from genlib.workspace import Workspace
 
 _held: dict[Path, IO[str]] = {}
@@ -29,7 +29,7 @@ def acquire(ws: Workspace) -> None:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise WorkspaceError(
+        raise WorkspaceUnavailable(
             f"{ws.root} is busy: pid {holder} is running genlib there; wait for it to finish or stop it"
         ) from None
     handle.seek(0)

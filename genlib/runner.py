@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from genlib import bounded, checks, images, logscan, migrations, ports, registry, scenarios
+from genlib.config import Settings
 from genlib.dataservices import known_secrets
 from genlib.engine import ServiceState, Stack
 from genlib.errors import GenlibError, WorkspaceError
@@ -36,6 +37,9 @@ from genlib.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
 from genlib.text import columns, one_line
 from genlib.workspace import Workspace
 
+if TYPE_CHECKING:
+    from genlib.browser import Known
+
 EVIDENCE_LINES = 40
 SETTLE_S = 1.5  # services are checked again at least this long after the first check
 BODY_HEAD_CHARS = 2000
@@ -45,27 +49,31 @@ _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate
 # -- running -----------------------------------------------------------------------------------
 
 
-def test(ws: Workspace, stack: Stack) -> RunReport:
+def test(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunReport:
     """Run everything and record it in the HEAD iteration (what `doit test` does)."""
-    report = run(ws, stack)
+    report = run(ws, stack, settings)
     record(ws, report, stack)
     return report
 
 
-def run(ws: Workspace, stack: Stack) -> RunReport:
-    """Check every runnable service, then every scenario; raise only for bad input (test.yaml, registry)."""
+def run(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunReport:
+    """Check every runnable service, then every scenario; raise only for bad input (test.yaml, registry).
+
+    `settings`: the run's, with the doit variables (default: genlib.toml and the environment)."""
+    from genlib import browser  # playwright itself is imported only when a page scenario runs
+
     iteration = current_iteration(ws)
-    comps = registry.load(ws).services
+    reg = registry.load(ws)
+    known = browser.Known(settings or ws.settings(), reg, ports.load(ws), iteration)
+    comps = reg.services
     tests = scenarios.load_tests(ws.tests_path)
     scenarios.check_services(tests, set(comps), ws.tests_path)
     started, clock = datetime.now(UTC), time.monotonic()
     states = stack.states()
     checked = [check_service(name, states.get(name), stack) for name in sorted(comps)]
     running = {name for name, st in states.items() if st.state == "running"}
-    from genlib import browser  # playwright itself is imported only when a page scenario runs
-
     with browser.one_browser():  # one Chromium for all page scenarios of the run
-        scenario_results = run_scenarios(tests.scenarios, stack, comps, running)
+        scenario_results = run_scenarios(tests.scenarios, stack, known, running)
     time.sleep(max(0.0, clock + SETTLE_S - time.monotonic()))  # a crash a moment after `up` must show
     after = stack.states()
     checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]
@@ -209,21 +217,22 @@ def _state_evidence(state: ServiceState | None) -> dict[str, Any]:
     }
 
 
-def run_scenarios(items: list[Scenario], stack: Stack, comps: Mapping[str, Entry], running: set[str]) -> list[Result]:
+def run_scenarios(items: list[Scenario], stack: Stack, known: Known, running: set[str]) -> list[Result]:
     """Results in test.yaml's order; logs scenarios run last so they see what the requests caused."""
     order = sorted(range(len(items)), key=lambda i: isinstance(items[i], LogsScenario))
     done: dict[int, Result] = {}
     for i in order:
-        done[i] = run_scenario(items[i], stack, comps[items[i].service], running)
+        done[i] = run_scenario(items[i], stack, known, running)
     return [done[i] for i in range(len(items))]
 
 
-def run_scenario(scenario: Scenario, stack: Stack, comp: Entry, running: set[str]) -> Result:
+def run_scenario(scenario: Scenario, stack: Stack, known: Known | None, running: set[str]) -> Result:
+    """One scenario; `known` is what the run already read (None: read it from the workspace)."""
     if scenario.service not in running:
         return _result(scenario, "failed", f"service {scenario.service} is not running", 0.0, {})
     with _timed() as elapsed:
         try:
-            status, reason, evidence = _attempt(scenario, stack, comp)
+            status, reason, evidence = _attempt(scenario, stack, known)
         except GenlibError as exc:  # the engine could not even ask (daemon gone, exec refused)
             status, reason, evidence = "error", str(exc), {}
         except Exception as exc:
@@ -231,15 +240,16 @@ def run_scenario(scenario: Scenario, stack: Stack, comp: Entry, running: set[str
     return _result(scenario, status, reason, elapsed(), evidence)
 
 
-def _attempt(scenario: Scenario, stack: Stack, comp: Entry) -> Outcome:
+def _attempt(scenario: Scenario, stack: Stack, known: Known | None) -> Outcome:
     if isinstance(scenario, HttpScenario):
-        return run_http(scenario, ports.load(stack.ws).get(scenario.service))
+        host_ports = known.host_ports if known else ports.load(stack.ws)
+        return run_http(scenario, host_ports.get(scenario.service))
     if isinstance(scenario, LogsScenario):
         return run_logs(scenario, stack)
     if scenario.kind == "page":
         from genlib import browser  # playwright is an optional extra, imported only for page scenarios
 
-        return browser.check_page(scenario, stack.ws)
+        return browser.check_page(scenario, stack.ws, known)
     return run_exec(scenario, stack)
 
 

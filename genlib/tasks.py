@@ -41,6 +41,24 @@ DEFAULT_TASKS = ["materialize", "registry", "images", "compose", "up", "test"]
 TaskDict = dict[str, Any]
 
 
+class RunSettings:
+    """The run's settings (genlib.toml, the environment, the doit variables), loaded by the first task that
+    asks and shared by every creator and action of the graph load: an action and its up-to-date check see
+    the same values (Nikola feeds one `kw` to both), and a `doit` reads genlib.toml once."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._ws = ws
+        self._loaded: Settings | None = None
+
+    def __call__(self) -> Settings:
+        if self._loaded is None:  # not earlier: doit sets the command line's variables after loading dodo.py
+            self._loaded = self._ws.settings(setting_variables())
+        return self._loaded
+
+
+TaskBuilder = Callable[[Workspace, RunSettings], TaskDict]
+
+
 def doit_config(root: Path) -> dict[str, Any]:
     """DOIT_CONFIG for the workspace at `root`; also takes the workspace lock."""
     try:
@@ -48,7 +66,7 @@ def doit_config(root: Path) -> dict[str, Any]:
         lock.acquire(ws)
     except GenlibError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
-        raise SystemExit(3) from None
+        raise SystemExit(exc.exit_code) from None
     return {
         "backend": "sqlite3",  # dbm cannot be reopened by the nested runs of `doit heal`
         "dep_file": str(ws.dep_file),
@@ -81,24 +99,25 @@ def setting_variables(*extra: str) -> dict[str, str]:
 def creators(root: Path) -> dict[str, Callable[..., Any]]:
     """The task_* functions for the workspace at `root` (dodo.py puts them in its globals)."""
     ws = Workspace(root.resolve())
-    found = {f"task_{name}": _bind(build, ws) for name, build in TASKS.items()}
+    settings = RunSettings(ws)
+    found = {f"task_{name}": _bind(build, ws, settings) for name, build in TASKS.items()}
     # registry's and images' file_dep list layer files, known only once materialize has run.
     for name in ("task_registry", "task_images"):
         found[name] = create_after(executed="materialize")(found[name])
     return found
 
 
-def _bind(build: Callable[[Workspace], TaskDict], ws: Workspace) -> Callable[[], TaskDict]:
+def _bind(build: TaskBuilder, ws: Workspace, settings: RunSettings) -> Callable[[], TaskDict]:
     """doit wants a plain function per task; its docstring is what `doit list` shows."""
 
     def creator() -> TaskDict:
-        return build(ws)
+        return build(ws, settings)
 
     creator.__doc__ = build.__doc__
     return creator
 
 
-def materialize_task(ws: Workspace) -> TaskDict:
+def materialize_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Write each iteration's layer files from its llm_output.json."""
     snap = snapshot.load(ws)
     # The files HEAD uses are targets: delete one and it is written again. Older versions
@@ -109,12 +128,12 @@ def materialize_task(ws: Workspace) -> TaskDict:
     return {
         "file_dep": [str(it.llm_output) for it in snap.iterations],
         "targets": targets,
-        "actions": [(step(_materialize_stale), [ws])],
+        "actions": [(step(_materialize_stale), [ws, run])],
         "uptodate": [True],  # with no iteration (no file_dep) doit would run it every time
     }
 
 
-def registry_task(ws: Workspace) -> TaskDict:
+def registry_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Record every component, its layer and current files in registry.yaml."""
     snap = snapshot.load(ws)
     files = snap.overlay(_lineage_or_none(ws, snap))
@@ -130,9 +149,9 @@ def registry_task(ws: Workspace) -> TaskDict:
     }
 
 
-def images_task(ws: Workspace) -> TaskDict:
+def images_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Build an image per dependency set (requirements.txt, package.json); code edits build nothing."""
-    settings = ws.settings(setting_variables())
+    settings = run()
     snap = snapshot.load(ws)
     lineage = _lineage_or_none(ws, snap)
     deps = {
@@ -153,9 +172,9 @@ def images_task(ws: Workspace) -> TaskDict:
     }
 
 
-def compose_task(ws: Workspace) -> TaskDict:
+def compose_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Render docker-compose.yml from docker-compose.yml.j2, registry.yaml and the images built."""
-    settings = ws.settings(setting_variables())
+    settings = run()
     return {
         "file_dep": [str(ws.registry_path), str(ws.compose_template), str(images.record_path(ws))],
         # genlib-env.js: see compose.public_env; ports.json: the host ports it chose (genlib.ports)
@@ -166,7 +185,7 @@ def compose_task(ws: Workspace) -> TaskDict:
     }
 
 
-def test_task(ws: Workspace) -> TaskDict:
+def test_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Run test.yaml against the running stack; results in iterations/<head>/results.json."""
     deps = [ws.compose_path, ws.registry_path, images.record_path(ws)]  # images.json: failed builds
     deps += [ws.tests_path] if ws.tests_path.exists() else []
@@ -174,13 +193,13 @@ def test_task(ws: Workspace) -> TaskDict:
         "file_dep": [str(p) for p in deps],  # layer files reach us through compose's sha256 labels
         "targets": head_results(ws),
         "task_dep": ["up"],
-        "actions": [(step(_run_tests), [ws])],
+        "actions": [(step(_run_tests), [ws, run])],
     }
 
 
-def up_task(ws: Workspace) -> TaskDict:
+def up_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Start or update the stack; only services whose files or settings changed are recreated."""
-    up_timeout = ws.settings(setting_variables()).up_timeout
+    up_timeout = run().up_timeout
     return {
         # compose's per-service genlib.sha256 labels carry the layer files; registry.yaml the migrations
         "file_dep": [str(ws.compose_path), str(ws.registry_path)],
@@ -191,19 +210,19 @@ def up_task(ws: Workspace) -> TaskDict:
     }
 
 
-def down_task(ws: Workspace) -> TaskDict:
+def down_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Stop and remove the stack; data volumes stay (`doit down volumes=1` deletes them too)."""
     volumes = get_var("volumes", "0") not in ("0", "", "false", "no")
     return {"actions": [(step(_stack_action("down")), [ws, volumes])]}
 
 
-def db_reset_task(ws: Workspace) -> TaskDict:
+def db_reset_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Delete one data service's volume (`doit db-reset service=db-backend`); the next `doit` starts it empty."""
     service = str(get_var("service", ""))
     return {"actions": [(step(_stack_action("db_reset")), [ws, service])]}
 
 
-def logs_task(ws: Workspace) -> TaskDict:
+def logs_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Print the last lines of each service's log (`doit logs --tail 100 --service notes-api`)."""
     params = [
         {"name": "tail", "long": "tail", "type": int, "default": 50, "help": "lines per service"},
@@ -213,12 +232,12 @@ def logs_task(ws: Workspace) -> TaskDict:
     return {"actions": [(step(lambda tail, service: logs(ws, tail, service)), [])], "params": params}
 
 
-def status_task(ws: Workspace) -> TaskDict:
+def status_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """A table of the stack: service, state, health, restarts, URL."""
     return {"actions": [(step(_stack_action("status")), [ws])]}
 
 
-TASKS: dict[str, Callable[[Workspace], TaskDict]] = {
+TASKS: dict[str, TaskBuilder] = {
     "materialize": materialize_task,
     "registry": registry_task,
     "images": images_task,
@@ -297,7 +316,7 @@ def _write_compose(ws: Workspace, settings: Settings) -> None:
     compose.write(ws, registry.load(ws), settings)
 
 
-def _run_tests(ws: Workspace) -> TaskFailed | None:
+def _run_tests(ws: Workspace, run: RunSettings) -> TaskFailed | None:
     """A failing scenario fails the task (exit 1), so doit runs it again next time."""
     from genlib import runner
     from genlib.engine import Stack
@@ -307,8 +326,8 @@ def _run_tests(ws: Workspace) -> TaskFailed | None:
         print(NOTHING_YET)
         return None
 
-    settings = ws.settings(setting_variables())
-    report = runner.test(ws, Stack(ws, settings.up_timeout))
+    settings = run()  # the doit variables reach the browser check too
+    report = runner.test(ws, Stack(ws, settings.up_timeout), settings)
     allow = bool(settings.allow_skipped)
     print(runner.render_table(report, allow_skipped=allow))
     return None if runner.green(report, allow) else TaskFailed(runner.failure_message(ws, report))
@@ -320,13 +339,13 @@ def _compose_settings(ws: Workspace, s: Settings) -> dict[str, Any]:
     return {"images": images, "memory": s.memory, "cpus": s.cpus, "project": ws.project_name, "port_base": s.port_base}
 
 
-def _materialize_stale(ws: Workspace, changed: list[str]) -> None:
+def _materialize_stale(ws: Workspace, run: RunSettings, changed: list[str]) -> None:
     """Materialize only the iterations doit saw change, or whose manifest or files are missing."""
     from genlib.materialize import materialize_stale
 
     force = get_var("force", "0") not in ("0", "", "false", "no")
     stale = {it.name for it in _stale_iterations(ws, {Path(p) for p in changed})}
-    for name, count in materialize_stale(ws, stale, ws.settings(setting_variables()), force=force).items():
+    for name, count in materialize_stale(ws, stale, run(), force=force).items():
         print(f"   {name}: {count} file(s) written")
     snapshot.write(ws)
 

@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from genlib.config import Settings, load_settings
-from genlib.errors import WorkspaceError
+from genlib.errors import WorkspaceUnavailable
 
 LAYERS = ("frontend", "backend", "workers", "api", "deployment")
 
@@ -32,7 +32,7 @@ class Workspace:
         root = Path(path).resolve()
         missing = [m for m in MARKERS if not (root / m).exists()]
         if missing:
-            raise WorkspaceError(f"{root} is not a genlib workspace (no {missing[0]}); run `genlib init {root}`")
+            raise WorkspaceUnavailable(f"{root} is not a genlib workspace (no {missing[0]}); run `genlib init {root}`")
         return cls(root)
 
     @property

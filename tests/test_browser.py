@@ -143,8 +143,7 @@ _RUN_TWICE = """
 
     ws = Workspace.at(sys.argv[1])
     page = parse_scenarios([{"name": "p", "kind": "page", "service": "web-frontend"}])[0]
-    comp = {"service": "web-frontend"}
-    results = [runner.run_scenario(page, Stack(ws), comp, {"web-frontend"}) for _ in range(2)]
+    results = [runner.run_scenario(page, Stack(ws), None, {"web-frontend"}) for _ in range(2)]
     print(json.dumps([[r.status, r.reason] for r in results]))
 """
 
@@ -322,9 +321,14 @@ def test_the_notes_page_loads_its_notes_and_adds_one(engine: Workspace, monkeypa
     assert (result["status"], result["reason"]) == ("passed", PAGE["path"] + ": 4 step(s), 3 expectation(s), no errors")
     assert result["evidence"]["errors"] == [] and result["evidence"]["failed_requests"] == []
     assert not (engine.iterations_dir / "iter_001_notes" / "screenshots").exists()
-    monkeypatch.setenv("GENLIB_BROWSER", "/nonexistent/chromium")  # the same page without a browser: never passed
-    again = runner.run(engine, Stack(engine))
-    assert [(r.status, r.reason) for r in again.results if r.kind == "page"] == [("skipped", browser.NO_BROWSER)]
+    # the same page without a browser, named on the doit line (it used to be ignored): skipped, never passed
+    (engine.iterations_dir / "iter_001_notes" / "results.json").unlink()  # so `doit test` runs again
+    again = run_doit(engine, "test", "browser=/nonexistent/chromium", "allow_skipped=1")
+    assert again.returncode == 0, again.output
+    assert (page_result(engine)["status"], page_result(engine)["reason"]) == ("skipped", browser.NO_BROWSER)
+    monkeypatch.setenv("GENLIB_BROWSER", "/nonexistent/chromium")  # and from the environment, in-process
+    report = runner.run(engine, Stack(engine))
+    assert [(r.status, r.reason) for r in report.results if r.kind == "page"] == [("skipped", browser.NO_BROWSER)]
 
 
 @pytest.mark.docker

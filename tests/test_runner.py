@@ -154,7 +154,7 @@ def test_a_recheck_keeps_what_still_holds(workspace: Workspace) -> None:
 
 def test_a_scenario_on_a_dead_service_fails_at_once(workspace: Workspace) -> None:
     scenario = LogsScenario(name="api logs", kind="logs", service="notes-api")
-    result = runner.run_scenario(scenario, Stack(workspace), {"service": "notes-api"}, running=set())
+    result = runner.run_scenario(scenario, Stack(workspace), None, running=set())
     assert (result.status, result.reason) == ("failed", "service notes-api is not running")
 
 
