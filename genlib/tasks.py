@@ -205,7 +205,7 @@ def up_task(ws: Workspace, run: RunSettings) -> TaskDict:
         "file_dep": [str(ws.compose_path), str(ws.registry_path)],
         "targets": [str(ws.state_dir / "up.json")],  # stack_actions.up writes it, down removes it
         "task_dep": ["compose"],
-        "actions": [(step(_stack_action("up")), [ws, up_timeout])],
+        "actions": [(step(_up), [ws, up_timeout])],
         "uptodate": [lambda task, values: _stack_still_up(ws)],
     }
 
@@ -213,13 +213,13 @@ def up_task(ws: Workspace, run: RunSettings) -> TaskDict:
 def down_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Stop and remove the stack; data volumes stay (`doit down volumes=1` deletes them too)."""
     volumes = get_var("volumes", "0") not in ("0", "", "false", "no")
-    return {"actions": [(step(_stack_action("down")), [ws, volumes])]}
+    return {"actions": [(step(_down), [ws, volumes])]}
 
 
 def db_reset_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Delete one data service's volume (`doit db-reset service=db-backend`); the next `doit` starts it empty."""
     service = str(get_var("service", ""))
-    return {"actions": [(step(_stack_action("db_reset")), [ws, service])]}
+    return {"actions": [(step(_db_reset), [ws, service])]}
 
 
 def logs_task(ws: Workspace, run: RunSettings) -> TaskDict:
@@ -228,13 +228,12 @@ def logs_task(ws: Workspace, run: RunSettings) -> TaskDict:
         {"name": "tail", "long": "tail", "type": int, "default": 50, "help": "lines per service"},
         {"name": "service", "long": "service", "type": str, "default": "", "help": "one service only"},
     ]
-    logs = _stack_action("logs")
-    return {"actions": [(step(lambda tail, service: logs(ws, tail, service)), [])], "params": params}
+    return {"actions": [(step(lambda tail, service: _logs(ws, tail, service)), [])], "params": params}
 
 
 def status_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """A table of the stack: service, state, health, restarts, URL."""
-    return {"actions": [(step(_stack_action("status")), [ws])]}
+    return {"actions": [(step(_status), [ws])]}
 
 
 TASKS: dict[str, TaskBuilder] = {
@@ -251,15 +250,44 @@ TASKS: dict[str, TaskBuilder] = {
 }
 
 
-def _stack_action(name: str) -> Callable[..., Any]:
-    """An action of genlib.stack_actions, imported when it runs."""
+# The stack's actions: genlib.stack_actions (the Docker SDK and Compose behind it) is imported when one
+# runs, never while a no-op `doit` describes the graph.
 
-    def action(*args: Any) -> Any:
-        from genlib import stack_actions
 
-        return getattr(stack_actions, name)(*args)
+def _up(ws: Workspace, up_timeout: int) -> None:
+    from genlib import stack_actions
 
-    return action
+    stack_actions.up(ws, up_timeout)
+
+
+def _down(ws: Workspace, volumes: bool) -> None:
+    from genlib import stack_actions
+
+    stack_actions.down(ws, volumes)
+
+
+def _db_reset(ws: Workspace, service: str) -> None:
+    from genlib import stack_actions
+
+    stack_actions.db_reset(ws, service)
+
+
+def _logs(ws: Workspace, tail: int, service: str) -> None:
+    from genlib import stack_actions
+
+    stack_actions.logs(ws, tail, service)
+
+
+def _status(ws: Workspace) -> None:
+    from genlib import stack_actions
+
+    stack_actions.status(ws)
+
+
+def _stack_running(ws: Workspace) -> bool:
+    from genlib import stack_actions
+
+    return stack_actions.stack_running(ws)
 
 
 def _stack_still_up(ws: Workspace) -> bool:
@@ -278,7 +306,7 @@ def _stack_still_up(ws: Workspace) -> bool:
     if not stamp or stamp.get("failed") or not isinstance(services, dict):
         return False
     answer = engine_api.stack_up(ws.project_name, [str(cid) for cid in services.values()])
-    return answer if answer is not None else bool(_stack_action("stack_running")(ws))  # tcp:// or ssh://: the SDK
+    return answer if answer is not None else _stack_running(ws)  # tcp:// or ssh://: the SDK
 
 
 def _lineage_or_none(ws: Workspace, snap: snapshot.Snapshot) -> list[Iteration]:
