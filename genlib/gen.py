@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO, get_args
 
-from genlib import compose, doit_run, migrations, prompts, registry, rules, stepgen
+from genlib import compose, doit_run, prompts, registry, rules, stepgen
 from genlib.config import Settings
 from genlib.errors import ConfigError, ModelMissing
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
@@ -109,7 +109,6 @@ def answer_rules(ws: Workspace, settings: Settings, current: rules.Current) -> C
 
     def check(answer: Answer) -> None:
         rules.check(answer, current, limits, render=render)
-        migrations.check_answer(ws, {f.path: f.content for f in answer.files})
 
     return check
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
-from genlib import compose, doit_run, healprompt, journal, migrations, patch, registry, results, rules, stepgen
+from genlib import compose, doit_run, healprompt, journal, patch, registry, results, rules, stepgen
 from genlib.config import Settings
 from genlib.dataservices import known_secrets
 from genlib.errors import AnswerInvalid, LLMError, WorkspaceError
@@ -140,7 +140,6 @@ def patch_rules(ws: Workspace, current: rules.Current, settings: Settings) -> Ch
 
     def check(answer: Answer) -> None:
         rules.check(answer, current, limits, patch=True, render=render)
-        migrations.check_answer(ws, {f.path: f.content for f in answer.files})
 
     return check
 

@@ -8,7 +8,7 @@
 start (stack_actions.up). A failing file leaves the database as it was, is not
 recorded, and becomes a failed result (psql's message, with file and line) that
 heal reads; it may be fixed, since it never ran. A file already applied may not
-change: a model's answer doing so is refused (`check_answer`), a person's edit stops
+change: a model's answer doing so is refused (`rules.check_migrations`), a person's edit stops
 `doit` (MigrationChanged) naming the two ways out.
 
 What the last `up` saw is kept in .genlib/migrations.json for `doit test`,
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from genlib.dataservices import DB_NAME, DB_USER
-from genlib.errors import MigrationChanged, MigrationError, PatchRejected
-from genlib.fsutil import atomic_write_text, read_json_object, sha256_bytes
-from genlib.workspace import Workspace, service_name
+from genlib.errors import MigrationChanged, MigrationError
+from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.workspace import Workspace
 
 if TYPE_CHECKING:
     from genlib.registry import Entry
@@ -171,22 +171,6 @@ def forget(ws: Workspace, service: str | None = None) -> None:
     for name in [service] if service else list(outcomes):
         outcomes.pop(name, None)
     save_state(ws, outcomes)
-
-
-def check_answer(ws: Workspace, files: dict[str, str]) -> None:
-    """Refuse a model's change to an applied migration (`files`: path -> new content)."""
-    outcomes = load_state(ws)
-    for path, content in sorted(files.items()):
-        if not path.endswith(".sql") or path.count("/") < 2:
-            continue
-        layer, component, name = path.split("/", 2)
-        database = service_name(component, layer)
-        done = outcomes.get(database)
-        if done and name in done.applied and done.applied[name] != sha256_bytes(content.encode()):
-            raise PatchRejected(
-                f"{path} is a migration already applied to the database {database}; never change an "
-                "applied migration: add a new file with the next number (e.g. ALTER TABLE or CREATE TABLE in it)"
-            )
 
 
 def summary(outcome: Outcome) -> str:

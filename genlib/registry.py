@@ -138,7 +138,21 @@ def current(ws: Workspace, tests: TestFile) -> rules.Current:
                 tree[ref.path] = ref.source.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise RegistryError(f"{ref.source} cannot be read ({exc}); run `doit materialize force=1`") from exc
-    return rules.Current({(c.spec.layer, c.spec.name): c.spec for c in comps}, tree, tests)
+    specs: dict[rules.Key, ComponentSpec] = {(c.spec.layer, c.spec.name): c.spec for c in comps}
+    return rules.Current(specs, tree, tests, applied_migrations(ws, list(specs.values())))
+
+
+def applied_migrations(ws: Workspace, specs: list[ComponentSpec]) -> dict[str, str]:
+    """Each migration path a database of this app has run -> the sha256 of what it ran."""
+    from genlib import migrations
+
+    outcomes = migrations.load_state(ws)
+    return {
+        f"{spec.layer}/{spec.name}/{name}": sha
+        for spec in specs
+        if (done := outcomes.get(spec.service))
+        for name, sha in done.applied.items()
+    }
 
 
 def _files(comp: Component) -> list[FileEntry]:

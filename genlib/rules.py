@@ -19,6 +19,7 @@ broken rule raises OutputError (PatchRejected for a heal patch); its message goe
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Current:
     components: dict[Key, ComponentSpec] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     tests: TestFile = field(default_factory=TestFile)
+    applied: dict[str, str] = field(default_factory=dict)  # migration path -> sha256 of what the database ran
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def _check(answer: Answer, current: Current, limits: Limits, patch: bool) -> App
     check_components(answer.components, answer.files)
     if patch:
         check_patch(answer, current)
+    check_migrations(answer, current)
     app = apply(answer, current)
     check_scenarios(answer, current, app)  # first: a person's scenario is the reason that matters most
     check_app(answer, app, limits)
@@ -337,6 +340,17 @@ def check_scenarios(answer: Answer, current: Current, app: App) -> None:
 
 
 # -- heal patches ----------------------------------------------------------------------------------
+
+
+def check_migrations(answer: Answer, current: Current) -> None:
+    """A migration a database already ran is history: a change must come as the next numbered file."""
+    for spec in answer.files:
+        done = current.applied.get(spec.path)
+        if done is not None and done != hashlib.sha256(spec.content.encode()).hexdigest():
+            raise OutputError(
+                f"{spec.path} is a migration already applied to its database; never change an applied "
+                "migration: add a new file with the next number (e.g. ALTER TABLE or CREATE TABLE in it)"
+            )
 
 
 def check_patch(answer: Answer, current: Current) -> None:

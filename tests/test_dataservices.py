@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import yaml
 from conftest import add_iteration, run_doit
 
-from genlib import migrations
+from genlib import migrations, registry
 from genlib.dataservices import ensure_password, known_secrets
-from genlib.errors import OutputError, PatchRejected
+from genlib.errors import OutputError
+from genlib.fsutil import sha256_bytes
 from genlib.llm_output import Answer, ComponentSpec, FileSpec
-from genlib.rules import Limits, check_stored
+from genlib.rules import Current, Limits, check_migrations, check_stored
 from genlib.workspace import Workspace
 
 Files = tuple[str, str]
@@ -83,10 +82,15 @@ def test_a_data_component_holds_no_program(component: dict[str, object], files: 
 
 def test_a_model_may_not_change_an_applied_migration(workspace: Workspace) -> None:
     schema = "CREATE TABLE entries (id serial);\n"
-    outcome = migrations.Outcome(applied={"001_schema.sql": migrations.sha256_bytes(schema.encode())})
+    outcome = migrations.Outcome(applied={"001_schema.sql": sha256_bytes(schema.encode())})
     migrations.save_state(workspace, {"db-backend": outcome})
-    migrations.check_answer(workspace, {"backend/db/001_schema.sql": schema})  # resent unchanged: fine
-    migrations.check_answer(workspace, {"backend/db/002_tags.sql": "CREATE TABLE tags ();"})  # the way
-    with pytest.raises(PatchRejected, match="never change an applied migration: add a new file"):
-        migrations.check_answer(workspace, {"backend/db/001_schema.sql": schema + "-- more\n"})
-    assert json.loads(migrations.state_path(workspace).read_text())["db-backend"]["failed"] is None
+    database = ComponentSpec.model_validate({"name": "db", "layer": "backend", "runtime": "postgres"})
+    current = Current(applied=registry.applied_migrations(workspace, [database]))
+
+    def sending(path: str, content: str) -> Answer:
+        return Answer(files=[FileSpec(path=path, content=content)])
+
+    check_migrations(sending("backend/db/001_schema.sql", schema), current)  # resent unchanged: fine
+    check_migrations(sending("backend/db/002_tags.sql", "CREATE TABLE tags ();"), current)  # the way
+    with pytest.raises(OutputError, match="never change an applied migration: add a new file"):
+        check_migrations(sending("backend/db/001_schema.sql", schema + "-- more\n"), current)
