@@ -457,8 +457,11 @@ class Stack:
                 state = states.get(name)
                 if state is None or state.state in ("created", "starting"):
                     pending.append(name)
-                elif state.health == "unhealthy" and state.state == "running" and self.slow_probe_only(name):
-                    states[name] = replace(state, health="healthy")  # its probe is slow, not the service
+                elif state.health == "unhealthy" and state.state == "running":
+                    if self.slow_probe_only(name):
+                        states[name] = replace(state, health="healthy")  # its probe is slow, not the service
+                    elif name not in verdicts:  # Docker may say so before our own look: still say why
+                        verdicts[name] = self.health_diagnosis(name) or state.problem()
                 elif state.health == "starting" and state.state == "running":
                     seen = first_seen.setdefault(state.container_id, time.monotonic())
                     due = time.monotonic() - seen >= NEVER_HEALTHY_S and time.monotonic() >= asked.get(name, 0.0)
@@ -488,7 +491,7 @@ class Stack:
             test = " ".join((container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or [])
             status = (container.attrs.get("State", {}).get("Health") or {}).get("Status")
         match = re.search(r"http://127\.0\.0\.1:(\d+)(/[^'\s]*)?", test)
-        if status != "starting" or match is None:
+        if status not in ("starting", "unhealthy") or match is None:
             return ""
         port, path = int(match.group(1)), match.group(2) or "/"
         answer = _http_status(published_ports(self.ws.compose_path).get(service), path)
