@@ -22,12 +22,11 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
+
+from edit_cycle import doit  # a sibling bench (run as a script, bench/ is on sys.path)
 
 from genlib import images
 from genlib.cli import init_workspace
@@ -37,14 +36,6 @@ from genlib.workspace import Workspace
 
 APP = Path(__file__).resolve().parent.parent / "tests/resources/apps/deps/llm_output.json"
 ITERATION = "iter_001_deps"
-
-
-def doit(ws: Workspace, *args: str) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "doit", *args], cwd=ws.root, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"doit {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
-    return time.perf_counter() - started
 
 
 def timed_edit(ws: Workspace, stack: Stack, rel: str, text: str) -> tuple[float, int]:
