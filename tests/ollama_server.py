@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -78,27 +78,23 @@ class Request:
     body: dict[str, Any]
 
 
-class ScriptedOllama:
-    def __init__(self, models: list[str] | None = None) -> None:
-        self.models = list(models if models is not None else [MODEL])
-        self.queue: deque[str | Fault] = deque()
-        # answers computed from the request when the queue is empty: a model that reads its prompt
-        self.responder: Callable[[dict[str, Any]], str] | None = None
-        self.history: list[Request] = []
-        self.piece = 8  # characters per streamed chunk (~ one token each)
-        self.thinking = ""  # streamed as message.thinking before the answer when a request asks to think
-        self.prompt_eval_count: int | None = None  # report this instead of prompt chars / 4 (a dropped prompt)
-        self.enforce_num_predict = False  # stop an answer at options.num_predict tokens (4 chars), done_reason length
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+class LoopbackServer:
+    """A scripted model server on 127.0.0.1: queued answers or faults, and every request it got."""
+
+    chat_path = ""  # where chats are posted
+    url_suffix = ""  # what a client's base URL adds to the address
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://{host!s}:{port}{self.url_suffix}"
 
-    def start(self) -> ScriptedOllama:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -110,7 +106,23 @@ class ScriptedOllama:
         self.queue.extend(items)
 
     def chats(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.history if r.path == "/api/chat"]
+        return [r.body for r in self.history if r.path == self.chat_path]
+
+
+class ScriptedOllama(LoopbackServer):
+    chat_path = "/api/chat"
+
+    def __init__(self, models: list[str] | None = None) -> None:
+        self.models = list(models if models is not None else [MODEL])
+        self.queue: deque[str | Fault] = deque()
+        # answers computed from the request when the queue is empty: a model that reads its prompt
+        self.responder: Callable[[dict[str, Any]], str] | None = None
+        self.history: list[Request] = []
+        self.piece = 8  # characters per streamed chunk (~ one token each)
+        self.thinking = ""  # streamed as message.thinking before the answer when a request asks to think
+        self.prompt_eval_count: int | None = None  # report this instead of prompt chars / 4 (a dropped prompt)
+        self.enforce_num_predict = False  # stop an answer at options.num_predict tokens (4 chars), done_reason length
+        super().__init__(_handler(self))
 
 
 def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:

@@ -10,18 +10,18 @@ plus `rate_limited`); `history` records every request with its headers. The code
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import chain
 from typing import Any
 
+import ollama_server
 import pytest
-from ollama_server import Fault, status
+from ollama_server import Fault, LoopbackServer, status
 
 MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct"
 _CREATED = 1_733_446_089
@@ -33,14 +33,14 @@ def rate_limited(retry_after: float = 0) -> Fault:
 
 
 @dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    body: dict[str, Any]
+class Request(ollama_server.Request):
     headers: dict[str, str]
 
 
-class ScriptedOpenAI:
+class ScriptedOpenAI(LoopbackServer):
+    chat_path = "/v1/chat/completions"
+    url_suffix = "/v1"
+
     def __init__(self, models: list[str] | None = None) -> None:
         self.models = list(models if models is not None else [MODEL])
         self.queue: deque[str | Fault] = deque()
@@ -50,28 +50,7 @@ class ScriptedOpenAI:
         self.ignore_stream = False  # answer one JSON object even when asked to stream (some proxies do)
         self.refuse_schema = False  # 400 on response_format json_schema (older llama.cpp)
         self.timings = False  # add llama.cpp's `timings` object to the last chunk
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    def start(self) -> ScriptedOpenAI:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def enqueue(self, *items: str | Fault) -> None:
-        self.queue.extend(items)
-
-    def chats(self) -> list[dict[str, Any]]:
-        return [r.body for r in self.history if r.path == "/v1/chat/completions"]
+        super().__init__(_handler(self))
 
 
 def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
