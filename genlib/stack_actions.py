@@ -1,14 +1,15 @@
 """The actions of the stack tasks (`up`, `down`, `logs`, `status`); the task dicts are in tasks.py.
 
-`up` leaves a stamp, .genlib/up.json, holding the container id of each service:
+`up` leaves a stamp, .genlib/up.json, holding when it ran and the container id of each service:
 `down` removes it, so doit brings the stack up again on the next run, and the
-stamp's content changes exactly when a container was replaced. `up`'s up-to-date
+stamp's content changes whenever `up` ran, so `test` runs again against the new stack. `up`'s up-to-date
 check reads it without importing this module (tasks._stack_still_up: it must be cheap).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ def up(ws: Workspace, up_timeout: int) -> None:
     for failure in result.failed:
         print(f"   service {failure.one_line()}")
     stamp: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(),  # each up is a new stack to test (tasks._same_stack)
         "services": stack.container_ids(),
         "failed": {f.service: f.reason for f in result.failed},
     }

@@ -194,6 +194,8 @@ def test_task(ws: Workspace, run: RunSettings) -> TaskDict:
         "targets": head_results(ws),
         "task_dep": ["up"],
         "actions": [(step(_run_tests), [ws, run])],
+        # a stack brought up again (after `doit down`, a crash, a recreate) is tested again, even with no file changed
+        "uptodate": [_same_stack(ws)],
     }
 
 
@@ -307,6 +309,21 @@ def _stack_still_up(ws: Workspace) -> bool:
         return False
     answer = engine_api.stack_up(ws.project_name, [str(cid) for cid in services.values()])
     return answer if answer is not None else _stack_running(ws)  # tcp:// or ssh://: the SDK
+
+
+def _same_stack(ws: Workspace) -> Callable[[Any, dict[str, Any]], bool]:
+    """test's up-to-date check: the stack is the one the last test run saw (up.json, which every `up` rewrites
+    with a fresh `started` and `down` removes). Checked when test is due, so after up has run."""
+
+    def check(task: Any, values: dict[str, Any]) -> bool:
+        try:
+            stamp = sha256_file(ws.state_dir / "up.json")
+        except OSError:
+            stamp = ""  # nothing to run yet
+        task.value_savers.append(lambda: {"stack": stamp})
+        return bool(values.get("stack") == stamp)
+
+    return check
 
 
 def _lineage_or_none(ws: Workspace, snap: snapshot.Snapshot) -> list[Iteration]:

@@ -250,6 +250,17 @@ def test_up_runs_again_when_the_stack_is_not_running(notes: Workspace) -> None:
 
 
 @pytest.mark.docker
+def test_doit_after_down_tests_the_fresh_stack(notes: Workspace) -> None:
+    assert run_doit(notes).returncode == 0
+    assert run_doit(notes).skipped[-2:] == ["up", "test"]  # nothing changed: nothing to test again
+    assert run_doit(notes, "down").returncode == 0
+    again = run_doit(notes)
+    assert again.returncode == 0, again.output
+    assert again.executed == ["up", "test"], again.output  # no file changed, but the stack is a new one
+    assert "OK:" in again.output
+
+
+@pytest.mark.docker
 def test_logs_exec_and_status(notes: Workspace) -> None:
     assert run_doit(notes, "up").returncode == 0
     stack = Stack(notes)
