@@ -35,6 +35,8 @@ IMAGE_HINT = "build the offline ones and make them this machine's images: `genli
 NEVER_HEALTHY_S = 5.0  # a service listening on a port, still unhealthy after this, is reported (a slow one is not)
 _FAILURE_LOG_LINES = 5  # how much of a failed service's log goes into a one-line message
 _DOCKER_DNS = "0B00007F"  # 127.0.0.11 as /proc/net/tcp writes it
+# The URL of a health check (genlib.compose.health_test; 127.0.0.1 in the files of older genlibs)
+_HEALTH_URL = re.compile(r"http://(?:127\.0\.0\.1|HOST):(\d+)(/[^'\s]*)?")
 _PORT_IN_USE = re.compile(r"(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)(?: failed: port is already allocated|: bind: address)")
 _PROJECT_LABEL = "com.docker.compose.project"
 _SERVICE_LABEL = "com.docker.compose.service"
@@ -490,7 +492,7 @@ class Stack:
         with docker_errors(f"inspect {service}"):
             test = " ".join((container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or [])
             status = (container.attrs.get("State", {}).get("Health") or {}).get("Status")
-        match = re.search(r"http://127\.0\.0\.1:(\d+)(/[^'\s]*)?", test)
+        match = _HEALTH_URL.search(test)
         if status not in ("starting", "unhealthy") or match is None:
             return ""
         port, path = int(match.group(1)), match.group(2) or "/"
@@ -499,6 +501,11 @@ class Stack:
             return f"never became healthy: its health check GET {path} answers {answer}" if answer >= 400 else ""
         code, output = self.exec(service, ["cat", "/proc/net/tcp", "/proc/net/tcp6"], timeout=5)
         listening = listening_ports(output) if code == 0 else set()
+        if port in listening and port in loopback_only_ports(output):
+            return (
+                f"never became healthy: it listens on 127.0.0.1:{port} (loopback) only, which nothing outside "
+                "its own container reaches (not the host, not the other services); listen on 0.0.0.0"
+            )
         if listening and port not in listening:
             shown = ", ".join(str(p) for p in sorted(listening))
             return f"never became healthy: it listens on port {shown}, not on its declared port {port}"
@@ -513,11 +520,11 @@ class Stack:
         with docker_errors(f"inspect {service}"):
             test = " ".join((container.attrs.get("Config", {}).get("Healthcheck") or {}).get("Test") or [])
             health = container.attrs.get("State", {}).get("Health") or {}
-        match = re.search(r"http://127\.0\.0\.1:\d+(/[^'\s]*)?", test)
+        match = _HEALTH_URL.search(test)
         codes = {entry.get("ExitCode") for entry in (health.get("Log") or [])[-3:]}
         if health.get("Status") != "unhealthy" or match is None or codes != {-1}:
             return False
-        answer = _http_status(published_ports(self.ws.compose_path).get(service), match.group(1) or "/")
+        answer = _http_status(published_ports(self.ws.compose_path).get(service), match.group(2) or "/")
         return answer is not None and answer < 400
 
     def down(self, on_line: Callable[[str], None] | None = None, volumes: bool = False) -> None:
@@ -662,14 +669,33 @@ def _http_status(host_port: int | None, path: str) -> int | None:
 def listening_ports(proc_net_tcp: str) -> set[int]:
     """Local ports in state LISTEN (0A) of /proc/net/tcp and tcp6 lines, except Docker's embedded DNS
     (127.0.0.11, on a random port in every container of a user network)."""
-    ports = set()
+    return set(_listeners(proc_net_tcp))
+
+
+def loopback_only_ports(proc_net_tcp: str) -> set[int]:
+    """The listening ports bound to a loopback address only (127.0.0.1, ::1): unreachable from outside."""
+    return {port for port, addresses in _listeners(proc_net_tcp).items() if all(map(_is_loopback, addresses))}
+
+
+def _listeners(proc_net_tcp: str) -> dict[int, set[str]]:
+    """Listening port -> the addresses (hex, as /proc/net/tcp writes them) it is bound to."""
+    found: dict[int, set[str]] = {}
     for line in proc_net_tcp.splitlines():
         fields = line.split()
         if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1]:
             address, port = fields[1].rsplit(":", 1)
             if address != _DOCKER_DNS:
-                ports.add(int(port, 16))
-    return ports
+                found.setdefault(int(port, 16), set()).add(address)
+    return found
+
+
+def _is_loopback(address: str) -> bool:
+    """127.0.0.0/8 (little-endian hex: its last byte 7F), ::ffff:127.x mapped, or ::1."""
+    if len(address) == 8:
+        return address.endswith("7F")
+    return address == "00000000000000000000000001000000" or (
+        address.startswith("0000000000000000FFFF0000") and address.endswith("7F")
+    )
 
 
 def _read_exec_output(sock: Any) -> bytes:

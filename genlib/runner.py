@@ -136,8 +136,8 @@ def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result
     if state is not None and state.health == "unhealthy" and _slow_probe_only(stack, name):
         state = replace(state, health="healthy")  # only its probe timed out; the health path answers
     result = service_result(name, state, lambda: scan_or_note(stack, name))
-    if result.status == "failed" and state is not None and state.health == "starting":
-        try:  # "never became healthy" says little; the port it listens on says why
+    if result.status == "failed" and state is not None and state.health in ("starting", "unhealthy"):
+        try:  # "never became healthy" says little; the port (and address) it listens on says why
             why = stack.health_diagnosis(name)
         except GenlibError:
             why = ""

@@ -193,6 +193,18 @@ def wrong_port_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Ite
     yield from _stack_workspace(workspace, changed)
 
 
+@pytest.fixture
+def loopback_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
+    """The notes app whose api listens on 127.0.0.1 only: its own container reaches it, nothing else does."""
+    data = json.loads((APPS / "notes/llm_output.json").read_text())
+    for f in data["answer"]["files"]:
+        if f["path"] == "api/notes/server.js":
+            f["content"] = f["content"].replace(".listen(port, ", '.listen(port, "127.0.0.1", ')
+    changed = tmp_path / "loopback_llm_output.json"
+    changed.write_text(json.dumps(data))
+    yield from _stack_workspace(workspace, changed)
+
+
 def host_port(ws: Workspace, service: str) -> int:
     return engine.published_ports(ws.compose_path)[service]
 
@@ -295,6 +307,18 @@ def test_a_service_on_the_wrong_port_is_reported_before_the_timeout(wrong_port_n
 
 
 @pytest.mark.docker
+def test_a_service_listening_on_loopback_only_is_unhealthy_and_says_so(loopback_notes: Workspace) -> None:
+    run = run_doit(loopback_notes)  # it answers its own 127.0.0.1 probe, yet neither the host nor a service reach it
+    assert run.returncode == 1, run.output
+    why = "listens on 127.0.0.1:3000 (loopback) only"
+    assert f"notes-api never became healthy: it {why}" in run.output, run.output
+    results = json.loads(next(loopback_notes.iterations_dir.glob("iter_*/results.json")).read_text())
+    reasons = {r["name"]: r["reason"] for r in results["results"]}
+    assert why in reasons["service notes-api"] and "listen on 0.0.0.0" in reasons["service notes-api"]
+    assert reasons["service web-frontend"] == "running, healthy"  # python's probe reaches a server on 0.0.0.0
+
+
+@pytest.mark.docker
 def test_a_taken_port_names_the_port_and_service(notes: Workspace) -> None:
     port = host_port(notes, "notes-api")
     with socket.socket() as squatter:
@@ -351,3 +375,13 @@ def test_listening_ports_are_read_from_proc_net_tcp() -> None:
         "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 0 0 0 0 0 0\n"
     )
     assert engine.listening_ports(table) == {3001, 8080}  # not the connection (01), nor Docker's DNS
+    assert engine.loopback_only_ports(table) == set()
+    loopback = (
+        "   0: 0100007F:1F40 00000000:0000 0A 0 0 0 0 0 0\n"  # 127.0.0.1:8000
+        "   1: 0100007F:0BB8 00000000:0000 0A 0 0 0 0 0 0\n"  # 127.0.0.1:3000 ...
+        "   2: 00000000:0BB8 00000000:0000 0A 0 0 0 0 0 0\n"  # ... and 0.0.0.0:3000: reachable
+        "   0: 00000000000000000000000001000000:1388 00000000000000000000000000000000:0000 0A 0 0\n"  # [::1]:5000
+        "   1: 0000000000000000FFFF00000100007F:1389 00000000000000000000000000000000:0000 0A 0 0\n"  # mapped
+        "   2: 0000000000000000FFFF00000200000A:138A 00000000000000000000000000000000:0000 0A 0 0\n"  # 10.0.0.2
+    )
+    assert engine.loopback_only_ports(loopback) == {8000, 5000, 5001}
