@@ -21,6 +21,7 @@ NODE_FILES = ("package.json", "package-lock.json")
 MANIFEST_BYTES = 16 * 1024  # requirements.txt, package.json: a few dozen lines
 MAX_PACKAGES = 40  # "few, well-known" ones; hundreds would make every build slow and fragile
 _NPM_DEP_TABLES = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+_NPM_INSTALLED_TABLES = ("dependencies", "optionalDependencies", "peerDependencies")  # npm install --omit=dev
 _NPM_INSTALL_HOOKS = ("preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare")
 _NPM_SPEC = re.compile(r"^[A-Za-z0-9.*^~<>=|x +-]{1,64}$")  # semver ranges and dist-tags, no `:` or `/`
 
@@ -55,9 +56,16 @@ def check(path: str, content: str) -> None:
 
 
 def _check_requirements(content: str) -> None:
+    count = len(_requirements(content))
+    if count > MAX_PACKAGES:
+        raise OutputError(f"{count} requirements, over the {MAX_PACKAGES} allowed: keep the few the code imports")
+
+
+def _requirements(content: str) -> list[str]:
+    """The requirement lines of a requirements.txt (comments and blank lines left out), each checked."""
     from packaging.requirements import InvalidRequirement, Requirement
 
-    count = 0
+    found = []
     for number, raw in enumerate(content.splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
@@ -71,9 +79,21 @@ def _check_requirements(content: str) -> None:
             raise OutputError(f"{where} is not a requirement ({exc}); write `name==version`") from exc
         if req.url:
             raise OutputError(f"{where} points at a URL or path; name a package of the index: `name==version`")
-        count += 1
-    if count > MAX_PACKAGES:
-        raise OutputError(f"{count} requirements, over the {MAX_PACKAGES} allowed: keep the few the code imports")
+        found.append(line)
+    return found
+
+
+def installs_nothing(name: str, content: str) -> bool:
+    """A requirements.txt of comments only, or a package.json without dependencies (only `scripts`, or only
+    devDependencies, which builds omit): nothing to install, so no image is needed. A file that breaks a
+    rule is not `nothing`: its build says what is wrong."""
+    try:
+        if name in PYTHON_FILES:
+            return not _requirements(content)
+        data = _json_object(content)
+    except OutputError:
+        return False
+    return not any(data.get(table) for table in _NPM_INSTALLED_TABLES)
 
 
 def _json_object(content: str) -> dict[str, Any]:

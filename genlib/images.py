@@ -1,7 +1,8 @@
 """One image per dependency set: the runtime's image plus a component's installed packages.
 
     registry.yaml -> dependency_sets()   python components with requirements.txt,
-                                         node components with package.json (+ package-lock.json)
+                                         node components with package.json (+ package-lock.json),
+                                         that name a package to install
     Dockerfile.j2 + the set's files -> tag genlib/deps:<runtime>-<hash>, built only when absent
     .genlib/images.json                  service -> tag, and the builds that failed (with their log)
 
@@ -176,8 +177,18 @@ def dependency_sets(ws: Workspace, registry: Registry) -> list[DepSet]:
         if wanted[0] not in refs:  # a lock file alone installs nothing
             continue
         files = {name: (ref.path, ws.iterations_dir / ref.iteration / ref.path) for name, ref in refs.items()}
+        if _installs_nothing(wanted[0], files[wanted[0]][1]):  # a package.json holding only `scripts`
+            continue
         found.append(DepSet(service, runtime, dict(sorted(files.items()))))
     return found
+
+
+def _installs_nothing(name: str, path: Path) -> bool:
+    try:
+        content = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False  # the build says the file cannot be read
+    return depfiles.installs_nothing(name, content)
 
 
 # -- building --------------------------------------------------------------------------------------

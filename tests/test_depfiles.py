@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from genlib.depfiles import MAX_PACKAGES, check
+from genlib.depfiles import MAX_PACKAGES, check, installs_nothing
 from genlib.errors import OutputError
 from genlib.llm_output import Answer, FileSpec
 from genlib.rules import Limits, check_files
@@ -18,6 +18,24 @@ LOCK = "frontend/web/package-lock.json"
 
 def test_pinned_requirements_with_extras_markers_and_comments_pass() -> None:
     check(REQ, "# web\nflask==3.0.3\npsycopg[binary]==3.2.1 ; python_version >= '3.9'  # db\n\nrequests>=2,<3\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "nothing"),
+    [
+        ("requirements.txt", "# no packages: the standard library does it\n\n", True),
+        ("requirements.txt", "", True),
+        ("requirements.txt", "# web\nflask==3.0.3  # the api\n", False),
+        ("package.json", '{"name": "web", "scripts": {"start": "node server.js"}}', True),
+        ("package.json", '{"dependencies": {}, "devDependencies": {"jest": "29.7.0"}}', True),  # builds omit dev
+        ("package.json", '{"dependencies": {"express": "4.19.2"}}', False),
+        ("package.json", '{"optionalDependencies": {"ms": "2.1.3"}}', False),
+        ("package.json", "not json", False),  # broken: its build says what is wrong
+        ("requirements.txt", "-e .\n", False),
+    ],
+)
+def test_a_dependency_file_naming_no_package_installs_nothing(name: str, content: str, nothing: bool) -> None:
+    assert installs_nothing(name, content) is nothing
 
 
 @pytest.mark.parametrize(

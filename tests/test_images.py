@@ -156,6 +156,23 @@ def test_code_edits_build_nothing_and_dependency_edits_build_one_image(engine: W
     assert images.current(engine) is False  # so the next `doit` tries the build again
 
 
+@pytest.mark.docker
+def test_dependency_files_naming_no_package_build_nothing(engine: Workspace) -> None:
+    """A package.json holding only `scripts`, a requirements.txt of comments: a model writes them for apps
+    using only the standard library. No image to build (npm would make no node_modules to copy)."""
+    app = json.loads((APPS / "notes" / "llm_output.json").read_text())
+    app["answer"]["files"] += [
+        {"path": "api/notes/package.json", "content": '{"name": "notes", "scripts": {"start": "node server.js"}}'},
+        {"path": "workers/digest/requirements.txt", "content": "# the standard library is enough\n"},
+    ]
+    source = engine.root.parent / "no_packages.json"
+    source.write_text(json.dumps(app))
+    add_iteration(engine, ITERATION, source)
+    run = run_doit(engine, timeout=1200)
+    assert run.returncode == 0, run.output
+    assert built(run) == [] and images.tags(engine) == {}, run.output
+
+
 MISSING = "genlib-no-such-package-3f9c==1.0.0"  # pip asks the index each time: no image ever holds it
 
 
