@@ -5,7 +5,8 @@
     rank(components, involved, texts, changed, read) -> [Suspect], by evidence:
 
         6  named in a stack frame (a traceback, node's `at …`)
-        5  named in a log line or the failing output (`Cannot find module './routes/users'`)
+        5  named in a log line or the failing output (`Cannot find module './routes/users'`); the
+           dependency file of a component missing a package (`No module named 'redis'`)
         4  imported by, or importing, a file scored 5 or 6 (python imports, node require/import)
         3  changed by the last iteration (a recent change is a suspect)
         2  the entry point of an involved service
@@ -38,6 +39,9 @@ REST = 0
 _FRAME = re.compile(r"""(?:File "|\(|at |\s)(/app/[\w./-]+?)(?:", line |:)(\d+)""")
 _PY_IMPORT = re.compile(r"^\s*(?:from\s+(\.*[\w.]*)\s+import\s+([\w., ()*]+)|import\s+([\w., ]+))", re.MULTILINE)
 _JS_IMPORT = re.compile(r"""(?:require\(\s*|import\s*\(\s*|from\s+|^\s*import\s+)["'](\.{1,2}/[^"']+)["']""", re.M)
+# A package the code imports is not installed: the component's requirements.txt / package.json is what fixes it.
+_MISSING_PACKAGE = re.compile(r"No module named '?\w|Cannot find (?:module|package) '[^./']")
+_DEPENDENCY_FILES = {"requirements.txt", "package.json"}
 _GENERIC_NAMES = {"index.js", "__init__.py", "index.html", "main.py", "app.py", "server.js", "app.js", "main.js"}
 
 
@@ -130,7 +134,7 @@ def _files(components: list[Entry]) -> list[tuple[_File, str]]:
 def _direct_score(f: _File, text: str, involved: list[str], changed_in: str | None, iteration: str) -> int:
     if text and f"/app/{f.rel}" in traceback_files(text):
         return FRAME
-    if text and _named(f.rel, text):
+    if text and (_named(f.rel, text) or (f.rel in _DEPENDENCY_FILES and _MISSING_PACKAGE.search(text))):
         return NAMED
     if changed_in is not None and iteration == changed_in:
         return CHANGED

@@ -94,6 +94,24 @@ def test_python_module_named_in_an_import_error() -> None:
     assert order[0] == "api/orders/orders/tax.py:5"
 
 
+def test_a_missing_package_makes_the_dependency_file_a_suspect() -> None:
+    """The fix of `No module named 'redis'` is a line in requirements.txt, the smallest file of the component."""
+    big = "def route(x):\n    return x\n\n" * 300
+    files = {"app.py": "import redis\n" + big, "routes.py": big, "requirements.txt": "flask==3.0.3\n"}
+    api = comp("api", "items", files, service="items-api", command=["python3", "app.py"])
+    web = comp("frontend", "page", {"server.js": "require('express');\n" + big, "package.json": '{"name": "page"}'},
+               service="page-frontend", command=["node", "server.js"])  # fmt: skip
+    for service, error, dependency_file in [
+        ("items-api", "File \"/app/app.py\", line 1\nModuleNotFoundError: No module named 'redis'", "requirements.txt"),
+        ("page-frontend", "Error: Cannot find module 'express'\nRequire stack:", "package.json"),
+        ("page-frontend", "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from", "package.json"),
+    ]:
+        order = [s.rel for s in suspects.rank([api, web], [service], {service: error}, None, read)]
+        assert order.index(dependency_file) < order.index("routes.py" if service == "items-api" else "server.js")
+    local = suspects.rank([api], ["items-api"], {"items-api": "Cannot find module './routes'"}, None, read)
+    assert next(s for s in local if s.rel == "requirements.txt").score < suspects.NAMED  # a file of its own
+
+
 def test_files_changed_by_the_last_iteration_come_before_the_rest() -> None:
     patched = STOCK.model_copy(
         update={"files": [FileEntry(path="backend/stock/lib/db.js", iteration="iter_002_patch", sha256="")]}
