@@ -1,23 +1,32 @@
-"""How big is the heal prompt as the app and its logs grow? (target: <= 6k estimated tokens, flat)
+"""How big are the heal and gen prompts as the app grows? (each within its budget, flat)
 
     python bench/heal_prompt.py
 
-Builds synthetic workspaces of 5, 50 and 500 layer files with 10 KB and 10 MB of
-logs per failing service, one failing HTTP test and one crashed service, and
-prints the prompt's size and whether each failure's evidence made it in.
+Heal: synthetic workspaces of 5, 50 and 500 layer files with 10 KB and 10 MB of
+logs per failing service, one failing HTTP test and one crashed service; prints the
+prompt's size and whether each failure's evidence made it in.
+
+Gen: the app at the caps of tests/resources/at_caps.py (30 components, 200 files,
+every string at max_text_chars) under a request; prints the whole-answer prompt, the
+plan request and the largest file request of a gen in steps, against gen_budget_chars.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from genlib import healprompt
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from resources import at_caps
+
+from genlib import gen, genprompt, healprompt, stepgen
 from genlib.config import Settings
-from genlib.registry import Registry
+from genlib.registry import Entry, Registry
 from genlib.results import RunReport
 from genlib.workspace import Workspace
 
@@ -123,6 +132,56 @@ def measure(n_files: int, log_bytes: int, budget: int) -> dict[str, Any]:
     }
 
 
+def caps_app() -> genprompt.App:
+    """at_caps.app() as the registry and files gen would find in the workspace."""
+    files = {f["path"]: f["content"] for f in at_caps.app()["files"]}
+    entries = [
+        Entry.model_validate(
+            {
+                **{k: v for k, v in c.items() if k != "depends_on"},
+                "sha256": "0" * 64,
+                "service": f"{c['name']}-workers",
+                "depends_on": [f"{d}-workers" for d in c["depends_on"]],
+                "files": [
+                    {"path": p, "iteration": ITERATION, "sha256": "0" * 64}
+                    for p in files
+                    if p.startswith(f"workers/{c['name']}/")
+                ],
+            }
+        )
+        for c in at_caps.components()
+    ]
+    return genprompt.App(entries, [genprompt.Source(p, text) for p, text in files.items()])
+
+
+def gen_at_the_caps(settings: Settings) -> dict[str, int]:
+    """The whole-answer prompt, the plan request and the largest file request, in chars."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp))
+        app, request = caps_app(), "add tags to the notes and a search over them"
+        whole = gen.build_messages(ws, request, app, settings)
+        steps = Settings(steps=True)
+        asked = gen.build_messages(ws, request, app, steps)
+        raw = json.dumps(at_caps.plan())
+        plan = stepgen.Plan.model_validate_json(raw)
+        budget = steps.gen_budget_chars
+        plan_text, notes = genprompt.plan_shown(raw, plan, int(budget * genprompt.PLAN_SHARE))
+        room = int(budget * genprompt.STEPS_SHARE) - len(plan_text) - genprompt.ASK_ROOM
+        contents = {f.path: at_caps.interface(f.path) for f in plan.files if f.interface}
+        written, left = stepgen._shown(plan, None, contents, room)
+        largest = max(
+            sum(len(m["content"]) for m in stepgen.file_messages(ws, asked, plan_text, written, f, plan, notes + left))
+            for f in plan.files[:20]
+        )
+    return {
+        "app": sum(len(c.description) for c in app.components) + sum(len(f.content) for f in app.files),
+        "whole": len(whole[0]["content"]),
+        "plan": len(asked[0]["content"]),
+        "file": largest,
+        "plan_answer": len(raw),
+    }
+
+
 def main() -> int:
     budget = Settings().prompt_budget_chars
     rate = healprompt.CHARS_PER_TOKEN
@@ -137,6 +196,16 @@ def main() -> int:
                 f"{'inside' if r['evidence_inside'] else 'MISSING':>9} {'LEAKED' if r['secret_leaked'] else 'no':>7} "
                 f"{r['files_shown']:>6} {r['build_ms']:>9}"
             )
+    settings = Settings()
+    g = gen_at_the_caps(settings)
+    print(f"\ngen prompt at the caps (budget gen_budget_chars={settings.gen_budget_chars} chars)")
+    print(f"  the app: {g['app']} chars of descriptions and files; the plan answer: {g['plan_answer']} chars")
+    for label, key in (
+        ("whole-answer prompt", "whole"),
+        ("steps: plan request", "plan"),
+        ("steps: file request", "file"),
+    ):
+        print(f"  {label:<20} {g[key]:>7} chars  ~{round(g[key] / healprompt.CHARS_PER_TOKEN):>6} tokens")
     return 0
 
 

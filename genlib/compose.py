@@ -69,11 +69,13 @@ def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: d
     built = images.tags(ws)  # services whose dependencies are installed in an image of their own
     by_name = registry.services
     rendered = []
+    direct = direct_dependencies({service: comp.depends_on for service, comp in by_name.items()})
     for service, comp in sorted(by_name.items()):
         shown = _data_service(comp, service) if is_data(comp.runtime) else _program_service(comp, env_sha)
         shown["environment"] = {**shown["environment"], **_links(comp, by_name)}
         host_port = host_ports.get(service)
         image = built.get(service) or settings.image_for(comp.runtime)
+        shown["depends_on"] = direct[service]
         rendered.append({**comp.model_dump(mode="json"), **shown, "host_port": host_port, "image": image})
     return {
         "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
@@ -124,6 +126,27 @@ def _data_service(comp: Entry, service: str) -> dict[str, Any]:
         "health_test": list(data.health),
         # A new database is initialised first (initdb): slow on half a loaded CPU, and not a failure.
         "start_period": "120s",
+    }
+
+
+def direct_dependencies(graph: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each service's depends_on without those another of them already waits on (a -> b -> c makes a -> c
+    redundant): the same start order, but Compose walks every path of the graph when it loads the file, and
+    30 services each depending on every earlier one never finished loading (issue 11, class 3)."""
+    reach: dict[str, set[str]] = {}
+
+    def reachable(service: str, seen: frozenset[str]) -> set[str]:
+        if service not in reach:
+            found: set[str] = set()
+            for dep in graph.get(service, []):
+                if dep not in seen:  # a cycle (the rules refuse one) must not recurse forever
+                    found |= {dep} | reachable(dep, seen | {service})
+            reach[service] = found
+        return reach[service]
+
+    return {
+        service: [d for d in deps if not any(d in reachable(other, frozenset({service})) for other in deps)]
+        for service, deps in graph.items()
     }
 
 

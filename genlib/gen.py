@@ -1,8 +1,8 @@
 """`doit gen desc="..."`: a person's request -> a new iteration -> the graph.
 
     read_description   the request, or one line saying how to pass it
-    existing_app       the registry summary and the files the request likely touches
-    build_messages     templates/gen.md.j2 rendered with both
+    genprompt.existing the app already there: its components, its files ranked by the request's words
+    build_messages     templates/gen.md.j2 with as much of it as gen_budget_chars holds (genlib.genprompt)
     ask_model          the model's answer, validated (retries with the error fed back)
     record             iterations/iter_NNN_<slug>/{desc.txt, llm_output.json}, test.yaml, HEAD
     doit_run.run       materialize -> registry -> compose, in-process
@@ -13,21 +13,19 @@ or Ctrl-C at any earlier step leaves the workspace as it was.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TextIO, get_args
 
-from genlib import compose, doit_run, prompts, registry, rules, stepgen
+from genlib import compose, doit_run, genprompt, registry, rules, stepgen
 from genlib.config import Settings
 from genlib.errors import ConfigError, ModelMissing
 from genlib.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.llm import LLM, Accepted, Check, Message, ask, connect, token_meter
 from genlib.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, dump_output
-from genlib.registry import STATIC_PORT, Entry, build
+from genlib.registry import STATIC_PORT
 from genlib.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.workspace import LAYERS, Workspace
 
@@ -46,17 +44,7 @@ _RUNTIME_NOTES = {
     "postgres": "a PostgreSQL database run by genlib (no command, no port): only numbered .sql migrations",
     "redis": "a Redis server run by genlib (no command, no port, no files): a cache or a job queue",
 }
-_WORD = re.compile(r"[a-z0-9]{3,}")
 NOT_VARIABLES = ("desc", "pull")  # gen's own arguments, not settings for the graph
-
-
-@dataclass(frozen=True)
-class Existing:
-    """What the prompt shows of the app already in the workspace."""
-
-    components: list[Entry]
-    files: list[dict[str, str]]
-    omitted: list[str]
 
 
 def read_description(raw: str | None) -> str:
@@ -66,30 +54,10 @@ def read_description(raw: str | None) -> str:
     return text
 
 
-def existing_app(ws: Workspace, settings: Settings, description: str) -> Existing | None:
-    """None for an empty workspace; else the registry summary and the most relevant files within budget."""
-    reg = build(ws)
-    if not reg.components:
-        return None
-    words = set(_WORD.findall(description.lower()))
-    candidates = []
-    for comp in reg.components:
-        for ref in comp.files:
-            content = (ws.iterations_dir / ref.iteration / ref.path).read_text(encoding="utf-8", errors="replace")
-            haystack = f"{ref.path} {comp.description} {content}".lower()
-            candidates.append((-sum(w in haystack for w in words), ref.path, content))
-    shown, omitted, used = [], [], 0
-    for _, path, content in sorted(candidates):
-        if used + len(content) <= settings.prompt_budget_chars:
-            shown.append({"path": path, "content": content})
-            used += len(content)
-        else:
-            omitted.append(path)
-    return Existing(reg.components, shown, sorted(omitted))
-
-
-def build_messages(ws: Workspace, description: str, app: Existing | None, steps: bool = False) -> list[Message]:
-    """The gen prompt; with `steps` it asks for the plan (each file is asked for next, genlib.stepgen)."""
+def build_messages(ws: Workspace, description: str, app: genprompt.App | None, settings: Settings) -> list[Message]:
+    """The gen prompt within gen_budget_chars (genlib.genprompt); with `steps` it asks for the plan (each file
+    is asked for next, genlib.stepgen, repeating this prompt: it gets STEPS_SHARE of the budget less)."""
+    steps = settings.steps
     context = {
         "description": description,
         "layers": [{"name": name, "purpose": _LAYER_PURPOSES[name]} for name in LAYERS],
@@ -97,9 +65,10 @@ def build_messages(ws: Workspace, description: str, app: Existing | None, steps:
         "static_port": STATIC_PORT,
         "schema": stepgen.plan_schema() if steps else answer_schema(),
         "steps": steps,
-        "app": app,
     }
-    return [{"role": "user", "content": prompts.render(ws, "gen.md.j2", context)}]
+    budget = settings.gen_budget_chars
+    prompt = genprompt.build(ws, context, app, int(budget * (1 - genprompt.STEPS_SHARE)) if steps else budget)
+    return [{"role": "user", "content": prompt.text}]
 
 
 def answer_rules(ws: Workspace, settings: Settings, current: rules.Current) -> Check:
@@ -213,9 +182,9 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     description = read_description(variables.get("desc"))
     settings = ws.settings(variables)
     tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
-    app = existing_app(ws, settings, description)
+    app = genprompt.existing(ws, description)
     current = registry.current(ws, tests)
-    messages = build_messages(ws, description, app, settings.steps)
+    messages = build_messages(ws, description, app, settings)
     with connect(settings, out) as llm:
         ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
         if settings.steps:

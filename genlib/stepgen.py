@@ -17,17 +17,19 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
 from pydantic import Field, ValidationError
 
-from genlib import prompts
+from genlib import genprompt, prompts
 from genlib.config import Settings
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
+from genlib.genprompt import clip_list
 from genlib.llm import LLM, Accepted, Check, Expect, Message, ask_for, parse_json, prompt_sha256, token_meter
 from genlib.llm_output import (
     FORMAT,
@@ -44,6 +46,7 @@ from genlib.rules import check_content
 from genlib.scenarios import Scenario
 from genlib.strict import Strict
 from genlib.syntax import Syntax
+from genlib.text import one_line
 from genlib.workspace import Workspace
 
 JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
@@ -239,8 +242,11 @@ those files is asked for next, one at a time: then send it whole, never with par
 def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, str] | None = None) -> Accepted[Answer]:
     """The plan, then each file; kept under .genlib/gen/ as they arrive. `tree`: the current files (heal)."""
     received = Received.for_request(run.ws, run.llm, messages)
-    run.llm.reserve(sum(len(m["content"]) for m in messages) + run.settings.prompt_budget_chars)
+    budget = run.settings.gen_budget_chars  # what each file request adds to `messages`: STEPS_SHARE of it
+    run.llm.reserve(sum(len(m["content"]) for m in messages) + int(budget * genprompt.STEPS_SHARE))
     plan_raw, plan_step, request, plan = _plan(run, messages, received)
+    plan_text, notes = genprompt.plan_shown(plan_raw, plan, int(budget * genprompt.PLAN_SHARE))
+    room = int(budget * genprompt.STEPS_SHARE) - len(plan_text) - genprompt.ASK_ROOM
     order = plan.in_order()
     if received.count():
         print(f"resuming: {received.count()} of {len(order)} files already received ({received.folder})", file=run.out)
@@ -250,7 +256,8 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, s
         kept = received.file(planned.path)
         if kept is None:
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
-            asking = file_messages(run.ws, messages, plan_raw, _shown(plan, interfaces, contents), planned, plan)
+            written, left_out = _shown(plan, interfaces, contents, room)
+            asking = file_messages(run.ws, messages, plan_text, written, planned, plan, notes + left_out)
             before = (tree or {}).get(planned.path)
             kept = _one_file(run, asking, planned, syntax, before, (number, len(order)))
             received.keep_file(planned.path, *kept)
@@ -277,10 +284,15 @@ def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, S
     return accepted.raw, step, request, accepted.answer
 
 
-def _shown(plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str, str]) -> list[dict[str, str]]:
-    """The interface files a request shows: all of them, or for an interface file those written before it."""
+def _shown(
+    plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str, str], room: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The interface files a request shows: all of them, or for an interface file those written before it;
+    within `room` chars, in plan order (the same list for every later file: the server's cache)."""
     shown = interfaces if interfaces is not None else [f for f in plan.files if f.interface]
-    return [{"path": f.path, "content": contents[f.path]} for f in shown if f.path in contents]
+    sources = [genprompt.Source(f.path, contents[f.path]) for f in shown if f.path in contents]
+    written, omitted = genprompt.fit_files(sources, room)
+    return written, [f"interface files not shown: {', '.join(omitted)}"] if omitted else []
 
 
 def _one_file(
@@ -308,21 +320,30 @@ def _one_file(
 def file_messages(
     ws: Workspace,
     messages: list[Message],
-    plan_raw: str,
-    written: list[dict[str, str]],
+    plan_text: str,
+    written: list[dict[str, Any]],
     planned: PlannedFile,
     plan: Plan,
+    left_out: Sequence[str] = (),
 ) -> list[Message]:
-    """The plan request and its answer, then the interface files and the one file asked for.
+    """The plan request and its answer (as genprompt.plan_shown gives it), then the interface files and the one
+    file asked for; `left_out` says what the budget kept out.
 
     Everything before the file's own lines is the same for every file of the run (the server's cache)."""
     component = next(
         (c for c in plan.components if planned.path.startswith(f"{c.layer}/{c.name}/")),
         None,
     )
-    context = {"written": written, "path": planned.path, "purpose": planned.purpose, "component": component}
+    cap = genprompt.ASK_TEXT_CAP
+    context = {
+        "written": written,
+        "left_out": list(left_out),
+        "path": planned.path,
+        "purpose": one_line(planned.purpose, cap),
+        "component": component and {**component.model_dump(), "command": clip_list(component.command or [], cap)},
+    }
     ask = prompts.render(ws, "file.md.j2", context)
-    return [*messages, {"role": "assistant", "content": plan_raw}, {"role": "user", "content": ask}]
+    return [*messages, {"role": "assistant", "content": plan_text}, {"role": "user", "content": ask}]
 
 
 def _ask(run: Run, messages: list[Message], expect: Expect[T], label: str) -> Accepted[T]:

@@ -44,3 +44,11 @@ def test_new_ports_recreate_the_frontends_that_read_them(workspace: Workspace) -
     changed = [a != b for a, b in zip(labels(before), labels(after), strict=True)]
     assert changed == [False, False, True]  # digest-workers, notes-api, web-frontend (sorted)
     assert "31" in compose.public_env_path(workspace).read_text()
+
+
+def test_compose_gets_only_the_direct_dependencies() -> None:
+    """a -> b -> c makes a -> c redundant: the same start order, and Compose's load does not walk 2^n paths."""
+    graph = {"a": ["b", "c", "d"], "b": ["c"], "c": [], "d": []}
+    assert compose.direct_dependencies(graph) == {"a": ["b", "d"], "b": ["c"], "c": [], "d": []}
+    dense = {f"s{i}": [f"s{j}" for j in range(i)] for i in range(30)}
+    assert compose.direct_dependencies(dense) == {f"s{i}": [f"s{i - 1}"] if i else [] for i in range(30)}

@@ -130,7 +130,7 @@ def test_second_gen_adds_a_feature_on_top_of_the_existing_app(workspace: Workspa
 def test_files_left_out_of_the_prompt_are_named(workspace: Workspace, ollama: ScriptedOllama) -> None:
     ollama.enqueue(NOTES_TEXT, json.dumps(FEATURE))
     gen_in_process(workspace, "a notes app")
-    gen_in_process(workspace, "a worker", prompt_budget_chars="1200")
+    gen_in_process(workspace, "a worker", gen_budget_chars="15000")
     prompt = ollama.chats()[1]["messages"][0]["content"]
     shown = [
         p

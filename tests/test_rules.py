@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from resources import at_caps
 
 from genlib import scenarios
 from genlib.errors import OutputError, PatchRejected
@@ -131,6 +132,12 @@ def test_a_depends_on_cycle_is_refused() -> None:
     loop = {**SPECS[0], "depends_on": ["web"]}
     with pytest.raises(OutputError, match="depends_on makes a cycle: notes-api -> web-frontend -> notes-api"):
         gen(components=[loop])
+
+
+def test_a_dense_depends_on_graph_is_checked_once_per_service() -> None:
+    """30 services each depending on every earlier one: 2^30 paths, walked once each service (it hung)."""
+    app = check(Answer.model_validate(at_caps.app()), Current(), Limits())
+    assert len(app.services) == at_caps.COMPONENTS
 
 
 @pytest.mark.parametrize(
