@@ -118,6 +118,28 @@ def image_ids() -> dict[str, str]:
         return {tag: str(img["Id"]) for img in client().api.images() for tag in img.get("RepoTags") or []}
 
 
+def container_image_ids() -> set[str]:
+    """The image id of every container on this engine, running or stopped (any project's)."""
+    with docker_errors("list containers"):
+        return {str(c["ImageID"]) for c in client().api.containers(all=True)}
+
+
+def remove_image(tag: str) -> bool:
+    """Remove the tag (and the image when no other tag names it); False when Docker refuses (in use)."""
+    import docker.errors
+
+    with docker_errors(f"remove image {tag}"):
+        try:
+            client().images.remove(tag)
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:  # a container uses it (one created since we looked)
+                return False
+            raise
+    return True
+
+
 def ensure_image(name: str) -> str:
     """The id of image `name`, pulled first when it is not here; ImageMissing when it cannot be."""
     import docker.errors

@@ -165,22 +165,28 @@ def dependency_sets(ws: Workspace, registry: Registry) -> list[DepSet]:
     """Every runnable python component with requirements.txt, node component with package.json."""
     found = []
     for service, comp in registry.services.items():
-        runtime = comp.runtime
-        if runtime not in ("python", "node"):
-            continue
-        wanted = depfiles.PYTHON_FILES if runtime == "python" else depfiles.NODE_FILES
-        refs = {
-            ref.path.rsplit("/", 1)[1]: ref
-            for ref in comp.files
-            if depfiles.is_dependency_file(ref.path) and ref.path.rsplit("/", 1)[1] in wanted
-        }
-        if wanted[0] not in refs:  # a lock file alone installs nothing
-            continue
-        files = {name: (ref.path, ws.iterations_dir / ref.iteration / ref.path) for name, ref in refs.items()}
-        if _installs_nothing(wanted[0], files[wanted[0]][1]):  # a package.json holding only `scripts`
-            continue
-        found.append(DepSet(service, runtime, dict(sorted(files.items()))))
+        files = {ref.path: ws.iterations_dir / ref.iteration / ref.path for ref in comp.files}
+        deps = dep_set(service, comp.runtime, files)
+        if deps is not None:
+            found.append(deps)
     return found
+
+
+def dep_set(service: str, runtime: str, files: dict[str, Path]) -> DepSet | None:
+    """The dependency set of a component's files (layer path -> the file on disk); None when it installs nothing."""
+    if runtime not in ("python", "node"):
+        return None
+    wanted = depfiles.PYTHON_FILES if runtime == "python" else depfiles.NODE_FILES
+    refs = {
+        path.rsplit("/", 1)[1]: (path, source)
+        for path, source in files.items()
+        if depfiles.is_dependency_file(path) and path.rsplit("/", 1)[1] in wanted
+    }
+    if wanted[0] not in refs:  # a lock file alone installs nothing
+        return None
+    if _installs_nothing(wanted[0], refs[wanted[0]][1]):  # a package.json holding only `scripts`
+        return None
+    return DepSet(service, runtime, dict(sorted(refs.items())))
 
 
 def _installs_nothing(name: str, path: Path) -> bool:
@@ -236,12 +242,10 @@ def _image_for(
             depfiles.check(path, contents[name].decode("utf-8", errors="replace"))
         except OutputError as exc:
             raise _BuildFailed(str(exc)) from exc
-    base, builder = settings.image_for(deps.runtime), settings.build_image_for(deps.runtime)
-    bases = {name: ids.get(name) or engine.ensure_image(name) for name in dict.fromkeys([base, builder])}
+    bases = {name: ids.get(name) or engine.ensure_image(name) for name in base_images(deps.runtime, settings)}
     ca = settings.ca_bundle_path()
-    dockerfile = render_dockerfile(ws, deps, settings, with_ca=ca is not None)
-    args = build_args(deps.runtime, settings)
-    tag = image_tag(deps.runtime, dockerfile, {**contents, **{f"arg:{k}": v.encode() for k, v in args.items()}}, bases)
+    dockerfile, args, tag = plan(ws, deps, settings, contents, bases)
+    used(ws, tag)
     if tag not in ids:
         say(f"   {deps.service}: building {tag} from {', '.join(deps.paths)}")
         context = {"Dockerfile": dockerfile.encode(), **contents}
@@ -253,6 +257,41 @@ def _image_for(
             raise _BuildFailed(_reason(deps, outcome.error), evidence_log(outcome.log, outcome.error))
         ids[tag] = outcome.image_id
     return Built(tag, deps.paths, bases)
+
+
+def base_images(runtime: str, settings: Settings) -> list[str]:
+    """The images a set's image is made from: the runtime's, and the build stage's."""
+    return list(dict.fromkeys([settings.image_for(runtime), settings.build_image_for(runtime)]))
+
+
+def plan(
+    ws: Workspace, deps: DepSet, settings: Settings, contents: dict[str, bytes], bases: dict[str, str]
+) -> tuple[str, dict[str, str], str]:
+    """The rendered Dockerfile, its build arguments and the tag they make (nothing is built)."""
+    dockerfile = render_dockerfile(ws, deps, settings, with_ca=settings.ca_bundle_path() is not None)
+    args = build_args(deps.runtime, settings)
+    tag = image_tag(deps.runtime, dockerfile, {**contents, **{f"arg:{k}": v.encode() for k, v in args.items()}}, bases)
+    return dockerfile, args, tag
+
+
+def used_path(ws: Workspace) -> Path:
+    return ws.state_dir / "images-used.json"
+
+
+def used_tags(ws: Workspace) -> list[str]:
+    """Every tag this workspace has run on or built (what `doit prune` may consider removing)."""
+    try:
+        data = read_json_object(used_path(ws), "")
+    except WorkspaceError:
+        return []
+    found = data.get("tags") if data else None
+    return [str(tag) for tag in found] if isinstance(found, list) else []
+
+
+def used(ws: Workspace, *tags: str, keep: list[str] | None = None) -> None:
+    """Add `tags` to .genlib/images-used.json (`keep`: replace the list). Not a file any task depends on."""
+    known = used_tags(ws) if keep is None else keep
+    write_if_changed(used_path(ws), json.dumps({"tags": sorted({*known, *tags})}, indent=2) + "\n")
 
 
 def _read(path: Path) -> bytes:

@@ -218,6 +218,11 @@ def down_task(ws: Workspace, run: RunSettings) -> TaskDict:
     return {"actions": [(step(_down), [ws, volumes])]}
 
 
+def prune_task(ws: Workspace, run: RunSettings) -> TaskDict:
+    """Remove the dependency images this workspace used and none of its iterations needs (shared ones in use stay)."""
+    return {"actions": [(step(_prune), [ws, run])]}
+
+
 def db_reset_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Delete one data service's volume (`doit db-reset service=db-backend`); the next `doit` starts it empty."""
     service = str(get_var("service", ""))
@@ -247,6 +252,7 @@ TASKS: dict[str, TaskBuilder] = {
     "test": test_task,
     "down": down_task,
     "db-reset": db_reset_task,
+    "prune": prune_task,
     "logs": logs_task,
     "status": status_task,
 }
@@ -266,6 +272,12 @@ def _down(ws: Workspace, volumes: bool) -> None:
     from genlib import stack_actions
 
     stack_actions.down(ws, volumes)
+
+
+def _prune(ws: Workspace, run: RunSettings) -> None:
+    from genlib import prune
+
+    prune.prune(ws, run())
 
 
 def _db_reset(ws: Workspace, service: str) -> None:
