@@ -150,6 +150,14 @@ def direct_dependencies(graph: dict[str, list[str]]) -> dict[str, list[str]]:
     }
 
 
+def environment_names(comp: Entry, by_name: dict[str, Entry]) -> list[str]:
+    """The variables genlib gives a program component, names only (a value may hold the database password):
+    what heal shows the model, so code reading a name nobody sets is fixed to one that is."""
+    if is_data(comp.runtime):
+        return []
+    return (["PORT"] if comp.port else []) + sorted(_links(comp, by_name))
+
+
 def _links(comp: Entry, by_name: dict[str, Entry]) -> dict[str, str]:
     """`<SERVICE>_URL` per dependency; DATABASE_URL / REDIS_URL for the first data service of each kind."""
     links: dict[str, str] = {}

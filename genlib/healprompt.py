@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlib import ports, prompts, suspects
+from genlib import compose, ports, prompts, suspects
 from genlib.redact import redact
 from genlib.registry import Entry, Registry
 from genlib.results import Result, RunReport
@@ -200,8 +200,10 @@ def _registry_summary(ws: Workspace, registry: Registry, failing_services: set[s
         port = f" port {comp.port}" if comp.port else ""
         deps = f" depends on {', '.join(comp.depends_on)}" if comp.depends_on else ""
         cmd = f" command {json.dumps(comp.command)}" if comp.command else ""
+        names = compose.environment_names(comp, registry.services) if comp.service else []
+        env = f"; env {', '.join(names)}" if names else ""
         what = f"{comp.layer}/{comp.name} ({comp.runtime})"
-        lines.append(f"- {what}: service {service}{port}{cmd}{deps}; {len(files)} file(s)")
+        lines.append(f"- {what}: service {service}{port}{cmd}{deps}{env}; {len(files)} file(s)")
         if comp.service in failing_services:
             lines += [f"    {f.path} ({_size(ws.iterations_dir / f.iteration / f.path)} bytes)" for f in files]
     text = "\n".join(lines)

@@ -71,6 +71,14 @@ def build(ws: Workspace, report: results.RunReport, reg: registry.Registry, budg
     return healprompt.build(ws, results=report, registry=reg, rounds=kw.get("rounds", []), budget=budget).text
 
 
+def test_the_registry_names_the_variables_each_service_gets(failing: Any) -> None:
+    """Code reading API_URL when genlib sets NOTES_API_URL is fixed by knowing the names genlib sets."""
+    ws, report, reg = failing
+    lines = build(ws, report, reg).splitlines()
+    assert any(line.startswith("- workers/digest (python): ") and "; env NOTES_API_URL;" in line for line in lines)
+    assert any(line.startswith("- api/notes (node): ") and "; env PORT;" in line for line in lines)
+
+
 def test_prompt_holds_the_failure_its_evidence_and_the_implicated_file(failing: Any) -> None:
     ws, report, reg = failing
     prompt = healprompt.build(ws, results=report, registry=reg, rounds=[], budget=20000)
