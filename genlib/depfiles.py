@@ -55,6 +55,18 @@ def check(path: str, content: str) -> None:
         raise OutputError(f"{path}: {exc}") from exc
 
 
+def check_answer_file(path: str, content: str) -> None:
+    """`check`, for a file a model writes: it may not write a package-lock.json. A lock lists every
+    transitive package with its integrity hash, which a model cannot know: a made-up one installs a
+    partial tree (`Cannot find module` at run time) or fails on checksums. A person's lock is welcome."""
+    if is_dependency_file(path) and path.endswith("/package-lock.json"):
+        raise OutputError(
+            f"{path}: a model cannot write a lock file (integrity hashes of every package); leave it out and list "
+            "exact versions in package.json"
+        )
+    check(path, content)
+
+
 def _check_requirements(content: str) -> None:
     count = len(_requirements(content))
     if count > MAX_PACKAGES:

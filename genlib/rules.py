@@ -194,7 +194,7 @@ def check_files(answer: Answer, limits: Limits) -> None:
             raise OutputError(f"file path {spec.path!r} appears twice (letter case aside)")
         seen.add(spec.path.lower())
         check_content(spec.path, spec.content, limits.max_file_bytes)
-        depfiles.check(spec.path, spec.content)  # requirements.txt, package.json: what an image may install
+        depfiles.check_answer_file(spec.path, spec.content)  # requirements.txt, package.json: what an image installs
     for path in answer.deletions:
         check_path(path) if path.count("/") >= 2 else _check_component_dir(path)
         if path.lower() in seen:

@@ -118,3 +118,16 @@ def test_a_model_answer_with_a_bad_dependency_file_is_refused_with_the_reason() 
     answer = Answer(files=[FileSpec(path=REQ, content="--index-url https://evil.example/simple\n")])
     with pytest.raises(OutputError, match=f"{REQ}: line 1 .* options"):
         check_files(answer, Limits())
+
+
+def test_a_model_may_not_write_a_lock_file_a_person_may() -> None:
+    """A made-up lock (express without its 30 dependencies) installs a partial tree: refused with the reason."""
+    lock = {
+        "packages": {"node_modules/express": {"resolved": "https://registry.npmjs.org/express/-/express-4.19.2.tgz"}}
+    }
+    answer = Answer(files=[FileSpec(path=PKG, content='{"dependencies": {"express": "4.19.2"}}'),
+                           FileSpec(path=LOCK, content=json.dumps(lock))])  # fmt: skip
+    with pytest.raises(OutputError, match=f"{LOCK}: a model cannot write a lock file"):
+        check_files(answer, Limits())
+    check(LOCK, json.dumps(lock))  # a person's, checked before its build: registry packages only, as ever
+    check_files(Answer(files=answer.files[:1], deletions=[LOCK]), Limits())  # deleting one is how heal drops it
