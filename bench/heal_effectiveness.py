@@ -21,11 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from conftest import BASE_IMAGE
+from conftest import BASE_IMAGE, BUILD_IMAGE
 from ollama_server import ScriptedOllama
 from resources.broken_apps import APPS, BrokenApp, Fixer, llm_output
 
 from genlib.cli import init_workspace
+from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.workspace import Workspace
 
@@ -65,13 +66,17 @@ def heal(ws: Workspace, app: BrokenApp) -> Outcome:
         "GENLIB_UP_TIMEOUT": "60",
     }
     env |= {f"GENLIB_IMAGE_{runtime}": BASE_IMAGE for runtime in ("PYTHON", "NODE", "STATIC")}
+    env |= {f"GENLIB_BUILD_IMAGE_{runtime}": BUILD_IMAGE for runtime in ("PYTHON", "NODE")}  # real apps' deps
+    env |= {f"GENLIB_IMAGE_{runtime.upper()}": image for runtime, image in OFFLINE_DATA_IMAGES.items()}
     start = time.monotonic()
     try:
         proc = subprocess.run([sys.executable, "-m", "doit", "heal", "max_iter=3"], cwd=ws.root, env=env,
-                              capture_output=True, text=True, timeout=1200)  # fmt: skip
+                              capture_output=True, text=True, timeout=2400)  # fmt: skip
     finally:
         server.stop()
-        subprocess.run([sys.executable, "-m", "doit", "down"], cwd=ws.root, env=env, capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, "-m", "doit", "down", "volumes=1"], cwd=ws.root, env=env, capture_output=True, timeout=300
+        )
     output = proc.stdout + proc.stderr
     rounds = sum(1 for line in output.splitlines() if line.startswith("round "))
     chars = max((len(p) for p in fixer.prompts), default=0)

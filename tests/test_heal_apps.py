@@ -19,7 +19,7 @@ def test_the_set_covers_the_classes_heal_must_handle() -> None:
     layers = {c["layer"] for app in APPS for c in app.components}
     assert {"frontend", "api", "backend", "workers"} <= layers
     kinds = " ".join(app.kind for app in APPS)
-    for word in ("startup", "request", "page", "logs", "upstream", "exec"):
+    for word in ("startup", "request", "page", "logs", "upstream", "exec", "dependencies", "data", "127.0.0.1"):
         assert word in kinds
     assert len(BY_NAME["large-38-files"].files) == 38
     for app in APPS:
@@ -46,7 +46,7 @@ def test_the_scripted_model_fixes_only_what_the_prompt_shows_it() -> None:
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize("name", ["upstream-python", "large-38-files"])
+@pytest.mark.parametrize("name", ["upstream-python", "large-38-files", "py-loopback-only"])
 def test_a_broken_app_is_healed_within_two_rounds(engine: Workspace, name: str) -> None:
     app = BY_NAME[name]
     folder = engine.iterations_dir / "iter_001_broken"

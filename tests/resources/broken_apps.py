@@ -184,15 +184,17 @@ class Fixer:
             fix = {"path": self.app.culprit, "content": self.current[self.app.culprit]}
             return json.dumps({"summary": f"fix {self.app.culprit}", "files": [fix]})
         self.tries += 1
-        shown = _SHOWN.findall(prompt)
+        shown = [path for path in _SHOWN.findall(prompt) if not path.endswith(".json")]  # JSON takes no comment
         target = shown[0] if shown else self.app.culprit
         self.current[target] = self.current.get(target, "") + _comment(target, self.tries)
         return json.dumps({"summary": "a guess", "files": [{"path": target, "content": self.current[target]}]})
 
 
 def _comment(path: str, n: int) -> str:
-    if path.endswith(".py"):
+    if path.endswith((".py", ".txt")):  # requirements.txt too: `#` keeps it valid
         return f"\n# checked {n}\n"
+    if path.endswith(".sql"):
+        return f"\n-- checked {n}\n"
     if path.endswith(".html"):
         return f"\n<!-- checked {n} -->\n"
     return f"\n// checked {n}\n"
@@ -502,6 +504,64 @@ def _large() -> BrokenApp:
                      f"{base}/shop/services/billing.py", "e['amount']", "e['sum']", "KeyError: 'sum'")  # fmt: skip
 
 
+# -- real apps: dependencies, a database, and the mistakes models make with them --------------------
+
+# The notes API's set (tests/resources/apps/notesdb): an image other tests build too, so it is built once.
+PSYCOPG_SET = "flask==3.0.3\npsycopg[binary]==3.2.3\nredis==5.0.8\n"
+DB = {"name": "db", "layer": "backend", "runtime": "postgres", "description": "the database"}
+SCHEMA = "CREATE TABLE tasks (id serial PRIMARY KEY, title text NOT NULL);\nINSERT INTO tasks (title) VALUES ('write'), ('test');\n"
+
+
+def _tasks_api(route: str, database_url: str = 'os.environ["DATABASE_URL"]') -> str:
+    return py_server("The tasks API, in Postgres.", f"import psycopg\n\nDSN = {database_url}",
+                     "        if self.path == \"/tasks\":\n            with psycopg.connect(DSN) as conn:\n"
+                     f"                rows = conn.execute({route!r}).fetchall()\n"
+                     "            return self.send(200, [list(r) for r in rows])\n")  # fmt: skip
+
+
+def _py_loopback() -> BrokenApp:
+    files = {"api/hello/app.py": py_server("The hello API.", "", py_get("/hello", '{"hello": "world"}'))}
+    return BrokenApp("py-loopback-only", "startup (listens on 127.0.0.1 only)", [api("hello", "python", 8000)], files,
+                     [http("hello", "hello-api", "/hello", json={"hello": "world"})],
+                     "api/hello/app.py", '("0.0.0.0", port)', '("127.0.0.1", port)', "listens on 127.0.0.1:8000 (loopback) only")  # fmt: skip
+
+
+def _py_missing_package() -> BrokenApp:
+    files = {
+        "api/quotes/app.py": py_server("The quotes API.", "import six", py_get("/version", '{"six": six.__version__}')),
+        "api/quotes/requirements.txt": "six==1.16.0\n",  # the deps fixture's set: built once for both
+    }
+    return BrokenApp("py-missing-package", "dependencies (an import requirements.txt lacks)", [api("quotes", "python", 8000)],
+                     files, [http("six installed", "quotes-api", "/version", json={"six": "1.16.0"})],
+                     "api/quotes/requirements.txt", "six==1.16.0\n", "# nothing beyond the standard library\n",
+                     "No module named 'six'")  # fmt: skip
+
+
+def _py_wrong_env_name() -> BrokenApp:
+    files = {
+        "api/tasks/app.py": _tasks_api("SELECT id, title FROM tasks ORDER BY id"),
+        "api/tasks/requirements.txt": PSYCOPG_SET,
+        "backend/db/001_schema.sql": SCHEMA,
+    }
+    comps = [DB, api("tasks", "python", 8000, depends_on=["db"])]
+    return BrokenApp("py-wrong-env-name", "data (reads a variable genlib does not set)", comps, files,
+                     [http("tasks listed", "tasks-api", "/tasks", body_contains=["write"])],
+                     "api/tasks/app.py", 'os.environ["DATABASE_URL"]', 'os.environ["POSTGRES_URL"]', "KeyError: 'POSTGRES_URL'")  # fmt: skip
+
+
+def _sql_migration_fails() -> BrokenApp:
+    files = {
+        "api/tasks/app.py": _tasks_api("SELECT id, title, done FROM tasks ORDER BY id"),
+        "api/tasks/requirements.txt": PSYCOPG_SET,
+        "backend/db/001_schema.sql": SCHEMA,
+        "backend/db/002_add_done.sql": "ALTER TABLE tasks ADD COLUMN done boolean NOT NULL DEFAULT false;\n",
+    }
+    comps = [DB, api("tasks", "python", 8000, depends_on=["db"])]
+    return BrokenApp("sql-migration-fails", "data (a migration psql refuses)", comps, files,
+                     [http("tasks listed", "tasks-api", "/tasks", body_contains=["write"])],
+                     "backend/db/002_add_done.sql", "done boolean", "done boolen", 'type "boolen" does not exist')  # fmt: skip
+
+
 APPS: list[BrokenApp] = [
     _py_keyerror(),
     _py_import(),
@@ -521,5 +581,9 @@ APPS: list[BrokenApp] = [
     _node_post(),
     _node_wrong_port(),
     _large(),
+    _py_loopback(),
+    _py_missing_package(),
+    _py_wrong_env_name(),
+    _sql_migration_fails(),
 ]
 BY_NAME = {app.name: app for app in APPS}
