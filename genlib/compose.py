@@ -97,7 +97,9 @@ def _program_service(comp: Entry, env_sha: str) -> dict[str, Any]:
         mounts.append({"source": f"./.genlib/{PUBLIC_ENV}", "target": f"/app/{PUBLIC_ENV}"})
         sha = hashlib.sha256(f"{sha}{env_sha}".encode()).hexdigest()  # new ports: recreate, reload
     health = comp.healthcheck
-    environment = {"PYTHONUNBUFFERED": "1"} | ({"PORT": str(comp.port)} if comp.port else {})
+    # HOME: the user (nobody) has /nonexistent, and the root is read-only; /tmp is the one place to write (caches
+    # of npm, pip, matplotlib, ... go under ~)
+    environment = {"HOME": "/tmp", "PYTHONUNBUFFERED": "1"} | ({"PORT": str(comp.port)} if comp.port else {})
     return {
         "sha256": sha,
         "mounts": mounts,

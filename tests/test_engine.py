@@ -280,6 +280,11 @@ def test_logs_exec_and_status(notes: Workspace) -> None:
     assert stack.exec("notes-api", ["node", "-e", "console.log(6 * 7)"]) == (0, "42\n")
     assert stack.exec("digest-workers", ["python3", "-c", "import sys; sys.exit(3)"])[0] == 3
     assert stack.exec("notes-api", ["sleep", "5"], timeout=1) == (124, "timed out after 1s")
+    # libraries cache under ~ (npm, pip, matplotlib, ...): the user has a home it can write, the only writable dir
+    cache = "import pathlib; p = pathlib.Path.home() / '.cache' / 'lib'; p.mkdir(parents=True); print(p)"
+    assert stack.exec("digest-workers", ["python3", "-c", cache]) == (0, "/tmp/.cache/lib\n")
+    npm = "const d = require('os').homedir() + '/.npm'; require('fs').mkdirSync(d); console.log(d)"
+    assert stack.exec("notes-api", ["node", "-e", npm]) == (0, "/tmp/.npm\n")
     status = run_doit(notes, "status")
     assert f"http://127.0.0.1:{host_port(notes, 'notes-api')}/" in status.output
     assert "notes-api       running  healthy" in status.output
