@@ -37,6 +37,9 @@ from genlib.workspace import Workspace
 # that do the work (pydantic, Jinja2, the Docker SDK, httpx behind them) are imported
 # inside the actions that need them.
 
+# genlib's code that decides what docker-compose.yml holds (health checks, environment, confinement): a new
+# genlib re-renders it, so an upgrade reaches stacks whose app did not change.
+RENDERERS = [str(Path(__file__).with_name(name)) for name in ("compose.py", "dataservices.py")]
 DEFAULT_TASKS = ["materialize", "registry", "images", "compose", "up", "test"]
 TaskDict = dict[str, Any]
 
@@ -176,7 +179,7 @@ def compose_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Render docker-compose.yml from docker-compose.yml.j2, registry.yaml and the images built."""
     settings = run()
     return {
-        "file_dep": [str(ws.registry_path), str(ws.compose_template), str(images.record_path(ws))],
+        "file_dep": [str(ws.registry_path), str(ws.compose_template), str(images.record_path(ws)), *RENDERERS],
         # genlib-env.js: see compose.public_env; ports.json: the host ports it chose (genlib.ports)
         "targets": [str(ws.compose_path), str(ws.state_dir / "genlib-env.js"), str(ws.state_dir / "ports.json")],
         "task_dep": ["registry", "images"],

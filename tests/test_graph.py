@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
 from conftest import APPS, add_iteration, run_doit
 
+import genlib
 from genlib.iterations import find_iteration, set_head, up_to_head, write_iteration
 from genlib.workspace import Workspace
 
@@ -75,6 +77,22 @@ def test_a_template_edit_that_renders_the_same_stops_before_compose_consumers(wo
     run = run_doit(ws, *BUILD)
     assert run.executed == ["compose"]
     assert ws.compose_path.stat().st_mtime_ns == before  # same bytes: not rewritten
+
+
+def test_a_new_genlib_renders_docker_compose_yml_again(workspace: Workspace, tmp_path: Path) -> None:
+    """An upgrade that changes what genlib puts in docker-compose.yml (a health check, the environment) reaches
+    stacks whose app did not change."""
+    lib = tmp_path / "lib"
+    shutil.copytree(Path(genlib.__file__).parent, lib / "genlib", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {"PYTHONPATH": str(lib)}
+    add_iteration(workspace, "iter_001_notes", "notes")
+    assert run_doit(workspace, *BUILD, env=env).executed == list(BUILD)
+    assert run_doit(workspace, *BUILD, env=env).executed == []
+    compose = lib / "genlib" / "compose.py"
+    compose.write_text(compose.read_text().replace('{"HOME": "/tmp",', '{"HOME": "/tmp", "UPGRADED": "1",'))
+    run = run_doit(workspace, *BUILD, env=env)
+    assert run.executed == ["compose"], run.output
+    assert "UPGRADED" in workspace.compose_path.read_text()
 
 
 def test_a_new_iteration_materializes_only_itself(workspace: Workspace) -> None:
