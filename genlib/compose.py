@@ -169,7 +169,7 @@ def _links(comp: Entry, by_name: dict[str, Entry]) -> dict[str, str]:
         if is_data(target.runtime):
             links[name] = dataservices.url(target.runtime, dep)
             links.setdefault(DATA_RUNTIMES[target.runtime].url_variable, links[name])
-        else:
+        elif target.port:  # a worker has no address: depending on one only orders the start
             links[name] = f"http://{dep}:{target.port}"
     return links
 

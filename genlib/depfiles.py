@@ -21,6 +21,7 @@ NODE_FILES = ("package.json", "package-lock.json")
 MANIFEST_BYTES = 16 * 1024  # requirements.txt, package.json: a few dozen lines
 MAX_PACKAGES = 40  # "few, well-known" ones; hundreds would make every build slow and fragile
 _NPM_DEP_TABLES = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
+_COMMENT = re.compile(r"(?:^|\s)#.*$")  # as pip reads it: `#` at the start or after any blank (a tab too)
 _NPM_INSTALLED_TABLES = ("dependencies", "optionalDependencies", "peerDependencies")  # npm install --omit=dev
 _NPM_INSTALL_HOOKS = ("preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare")
 _NPM_SPEC = re.compile(r"^[A-Za-z0-9.*^~<>=|x +-]{1,64}$")  # semver ranges and dist-tags, no `:` or `/`
@@ -79,7 +80,7 @@ def _requirements(content: str) -> list[str]:
 
     found = []
     for number, raw in enumerate(content.splitlines(), 1):
-        line = raw.split(" #", 1)[0].strip()
+        line = _COMMENT.sub("", raw).strip()
         if not line or line.startswith("#"):
             continue
         where = f"line {number} {line[:80]!r}"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from conftest import add_iteration, run_doit
+from conftest import APPS, add_iteration, run_doit
 
 from genlib import compose, ports, registry
 from genlib.config import Settings
@@ -52,3 +53,18 @@ def test_compose_gets_only_the_direct_dependencies() -> None:
     assert compose.direct_dependencies(graph) == {"a": ["b", "d"], "b": ["c"], "c": [], "d": []}
     dense = {f"s{i}": [f"s{j}" for j in range(i)] for i in range(30)}
     assert compose.direct_dependencies(dense) == {f"s{i}": [f"s{i - 1}"] if i else [] for i in range(30)}
+
+
+def test_a_worker_dependency_orders_the_start_and_gives_no_address(workspace: Workspace, tmp_path: Path) -> None:
+    """A worker listens on nothing: `http://digest-workers:None` would be a variable to trip on."""
+    app = json.loads((APPS / "notes" / "llm_output.json").read_text())
+    web = next(c for c in app["answer"]["components"] if c["name"] == "web")
+    web["depends_on"] = ["notes", "digest"]
+    (tmp_path / "waits.json").write_text(json.dumps(app))
+    add_iteration(workspace, "iter_001_notes", tmp_path / "waits.json")
+    assert run_doit(workspace, "compose").returncode == 0
+    reg = registry.load(workspace)
+    by_service = {s["service"]: s for s in compose.context(workspace, reg, Settings(), {})["services"]}
+    assert "digest-workers" in by_service["web-frontend"]["depends_on"]  # it still waits for the worker
+    assert "DIGEST_WORKERS_URL" not in by_service["web-frontend"]["environment"]
+    assert compose.environment_names(reg.services["web-frontend"], reg.services) == ["PORT", "NOTES_API_URL"]

@@ -18,6 +18,7 @@ LOCK = "frontend/web/package-lock.json"
 
 def test_pinned_requirements_with_extras_markers_and_comments_pass() -> None:
     check(REQ, "# web\nflask==3.0.3\npsycopg[binary]==3.2.1 ; python_version >= '3.9'  # db\n\nrequests>=2,<3\n")
+    check(REQ, "flask==3.0.3\t# a comment after a tab, as pip allows\r\nuvicorn[standard]==0.30.6\n")
 
 
 @pytest.mark.parametrize(
