@@ -185,11 +185,20 @@ def _entry(spec: ComponentSpec, files: list[FileEntry], services: set[str]) -> E
         update={
             "service": spec.service,
             "port": port,
-            "command": [arg.replace("{port}", str(port)) for arg in (spec.command or DEFAULT_COMMANDS["static"])],
+            "command": _command(spec, port),
             "healthcheck": (spec.health or "/") if port else None,
             "depends_on": resolve_dependencies(spec, services),
         }
     )
+
+
+def _command(spec: ComponentSpec, port: int | None) -> list[str]:
+    """The component's command (a static one's: genlib's server). A python component's `python` is `python3`:
+    the official image has both, Debian (the offline base image) only python3, and a model writes either."""
+    command = [arg.replace("{port}", str(port)) for arg in (spec.command or DEFAULT_COMMANDS["static"])]
+    if spec.runtime == "python" and command[:1] == ["python"]:
+        command[0] = "python3"
+    return command
 
 
 def _port(spec: ComponentSpec) -> int | None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
-from conftest import add_iteration
+from conftest import APPS, add_iteration
 
 from genlib import registry
 from genlib.errors import RegistryError
@@ -28,6 +31,19 @@ def test_the_written_file_loads_back_to_the_same_registry_and_bytes(workspace: W
     assert (api.layer, api.port, api.healthcheck) == ("api", 3000, "/health")
     assert loaded.listening == ["notes-api", "web-frontend"]
     assert loaded.services["digest-workers"].port is None  # a worker listens nowhere
+
+
+def test_a_python_command_runs_python3(workspace: Workspace, tmp_path: Path) -> None:
+    """`python` exists in the official image, not in Debian's (the offline base): python3 is in both."""
+    app = json.loads((APPS / "notes" / "llm_output.json").read_text())
+    digest = next(c for c in app["answer"]["components"] if c["name"] == "digest")
+    digest["command"] = ["python", "worker.py"]
+    (tmp_path / "python.json").write_text(json.dumps(app))
+    add_iteration(workspace, "iter_001_notes", tmp_path / "python.json")
+    materialize(workspace, find_iteration(workspace, 1), workspace.settings())
+    reg = registry.write(workspace)
+    assert reg.services["digest-workers"].command == ["python3", "worker.py"]
+    assert reg.services["notes-api"].command == ["node", "server.js"]  # other runtimes: as written
 
 
 def test_a_component_that_never_runs_has_no_run_fields() -> None:
