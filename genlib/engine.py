@@ -301,6 +301,7 @@ class ServiceState:
     health: str | None  # healthy | unhealthy | starting, None without a healthcheck
     exit_code: int
     restart_count: int
+    oom_killed: bool = False  # the kernel killed it for going over its memory limit
 
     @property
     def ok(self) -> bool:
@@ -310,6 +311,11 @@ class ServiceState:
         """Why this service is not ok, in a few words ('' when it is)."""
         if self.state == "running":
             return {"unhealthy": "is unhealthy", "starting": "never became healthy"}.get(self.health or "", "")
+        if self.state == "exited" and self.oom_killed:  # 137 alone reads like any kill
+            return (
+                f"exited with code {self.exit_code}: killed for using more memory than its limit "
+                "(use less, e.g. fewer workers or smaller batches; or raise the `memory` setting)"
+            )
         if self.state == "exited":
             return f"exited with code {self.exit_code}"
         return f"is {self.state}"
@@ -744,6 +750,7 @@ def _state_of(container: Any) -> ServiceState:
         health=(attrs.get("Health") or {}).get("Status"),
         exit_code=int(attrs.get("ExitCode", 0)),
         restart_count=int(container.attrs.get("RestartCount", 0)),
+        oom_killed=bool(attrs.get("OOMKilled")),
     )
 
 

@@ -72,6 +72,13 @@ def test_a_missing_compose_file_says_which_task_makes_it(tmp_path: Path) -> None
         (ServiceState("s", "id", "running", "healthy", 0, 0), True, ""),
         (ServiceState("s", "id", "running", "unhealthy", 0, 0), False, "is unhealthy"),
         (ServiceState("s", "id", "exited", None, 1, 0), False, "exited with code 1"),
+        (
+            ServiceState("s", "id", "exited", None, 137, 0, oom_killed=True),
+            False,
+            "exited with code 137: killed for "
+            "using more memory than its limit (use less, e.g. fewer workers or smaller batches; or raise the `memory` "
+            "setting)",
+        ),
         (ServiceState("s", "id", "created", None, 0, 0), False, "is created"),
     ],
 )
@@ -179,6 +186,18 @@ def broken_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterato
     broken = tmp_path / "broken_llm_output.json"
     broken.write_text(json.dumps(data))
     yield from _stack_workspace(workspace, broken)
+
+
+@pytest.fixture
+def hungry_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
+    """The notes app whose worker asks for more memory than its container may have."""
+    data = json.loads((APPS / "notes/llm_output.json").read_text())
+    for f in data["answer"]["files"]:
+        if f["path"] == "workers/digest/worker.py":
+            f["content"] = "cache = bytearray(1024 * 1024 * 1024)  # every note, in memory\n" + f["content"]
+    hungry = tmp_path / "hungry_llm_output.json"
+    hungry.write_text(json.dumps(data))
+    yield from _stack_workspace(workspace, hungry)
 
 
 @pytest.fixture
@@ -302,6 +321,12 @@ def test_a_crashing_service_is_an_app_failure_with_its_log_tail(broken_notes: Wo
     run = run_doit(broken_notes, "up")  # the task reports it and leaves it to `test` and `heal`
     assert run.returncode == 0, run.output
     assert "service notes-api exited with code 1; last log lines:" in run.output
+
+
+@pytest.mark.docker
+def test_a_service_killed_for_its_memory_says_so(hungry_notes: Workspace) -> None:
+    failed = {f.service: f.reason for f in Stack(hungry_notes, up_timeout=60).up().failed}
+    assert failed == {"digest-workers": ServiceState("", "", "exited", None, 137, 0, oom_killed=True).problem()}
 
 
 @pytest.mark.docker
