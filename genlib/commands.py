@@ -16,11 +16,14 @@ from typing import Any
 
 from doit import get_var
 from doit.cmd_base import Command
+from doit.cmd_run import Run as DoitRun
 
-from genlib import gen, heal, history, journal, lock
+from genlib import doit_run, gen, heal, history, journal, lock
 from genlib.errors import ConfigError, GenlibError
 from genlib.tasks import setting_variables
 from genlib.workspace import Workspace
+
+INTERRUPTED = "ERROR: interrupted; earlier iterations are intact: run the same command again to finish"
 
 
 class GenlibCommand(Command):  # type: ignore[misc]  # doit has no type hints
@@ -37,10 +40,25 @@ class GenlibCommand(Command):  # type: ignore[misc]  # doit has no type hints
             print(f"ERROR: {exc}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
-            print("ERROR: interrupted; earlier iterations are intact, run the command again to finish", file=sys.stderr)
+            print(INTERRUPTED, file=sys.stderr)
             return 130
 
     action: Callable[[Workspace, list[str]], int]
+
+
+class Run(DoitRun):  # type: ignore[misc]  # doit has no type hints
+    """doit's own `run` (the graph: `doit`, `doit test`, ...), with Ctrl-C as every genlib command has it:
+    one line, exit 130, no traceback. Registered in doit.cfg under the name `run`, so it replaces doit's."""
+
+    def execute(self, params: Any, args: list[str]) -> int:
+        try:
+            return int(super().execute(params, args))
+        except KeyboardInterrupt:
+            if doit_run.nested():
+                raise  # a graph inside gen or heal: their command says it, once
+            sys.stdout.flush()
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
 
 
 def _var(name: str, usage: str) -> str:

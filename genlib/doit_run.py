@@ -41,4 +41,16 @@ def run(
     """
     main = DoitMain(ModuleTaskLoader(load_dodo(ws)), config_filenames=[str(ws.root / "doit.cfg")])
     args = [*tasks, *(f"{name}={value}" for name, value in sorted((variables or {}).items()))]
-    return int(main.run(args))
+    _depth.append(1)
+    try:
+        return int(main.run(args))
+    finally:
+        _depth.pop()
+
+
+_depth: list[int] = []  # graphs running in-process now (gen, heal): their Ctrl-C is the command's to report
+
+
+def nested() -> bool:
+    """Is the graph running inside gen or heal (this module), not as `doit` itself?"""
+    return bool(_depth)

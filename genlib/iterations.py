@@ -24,6 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from genlib import checkpoint
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
@@ -205,6 +206,7 @@ def write_iteration(ws: Workspace, slug: str, files: dict[str, str]) -> Iteratio
         for rel, text in files.items():
             atomic_write_text(tmp / rel, text)
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide the layer files from the containers' user
+        checkpoint.reach("write_iteration")
         tmp.rename(ws.iterations_dir / name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -30,6 +30,7 @@ import httpx
 import ollama
 from pydantic import BaseModel, ValidationError
 
+from genlib import checkpoint
 from genlib.config import Settings
 from genlib.errors import (
     AnswerInvalid,
@@ -184,6 +185,7 @@ class OllamaLLM:
                     thinking.append(chunk.message.thinking)
                 if chunk.message.content:
                     pieces.append(chunk.message.content)
+                    checkpoint.reach("streaming")
                 if on_progress is not None and (chunk.message.content or chunk.message.thinking):
                     on_progress(len(pieces) + len(thinking), time.monotonic() - started)
                 if chunk.done:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from genlib import manifest, rules
+from genlib import checkpoint, manifest, rules
 from genlib.config import Settings
 from genlib.errors import HandEditConflict, OutputError
 from genlib.fsutil import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file
@@ -50,6 +50,7 @@ def materialize(
             continue
         atomic_write_bytes(target, data)
         written.append(rel)
+    checkpoint.reach("materialize")
     written_manifest = manifest.Manifest(
         source_sha256=sha256_file(it.llm_output),
         files={rel: sha256_bytes(data) for rel, data in sorted(new_files.items())},

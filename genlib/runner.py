@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from genlib import bounded, checks, images, logscan, migrations, ports, registry, scenarios
+from genlib import bounded, checkpoint, checks, images, logscan, migrations, ports, registry, scenarios
 from genlib.config import Settings
 from genlib.dataservices import known_secrets
 from genlib.engine import ServiceState, Stack
@@ -52,6 +52,7 @@ _HEADERS_KEPT = ("content-type", "content-length", "location", "www-authenticate
 def test(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunReport:
     """Run everything and record it in the HEAD iteration (what `doit test` does)."""
     report = run(ws, stack, settings)
+    checkpoint.reach("test")
     record(ws, report, stack)
     return report
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from genlib import migrations, ports, registry
+from genlib import checkpoint, migrations, ports, registry
 from genlib.dataservices import is_data, volume_name
 from genlib.engine import Stack, compose_services
 from genlib.errors import ConfigError
@@ -46,6 +46,7 @@ def up(ws: Workspace, up_timeout: int) -> None:
     print(f"   up: {result.summary()}")
     for failure in result.failed:
         print(f"   service {failure.one_line()}")
+    checkpoint.reach("up")
     stamp: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(),  # each up is a new stack to test (tasks._same_stack)
         "services": stack.container_ids(),

@@ -24,7 +24,7 @@ from doit import create_after, get_var
 from doit.exceptions import TaskError, TaskFailed
 from doit.tools import config_changed
 
-from genlib import images, lock, snapshot
+from genlib import checkpoint, images, lock, snapshot
 from genlib.config import Settings
 from genlib.depfiles import is_dependency_file
 from genlib.errors import GenlibError, WorkspaceError
@@ -361,6 +361,7 @@ def head_results(ws: Workspace) -> list[str]:
 def _write_registry(ws: Workspace) -> None:
     from genlib import registry
 
+    checkpoint.reach("registry")
     registry.write(ws)
 
 
@@ -373,6 +374,7 @@ def _build_images(ws: Workspace, settings: Settings) -> None:
 def _write_compose(ws: Workspace, settings: Settings) -> None:
     from genlib import compose, registry
 
+    checkpoint.reach("compose")
     compose.write(ws, registry.load(ws), settings)
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -105,6 +106,15 @@ def run_doit(ws: Workspace, *args: str, timeout: float = 600, env: dict[str, str
         env={**os.environ, **(env or {})},
     )
     return DoitRun(proc.returncode, proc.stdout + proc.stderr)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the whole test: bound but not listening, so no other
+    stack on this machine can take it meanwhile (a port closed again at once can be anyone's next)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 # -- Docker tests: the offline base image and free ports ---------------------------------------------

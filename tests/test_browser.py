@@ -211,7 +211,9 @@ def register_frontend(ws: Workspace, port: int) -> Workspace:
 
 
 def page(**fields: Any) -> PageScenario:
-    found = parse_scenarios([{"name": "p", "kind": "page", "service": "web-frontend", "timeout": 2, **fields}])[0]
+    """A page scenario; a page that should pass gets 10 s (Chromium on a loaded 2-core machine), one that
+    waits for what never comes passes a short `timeout` (only the number in its message depends on it)."""
+    found = parse_scenarios([{"name": "p", "kind": "page", "service": "web-frontend", "timeout": 10, **fields}])[0]
     assert isinstance(found, PageScenario)
     return found
 
@@ -219,7 +221,7 @@ def page(**fields: Any) -> PageScenario:
 @pytest.mark.browser
 def test_a_selector_that_never_appears_is_named(frontend: tuple[Workspace, int]) -> None:
     ws, port = frontend
-    status, reason, evidence = browser.check_page(page(steps=[{"wait_for": "#notes"}]), ws)
+    status, reason, evidence = browser.check_page(page(steps=[{"wait_for": "#notes"}], timeout=2), ws)
     assert (status, reason) == ("failed", "step 1: wait_for '#notes': selector '#notes' did not appear within 2s")
     assert evidence["url"] == f"http://127.0.0.1:{port}/" and evidence["page_text"] == "Hello"
     assert evidence["screenshot"] is None  # no iteration yet to keep it in
@@ -238,7 +240,7 @@ def test_the_page_scenarios_of_a_run_share_one_chromium_each_in_a_fresh_context(
 
 @pytest.mark.browser
 def test_missing_text_and_elements_are_each_named(frontend: tuple[Workspace, int]) -> None:
-    scenario = page(expect_text=["Hello", "Bye"], expect_selectors=["h1", "ul"])
+    scenario = page(expect_text=["Hello", "Bye"], expect_selectors=["h1", "ul"], timeout=2)
     status, reason, _ = browser.check_page(scenario, frontend[0])
     assert (status, reason) == ("failed", "text 'Bye' not on the page after 2s; selector 'ul' not on the page after 2s")
 
@@ -249,15 +251,13 @@ def test_a_page_that_never_answers_times_out(workspace: Workspace) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         port = silent.getsockname()[1]
-        status, reason, _ = browser.check_page(page(), register_frontend(workspace, port))
+        status, reason, _ = browser.check_page(page(timeout=2), register_frontend(workspace, port))
     assert (status, reason) == ("failed", f"page http://127.0.0.1:{port}/ did not load within 2s")
 
 
 @pytest.mark.browser
-def test_a_refused_page_fails_with_the_network_error(workspace: Workspace) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]  # closed again: nothing listens there
+def test_a_refused_page_fails_with_the_network_error(workspace: Workspace, refused_port: int) -> None:
+    port = refused_port
     status, reason, evidence = browser.check_page(page(), register_frontend(workspace, port))
     assert (status, reason) == (
         "failed",
@@ -393,6 +393,7 @@ def test_heal_fixes_the_wrong_api_url_and_the_page_turns_green(engine: Workspace
 
 
 @pytest.mark.browser
+@pytest.mark.fault_class(7)
 def test_a_page_reaches_only_the_stack_and_chromium_stays_out_of_home(
     workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

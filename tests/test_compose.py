@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import APPS, add_iteration, run_doit
 
 from genlib import compose, ports, registry
@@ -47,6 +48,7 @@ def test_new_ports_recreate_the_frontends_that_read_them(workspace: Workspace) -
     assert "31" in compose.public_env_path(workspace).read_text()
 
 
+@pytest.mark.fault_class(3)
 def test_compose_gets_only_the_direct_dependencies() -> None:
     """a -> b -> c makes a -> c redundant: the same start order, and Compose's load does not walk 2^n paths."""
     graph = {"a": ["b", "c", "d"], "b": ["c"], "c": [], "d": []}

@@ -394,6 +394,8 @@ def test_the_base_image_runs_as_nobody_with_python_and_node() -> None:
     assert "already present" in baseimage.build(BASE_IMAGE)
     code, output = engine.run_once(BASE_IMAGE, ["python3", "-c", "import os; print(os.getuid())"])
     assert (code, output) == (0, "65534\n")
+    code, output = engine.run_once(BASE_IMAGE, ["node", "-e", "console.log(process.getuid())"])
+    assert (code, output) == (0, "65534\n")
 
 
 def test_listening_ports_are_read_from_proc_net_tcp() -> None:

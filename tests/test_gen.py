@@ -6,7 +6,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import APPS, run_doit
-from ollama_server import ScriptedOllama, broken, delay, slow
+from ollama_server import ScriptedOllama, broken, delay
 
-from genlib import gen, lock
+from genlib import checkpoint, gen, lock
+from genlib.commands import INTERRUPTED
 from genlib.errors import ConfigError, TemplateError
 from genlib.iterations import list_iterations
 from genlib.llm_output import load_output
@@ -191,12 +191,6 @@ def test_a_broken_workspace_template_names_file_and_line(workspace: Workspace, o
     assert ollama.history == []
 
 
-def _dead_host() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 @pytest.mark.parametrize(
     ("script", "args", "message"),
     [
@@ -210,14 +204,19 @@ def _dead_host() -> str:
     ids=["no-desc", "model-missing", "timeout", "broken-stream", "invalid-answer", "unreachable"],
 )
 def test_each_fault_is_one_line_and_changes_nothing(
-    workspace: Workspace, ollama: ScriptedOllama, script: list[Any] | None, args: list[str], message: str
+    workspace: Workspace,
+    ollama: ScriptedOllama,
+    refused_port: int,
+    script: list[Any] | None,
+    args: list[str],
+    message: str,
 ) -> None:
     ollama.enqueue(NOTES_TEXT)  # a good answer builds a first iteration to protect
     assert gen_in_process(workspace, "a notes app")[0] == 0
     ollama.queue.clear()
     ollama.enqueue(*(script or []))
     before = snapshot(workspace)
-    env = {"OLLAMA_HOST": _dead_host()} if script is None else None
+    env = {"OLLAMA_HOST": f"http://127.0.0.1:{refused_port}"} if script is None else None
     result = run_doit(workspace, *args, env=env)
     assert result.returncode in (2, 3)
     errors = [line for line in result.output.splitlines() if line.startswith("ERROR")]
@@ -236,26 +235,24 @@ def test_an_invalid_answer_is_kept_for_inspection(workspace: Workspace, ollama: 
 
 
 def test_ctrl_c_while_streaming_leaves_nothing_behind(workspace: Workspace, ollama: ScriptedOllama) -> None:
-    ollama.enqueue(slow(NOTES_TEXT, seconds=0.05))
+    ollama.enqueue(NOTES_TEXT)
     before = snapshot(workspace)
+    marker = workspace.root.parent / "checkpoint"  # genlib.checkpoint: held once the answer streams
     proc = subprocess.Popen(
         [sys.executable, "-m", "doit", "gen", "desc=a notes app"],
         cwd=workspace.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=os.environ.copy(),
+        env={**os.environ, checkpoint.NAME: "streaming", checkpoint.FILE: str(marker)},
     )
-    deadline = time.monotonic() + 30
-    while not ollama.chats() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)  # some tokens in
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
-    assert err.strip().splitlines() == [
-        "ERROR: interrupted; earlier iterations are intact, run the command again to finish"
-    ]
+    assert err.strip().splitlines() == [INTERRUPTED]
     assert snapshot(workspace) == before
     assert list(workspace.iterations_dir.iterdir()) == []  # no iteration, no hidden temp folder
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from ollama_server import ScriptedOllama
 from resources import at_caps
 from test_gen import gen_in_process
@@ -26,6 +27,7 @@ def app_at_the_caps(ws: Workspace, ollama: ScriptedOllama) -> None:
     assert code == 0, out
 
 
+@pytest.mark.fault_class(9)
 def test_a_whole_gen_prompt_at_the_caps_is_within_budget(workspace: Workspace, ollama: ScriptedOllama) -> None:
     app_at_the_caps(workspace, ollama)
     tags = f"workers/{at_caps.name(0)}/tags.py"
@@ -46,6 +48,7 @@ def test_a_whole_gen_prompt_at_the_caps_is_within_budget(workspace: Workspace, o
     assert "Left out to keep this prompt short: component descriptions and file lists cut to " in prompt
 
 
+@pytest.mark.fault_class(3, 9)
 def test_every_request_of_a_gen_in_steps_at_the_caps_is_within_budget(
     workspace: Workspace, ollama: ScriptedOllama
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import add_iteration
 
-from genlib import healprompt, registry, results, suspects
+from genlib import healprompt, registry, results
 from genlib.iterations import find_iteration
 from genlib.materialize import materialize
 from genlib.workspace import Workspace
@@ -140,11 +140,6 @@ def test_head_tail_keeps_both_ends_and_a_marker() -> None:
     one_line = "x" * 5000 + "END"
     assert healprompt.head_tail(one_line, 200).endswith("END")
     assert healprompt.head_tail("short", 10) == "short"
-
-
-def test_traceback_files_are_found_in_python_and_node_frames() -> None:
-    text = 'File "/app/worker.py", line 12, in digest\n  at handler (/app/lib/db.js:3:9)\n'
-    assert suspects.traceback_files(text) == {"/app/worker.py": 12, "/app/lib/db.js": 3}
 
 
 def test_a_workspace_template_overrides_the_default(failing: Any) -> None:

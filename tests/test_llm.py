@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,10 +70,8 @@ def test_complete_streams_with_schema_options_and_records_stats(
     assert reply.stats.total_duration_s == pytest.approx(4.883583458)
 
 
-def test_unreachable_ollama_names_the_host_and_the_fix(llm_for: Callable[..., OllamaLLM]) -> None:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        host = f"http://127.0.0.1:{sock.getsockname()[1]}"
+def test_unreachable_ollama_names_the_host_and_the_fix(llm_for: Callable[..., OllamaLLM], refused_port: int) -> None:
+    host = f"http://127.0.0.1:{refused_port}"
     llm = llm_for(host)
     with pytest.raises(
         LLMUnavailable, match=rf"cannot reach Ollama at {host}; start `ollama serve` or set OLLAMA_HOST"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,12 +48,6 @@ def llm_for(request: pytest.FixtureRequest) -> Callable[..., OpenAILLM]:
         return llm
 
     return make
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
 
 
 def rules(answer: Answer) -> None:
@@ -173,8 +166,10 @@ def test_a_model_the_server_lacks_names_the_ones_it_serves(
         llm_for(openai_api, model="gpt-9").complete(MESSAGES, answer_schema(), None)
 
 
-def test_unreachable_server_and_wrong_base_url(openai_api: ScriptedOpenAI, llm_for: Callable[..., OpenAILLM]) -> None:
-    url = dead_url()
+def test_unreachable_server_and_wrong_base_url(
+    openai_api: ScriptedOpenAI, llm_for: Callable[..., OpenAILLM], refused_port: int
+) -> None:
+    url = f"http://127.0.0.1:{refused_port}/v1"
     with pytest.raises(
         LLMUnavailable, match=rf"cannot reach the model server at {url}; start it .* \(GENLIB_BASE_URL\)"
     ):
@@ -238,14 +233,23 @@ def test_doit_gen_with_provider_openai(workspace: Workspace, openai_api: Scripte
     ids=["down", "401", "404", "429", "5xx", "timeout", "cut"],
 )
 def test_each_fault_is_one_line_and_changes_nothing(
-    workspace: Workspace, openai_api: ScriptedOpenAI, script: list[Any] | None, extra: list[str], message: str
+    workspace: Workspace,
+    openai_api: ScriptedOpenAI,
+    refused_port: int,
+    script: list[Any] | None,
+    extra: list[str],
+    message: str,
 ) -> None:
     openai_api.enqueue(NOTES_TEXT)  # a first iteration to protect
     variables = dict(arg.split("=", 1) for arg in provider_args(openai_api))
     assert gen_in_process(workspace, "a notes app", **variables)[0] == 0
     openai_api.enqueue(*(script or []))
     before = snapshot(workspace)
-    args = provider_args(openai_api) if script is not None else ["provider=openai", f"base_url={dead_url()}"]
+    args = (
+        provider_args(openai_api)
+        if script is not None
+        else ["provider=openai", f"base_url=http://127.0.0.1:{refused_port}/v1"]
+    )
     result = run_doit(workspace, "gen", "desc=x", *args, *extra)
     assert result.returncode in (2, 3)
     errors = [line for line in result.output.splitlines() if line.startswith("ERROR")]

@@ -134,6 +134,7 @@ def test_a_depends_on_cycle_is_refused() -> None:
         gen(components=[loop])
 
 
+@pytest.mark.fault_class(3)
 def test_a_dense_depends_on_graph_is_checked_once_per_service() -> None:
     """30 services each depending on every earlier one: 2^30 paths, walked once each service (it hung)."""
     app = check(Answer.model_validate(at_caps.app()), Current(), Limits())

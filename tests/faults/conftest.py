@@ -19,14 +19,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from conftest import APPS
 from ollama_server import ScriptedOllama
 
-from genlib import gen, lock
+from genlib import checkpoint, gen, lock
 from genlib.cli import init_workspace
+from genlib.commands import INTERRUPTED
 from genlib.iterations import list_iterations
 from genlib.llm_output import load_output
 from genlib.scenarios import load_tests
@@ -84,6 +86,22 @@ def assert_consistent(ws: Workspace) -> None:
 
 def error_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if line.startswith("ERROR")]
+
+
+def assert_one_line_interruption(run: Running, code: int) -> None:
+    """Ctrl-C: exit 130 and one line saying what to do next, the last one; no traceback."""
+    assert code == 130, run.output
+    assert error_lines(run.output) == [INTERRUPTED], run.output
+    assert run.lines[-1] == INTERRUPTED, run.output
+    assert "Traceback" not in run.output and "KeyboardInterrupt" not in run.output, run.output
+
+
+def assert_stopped(run: Running, sig: signal.Signals, code: int) -> None:
+    """SIGKILL: -9, the process gone mid-step; SIGINT: the one-line interruption."""
+    if sig == signal.SIGKILL:
+        assert code == -9, run.output
+    else:
+        assert_one_line_interruption(run, code)
 
 
 # -- the seeded workspace --------------------------------------------------------------------------
@@ -151,6 +169,7 @@ class Running:
     """A `doit` subprocess whose output is read as it comes, so a test can act on a line."""
 
     proc: subprocess.Popen[str]
+    marker: Path | None = None  # where genlib.checkpoint announces the stop point
     lines: list[str] = field(default_factory=list)
     _reader: threading.Thread | None = None
 
@@ -169,6 +188,12 @@ class Running:
                 raise AssertionError(f"timed out waiting for {what}:\n" + self.output)
             time.sleep(poll)
 
+    def at_checkpoint(self, limit: float = 300) -> None:
+        """Wait until the run holds at its checkpoint: the step is provably in progress."""
+        marker = self.marker
+        assert marker is not None
+        self.wait_for(marker.exists, f"the checkpoint ({marker})", limit=limit)
+
     def saw(self, text: str) -> Callable[[], bool]:
         return lambda: any(text in line for line in list(self.lines))
 
@@ -177,8 +202,15 @@ class Running:
         return self.finish(limit)
 
     def finish(self, limit: float = 300) -> int:
-        """Wait for the exit and the last line."""
-        code = self.proc.wait(timeout=limit)
+        """Wait for the exit and the last line; a run still there after `limit` dumps its stacks (SIGABRT
+        with PYTHONFAULTHANDLER) into the output, so the failure says where it hung."""
+        try:
+            code = self.proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=30)
+            time.sleep(0.5)  # the reader catches up
+            raise AssertionError(f"doit did not end within {limit}s:\n" + self.output) from None
         if self._reader is not None:
             self._reader.join(timeout=10)
         if self.proc.stdout is not None:
@@ -190,16 +222,22 @@ class Running:
         return "\n".join(self.lines)
 
 
-def start_doit(ws: Workspace, *args: str) -> Running:
+def start_doit(ws: Workspace, *args: str, stop_at: str = "") -> Running:
+    """`doit *args` in the background; with `stop_at`, it waits at that genlib.checkpoint (see `at_checkpoint`)."""
+    marker = ws.root.parent / "checkpoint"
+    marker.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
+    if stop_at:
+        env |= {checkpoint.NAME: stop_at, checkpoint.FILE: str(marker)}
     proc = subprocess.Popen(
         [sys.executable, "-u", "-m", "doit", *args],
         cwd=ws.root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=env,
     )
-    running = Running(proc)
+    running = Running(proc, marker=marker)
     running._reader = threading.Thread(target=running._read, daemon=True)
     running._reader.start()
     return running
@@ -219,17 +257,47 @@ def doit_runs() -> Iterator[list[Running]]:
 # -- the count at the end --------------------------------------------------------------------------
 
 _HERE = Path(__file__).parent
+CLASSES = tuple(range(1, 11))  # issue 11's classes of hostile answers (docs/guarantees.md)
+_class_of: dict[str, tuple[int, ...]] = {}  # nodeid -> the classes the case proves (@pytest.mark.fault_class)
+
+
+def classed(cases: list[str], classes: dict[str, int]) -> list[Any]:
+    """Parametrize ids, each case named in `classes` tagged with its class."""
+    unknown = set(classes) - set(cases)
+    assert not unknown, f"no such case: {unknown}"
+    return [pytest.param(c, marks=pytest.mark.fault_class(classes[c])) if c in classes else c for c in cases]
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselect: a class's cases exist even when not run
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Note each case's classes; when the whole tests/ tree is collected, a class with no case is an error."""
+    for item in items:
+        mark = item.get_closest_marker("fault_class")
+        if mark is not None:
+            assert mark.args and set(mark.args) <= set(CLASSES), f"{item.nodeid}: fault_class(1..10), not {mark.args}"
+            _class_of[item.nodeid] = tuple(mark.args)
+    tests = _HERE.parent.resolve()
+    whole = not config.args or any(tests.is_relative_to(Path(a).resolve()) for a in config.args)
+    missing = set(CLASSES) - {n for found in _class_of.values() for n in found}
+    if whole and missing:
+        raise pytest.UsageError(
+            f"fault suite: issue 11 class(es) {sorted(missing)} have no case; tag one with @pytest.mark.fault_class(n)"
+        )
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """`fault suite: N cases tried, M passed` for the cases under tests/faults."""
+    """`fault suite: N cases tried, M passed; classes covered C/10` for the cases under tests/faults and
+    those elsewhere tagged with a class; a class is covered when one of its cases passed."""
     prefix = _HERE.relative_to(terminalreporter.config.rootpath).as_posix() + "/"
     outcomes: dict[str, str] = {}
     for status in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
         for report in terminalreporter.stats.get(status, []):
             nodeid = getattr(report, "nodeid", "")
-            if nodeid.startswith(prefix) and outcomes.get(nodeid) in (None, "passed"):
+            if (nodeid.startswith(prefix) or nodeid in _class_of) and outcomes.get(nodeid) in (None, "passed"):
                 outcomes[nodeid] = status  # a failed setup or teardown outweighs a passed call
     if outcomes:
-        passed = sum(1 for s in outcomes.values() if s == "passed")
-        terminalreporter.write_sep("=", f"fault suite: {len(outcomes)} cases tried, {passed} passed")
+        passed = [n for n, s in outcomes.items() if s == "passed"]
+        covered = {c for n in passed for c in _class_of.get(n, ())}
+        line = f"fault suite: {len(outcomes)} cases tried, {len(passed)} passed; classes covered {len(covered)}/10"
+        missing = [str(c) for c in CLASSES if c not in covered]
+        terminalreporter.write_sep("=", line + (f" (not: {', '.join(missing)})" if missing else ""))

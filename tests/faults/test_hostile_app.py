@@ -29,6 +29,7 @@ def without_digest() -> str:
     return json.dumps(answer)
 
 
+@pytest.mark.fault_class(5)
 def test_gen_that_removes_a_component_drops_its_model_scenarios_with_a_reason(
     seeded: Workspace, ollama: ScriptedOllama
 ) -> None:
@@ -44,6 +45,7 @@ def test_gen_that_removes_a_component_drops_its_model_scenarios_with_a_reason(
     check_services(tests, services, seeded.tests_path)  # what `doit test` checks first: no ghost
 
 
+@pytest.mark.fault_class(1, 4)
 def test_a_template_that_cannot_carry_the_answer_is_refused_before_anything_is_written(
     seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path
 ) -> None:
@@ -63,6 +65,7 @@ def test_a_template_that_cannot_carry_the_answer_is_refused_before_anything_is_w
 
 
 @pytest.mark.docker
+@pytest.mark.fault_class(5)
 def test_heal_that_removes_a_component_leaves_no_ghost_for_the_next_run(
     engine: Workspace, ollama: ScriptedOllama
 ) -> None:

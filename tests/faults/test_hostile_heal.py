@@ -16,7 +16,7 @@ import pytest
 from conftest import run_doit
 from ollama_server import Fault, ScriptedOllama, broken
 
-from faults.conftest import NOTES, SEED_ITERATION, changed, error_lines, snapshot
+from faults.conftest import NOTES, SEED_ITERATION, changed, classed, error_lines, snapshot
 from genlib.workspace import Workspace
 
 SERVER = NOTES["files"][0]["path"]  # api/notes/server.js, the file a real fix would change
@@ -93,7 +93,13 @@ CASES: dict[str, tuple[Callable[[Path], Reply], str]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize(
+    "case",
+    classed(
+        list(CASES),
+        {"depends_on cycle": 4, "a scenario for a service it deletes": 5, "lone surrogate in content": 6},
+    ),
+)
 def test_a_hostile_patch_is_refused_and_changes_nothing(
     case: str, seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from faults.conftest import NOTES, error_lines
 from genlib import process
 from genlib.workspace import Workspace
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.fault_class(1)]
 HOSTILE_ARGS = ["$CANARY_SECRET", "${CANARY_SECRET}", "${HOME}", "${GENLIB_NOPE:?boom}", "$$", "tail$"]
 PROBE = "import sys, time\nprint('argv', sys.argv[1:], flush=True)\ntime.sleep(3600)\n"
 

@@ -1,23 +1,20 @@
-"""SIGKILL and SIGINT at each step of gen and the graph: the workspace stays consistent (no half
-iteration, no truncated JSON or YAML) and running the same command again finishes the job.
+"""SIGKILL and SIGINT at each step of gen, heal and the graph: the workspace stays consistent (no half
+iteration, no truncated JSON or YAML), Ctrl-C is one line with exit 130, and running the same command
+again finishes the job.
 
-Each stop point is reached without patching genlib: a slow scripted stream (gen is
-streaming), a temp folder appearing (gen is writing the iteration), a layer file
-appearing before the manifest (materialize), or doit's own `.  <task>` line.
+Each stop point is certain: the run is started with GENLIB_CHECKPOINT naming a genlib.checkpoint, which
+announces itself (a marker file) and holds the run there, mid-step, until the signal comes.
 """
 
 from __future__ import annotations
 
-import copy
-import json
 import signal
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import yaml
-from conftest import APPS, add_iteration, run_doit
-from ollama_server import ScriptedOllama, slow
+from conftest import add_iteration, run_doit
+from ollama_server import ScriptedOllama
 
 from faults.conftest import (
     NOTES,
@@ -25,6 +22,7 @@ from faults.conftest import (
     SEED_ITERATION,
     Running,
     assert_consistent,
+    assert_stopped,
     changed,
     snapshot,
     start_doit,
@@ -32,38 +30,32 @@ from faults.conftest import (
 from genlib.iterations import list_iterations, read_manifest
 from genlib.workspace import Workspace
 
-BIG_FILES = 80
-BIG_CHARS = 250_000  # 80 x 250 kB: writing and hashing take long enough to be caught in the middle
 BUILD = ("materialize", "registry", "compose")
-
-
-def big_answer() -> dict[str, object]:
-    answer = copy.deepcopy(NOTES)
-    line = "// padding so materialize has real work to do\n"
-    pad = line * (BIG_CHARS // len(line))
-    answer["files"] += [{"path": f"api/notes/big{n:02d}.js", "content": pad} for n in range(BIG_FILES)]
-    return answer
+SIGNALS = pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 
 
 def iteration_names(ws: Workspace) -> list[str]:
     return [it.name for it in list_iterations(ws)]
 
 
+def temp_folders(ws: Workspace) -> list[str]:
+    return [p.name for p in ws.iterations_dir.iterdir() if p.name.startswith(".iter_")]
+
+
 # -- gen --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+@SIGNALS
 def test_gen_stopped_while_streaming(
     sig: signal.Signals, seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
 ) -> None:
     ollama.piece = 256
-    ollama.enqueue(slow(NOTES_TEXT, seconds=0.3))
+    ollama.enqueue(NOTES_TEXT)
     before = snapshot(seeded.root)
-    run = start_doit(seeded, "gen", "desc=the notes app again")
+    run = start_doit(seeded, "gen", "desc=the notes app again", stop_at="streaming")
     doit_runs.append(run)
-    run.wait_for(lambda: bool(ollama.chats()), "the model to be asked")
-    code = run.stop(sig)
-    assert code == (-9 if sig == signal.SIGKILL else 130), run.output
+    run.at_checkpoint()
+    assert_stopped(run, sig, run.stop(sig))
     assert changed(before, snapshot(seeded.root)) == []  # no iteration, not even a hidden temp folder
     assert_consistent(seeded)
     ollama.enqueue(NOTES_TEXT)
@@ -72,26 +64,58 @@ def test_gen_stopped_while_streaming(
     assert iteration_names(seeded) == [SEED_ITERATION, "iter_002_the_notes_app_again"]
 
 
-def test_gen_killed_while_writing_the_iteration(
-    seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
+@SIGNALS
+def test_gen_stopped_while_writing_the_iteration(
+    sig: signal.Signals, seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
 ) -> None:
-    ollama.piece = 1 << 16
-    ollama.enqueue(json.dumps(big_answer()))
-    run = start_doit(seeded, "gen", "desc=a big notes app")
+    ollama.enqueue(NOTES_TEXT)
+    run = start_doit(seeded, "gen", "desc=the notes app again", stop_at="write_iteration")
     doit_runs.append(run)
-
-    def temp() -> bool:
-        return any(p.name.startswith(".iter_002_") for p in seeded.iterations_dir.iterdir())
-
-    run.wait_for(temp, "the iteration's temp folder", limit=120)
-    run.stop(signal.SIGKILL)
-    assert iteration_names(seeded) == [SEED_ITERATION]  # the half-written folder is hidden from the graph
+    run.at_checkpoint()
+    assert len(temp_folders(seeded)) == 1  # its files are written, the folder not yet renamed into place
+    assert_stopped(run, sig, run.stop(sig))
+    assert iteration_names(seeded) == [SEED_ITERATION]  # a killed run's temp folder is hidden from the graph
+    if sig == signal.SIGINT:
+        assert temp_folders(seeded) == []  # and an interrupted one removes it
     assert_consistent(seeded)
     assert run_doit(seeded, *BUILD).returncode == 0
-    ollama.enqueue(json.dumps(big_answer()))
-    again = run_doit(seeded, "gen", "desc=a big notes app", timeout=300)
+    ollama.enqueue(NOTES_TEXT)
+    again = run_doit(seeded, "gen", "desc=the notes app again")
     assert again.returncode == 0, again.output
-    assert iteration_names(seeded) == [SEED_ITERATION, "iter_002_a_big_notes_app"]
+    assert iteration_names(seeded) == [SEED_ITERATION, "iter_002_the_notes_app_again"]
+    assert temp_folders(seeded) == []
+    assert_consistent(seeded)
+
+
+def test_gen_interrupted_in_its_graph_is_one_line(
+    seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
+) -> None:
+    """The graph gen runs in-process: its Ctrl-C is gen's one line, not the graph's too."""
+    ollama.enqueue(NOTES_TEXT)
+    run = start_doit(seeded, "gen", "desc=the notes app again", stop_at="materialize")
+    doit_runs.append(run)
+    run.at_checkpoint()
+    assert_stopped(run, signal.SIGINT, run.stop(signal.SIGINT))
+    assert iteration_names(seeded) == [SEED_ITERATION, "iter_002_the_notes_app_again"]
+    assert_consistent(seeded)
+    again = run_doit(seeded, *BUILD)  # what gen had left to do
+    assert again.returncode == 0, again.output
+    assert read_manifest(list_iterations(seeded)[-1]) is not None
+
+
+# -- heal -------------------------------------------------------------------------------------------
+
+
+def test_heal_interrupted_while_streaming_is_one_line_and_writes_nothing(
+    seeded: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
+) -> None:
+    ollama.enqueue('{"summary": "a fix", "files": []}')
+    before = snapshot(seeded.root)
+    run = start_doit(seeded, "heal", stop_at="streaming")
+    doit_runs.append(run)
+    run.at_checkpoint()
+    assert_stopped(run, signal.SIGINT, run.stop(signal.SIGINT))
+    assert changed(before, snapshot(seeded.root)) == []
     assert_consistent(seeded)
 
 
@@ -99,56 +123,43 @@ def test_gen_killed_while_writing_the_iteration(
 
 
 @pytest.fixture
-def big(workspace: Workspace, tmp_path: Path) -> Workspace:
-    """A fresh workspace whose one iteration holds 80 big files, not yet materialized."""
-    output = json.loads((APPS / "notes" / "llm_output.json").read_text())
-    output["answer"] = big_answer()
-    source = tmp_path / "big_llm_output.json"
-    source.write_text(json.dumps(output))
-    add_iteration(workspace, "iter_001_big", source)
+def fresh(workspace: Workspace) -> Workspace:
+    """A workspace whose one iteration (the notes app) is not yet materialized."""
+    add_iteration(workspace, "iter_001_notes", "notes")
     return workspace
 
 
-def materializing(ws: Workspace) -> Callable[[], bool]:
-    """Some layer files are on disk but the manifest, written last, is not."""
-    it = ws.iterations_dir / "iter_001_big"
-    return lambda: (it / "api").exists() and not (it / "manifest.json").exists()
+def in_progress(stop: str) -> Callable[[Workspace], bool]:
+    """What the checkpoint proves about the step it holds."""
+    return {
+        "materialize": lambda ws: (
+            (ws.iterations_dir / "iter_001_notes" / "api").exists()
+            and not (ws.iterations_dir / "iter_001_notes" / "manifest.json").exists()
+        ),
+        "registry": lambda ws: not ws.registry_path.exists(),
+        "compose": lambda ws: ws.registry_path.exists() and not ws.compose_path.exists(),
+    }[stop]
 
 
-def doit_line(run: Running, task: str) -> Callable[[], bool]:
-    return run.saw(f".  {task}")
-
-
-STOPS: dict[str, tuple[Callable[[Workspace, Running], Callable[[], bool]], signal.Signals]] = {
-    "materialize SIGKILL": (lambda ws, run: materializing(ws), signal.SIGKILL),
-    "materialize SIGINT": (lambda ws, run: materializing(ws), signal.SIGINT),
-    "registry SIGKILL": (lambda ws, run: doit_line(run, "registry"), signal.SIGKILL),
-    "compose SIGKILL": (lambda ws, run: doit_line(run, "compose"), signal.SIGKILL),
-    "compose SIGINT": (lambda ws, run: doit_line(run, "compose"), signal.SIGINT),
-}
-
-
-@pytest.mark.parametrize("stop", list(STOPS))
+@pytest.mark.parametrize("stop", ["materialize", "registry", "compose"])
+@SIGNALS
 def test_the_graph_stopped_midway_is_finished_by_the_next_run(
-    stop: str, big: Workspace, doit_runs: list[Running]
+    stop: str, sig: signal.Signals, fresh: Workspace, doit_runs: list[Running]
 ) -> None:
-    when, sig = STOPS[stop]
-    run = start_doit(big, *BUILD)
+    run = start_doit(fresh, *BUILD, stop_at=stop)
     doit_runs.append(run)
-    run.wait_for(when(big, run), stop, limit=120)
-    code = run.stop(sig)
-    assert code != 0 or "compose" in stop, run.output  # the last step may have finished as the signal came
-    assert "Traceback" not in run.output or (sig == signal.SIGINT and "KeyboardInterrupt" in run.output)
-    assert_consistent(big)
-    again = run_doit(big, *BUILD, timeout=300)
+    run.at_checkpoint()
+    assert in_progress(stop)(fresh)
+    assert_stopped(run, sig, run.stop(sig))
+    assert_consistent(fresh)
+    again = run_doit(fresh, *BUILD)
     assert again.returncode == 0, again.output
-    it = list_iterations(big)[0]
+    it = list_iterations(fresh)[0]
     manifest = read_manifest(it)
-    assert manifest is not None and len(manifest.files) == len(NOTES["files"]) + BIG_FILES
+    assert manifest is not None and len(manifest.files) == len(NOTES["files"])
     for rel in manifest.files:
         assert (it.path / rel).stat().st_size > 0
-    components = yaml.safe_load(big.registry_path.read_text())["components"]
-    registry_files = [f["path"] for c in components for f in c["files"]]
-    assert len(registry_files) == len(manifest.files)
-    assert big.compose_path.exists()
-    assert run_doit(big, *BUILD).executed == []  # and now nothing is stale
+    components = yaml.safe_load(fresh.registry_path.read_text())["components"]
+    assert len([f["path"] for c in components for f in c["files"]]) == len(manifest.files)
+    assert fresh.compose_path.exists()
+    assert run_doit(fresh, *BUILD).executed == []  # and now nothing is stale

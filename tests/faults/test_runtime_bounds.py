@@ -46,6 +46,7 @@ def loud_answer() -> str:
     return json.dumps(answer)
 
 
+@pytest.mark.fault_class(8)
 def test_huge_output_leaves_a_small_results_json_and_prompt(engine: Workspace, ollama: ScriptedOllama) -> None:
     ollama.enqueue(loud_answer())
     assert run_doit(engine, "gen", "desc=a loud app").returncode == 0
@@ -65,6 +66,7 @@ def test_huge_output_leaves_a_small_results_json_and_prompt(engine: Workspace, o
     assert len(ollama.chats()[-1]["messages"][0]["content"]) < 60_000
 
 
+@pytest.mark.fault_class(2)
 def test_a_person_s_scenario_the_runner_could_not_send_is_one_line(engine: Workspace, ollama: ScriptedOllama) -> None:
     ollama.enqueue(json.dumps(NOTES))
     assert run_doit(engine, "gen", "desc=notes").returncode == 0
