@@ -22,6 +22,7 @@ MANIFEST_BYTES = 16 * 1024  # requirements.txt, package.json: a few dozen lines
 MAX_PACKAGES = 40  # "few, well-known" ones; hundreds would make every build slow and fragile
 _NPM_DEP_TABLES = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 _COMMENT = re.compile(r"(?:^|\s)#.*$")  # as pip reads it: `#` at the start or after any blank (a tab too)
+_NPM_REFERENCE = re.compile(r"^\$[A-Za-z0-9@/._-]{1,214}$")  # overrides: "$express", the version dependencies pin
 _NPM_INSTALLED_TABLES = ("dependencies", "optionalDependencies", "peerDependencies")  # npm install --omit=dev
 _NPM_INSTALL_HOOKS = ("preinstall", "install", "postinstall", "prepare", "preprepare", "postprepare")
 _NPM_SPEC = re.compile(r"^[A-Za-z0-9.*^~<>=|x +-]{1,64}$")  # semver ranges and dist-tags, no `:` or `/`
@@ -138,6 +139,17 @@ def _check_package_json(data: dict[str, Any]) -> None:
         count += len(deps)
     if count > MAX_PACKAGES:
         raise OutputError(f"{count} dependencies, over the {MAX_PACKAGES} allowed: keep the few the code requires")
+    _check_overrides(data.get("overrides") or {}, "overrides")
+
+
+def _check_overrides(node: Any, where: str) -> None:
+    """npm's `overrides` replace a package anywhere in the tree: a URL or git spec there would install from
+    outside the registry as surely as one in `dependencies`. Values: a version, a range, or `$name`."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            _check_overrides(value, f"{where}.{name}")
+    elif not isinstance(node, str) or not (_NPM_SPEC.match(node) or _NPM_REFERENCE.match(node)):
+        raise OutputError(f"{where} = {node!r}: only a version or range of the registry (or `$name`) is allowed")
 
 
 def _check_package_lock(data: dict[str, Any]) -> None:

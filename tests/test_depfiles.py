@@ -96,6 +96,15 @@ def test_package_json_pointing_elsewhere_or_with_install_scripts_is_refused(
         check(PKG, json.dumps(package))
 
 
+def test_overrides_may_only_name_registry_versions() -> None:
+    """An override replaces a package anywhere in the tree: a git URL there is an install from outside the index."""
+    fine = {"dependencies": {"express": "4.19.2"}, "overrides": {"qs": "6.13.0", "express": {"cookie": "$express"}}}
+    check(PKG, json.dumps(fine))
+    for hostile in ({"qs": "github:evil/qs"}, {"express": {"cookie": "https://evil.example/c.tgz"}}, {"qs": ["1"]}):
+        with pytest.raises(OutputError, match=r"overrides\..* only a version or range"):
+            check(PKG, json.dumps({"dependencies": {"express": "4.19.2"}, "overrides": hostile}))
+
+
 def test_a_lock_file_may_only_resolve_to_a_registry() -> None:
     good = {
         "packages": {
