@@ -251,7 +251,9 @@ def _attempt(scenario: Scenario, stack: Stack, known: Known | None) -> Outcome:
         from genlib import browser  # playwright is an optional extra, imported only for page scenarios
 
         return browser.check_page(scenario, stack.ws, known)
-    return run_exec(scenario, stack)
+    comps = (known.registry if known else registry.load(stack.ws)).services
+    runtime = comps[scenario.service].runtime if scenario.service in comps else ""
+    return run_exec(scenario, stack, runtime)
 
 
 def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: Evidence) -> Result:
@@ -345,8 +347,9 @@ def _scan_until_present(scenario: LogsScenario, stack: Stack) -> logscan.LogScan
         time.sleep(1.0)
 
 
-def run_exec(scenario: ExecScenario, stack: Stack) -> Outcome:
-    code, output = stack.exec(scenario.service, list(scenario.command), scenario.timeout)
+def run_exec(scenario: ExecScenario, stack: Stack, runtime: str = "") -> Outcome:
+    """`runtime`: the service's, so `python` runs python3 where the component's command would."""
+    code, output = stack.exec(scenario.service, registry.python3(list(scenario.command), runtime), scenario.timeout)
     problems = checks.check_exec(scenario.expect, code, output)
     evidence = {"command": scenario.command, "exit_code": code, "output_tail": _tail(output, EVIDENCE_LINES)}
     status, reason = _verdict(problems, f"exit code {code}")

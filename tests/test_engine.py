@@ -17,6 +17,7 @@ from conftest import APPS, BASE_IMAGE, add_iteration, run_doit
 from genlib import baseimage, engine, engine_api
 from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
 from genlib.errors import ComposeFailed, DockerError, DockerUnavailable, ImageMissing
+from genlib.scenarios import TestFile, parse_scenarios, save_tests
 from genlib.workspace import Workspace
 
 NOTES_SERVICES = ["digest-workers", "notes-api", "web-frontend"]
@@ -289,6 +290,17 @@ def test_doit_after_down_tests_the_fresh_stack(notes: Workspace) -> None:
     assert again.returncode == 0, again.output
     assert again.executed == ["up", "test"], again.output  # no file changed, but the stack is a new one
     assert "OK:" in again.output
+
+
+@pytest.mark.docker
+def test_an_exec_scenario_s_python_runs_python3_in_a_python_service(notes: Workspace) -> None:
+    """The offline base image, Debian's, has only python3; a model writes `python` as often."""
+    command = ["python", "-c", "import worker, sys; print(sys.version_info[0])"]
+    check = {"name": "python runs", "kind": "exec", "service": "digest-workers", "command": command}
+    save_tests(notes.tests_path, TestFile(scenarios=parse_scenarios([check])))
+    run = run_doit(notes)
+    assert run.returncode == 0, run.output
+    assert "pass    python runs" in run.output
 
 
 @pytest.mark.docker
