@@ -6,7 +6,7 @@ Unset (always, outside tests/faults), `reach` is one environment lookup. With GE
 the run that reaches that point creates the file GENLIB_CHECKPOINT_FILE (the step is under way, its work
 half done), then waits there up to WAIT_SECONDS for the test's signal before going on. The points:
 
-    streaming       a model's answer has started to arrive (gen, heal)
+    streaming       an answer from Ollama has started to arrive (gen, heal)
     write_iteration the new iteration's files are in its hidden temp folder, not yet renamed into place
     materialize     an iteration's layer files are written, its manifest not yet
     registry        the registry task is running, registry.yaml not yet written

@@ -36,7 +36,8 @@ pytest_plugins = ["ollama_server", "openai_server"]
 
 @pytest.fixture(autouse=True)
 def isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No setting leaks in from the machine; unmarked tests cannot reach Docker."""
+    """No setting leaks in from the machine; unmarked tests cannot reach Docker, marked ones fail at once
+    without it."""
     for name in list(os.environ):
         if name.startswith("GENLIB_") or name == "OLLAMA_HOST":
             monkeypatch.delenv(name)
@@ -44,6 +45,8 @@ def isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tm
     if request.node.get_closest_marker("docker") is None:
         monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker-guard.sock")
         monkeypatch.setenv("PATH", _path_without_compose())
+    else:
+        docker_reachable()  # every docker test, fixture or not: with no daemon, one quick failure each
     monkeypatch.chdir(tmp_path)
 
 

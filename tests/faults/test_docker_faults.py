@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import add_iteration, notes_variant, run_doit
-from ollama_server import ScriptedOllama, slow
+from ollama_server import ScriptedOllama
 
-from faults.conftest import Running, assert_consistent, error_lines, snapshot, start_doit
+from faults.conftest import Running, assert_consistent, assert_stopped, error_lines, snapshot, start_doit
 from genlib.engine import published_ports
 from genlib.iterations import list_iterations
 from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
@@ -33,17 +33,17 @@ def deploy(ws: Workspace, app: Path | str = "notes") -> Path:
 
 @pytest.mark.parametrize(
     ("task", "sig"),
-    [("up", signal.SIGKILL), ("up", signal.SIGINT), ("test", signal.SIGKILL)],
-    ids=["up SIGKILL", "up SIGINT", "test SIGKILL"],
+    [("up", signal.SIGKILL), ("up", signal.SIGINT), ("test", signal.SIGKILL), ("test", signal.SIGINT)],
+    ids=["up SIGKILL", "up SIGINT", "test SIGKILL", "test SIGINT"],
 )
 def test_a_run_stopped_in_up_or_test_is_finished_by_plain_doit(
     engine: Workspace, doit_runs: list[Running], task: str, sig: signal.Signals
 ) -> None:
     deploy(engine)
-    run = start_doit(engine)
+    run = start_doit(engine, stop_at=task)  # held mid-step: up ran, up.json not written; or results.json
     doit_runs.append(run)
-    run.wait_for(run.saw(f".  {task}"), f"the {task} task", limit=300)
-    assert run.stop(sig) != 0, run.output
+    run.at_checkpoint(limit=600)
+    assert_stopped(run, sig, run.stop(sig))
     assert_consistent(engine)
     again = run_doit(engine, timeout=600)
     assert again.returncode == 0, again.output
@@ -96,8 +96,9 @@ def test_a_container_that_never_gets_healthy_is_a_failed_result(
     assert service["status"] == "failed" and "never became healthy" in service["reason"], service
 
 
-def test_heal_killed_mid_round_is_finished_by_the_next_heal(
-    engine: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_heal_stopped_mid_round_is_finished_by_the_next_heal(
+    sig: signal.Signals, engine: Workspace, ollama: ScriptedOllama, doit_runs: list[Running]
 ) -> None:
     app = notes_variant(engine.root.parent, {SERVER: (GOOD_LINE, BROKEN_LINE)})
     deploy(engine, app)
@@ -105,11 +106,11 @@ def test_heal_killed_mid_round_is_finished_by_the_next_heal(
     fixed_source = (app.parent / "src" / SERVER).read_text().replace(BROKEN_LINE, GOOD_LINE)
     fix = json.dumps({"summary": "return the notes", "files": [{"path": SERVER, "content": fixed_source}]})
     ollama.piece = 64
-    ollama.enqueue(slow(fix, seconds=0.5))
-    run = start_doit(engine, "heal")
+    ollama.enqueue(fix)
+    run = start_doit(engine, "heal", stop_at="streaming")  # held while the patch arrives
     doit_runs.append(run)
-    run.wait_for(lambda: bool(ollama.chats()), "the heal round to ask the model", limit=300)
-    run.stop(signal.SIGKILL)
+    run.at_checkpoint(limit=600)
+    assert_stopped(run, sig, run.stop(sig))
     assert [it.name for it in list_iterations(engine)] == ["iter_001_notes"]  # no half patch
     assert_consistent(engine)
     ollama.enqueue(fix)
