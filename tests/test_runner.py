@@ -241,11 +241,8 @@ def test_http_timeout_is_a_failure_not_a_hang(server_port: int) -> None:
     assert (status, reason) == ("failed", "GET /slow: no answer within 0.5s")
 
 
-def test_http_refused_connection_is_a_failure() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    port = server.server_address[1]
-    server.server_close()  # nothing listens there any more
-    status, reason, _ = runner.run_http(_http(), port)
+def test_http_refused_connection_is_a_failure(refused_port: int) -> None:
+    status, reason, _ = runner.run_http(_http(), refused_port)
     assert status == "failed"
     assert reason.startswith("GET /: ")
 

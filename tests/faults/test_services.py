@@ -4,21 +4,12 @@ exit 2, and the workspace byte-identical. (tests/test_gen.py covers gen's down, 
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from conftest import run_doit
 from ollama_server import Fault, ScriptedOllama, delay, status
 
 from faults.conftest import SEED_ITERATION, changed, error_lines, snapshot
 from genlib.workspace import Workspace
-
-
-def dead_host() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
 
 CASES: dict[str, tuple[list[str], list[Fault] | None, str]] = {
     "gen 500": (["gen", "desc=x"], [status(500, "CUDA error: out of memory")], "failed (500): CUDA error: out of"),
@@ -30,11 +21,13 @@ CASES: dict[str, tuple[list[str], list[Fault] | None, str]] = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_ollama_faults_are_one_line_and_change_nothing(case: str, seeded: Workspace, ollama: ScriptedOllama) -> None:
+def test_ollama_faults_are_one_line_and_change_nothing(
+    case: str, seeded: Workspace, ollama: ScriptedOllama, refused_port: int
+) -> None:
     args, script, message = CASES[case]
     ollama.enqueue(*(script or []))
     before = snapshot(seeded.root)
-    env = {"OLLAMA_HOST": dead_host()} if script is None else None
+    env = {"OLLAMA_HOST": f"http://127.0.0.1:{refused_port}"} if script is None else None
     run = run_doit(seeded, *args, "retries=0", env=env)
     assert run.returncode == 2, run.output
     errors = error_lines(run.output)
