@@ -12,7 +12,7 @@ from pathlib import Path
 
 from genlib import baseimage
 from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image, remember
-from genlib.defaults import WORKSPACE_FILES, defaults_dir
+from genlib.defaults import WORKSPACE_FILES, add_missing_commands, defaults_dir
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.scenarios import TestFile, dump_tests
@@ -36,6 +36,17 @@ def init_workspace(target: Path) -> Path:
     atomic_write_text(target / "test.yaml", dump_tests(TestFile()))
     atomic_write_text(target / ".gitignore", ".genlib/\n")
     return target
+
+
+def upgrade_workspace(target: Path) -> str:
+    """Bring a workspace made by an older genlib up to date: the commands its doit.cfg lacks."""
+    target = target.resolve()
+    if not (target / "dodo.py").exists():
+        raise WorkspaceError(f"{target} is not a workspace (no dodo.py); make one with: genlib init {target}")
+    added = add_missing_commands(target)
+    if not added:
+        return f"{target} is up to date"
+    return f"{target}/doit.cfg: added the commands {', '.join(added)}"
 
 
 def _say(line: str) -> None:
@@ -74,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="make a new workspace in DIR")
     init.add_argument("dir", type=Path)
+    upgrade = sub.add_parser("upgrade", help="add what a workspace made by an older genlib lacks (doit.cfg commands)")
+    upgrade.add_argument("dir", type=Path, nargs="?", default=Path("."))
     base = sub.add_parser(
         "base-image", help="build the offline base image (debootstrap + docker import) and the postgres/redis images"
     )
@@ -85,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "init":
             root = init_workspace(args.dir)
             print(f'workspace ready: {root}\nnext: cd {root} && doit gen desc="what to build"')
+        elif args.command == "upgrade":
+            print(upgrade_workspace(args.dir))
         elif args.command == "base-image":
             print(baseimage.build(args.name, force=args.force, say=_say))
             baseimage.build_data_images(args.name, force=args.force, say=_say)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
+
+from genlib.fsutil import atomic_write_text
 
 WORKSPACE_FILES = ("dodo.py", "doit.cfg", "docker-compose.yml.j2", "Dockerfile.j2", "templates")
 
@@ -16,3 +19,34 @@ def defaults_dir() -> Path:
 
 def template(name: str) -> Path:
     return defaults_dir() / "templates" / name
+
+
+def _commands(path: Path) -> dict[str, str]:
+    """The [COMMAND] section of a doit.cfg (doit's plugin table: command name -> module:Class)."""
+    config = configparser.ConfigParser()
+    config.read(path, encoding="utf-8")
+    return dict(config["COMMAND"]) if config.has_section("COMMAND") else {}
+
+
+def missing_commands(root: Path) -> dict[str, str]:
+    """genlib's commands a workspace's doit.cfg lacks (one made by an older genlib has fewer)."""
+    have = _commands(root / "doit.cfg")
+    return {name: entry for name, entry in _commands(defaults_dir() / "doit.cfg").items() if name not in have}
+
+
+def add_missing_commands(root: Path) -> list[str]:
+    """Add genlib's missing commands to the workspace's doit.cfg, keeping every line a person wrote."""
+    missing = missing_commands(root)
+    if not missing:
+        return []
+    path = root / "doit.cfg"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    entries = [f"{name} = {entry}" for name, entry in missing.items()]
+    # Inserted under the section's header, not through configparser, which would drop a person's comments.
+    header = next((n for n, line in enumerate(lines) if line.strip() == "[COMMAND]"), None)
+    if header is None:
+        lines += ["[COMMAND]", *entries]
+    else:
+        lines[header + 1 : header + 1] = entries
+    atomic_write_text(path, "\n".join(lines) + "\n")
+    return list(missing)

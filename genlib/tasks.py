@@ -26,6 +26,7 @@ from doit.tools import config_changed
 
 from genlib import checkpoint, images, lock, snapshot
 from genlib.config import Settings
+from genlib.defaults import missing_commands
 from genlib.depfiles import is_dependency_file
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import read_json_object, sha256_file
@@ -70,6 +71,10 @@ def doit_config(root: Path) -> dict[str, Any]:
     except GenlibError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
+    if missing := missing_commands(root):
+        print(
+            f"note: doit.cfg lacks genlib's commands {', '.join(missing)}: run `genlib upgrade` here", file=sys.stderr
+        )
     return {
         "backend": "sqlite3",  # dbm cannot be reopened by the nested runs of `doit heal`
         "dep_file": str(ws.dep_file),

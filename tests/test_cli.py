@@ -38,6 +38,44 @@ def test_init_refuses_an_existing_workspace(tmp_path: Path, capsys: pytest.Captu
     assert marker.read_text() == "# mine\n"
 
 
+OLD_DOIT_CFG = """# my own note
+[GLOBAL]
+verbosity = 2
+
+[COMMAND]
+gen = genlib.commands:Gen
+heal = genlib.commands:Heal
+history = genlib.commands:History
+mine = my_tools:Thing
+"""
+
+
+def test_upgrade_adds_the_commands_an_older_workspace_lacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path / "app")]) == 0
+    ws = Workspace.at(tmp_path / "app")
+    (ws.root / "doit.cfg").write_text(OLD_DOIT_CFG)
+    add_iteration(ws, "iter_001_notes", "notes")
+    before = run_doit(ws, "registry")
+    assert before.returncode == 0, before.output
+    assert "doit.cfg lacks genlib's commands run, diff, rollback, report, watch: run `genlib upgrade`" in before.output
+    capsys.readouterr()
+
+    assert main(["upgrade", str(ws.root)]) == 0
+    assert "added the commands run, diff, rollback, report, watch" in capsys.readouterr().out
+    text = (ws.root / "doit.cfg").read_text()
+    assert text.startswith(OLD_DOIT_CFG.split("[COMMAND]")[0])  # the person's lines and sections stay
+    assert "mine = my_tools:Thing" in text and "report = genlib.commands:Report" in text
+    after = run_doit(ws, "history")
+    assert after.returncode == 0 and "doit.cfg lacks" not in after.output, after.output
+    assert main(["upgrade", str(ws.root)]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_upgrade_refuses_a_folder_that_is_not_a_workspace(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["upgrade", str(tmp_path)]) == 2
+    assert "not a workspace" in capsys.readouterr().err
+
+
 def test_a_folder_that_is_not_a_workspace_gets_one_line(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "doit", "gen", "desc=x"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode != 0
