@@ -1,4 +1,4 @@
-"""How a gen in steps (steps=1) scales: 5-, 40- and 200-file apps against an instant model.
+"""How a gen in steps (the default) scales: 5-, 40- and 200-file apps against an instant model.
 
 Runs `doit gen` in-process against the scripted Ollama of the tests (each answer arrives in one chunk),
 in a fresh workspace per app, and prints per app: requests, prompt tokens sent (the scripted server's
@@ -72,7 +72,7 @@ def run(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace(init_workspace(Path(tmp) / "ws"))
         started = time.perf_counter()
-        code = gen.run(ws, {"desc": f"an app of {count} files", "steps": "1"}, out=io.StringIO())
+        code = gen.run(ws, {"desc": f"an app of {count} files"}, out=io.StringIO())
         seconds = time.perf_counter() - started
         lock.release(ws)
     server.stop()

@@ -58,7 +58,7 @@ class Settings:
     num_ctx_max: int = 32768
     num_predict: int = 8192
     gen_budget_chars: int = 48000  # every gen request (the prompt, the plan, each file) within it: ~13.7k tokens
-    steps: bool = False  # gen asks for a plan, then each file as plain text (apps larger than one answer)
+    steps: bool = True  # gen and heal ask for a plan, then each file as plain text (false: one JSON answer)
     think: bool = False  # reasoning models: ask for thinking (kept in llm_output.json, never in a file)
     keep_alive: str = ""  # Ollama: how long the model stays loaded after a request ("30m", "-1"); "" its default
     # the runtime

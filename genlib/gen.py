@@ -3,7 +3,7 @@
     read_description   the request, or one line saying how to pass it
     genprompt.existing the app already there: its components, its files ranked by the request's words
     build_messages     templates/gen.md.j2 with as much of it as gen_budget_chars holds (genlib.genprompt)
-    ask_model          the model's answer, validated (retries with the error fed back)
+    ask_model          the model's answer, validated (retries with the error fed back); by default in steps (stepgen)
     record             iterations/iter_NNN_<slug>/{desc.txt, llm_output.json}, test.yaml, HEAD
     doit_run.run       materialize -> registry -> compose, in-process
 
@@ -121,7 +121,7 @@ def whole_answer(
     current: rules.Current,
     out: TextIO,
 ) -> LLMOutput:
-    """The app in one JSON answer (the default; `steps` asks for a plan, then each file)."""
+    """The app in one JSON answer (`steps = false`; by default gen asks for a plan, then each file: genlib.stepgen)."""
     accepted = ask_model(ws, llm, messages, settings, current, out)
     return LLMOutput(
         format=FORMAT,
@@ -188,7 +188,7 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     with connect(settings, out) as llm:
         ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
         if settings.steps:
-            run = stepgen.Run(ws, llm, settings, answer_rules(ws, settings, current), out)
+            run = stepgen.Run(ws, llm, settings, answer_rules(ws, settings, current), out, current)
             output = stepgen.generate(run, description, messages)
         else:
             output = whole_answer(ws, llm, description, messages, settings, current, out)

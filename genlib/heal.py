@@ -149,7 +149,7 @@ def ask_for_patch(
 ) -> Accepted[Answer]:
     check = patch_rules(ws, current, settings)
     if settings.steps:  # a small JSON header, then each changed file as plain text (docs/steps.md)
-        return stepgen.patch(stepgen.Run(ws, llm, settings, check, out), messages, current.files)
+        return stepgen.patch(stepgen.Run(ws, llm, settings, check, out, current), messages, current.files)
     on_progress, finish = token_meter(out, llm.model)
     try:
         return ask(

@@ -201,6 +201,13 @@ def check_files(answer: Answer, limits: Limits) -> None:
             raise OutputError(f"file path {path!r} is both written and deleted")
 
 
+def check_one_file(spec: FileSpec, current: Current, limits: Limits) -> None:
+    """The rules one file's content must pass on its own: a gen in steps checks each file as it arrives."""
+    check_content(spec.path, spec.content, limits.max_file_bytes)
+    depfiles.check_answer_file(spec.path, spec.content)
+    check_migrations(Answer(files=[spec]), current)
+
+
 def _check_component_dir(path: str) -> None:
     """A deletion may name a whole component: `<layer>/<component>`."""
     parts = path.split("/")

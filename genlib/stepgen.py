@@ -8,7 +8,8 @@
     generate       all of it -> the LLMOutput of the iteration (format /2, one Step per request)
 
 No code travels escaped inside JSON, and no answer has to hold the whole app: each file has its own
-completion. A bad file is asked for again alone, with the error; a cut one with more room.
+completion. A bad file is asked for again alone, with the error (that includes the rules of its content, and
+with the last file those of the answer); a cut one with more room.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
 from pydantic import Field, ValidationError
 
-from genlib import genprompt, prompts
+from genlib import genprompt, prompts, rules
 from genlib.config import Settings
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
@@ -202,8 +203,9 @@ class Run:
     ws: Workspace
     llm: LLM
     settings: Settings
-    check: Check
+    check: Check  # every rule, on the whole answer
     out: TextIO
+    current: rules.Current = field(default_factory=rules.Current)  # the app it lands on: each file's rules
 
 
 def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
@@ -259,12 +261,17 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, s
             written, left_out = _shown(plan, interfaces, contents, room)
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, notes + left_out)
             before = (tree or {}).get(planned.path)
-            kept = _one_file(run, asking, planned, syntax, before, (number, len(order)))
+            arrival = _arrival_rules(run, plan, contents, planned.path, last=number == len(order))
+            kept = _one_file(run, asking, planned, syntax, before, arrival, (number, len(order)))
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
         steps.append(kept[1])
     answer = plan.as_answer(contents)
-    run.check(answer)  # every rule once more, on the whole answer
+    try:
+        run.check(answer)  # every rule once more, on the whole answer (files kept by a killed run too)
+    except OutputError:
+        received.clear()  # a rerun asks again rather than resume into the same refusal
+        raise
     return Accepted(answer, "", [], steps=steps, made=request)
 
 
@@ -284,6 +291,20 @@ def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, S
     return accepted.raw, step, request, accepted.answer
 
 
+def _arrival_rules(run: Run, plan: Plan, contents: dict[str, str], path: str, *, last: bool) -> Callable[[str], None]:
+    """The rules a file's content must pass (a dependency file's, a migration the database ran), and with the
+    last file every rule on the whole answer (a patch that changes nothing): what breaks one goes back with
+    that file alone, not as a refusal of the whole answer after every file is in."""
+    limits = rules.Limits.of(run.settings)
+
+    def check(content: str) -> None:
+        rules.check_one_file(FileSpec(path=path, content=content), run.current, limits)
+        if last:
+            run.check(plan.as_answer({**contents, path: content}))
+
+    return check
+
+
 def _shown(
     plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str, str], room: int
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -301,6 +322,7 @@ def _one_file(
     planned: PlannedFile,
     syntax: Syntax,
     before: str | None,
+    arrival: Callable[[str], None],
     position: tuple[int, int],
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
@@ -310,6 +332,7 @@ def _one_file(
         check_file(planned.path, content, max_bytes, syntax)
         if before is not None:
             check_not_shortened(planned.path, before, content)
+        arrival(content)
         return content
 
     label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s

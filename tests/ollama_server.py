@@ -6,16 +6,22 @@ JSON object), GET /api/tags, POST /api/show, POST /api/pull (streamed status
 lines), GET /api/version. `enqueue()` queues the next answers or faults;
 `history` records every request; `responder`, when set, answers from the request
 itself. The code under test uses the unpatched client.
+
+A scripted answer is the app the model means to write, and the request decides its form (LoopbackServer.answer):
+a whole JSON answer for a request in one piece; for a request in steps (genlib.stepgen: its prompt says
+"## Answer in steps") the plan or heal header, the same answer without the files' content, then for each
+"## Now write <path>" request that file's content in a fenced block, whatever order the files are asked in.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -24,6 +30,8 @@ import pytest
 MODEL = "qwen2.5-coder:7b"
 _CREATED = "2024-12-06T00:48:09.983619Z"
 _DIGEST = "sha256:" + "ab" * 32
+STEPS_MARK = "## Answer in steps"  # in a gen's plan prompt and a heal's header prompt (genlib.stepgen)
+_NOW_WRITE = "## Now write "  # a file request names its file on this line (templates/file.md.j2)
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,11 @@ class LoopbackServer:
     url_suffix = ""  # what a client's base URL adds to the address
 
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.queue: deque[str | Fault] = deque()
+        # answers computed from the request when the queue is empty: a model that reads its prompt
+        self.responder: Callable[[dict[str, Any]], str] | None = None
+        self.history: list[Request] = []
+        self.app: dict[str, str] = {}  # path -> content of the app last answered in steps: its files' answers
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -108,16 +121,73 @@ class LoopbackServer:
     def chats(self) -> list[dict[str, Any]]:
         return [r.body for r in self.history if r.path == self.chat_path]
 
+    def app_chats(self) -> list[dict[str, Any]]:
+        """The requests for a whole answer, a plan or a heal header (retries included): not those for one file."""
+        return [c for c in self.chats() if file_asked(c) is None]
+
+    def file_chats(self) -> list[dict[str, Any]]:
+        return [c for c in self.chats() if file_asked(c) is not None]
+
+    def answer(self, body: dict[str, Any]) -> str | Fault:
+        """What the model says to this chat: a file request is answered from the app its plan came from; else
+        the next queued item (or the responder's), a whole answer turned into a plan when asked in steps."""
+        path = file_asked(body)
+        if path is not None and path in self.app:
+            return fenced(self.app[path])
+        if self.queue:
+            item: str | Fault = self.queue.popleft()
+        elif self.responder is not None:
+            item = self.responder(body)
+        else:
+            return status(500, "scripted server: no answer queued")
+        if path is None and asks_in_steps(body):
+            plan, self.app = as_plan(item if isinstance(item, str) else item.text)
+            item = plan if isinstance(item, str) else replace(item, text=plan)  # a fault delivers the plan
+        return item
+
+
+def file_asked(chat: dict[str, Any]) -> str | None:
+    """The path a file request asks for (a re-ask carries the first ask, then the rejected answer and the error)."""
+    found = [
+        line.removeprefix(_NOW_WRITE)
+        for m in chat.get("messages", [])
+        for line in str(m.get("content", "")).splitlines()
+        if line.startswith(_NOW_WRITE)
+    ]
+    return found[-1] if found else None
+
+
+def asks_in_steps(chat: dict[str, Any]) -> bool:
+    return any(STEPS_MARK in str(m.get("content", "")) for m in chat.get("messages", []))
+
+
+def as_plan(text: str) -> tuple[str, dict[str, str]]:
+    """A whole answer as its plan (the files without content) and the files' content by path; any other text
+    (not JSON, a plan already, a hostile shape) as it is, with no files."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return text, {}
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("content"), str) for f in files):
+        return text, {}
+    plan = {**data, "files": [{k: v for k, v in f.items() if k != "content"} for f in files]}
+    return json.dumps(plan), {f["path"]: f["content"] for f in files if isinstance(f.get("path"), str)}
+
+
+def fenced(content: str) -> str:
+    """A file's answer: its content in one fenced block, the fence longer than any run of backticks in it."""
+    longest = max((len(m) for m in re.findall(r"^\s*(`{3,})", content, re.MULTILINE)), default=0)
+    fence = "`" * max(3, longest + 1)
+    ending = "" if content.endswith("\n") or not content else "\n"
+    return f"{fence}\n{content}{ending}{fence}\n"
+
 
 class ScriptedOllama(LoopbackServer):
     chat_path = "/api/chat"
 
     def __init__(self, models: list[str] | None = None) -> None:
         self.models = list(models if models is not None else [MODEL])
-        self.queue: deque[str | Fault] = deque()
-        # answers computed from the request when the queue is empty: a model that reads its prompt
-        self.responder: Callable[[dict[str, Any]], str] | None = None
-        self.history: list[Request] = []
         self.piece = 8  # characters per streamed chunk (~ one token each)
         self.thinking = ""  # streamed as message.thinking before the answer when a request asks to think
         self.prompt_eval_count: int | None = None  # report this instead of prompt chars / 4 (a dropped prompt)
@@ -172,12 +242,7 @@ def _handler(server: ScriptedOllama) -> type[BaseHTTPRequestHandler]:
             if body["model"] not in server.models:
                 self._json(404, {"error": f'model "{body["model"]}" not found, try pulling it first'})
                 return
-            if server.queue:
-                item: str | Fault = server.queue.popleft()
-            elif server.responder is not None:
-                item = server.responder(body)
-            else:
-                item = status(500, "scripted server: no answer queued")
+            item = server.answer(body)
             fault = item if isinstance(item, Fault) else None
             text = item if isinstance(item, str) else item.text
             limit = 4 * int(body.get("options", {}).get("num_predict", 0))

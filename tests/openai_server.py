@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 
 import ollama_server
 import pytest
-from ollama_server import Fault, LoopbackServer, status
+from ollama_server import Fault, LoopbackServer
 
 MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct"
 _CREATED = 1_733_446_089
@@ -43,8 +42,6 @@ class ScriptedOpenAI(LoopbackServer):
 
     def __init__(self, models: list[str] | None = None) -> None:
         self.models = list(models if models is not None else [MODEL])
-        self.queue: deque[str | Fault] = deque()
-        self.history: list[Request] = []
         self.piece = 8  # characters per streamed chunk (~ one token each)
         self.api_key = ""  # when set, every request must carry `Authorization: Bearer <api_key>`
         self.ignore_stream = False  # answer one JSON object even when asked to stream (some proxies do)
@@ -105,7 +102,7 @@ def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
             return False
 
         def _chat(self, body: dict[str, Any]) -> None:
-            item = server.queue.popleft() if server.queue else status(500, "scripted server: no answer queued")
+            item = server.answer(body)
             fault = item if isinstance(item, Fault) else None
             text = item if isinstance(item, str) else item.text
             if fault and fault.kind == "status":

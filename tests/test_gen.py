@@ -69,11 +69,14 @@ def test_gen_writes_the_iteration_and_builds_it(workspace: Workspace, ollama: Sc
     assert (it / "desc.txt").read_text() == "a notes app\n"
     output = load_output(it / "llm_output.json")
     assert output.kind == "gen" and output.description == "a notes app"
-    assert output.raw == NOTES_TEXT and [a.raw for a in output.attempts] == [NOTES_TEXT]
+    assert [s.name for s in output.steps] == ["plan", *(f["path"] for f in NOTES["files"])]  # the default: in steps
+    assert output.raw == "" and output.attempts == []
+    plan = ollama.app_chats()[0]
     assert output.request.model == "qwen2.5-coder:7b" and output.request.host == ollama.url
-    assert output.request.options == ollama.chats()[0]["options"]
-    assert output.request.prompt_chars == len(ollama.chats()[0]["messages"][0]["content"])
-    assert output.stats.completion_tokens == len(NOTES_TEXT) // 4 and output.stats.eval_duration_s > 0
+    assert output.request.options == plan["options"]
+    assert output.request.prompt_chars == len(plan["messages"][0]["content"])
+    assert output.stats.completion_tokens == sum(max(1, len(a.raw) // 4) for s in output.steps for a in s.attempts)
+    assert output.stats.eval_duration_s > 0
     for spec in NOTES["files"]:
         assert (it / spec["path"]).read_text() == spec["content"]
     services = {c["service"] for c in yaml.safe_load(workspace.registry_path.read_text())["components"]}
@@ -86,9 +89,27 @@ def test_gen_writes_the_iteration_and_builds_it(workspace: Workspace, ollama: Sc
     assert f"scenarios: {len(NOTES['scenarios'])} added" in out
 
 
-def test_the_prompt_carries_request_conventions_and_schema(workspace: Workspace, ollama: ScriptedOllama) -> None:
+def test_steps_0_asks_for_the_whole_app_in_one_answer(workspace: Workspace, ollama: ScriptedOllama) -> None:
     ollama.enqueue(NOTES_TEXT)
-    gen_in_process(workspace, "a notes app with tags")
+    code, out = gen_in_process(workspace, "a notes app", steps="0")
+    assert code == 0, out
+    it = workspace.iterations_dir / "iter_001_a_notes_app"
+    output = load_output(it / "llm_output.json")
+    assert output.raw == NOTES_TEXT and [a.raw for a in output.attempts] == [NOTES_TEXT] and output.steps == []
+    assert len(ollama.chats()) == 1 and output.request.options == ollama.chats()[0]["options"]
+    assert output.request.prompt_chars == len(ollama.chats()[0]["messages"][0]["content"])
+    assert output.stats.completion_tokens == len(NOTES_TEXT) // 4
+    for spec in NOTES["files"]:
+        assert (it / spec["path"]).read_text() == spec["content"]
+    assert "## Answer in steps" not in ollama.chats()[0]["messages"][0]["content"]
+
+
+@pytest.mark.parametrize(("steps", "num_ctx"), [("1", 32768), ("0", 16384)])
+def test_the_prompt_carries_request_conventions_and_schema(
+    workspace: Workspace, ollama: ScriptedOllama, steps: str, num_ctx: int
+) -> None:
+    ollama.enqueue(NOTES_TEXT)
+    gen_in_process(workspace, "a notes app with tags", steps=steps)
     sent = ollama.chats()[0]
     prompt = sent["messages"][0]["content"]
     assert "## The request\na notes app with tags\n" in prompt
@@ -96,7 +117,9 @@ def test_the_prompt_carries_request_conventions_and_schema(workspace: Workspace,
         assert needle in prompt
     assert "The existing app" not in prompt
     assert json.dumps(sent["format"], ensure_ascii=False) in prompt  # the schema sent as `format`, shown too
-    assert sent["options"]["num_ctx"] == 16384  # ~9,000 chars of prompt + 8,192 to answer
+    assert ("interfaces" in sent["format"]["properties"]) == (steps == "1")  # the plan's schema, or the answer's
+    # ~9,000 chars of prompt + 8,192 to answer; in steps the window also holds the files shown (prompt_budget_chars)
+    assert {c["options"]["num_ctx"] for c in ollama.chats()} == {num_ctx}
 
 
 def test_second_gen_adds_a_feature_on_top_of_the_existing_app(workspace: Workspace, ollama: ScriptedOllama) -> None:
@@ -105,7 +128,7 @@ def test_second_gen_adds_a_feature_on_top_of_the_existing_app(workspace: Workspa
     workspace.head_file.write_text("iter_001_a_notes_app\n")
     code, out = gen_in_process(workspace, "count the notes in a stats worker")
     assert code == 0, out
-    prompt = ollama.chats()[1]["messages"][0]["content"]
+    prompt = ollama.app_chats()[1]["messages"][0]["content"]
     assert "## The existing app" in prompt
     assert "- api/notes (node, service notes-api, port 3000): " not in prompt  # no description: no colon
     assert "- api/notes (node, service notes-api, port 3000)\n  files: api/notes/server.js" in prompt
@@ -130,8 +153,9 @@ def test_second_gen_adds_a_feature_on_top_of_the_existing_app(workspace: Workspa
 def test_files_left_out_of_the_prompt_are_named(workspace: Workspace, ollama: ScriptedOllama) -> None:
     ollama.enqueue(NOTES_TEXT, json.dumps(FEATURE))
     gen_in_process(workspace, "a notes app")
-    gen_in_process(workspace, "a worker", gen_budget_chars="15000")
-    prompt = ollama.chats()[1]["messages"][0]["content"]
+    # in steps the gen prompt gets 1 - STEPS_SHARE of the budget: room for some of the files, not all
+    gen_in_process(workspace, "a worker", gen_budget_chars="28000")
+    prompt = ollama.app_chats()[1]["messages"][0]["content"]
     shown = [
         p
         for p in ("api/notes/server.js", "frontend/web/app.js", "frontend/web/index.html", "workers/digest/worker.py")
@@ -158,7 +182,7 @@ def test_a_scenario_for_an_unknown_service_is_sent_back(workspace: Workspace, ol
     wrong = {**NOTES, "scenarios": [{"name": "x", "kind": "logs", "service": "notes"}]}
     ollama.enqueue(json.dumps(wrong), NOTES_TEXT)
     assert gen_in_process(workspace, "a notes app")[0] == 0
-    feedback = ollama.chats()[1]["messages"][-1]["content"]
+    feedback = ollama.app_chats()[1]["messages"][-1]["content"]
     services = "(services: digest-workers, notes-api, web-frontend"
     assert f"scenario 'x' names service 'notes', which the app would not have {services}" in feedback
 
@@ -172,7 +196,7 @@ def test_a_gen_may_not_remove_a_service_a_person_tests(workspace: Workspace, oll
     ollama.enqueue(json.dumps(drop_api), json.dumps(FEATURE))
     code, out = gen_in_process(workspace, "count the notes in a stats worker")
     assert code == 0, out
-    feedback = ollama.chats()[2]["messages"][-1]["content"]
+    feedback = ollama.app_chats()[2]["messages"][-1]["content"]
     assert "removes or stops service 'notes-api', which scenario 'my check'" in feedback
     registry = yaml.safe_load(workspace.registry_path.read_text())
     assert "notes-api" in {c["service"] for c in registry["components"]}
@@ -266,7 +290,8 @@ def test_doit_gen_end_to_end_twice(workspace: Workspace, ollama: ScriptedOllama)
         assert path.is_file()
     for path in (workspace.registry_path, workspace.tests_path, workspace.compose_path):
         assert path.is_file()
-    assert "qwen2.5-coder:7b: " in first.output and " tok/s" in first.output
+    assert "plan: " in first.output and "file 1 of 4 api/notes/server.js: " in first.output  # progress, per file
+    assert " tok/s" in first.output
     second = run_doit(workspace, "gen", "desc=a stats worker")
     assert second.returncode == 0, second.output
     assert (workspace.iterations_dir / "iter_002_a_stats_worker" / "workers/stats/stats.py").read_text() == STATS_WORKER

@@ -132,7 +132,7 @@ def test_a_patch_deleting_a_person_s_scenario_is_rejected_and_fed_back(
     run = run_doit(workspace, "heal", "max_iter=1")
     assert run.returncode == 1, run.output  # a failed round, not a tool error
     assert "still invalid after 3 attempts" in run.output and "ERROR" not in run.output
-    chats = ollama.chats()
+    chats = ollama.app_chats()  # in steps each is refused at the header, before any file is asked for
     assert len(chats) == 3
     second_ask = chats[1]["messages"][-1]["content"]
     assert "'list notes' was written by a person" in second_ask  # the reason went back to the model
@@ -188,7 +188,7 @@ def test_a_broken_app_is_healed_in_one_round(engine: Workspace, ollama: Scripted
     assert output["kind"] == "patch" and (patch_dir / "desc.txt").read_text().startswith("heal round 1:")
     assert sorted(p.name for p in patch_dir.iterdir() if p.is_dir()) == ["api", "logs"]  # only the changed file
     assert [f["path"] for f in output["answer"]["files"]] == [SERVER]
-    assert "workers/digest/worker.py" in output["raw"]  # what the model said is kept
+    assert "workers/digest/worker.py" in [s["name"] for s in output["steps"]]  # what the model said is kept
     assert "up: 1 recreated (notes-api), 2 unchanged" in run.output
     assert json.loads((patch_dir / "results.json").read_text())["summary"]["failed"] == 0
 
@@ -201,7 +201,7 @@ def test_a_bad_patch_then_a_good_one_takes_two_rounds(engine: Workspace, ollama:
     assert run.returncode == 0, run.output
     lines = round_lines(run)
     assert len(lines) == 2 and "failing: list notes (status 500" in lines[0] and lines[1].endswith("-> green")
-    second_prompt = ollama.chats()[1]["messages"][0]["content"]
+    second_prompt = ollama.app_chats()[1]["messages"][0]["content"]
     assert "Earlier rounds" in second_prompt and "iter_002_patch: attempt 1" in second_prompt
     assert "try 1" in second_prompt  # the new evidence
     assert iteration_names(engine) == ["iter_001_notes", "iter_002_patch", "iter_003_patch"]
@@ -237,7 +237,7 @@ def test_a_wrong_first_patch_leads_to_regenerating_the_component(engine: Workspa
     assert run.returncode == 0, run.output
     assert len(round_lines(run)) == 2 and round_lines(run)[1].endswith("-> green")
     assert "round 2: rewriting api/notes whole" in run.output
-    second = ollama.chats()[1]["messages"][0]["content"]
+    second = ollama.app_chats()[1]["messages"][0]["content"]
     assert "## This round: rewrite api/notes whole" in second and "send EVERY one of its files" in second
     assert "iter_002_patch: reword a comment 1" in second  # what was tried
 
@@ -252,7 +252,7 @@ def test_no_progress_stops_only_when_the_strategy_has_run_out(engine: Workspace,
         "no progress: the same failures with the same evidence twice, after patching and regenerating api/notes: "
         "no other strategy left" in run.output
     )
-    assert len(round_lines(run)) == 2 and len(ollama.chats()) == 2
+    assert len(round_lines(run)) == 2 and len(ollama.app_chats()) == 2
 
 
 @pytest.mark.docker

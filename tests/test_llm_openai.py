@@ -31,7 +31,8 @@ from genlib.llm_output import Answer, answer_schema, load_output
 from genlib.rules import Current, Limits, check
 from genlib.workspace import Workspace
 
-NOTES_TEXT = json.dumps(json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"])
+NOTES = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]
+NOTES_TEXT = json.dumps(NOTES)
 MESSAGES = [{"role": "user", "content": "build a notes app"}]
 KEY_ENV = "GENLIB_TEST_API_KEY"
 SECRET = "sk-test-7f3c9e1d2b4a6085"
@@ -213,8 +214,21 @@ def test_doit_gen_with_provider_openai(workspace: Workspace, openai_api: Scripte
         "max_tokens": 8192,
         "response_format": "json_schema",
     }
+    assert [s.name for s in output.steps] == ["plan", *(f["path"] for f in NOTES["files"])]
+    assert all((it / f["path"]).read_text() == f["content"] for f in NOTES["files"])
+    assert "notes-api:" in workspace.compose_path.read_text()
+    assert "file 4 of 4 " in result.output and " tok/s" in result.output
+    assert [r.path for r in openai_api.history] == ["/v1/models"] + ["/v1/chat/completions"] * 5
+    chats = openai_api.chats()
+    assert "response_format" in chats[0] and all("response_format" not in c for c in chats[1:])  # files: plain text
+
+
+def test_doit_gen_steps_0_with_provider_openai(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:
+    openai_api.enqueue(NOTES_TEXT)
+    result = run_doit(workspace, "gen", "desc=a notes app", *provider_args(openai_api), "steps=0")
+    assert result.returncode == 0, result.output
+    output = load_output(workspace.iterations_dir / "iter_001_a_notes_app" / "llm_output.json")
     assert output.raw == NOTES_TEXT and output.stats.completion_tokens == len(NOTES_TEXT) // 4
-    assert (it / "api/notes/server.js").is_file() and "notes-api:" in workspace.compose_path.read_text()
     assert f"{MODEL}: " in result.output and " tok/s" in result.output
     assert [r.path for r in openai_api.history] == ["/v1/models", "/v1/chat/completions"]
 

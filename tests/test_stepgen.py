@@ -1,4 +1,4 @@
-"""A gen in steps (steps=1): a plan, then each file as plain text, against the scripted Ollama."""
+"""A gen in steps (the default): a plan, then each file as plain text, against the scripted Ollama."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ from genlib.llm_output import load_output
 from genlib.stepgen import Plan, check_file, check_not_shortened, read_fenced
 from genlib.syntax import Syntax
 from genlib.workspace import Workspace
-
-STEPS = {"steps": "1"}
 
 
 def answers(count: int) -> tuple[str, list[str]]:
@@ -91,7 +89,7 @@ def test_a_40_file_app_over_41_requests(workspace: Workspace, ollama: ScriptedOl
     python_at = next(i for i, f in enumerate(files) if '"""workers/' in f)
     ollama.enforce_num_predict = True  # the whole app (~11,000 tokens) cannot come in one answer of 4,096
     ollama.enqueue(plan, *files[:python_at], bad_python, *files[python_at:7], cut(files[7]), *files[7:])
-    code, out = gen_in_process(workspace, "a notes app", num_predict="4096", **STEPS)
+    code, out = gen_in_process(workspace, "a notes app", num_predict="4096")
     assert code == 0, out
     output = load_output(workspace.iterations_dir / "iter_001_a_notes_app" / "llm_output.json")
     assert output.format == "genlib.llm_output/2" and output.raw == "" and output.attempts == []
@@ -119,7 +117,7 @@ def test_a_40_file_app_over_41_requests(workspace: Workspace, ollama: ScriptedOl
 def test_the_shared_prefix_is_byte_identical(workspace: Workspace, ollama: ScriptedOllama) -> None:
     plan, files = answers(12)
     ollama.enqueue(plan, *files)
-    assert gen_in_process(workspace, "a notes app", **STEPS)[0] == 0
+    assert gen_in_process(workspace, "a notes app")[0] == 0
     chats = file_chats(ollama)
     assert chats[0]["messages"][0] == ollama.chats()[0]["messages"][0]  # the plan request opens every file request
     later = chats[1:]  # after the interface file: one prefix for all
@@ -137,10 +135,10 @@ def test_a_whole_answer_cannot_hold_it_but_steps_can(workspace: Workspace, ollam
     ollama.enforce_num_predict = True
     ollama.enqueue(*[json.dumps(whole)] * 3)
     limits = ["num_predict=4096", "num_ctx_max=8192"]  # more room after a cut stops at the window
-    result = run_doit(workspace, "gen", "desc=a notes app", *limits)
+    result = run_doit(workspace, "gen", "desc=a notes app", *limits, "steps=0")
     assert result.returncode == 2 and "cut off at the token limit" in result.output
     ollama.enqueue(plan, *files)
-    assert run_doit(workspace, "gen", "desc=a notes app", *limits, "steps=1").returncode == 0
+    assert run_doit(workspace, "gen", "desc=a notes app", *limits).returncode == 0
 
 
 def test_a_killed_gen_resumes_without_asking_again(workspace: Workspace, ollama: ScriptedOllama) -> None:
@@ -148,7 +146,7 @@ def test_a_killed_gen_resumes_without_asking_again(workspace: Workspace, ollama:
     ollama.enqueue(plan, *files[:19], slow(files[19], seconds=0.5))
     before = snapshot(workspace)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "doit", "gen", "desc=a notes app", "steps=1"],
+        [sys.executable, "-m", "doit", "gen", "desc=a notes app"],
         cwd=workspace.root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -164,7 +162,7 @@ def test_a_killed_gen_resumes_without_asking_again(workspace: Workspace, ollama:
     asked_before = len(ollama.chats())
     ollama.queue.clear()
     ollama.enqueue(*files[19:])
-    result = run_doit(workspace, "gen", "desc=a notes app", "steps=1")
+    result = run_doit(workspace, "gen", "desc=a notes app")
     assert result.returncode == 0, result.output
     assert "resuming: 19 of 40 files already received" in result.output
     again = ollama.chats()[asked_before:]
@@ -177,7 +175,7 @@ def test_a_killed_gen_resumes_without_asking_again(workspace: Workspace, ollama:
 def test_an_openai_compatible_server_serves_a_gen_in_steps(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:
     plan, files = answers(6)
     openai_api.enqueue(plan, *files)
-    args = {"provider": "openai", "base_url": openai_api.url, "model": OPENAI_MODEL, **STEPS}
+    args = {"provider": "openai", "base_url": openai_api.url, "model": OPENAI_MODEL}
     code, out = gen_in_process(workspace, "a notes app", **args)
     assert code == 0, out
     chats = openai_api.chats()
@@ -201,7 +199,7 @@ def test_heal_in_steps_header_then_files(engine: Workspace, ollama: ScriptedOlla
     header = {"summary": "return the notes instead of a 500", "files": [{"path": SERVER, "purpose": "the fix"}]}
     shortened = many_files.fenced("// ... the rest of the file is unchanged\n")
     ollama.enqueue(json.dumps(header), shortened, many_files.fenced(server_source()))
-    run = run_doit(engine, "heal", "steps=1", "max_iter=1", timeout=900)
+    run = run_doit(engine, "heal", "max_iter=1", timeout=900)
     assert "round 1: iter_002_patch  1 file(s) changed" in run.output and "Traceback" not in run.output, run.output
     results = json.loads((engine.iterations_dir / "iter_002_patch" / "results.json").read_text())["results"]
     assert next(r for r in results if r["name"] == "list notes")["status"] == "passed"  # the fix works

@@ -59,7 +59,7 @@ def test_a_template_that_cannot_carry_the_answer_is_refused_before_anything_is_w
     errors = error_lines(run.output)
     assert len(errors) == 1 and "compose_str" in errors[0] and "'$CANARY_SECRET'" in errors[0], run.output
     assert "Traceback" not in run.output
-    assert len(ollama.chats()) == 1
+    assert len(ollama.app_chats()) == 1
     assert changed(before, snapshot(tmp_path)) == []
     assert [p.name for p in seeded.iterations_dir.iterdir()] == [SEED_ITERATION]
 

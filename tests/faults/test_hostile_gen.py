@@ -1,5 +1,9 @@
 """Hostile and malformed model answers through the real `doit gen`: each is one documented line,
-a non-zero exit, nothing written outside the workspace, and the earlier state byte-identical."""
+a non-zero exit, nothing written outside the workspace, and the earlier state byte-identical.
+
+Each case runs in both modes: in steps (the default) the scripted model sends the same app as a plan, then
+each file in a fenced block (ollama_server.as_plan), so a hostile plan and a hostile file are refused where
+they arrive; with steps=0 as one JSON answer. STEPS_CASES are the answers only a gen in steps can get."""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from typing import Any
 
 import pytest
 from conftest import run_doit
-from ollama_server import Fault, ScriptedOllama, broken
+from ollama_server import Fault, ScriptedOllama, as_plan, broken, fenced
 
-from faults.conftest import NOTES, NOTES_TEXT, SEED_ITERATION, changed, classed, error_lines, snapshot
+from faults.conftest import NOTES, NOTES_TEXT, SEED_ITERATION, changed, error_lines, snapshot
 from genlib.workspace import Workspace
 
 Answer = Callable[[Path], str | Fault]  # tmp_path -> what the scripted model says
@@ -184,6 +188,63 @@ CASES: dict[str, tuple[Answer, str]] = {
 }
 
 
+# in steps the same answer breaks a rule in another place: the reason there (None: it cannot be sent in steps)
+REASON_IN_STEPS: dict[str, str | None] = {
+    "content not a string": "files.0.content: Extra inputs are not permitted",  # the content, inside the plan
+    "stream cut mid-answer": "broke after 1 tokens",  # the plan it cuts is shorter than the whole answer
+}
+PLAN, _ = as_plan(NOTES_TEXT)
+WORKER = "workers/digest/worker.py"  # the notes app's plan; each file's answer comes next from the queue
+
+
+def plan_then(*files: str | Fault) -> Callable[[Path], list[str | Fault]]:
+    return lambda _: [PLAN, *files]
+
+
+# a hostile plan, or a hostile answer for one file: name -> (what the model says, the reason)
+STEPS_CASES: dict[str, tuple[Callable[[Path], list[str | Fault]], str]] = {
+    "a file without a fence": (plan_then("const x = 1;\n"), "no fenced block"),
+    "a file in two fenced blocks": (plan_then("```\na\n```\n```\nb\n```\n"), "more than one fenced block"),
+    "a fence that never closes": (plan_then("```\nconst x = 1;\n"), "the fenced block never closes"),
+    "an empty file": (plan_then("```\n```\n"), "api/notes/server.js is empty"),
+    "NUL bytes in a file": (plan_then(fenced("const x = 1;\x00\x00\n")), "looks binary (control characters)"),
+    "a file of one huge line": (plan_then(fenced("x" * (256 * 1024 + 1))), "over the limit of 262144"),
+    "python that does not parse": (
+        lambda _: [json.dumps({**json.loads(PLAN), "files": [{"path": WORKER}]}), fenced("def (:\n")],
+        "python syntax error",
+    ),
+    "an interface of an unknown kind": (
+        lambda _: [json.dumps({**json.loads(PLAN), "interfaces": [{"kind": "sql", "name": "x"}]})],
+        "interfaces.0.kind: Input should be 'route', 'env' or 'message'",
+    ),
+    "a plan in prose": (lambda _: ["The plan: three components, a page, an API and a worker."], "not valid JSON"),
+}
+
+
+# answers a whole JSON answer reads in another way than a plan and fenced files: asked with steps=0 too
+# (the plan is checked by the same rules as a whole answer, so the other cases run in steps only)
+WHOLE_TOO = {
+    "file over the size limit",
+    "binary content",
+    "content not a string",
+    "lone surrogate in content",
+    "JSON nested very deep",
+    "truncated JSON",
+    "prose around the JSON",
+    "stream cut mid-answer",
+}
+
+
+def both_modes() -> list[Any]:
+    """(case, steps): every case in steps, WHOLE_TOO with steps=0 too; each tagged with its issue-11 class."""
+    pairs = [(case, "1") for case in CASES if REASON_IN_STEPS.get(case, "") is not None]
+    pairs += [(case, "0") for case in CASES if case in WHOLE_TOO]
+    assert set(CLASS_OF) <= set(CASES), set(CLASS_OF) - set(CASES)
+    return [
+        pytest.param(c, s, marks=pytest.mark.fault_class(CLASS_OF[c])) if c in CLASS_OF else (c, s) for c, s in pairs
+    ]
+
+
 @pytest.fixture
 def fast_ollama(ollama: ScriptedOllama) -> ScriptedOllama:
     ollama.piece = 4096  # big answers in few chunks; the content is the same
@@ -208,14 +269,29 @@ CLASS_OF = {  # the cases that prove one of issue 11's classes (docs/guarantees.
 }
 
 
-@pytest.mark.parametrize("case", classed(list(CASES), CLASS_OF))
+@pytest.mark.parametrize(("case", "steps"), both_modes())
 def test_a_hostile_gen_answer_is_refused_and_changes_nothing(
-    case: str, seeded: Workspace, fast_ollama: ScriptedOllama, tmp_path: Path
+    case: str, steps: str, seeded: Workspace, fast_ollama: ScriptedOllama, tmp_path: Path
 ) -> None:
     answer, reason = CASES[case]
+    reason = (REASON_IN_STEPS.get(case) or reason) if steps == "1" else reason
     fast_ollama.enqueue(answer(tmp_path))
+    refused(seeded, tmp_path, reason, f"steps={steps}")
+
+
+@pytest.mark.parametrize("case", list(STEPS_CASES))
+def test_a_hostile_plan_or_file_is_refused_and_changes_nothing(
+    case: str, seeded: Workspace, fast_ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    answers, reason = STEPS_CASES[case]
+    fast_ollama.enqueue(*answers(tmp_path))
+    refused(seeded, tmp_path, reason)
+
+
+def refused(seeded: Workspace, tmp_path: Path, reason: str, *args: str) -> None:
+    """`doit gen` failed with one line holding `reason`, and nothing but .genlib/ changed anywhere."""
     before = snapshot(tmp_path)
-    run = run_doit(seeded, "gen", "desc=add tags to notes", "retries=0")
+    run = run_doit(seeded, "gen", "desc=add tags to notes", "retries=0", *args)
     assert run.returncode == 2, run.output
     errors = error_lines(run.output)
     assert len(errors) == 1, run.output
@@ -234,7 +310,7 @@ def test_a_rejected_answer_goes_back_to_the_model_then_a_good_one_lands(
     fast_ollama.enqueue(first_path("../../../outside/x.js")(seeded.root), NOTES_TEXT)
     run = run_doit(seeded, "gen", "desc=the notes app again", "retries=1")
     assert run.returncode == 0, run.output
-    feedback = fast_ollama.chats()[1]["messages"][-1]["content"]
+    feedback = fast_ollama.app_chats()[1]["messages"][-1]["content"]  # the plan, asked again
     assert "Your answer was rejected: answer: file path '../../../outside/x.js' has an empty" in feedback
     assert (seeded.iterations_dir / "iter_002_the_notes_app_again" / "api/notes/server.js").is_file()
 

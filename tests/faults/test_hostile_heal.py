@@ -2,7 +2,9 @@
 exit 2, no patch iteration, test.yaml and every earlier file byte-identical.
 
 The seed's HEAD has failing results (as the runner writes them), so heal asks for a
-patch without Docker; every answer here is refused before anything is written.
+patch without Docker; every answer here is refused before anything is written. Each case runs in
+steps (the default: the patch's header, then each file in a fenced block) and with steps=0 (one JSON answer);
+STEPS_CASES are the answers only a heal in steps can get.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 
 import pytest
 from conftest import run_doit
-from ollama_server import Fault, ScriptedOllama, broken
+from ollama_server import Fault, ScriptedOllama, broken, fenced
 
-from faults.conftest import NOTES, SEED_ITERATION, changed, classed, error_lines, snapshot
+from faults.conftest import NOTES, SEED_ITERATION, changed, error_lines, snapshot
 from genlib.workspace import Workspace
 
 SERVER = NOTES["files"][0]["path"]  # api/notes/server.js, the file a real fix would change
@@ -93,23 +95,72 @@ CASES: dict[str, tuple[Callable[[Path], Reply], str]] = {
 }
 
 
-@pytest.mark.parametrize(
-    "case",
-    classed(
-        list(CASES),
-        {"depends_on cycle": 4, "a scenario for a service it deletes": 5, "lone surrogate in content": 6},
+def header(*paths: str) -> str:
+    """A patch's header in steps: the files it writes, no content yet."""
+    return json.dumps({"summary": "a fix", "files": [{"path": p, "purpose": "the fix"} for p in paths]})
+
+
+STEPS_CASES: dict[str, tuple[list[Reply], str]] = {
+    "a shortened file": (
+        [header(SERVER), fenced("// ... the rest of the file is unchanged\n")],
+        "with parts left out ('... unchanged'): send the whole file",
     ),
-)
+    "a file without a fence": ([header(SERVER), FIX], "no fenced block"),
+    "a file cut mid-stream": ([header(SERVER), broken(fenced(FIX), after=4096)], "broke after 1 tokens"),
+    "a header that writes dodo.py": ([header("dodo.py")], "unknown layer 'dodo.py'"),
+    "a header in prose": (["I will fix server.js."], "not valid JSON"),
+}
+
+
+# patches a whole JSON answer reads in another way than a header and fenced files: asked with steps=0 too
+WHOLE_TOO = {
+    "file over the size limit",
+    "binary content",
+    "lone surrogate in content",
+    "changes nothing",
+    "empty answer",
+}
+
+
+CLASS_OF = {"depends_on cycle": 4, "a scenario for a service it deletes": 5, "lone surrogate in content": 6}
+
+
+def both_modes() -> list[Any]:
+    """(case, steps): every case in steps, WHOLE_TOO with steps=0 too; each tagged with its issue-11 class."""
+    pairs = [(case, "1") for case in CASES] + [(case, "0") for case in CASES if case in WHOLE_TOO]
+    assert set(CLASS_OF) <= set(CASES), set(CLASS_OF) - set(CASES)
+    return [
+        pytest.param(c, s, marks=pytest.mark.fault_class(CLASS_OF[c])) if c in CLASS_OF else (c, s) for c, s in pairs
+    ]
+
+
+@pytest.mark.parametrize(("case", "steps"), both_modes())
 def test_a_hostile_patch_is_refused_and_changes_nothing(
-    case: str, seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path
+    case: str, steps: str, seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path
 ) -> None:
     """A refused patch is a failed round (heal's journal says why), never an iteration."""
     answer, reason = CASES[case]
-    ollama.piece = 4096
     ollama.enqueue(answer(tmp_path))
+    refused(seeded, ollama, tmp_path, reason, f"steps={steps}")
+
+
+@pytest.mark.parametrize("case", list(STEPS_CASES))
+def test_a_hostile_header_or_file_is_refused_and_changes_nothing(
+    case: str, seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    answers, reason = STEPS_CASES[case]
+    ollama.enqueue(*answers)
+    refused(seeded, ollama, tmp_path, reason)
+
+
+def refused(seeded: Workspace, ollama: ScriptedOllama, tmp_path: Path, reason: str, *args: str) -> None:
+    """The round failed with `reason` (a tool error in one line, when the server failed), and nothing but
+    heal's journal and .genlib/ changed anywhere."""
+    ollama.piece = 4096
+    failed_server = any(isinstance(item, Fault) for item in ollama.queue)
     before = snapshot(tmp_path)
-    run = run_doit(seeded, "heal", "retries=0", "max_iter=1")
-    if isinstance(answer(tmp_path), Fault):  # the model server failed: a tool error, one line
+    run = run_doit(seeded, "heal", "retries=0", "max_iter=1", *args)
+    if failed_server:  # the model server failed: a tool error, one line
         assert run.returncode == 2, run.output
         [error] = error_lines(run.output)
         assert reason in error and f"HEAD is {SEED_ITERATION}" in error, error
@@ -121,4 +172,4 @@ def test_a_hostile_patch_is_refused_and_changes_nothing(
     assert "Traceback" not in run.output
     journal = "ws/iterations/heal_journal.jsonl"  # the failed round, recorded on purpose
     assert [p for p in changed(before, snapshot(tmp_path)) if p != journal] == []
-    assert len(ollama.chats()) == 1  # one round asked; no graph ran, so no second ask
+    assert len(ollama.app_chats()) == 1  # one round asked; no graph ran, so no second ask

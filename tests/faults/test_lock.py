@@ -10,7 +10,7 @@ import pytest
 from conftest import run_doit
 from ollama_server import ScriptedOllama, held
 
-from faults.conftest import NOTES_TEXT, SEED_ITERATION, Running, changed, error_lines, snapshot, start_doit
+from faults.conftest import NOTES, NOTES_TEXT, SEED_ITERATION, Running, changed, error_lines, snapshot, start_doit
 from genlib.iterations import list_iterations
 from genlib.workspace import Workspace
 
@@ -43,7 +43,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_workspace(
         f"ERROR: {seeded.root} is busy: pid {first.proc.pid} is running genlib there; wait for it to finish or stop it"
     ]
     assert changed(before, snapshot(seeded.root)) == []  # refused before touching anything
-    assert len(ollama.chats()) == 1  # the second never reached the model
+    assert len(ollama.app_chats()) == 1  # the second never reached the model (the first asks for its files)
     assert first.finish() == 0, first.output
     assert [it.name for it in list_iterations(seeded)] == [SEED_ITERATION, "iter_002_a_second_notes_app"]
     assert run_doit(seeded, "history").returncode == 0  # free again once the first is done
@@ -60,4 +60,5 @@ def test_a_killed_holder_frees_the_workspace(
     again = run_doit(seeded, "gen", "desc=a second notes app")
     assert again.returncode == 0, again.output
     output = json.loads((seeded.iterations_dir / "iter_002_a_second_notes_app" / "llm_output.json").read_text())
-    assert output["raw"] == NOTES_TEXT  # the second run's answer, whole, not a mix of both
+    assert [s["name"] for s in output["steps"]] == ["plan", *(f["path"] for f in NOTES["files"])]
+    assert output["answer"]["files"] == NOTES["files"]  # the second run's answer, whole, not a mix of both
