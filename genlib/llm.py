@@ -65,6 +65,12 @@ class Reply:
     stats: Stats
     cut: bool = False  # the server stopped at the token limit (done_reason / finish_reason "length")
     thinking: str = ""  # a reasoning model's thinking: kept in llm_output.json, never in a file
+    parts: tuple[str, ...] = ()  # a cut answer continued (genlib.continued): each completion, as it came
+
+    @property
+    def room(self) -> int:
+        """The token limit the answer was given (num_predict / max_tokens)."""
+        return int(self.options.get("num_predict") or self.options.get("max_tokens") or 0)
 
 
 class LLM(Protocol):
@@ -82,6 +88,10 @@ class LLM(Protocol):
         ...
 
     def reserve(self, prompt_chars: int) -> None: ...
+
+    def room_for(self, messages: list[Message], wanted: int) -> int:
+        """The most tokens an answer to `messages` can be given, up to `wanted`, without changing the window."""
+        ...
 
     def ensure_model(self, *, pull: bool, out: TextIO | None = None) -> None: ...
 
@@ -154,6 +164,11 @@ class OllamaLLM:
         """Size the run's window for prompts up to `prompt_chars` now, so later requests do not reload the model."""
         s = self.settings
         self.num_ctx = max(self.num_ctx, num_ctx_for(prompt_chars, s.num_predict, s.num_ctx_max))
+
+    def room_for(self, messages: list[Message], wanted: int) -> int:
+        """What the run's window holds after the prompt (a larger num_ctx would reload the model)."""
+        prompt = math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
+        return min(wanted, max(self.settings.num_predict, self.num_ctx - prompt))
 
     def options_for(self, messages: list[Message], room: int | None = None) -> dict[str, float | int | str]:
         """`room` (more than num_predict, after a cut answer) is bounded by what the window can still hold."""
@@ -310,6 +325,10 @@ class OpenAILLM:
 
     def reserve(self, prompt_chars: int) -> None:
         """The server owns its context window: nothing to size."""
+
+    def room_for(self, messages: list[Message], wanted: int) -> int:
+        """num_predict: the server's window is unknown here, and a max_tokens over it is refused."""
+        return min(wanted, self.settings.num_predict)
 
     def complete(
         self,
@@ -630,14 +649,19 @@ class Accepted(Generic[T]):
 _MAX_NESTING = 64  # an answer is 4 levels deep; a JSON parser or validator recurses once per level
 
 
+Resume = Callable[["LLM", list[Message], Reply, Progress | None], Reply]  # a cut answer -> the whole one
+
+
 @dataclass(frozen=True)
 class Expect(Generic[T]):
     """What an answer must be: `parse` reads it or raises OutputError; `schema` None asks for plain text;
-    `again` follows the rejection reason when it goes back to the model."""
+    `again` follows the rejection reason when it goes back to the model; `resume`, when set, makes an answer
+    cut at the token limit whole (genlib.continued), before it counts as a failed attempt."""
 
     parse: Callable[[str], T]
     schema: dict[str, Any] | None
     again: str
+    resume: Resume | None = None
 
 
 def sum_stats(parts: Iterable[Stats]) -> Stats:
@@ -714,28 +738,32 @@ def ask_for(
 ) -> Accepted[T]:
     """Ask until `expect.parse` takes the answer, at most `retries` more times, feeding each error back.
 
-    A cut answer is never parsed (even when what arrived happens to parse): it is asked for again with more room."""
+    A cut answer is never parsed (even when what arrived happens to parse): it is asked for again with more
+    room, or first given to `expect.resume`."""
     conversation = list(messages)
     attempts: list[Attempt] = []
     replies: list[Reply] = []
     room: int | None = None
     for _ in range(retries + 1):
         reply = llm.complete(conversation, expect.schema, on_progress, room)
-        replies.append(reply)
+        if reply.cut and expect.resume is not None:
+            reply = expect.resume(llm, conversation, reply, on_progress)  # made whole, or still cut
         room = more_room(reply) if reply.cut else room
+        replies.append(reply)
         try:
             if reply.cut:
                 raise OutputError(
-                    f"the answer was cut off at the token limit ({reply.stats.completion_tokens} tokens; "
-                    "setting num_predict); answer again, shorter"
+                    f"the answer was cut off at the token limit ({reply.stats.completion_tokens} tokens"
+                    f"{f' in {len(reply.parts)} parts' if reply.parts else ''}; setting num_predict); "
+                    "answer again, shorter"
                 )
             answer = expect.parse(reply.text)
         except OutputError as exc:
-            attempts.append(Attempt(raw=reply.text, error=str(exc), thinking=reply.thinking))
+            attempts.append(Attempt(raw=reply.text, error=str(exc), thinking=reply.thinking, parts=list(reply.parts)))
             again = f"Your answer was rejected: {exc}. {expect.again}"
             conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": again}]
             continue
-        attempts.append(Attempt(raw=reply.text, thinking=reply.thinking))
+        attempts.append(Attempt(raw=reply.text, thinking=reply.thinking, parts=list(reply.parts)))
         return Accepted(answer, reply.text, attempts, replies)
     path = save_rejected(rejected_dir, llm, attempts)
     raise AnswerInvalid(
@@ -746,8 +774,7 @@ def ask_for(
 
 def more_room(reply: Reply) -> int:
     """After a cut answer: twice the token limit it was given."""
-    given = reply.options.get("num_predict") or reply.options.get("max_tokens") or 0
-    return 2 * int(given) or 2 * reply.stats.completion_tokens
+    return 2 * reply.room or 2 * reply.stats.completion_tokens
 
 
 def save_rejected(folder: Path, llm: LLM, attempts: list[Attempt]) -> Path:

@@ -71,6 +71,7 @@ class Attempt(Strict):
     raw: str
     error: str | None = None  # why it was rejected; None for the accepted one
     thinking: str = ""  # /2: what a reasoning model thought first (never part of a file)
+    parts: list[str] = Field(default_factory=list)  # /2: a cut file continued: each completion; raw joins them
 
 
 class Request(Strict):

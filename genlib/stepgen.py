@@ -8,8 +8,8 @@
     generate       all of it -> the LLMOutput of the iteration (format /2, one Step per request)
 
 No code travels escaped inside JSON, and no answer has to hold the whole app: each file has its own
-completion. A bad file is asked for again alone, with the error (that includes the rules of its content, and
-with the last file those of the answer); a cut one with more room.
+completion, and a file longer than one completion is continued (genlib.continued). A bad file is asked for
+again alone, with the error: that includes the rules of its content, and with the last file those of the answer.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, Literal, TextIO, TypeVar
 
 from pydantic import Field, ValidationError
 
-from genlib import genprompt, prompts, rules
+from genlib import continued, genprompt, prompts, rules
 from genlib.config import Settings
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
@@ -336,7 +336,8 @@ def _one_file(
         return content
 
     label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s
-    accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN), label)
+    resume = continued.resumer(limit=max_bytes + continued.FENCES)
+    accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN, resume), label)
     return accepted.answer, _step(planned.path, asking, accepted)
 
 

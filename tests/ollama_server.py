@@ -32,6 +32,7 @@ _CREATED = "2024-12-06T00:48:09.983619Z"
 _DIGEST = "sha256:" + "ab" * 32
 STEPS_MARK = "## Answer in steps"  # in a gen's plan prompt and a heal's header prompt (genlib.stepgen)
 _NOW_WRITE = "## Now write "  # a file request names its file on this line (templates/file.md.j2)
+CONTINUE_MARK = "was cut off at the token limit"  # a request for the rest of a cut file (genlib.continued)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class LoopbackServer:
         the next queued item (or the responder's), a whole answer turned into a plan when asked in steps."""
         path = file_asked(body)
         if path is not None and path in self.app:
-            return fenced(self.app[path])
+            return file_answer(body, self.app[path])
         if self.queue:
             item: str | Fault = self.queue.popleft()
         elif self.responder is not None:
@@ -181,6 +182,19 @@ def fenced(content: str) -> str:
     fence = "`" * max(3, longest + 1)
     ending = "" if content.endswith("\n") or not content else "\n"
     return f"{fence}\n{content}{ending}{fence}\n"
+
+
+def file_answer(chat: dict[str, Any], content: str) -> str:
+    """The file in a fenced block; asked for the rest of a cut one, the rest, from the start of the line the
+    received part stopped in (as a model that writes that line again whole)."""
+    whole = fenced(content)
+    messages = chat.get("messages", [])
+    if len(messages) < 2 or CONTINUE_MARK not in str(messages[-1].get("content", "")):
+        return whole
+    received = str(messages[-2].get("content", ""))
+    if not whole.startswith(received):
+        return whole
+    return whole[received.rfind("\n") + 1 :]
 
 
 class ScriptedOllama(LoopbackServer):

@@ -20,7 +20,7 @@ from typing import Any
 
 import ollama_server
 import pytest
-from ollama_server import Fault, LoopbackServer
+from ollama_server import Fault, LoopbackServer, cut
 
 MODEL = "Qwen/Qwen2.5-Coder-7B-Instruct"
 _CREATED = 1_733_446_089
@@ -47,6 +47,7 @@ class ScriptedOpenAI(LoopbackServer):
         self.ignore_stream = False  # answer one JSON object even when asked to stream (some proxies do)
         self.refuse_schema = False  # 400 on response_format json_schema (older llama.cpp)
         self.timings = False  # add llama.cpp's `timings` object to the last chunk
+        self.enforce_max_tokens = False  # stop an answer at max_tokens tokens (4 chars), finish_reason length
         super().__init__(_handler(self))
 
 
@@ -105,6 +106,9 @@ def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
             item = server.answer(body)
             fault = item if isinstance(item, Fault) else None
             text = item if isinstance(item, str) else item.text
+            limit = 4 * int(body.get("max_tokens") or 0)
+            if server.enforce_max_tokens and limit and len(text) > limit and not fault:
+                text, fault = text[:limit], cut(text[:limit])  # what a server does at max_tokens
             if fault and fault.kind == "status":
                 headers = {"Retry-After": f"{fault.seconds:g}"} if fault.status == 429 else {}
                 self._error(fault.status, fault.error, "server_error", headers)
