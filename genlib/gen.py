@@ -76,8 +76,8 @@ def answer_rules(ws: Workspace, settings: Settings, current: rules.Current) -> C
     limits = rules.Limits.of(settings)
     render = compose.renderer(ws, settings)
 
-    def check(answer: Answer) -> None:
-        rules.check(answer, current, limits, render=render)
+    def check(answer: Answer, *, planned: bool = False) -> None:
+        rules.check(answer, current, limits, render=render, planned=planned)
 
     return check
 

@@ -138,8 +138,8 @@ def patch_rules(ws: Workspace, current: rules.Current, settings: Settings) -> Ch
     limits = rules.Limits.of(settings)
     render = compose.renderer(ws, settings)
 
-    def check(answer: Answer) -> None:
-        rules.check(answer, current, limits, patch=True, render=render)
+    def check(answer: Answer, *, planned: bool = False) -> None:
+        rules.check(answer, current, limits, patch=True, render=render, planned=planned)
 
     return check
 

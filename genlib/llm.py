@@ -613,7 +613,14 @@ def _rate(label: str, tokens: int, elapsed: float) -> str:
 
 # -- one accepted answer ---------------------------------------------------------------------------
 
-Check = Callable[[Answer], None]  # raises OutputError when the answer breaks a rule
+
+class Check(Protocol):
+    """Raises OutputError when the answer breaks a rule; `planned`: its files' content is still to come (a gen
+    in steps checks the plan first, then each file's content as it arrives)."""
+
+    def __call__(self, answer: Answer, *, planned: bool = False) -> None: ...
+
+
 T = TypeVar("T")
 _JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
 

@@ -84,11 +84,20 @@ Render = Callable[[App], None]  # renders the app's docker-compose.yml in memory
 
 
 def check(
-    answer: Answer, current: Current, limits: Limits, *, patch: bool = False, render: Render | None = None
+    answer: Answer,
+    current: Current,
+    limits: Limits,
+    *,
+    patch: bool = False,
+    render: Render | None = None,
+    planned: bool = False,
 ) -> App:
-    """Apply every rule; return the app the answer produces. Raises OutputError (PatchRejected for a patch)."""
+    """Apply every rule; return the app the answer produces. Raises OutputError (PatchRejected for a patch).
+
+    `planned`: the plan of a gen in steps, its files' content still to come: each file's content rules
+    (check_one_file) wait for it."""
     try:
-        app = _check(answer, current, limits, patch)
+        app = _check(answer, current, limits, patch, planned)
     except OutputError as exc:
         raise (PatchRejected if patch else OutputError)(f"{'patch' if patch else 'answer'}: {exc}") from exc
     if render is not None:
@@ -96,11 +105,11 @@ def check(
     return app
 
 
-def _check(answer: Answer, current: Current, limits: Limits, patch: bool) -> App:
+def _check(answer: Answer, current: Current, limits: Limits, patch: bool, planned: bool) -> App:
     if not patch and not answer.files and not answer.deletions:
         raise OutputError("the answer holds no files; write the files of every new or changed component")
     check_text(answer, limits)
-    check_files(answer, limits)
+    check_files(answer, limits, contents=not planned)
     check_components(answer.components, answer.files)
     if patch:
         check_patch(answer, current)
@@ -183,8 +192,8 @@ def check_content(path: str, content: str, max_bytes: int) -> None:
         raise OutputError(f"file {path!r} looks binary (control characters); only text files are accepted")
 
 
-def check_files(answer: Answer, limits: Limits) -> None:
-    """The paths and contents an answer writes or deletes, on their own."""
+def check_files(answer: Answer, limits: Limits, *, contents: bool = True) -> None:
+    """The paths and contents (unless `contents` is False) an answer writes or deletes, on their own."""
     if len(answer.files) > limits.max_files:
         raise OutputError(f"{len(answer.files)} files, over the limit of {limits.max_files} (setting max_files)")
     seen: set[str] = set()
@@ -193,8 +202,9 @@ def check_files(answer: Answer, limits: Limits) -> None:
         if spec.path.lower() in seen:  # one file on a case-insensitive disk
             raise OutputError(f"file path {spec.path!r} appears twice (letter case aside)")
         seen.add(spec.path.lower())
-        check_content(spec.path, spec.content, limits.max_file_bytes)
-        depfiles.check_answer_file(spec.path, spec.content)  # requirements.txt, package.json: what an image installs
+        if contents:
+            check_content(spec.path, spec.content, limits.max_file_bytes)
+            depfiles.check_answer_file(spec.path, spec.content)  # requirements.txt, package.json: what it installs
     for path in answer.deletions:
         check_path(path) if path.count("/") >= 2 else _check_component_dir(path)
         if path.lower() in seen:

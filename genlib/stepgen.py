@@ -100,7 +100,7 @@ def plan_schema() -> dict[str, object]:
 def parse_plan(raw: str, check: Check) -> Plan:
     """The plan's JSON, then every rule an answer obeys, on the files as planned (their content still empty)."""
     plan = parse_json(raw, Plan)
-    check(plan.as_answer({}))
+    check(plan.as_answer({}), planned=True)
     return plan
 
 

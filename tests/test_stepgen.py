@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_doit
-from ollama_server import ScriptedOllama, cut, slow
+from conftest import APPS, run_doit
+from ollama_server import ScriptedOllama, as_plan, cut, slow
 from openai_server import MODEL as OPENAI_MODEL
 from openai_server import ScriptedOpenAI
 from resources import many_files
 from test_gen import gen_in_process, snapshot
 from test_heal import SERVER, broken_workspace, server_source
 
+from genlib import rules
 from genlib.errors import OutputError
 from genlib.llm_output import load_output
 from genlib.stepgen import Plan, check_file, check_not_shortened, read_fenced
@@ -185,6 +186,20 @@ def test_an_openai_compatible_server_serves_a_gen_in_steps(workspace: Workspace,
     it = workspace.iterations_dir / "iter_001_a_notes_app"
     assert all((it / p).read_text() == many_files.content(p) for p in many_files.paths(6))
     assert load_output(it / "llm_output.json").request.host == openai_api.url
+
+
+def test_a_plan_is_checked_without_the_content_still_to_come() -> None:
+    """A plan's files are empty until each arrives: an app with a package.json and a requirements.txt plans
+    (their content rules wait for the file), and a planned migration its database ran is refused at once."""
+    answer = json.loads((APPS / "notesdb" / "llm_output.json").read_text())["answer"]
+    plan = Plan.model_validate_json(as_plan(json.dumps(answer))[0]).as_answer({})
+    assert {"frontend/web/package.json", "workers/jobs/requirements.txt"} <= {f.path for f in plan.files}
+    rules.check(plan, rules.Current(), rules.Limits(), planned=True)
+    with pytest.raises(OutputError, match=r"package\.json: not valid JSON"):
+        rules.check(plan, rules.Current(), rules.Limits())  # a whole answer with an empty package.json
+    applied = {"backend/db/001_schema.sql": "0" * 64}
+    with pytest.raises(OutputError, match="never change an applied migration"):
+        rules.check(plan, rules.Current(applied=applied), rules.Limits(), planned=True)
 
 
 def test_a_shortened_file_is_never_taken_for_a_whole_one() -> None:
