@@ -119,6 +119,11 @@ def prompt_dropped(evaluated: int, estimate: int, num_ctx: int) -> bool:
     return well_under or evaluated >= num_ctx
 
 
+def prompt_tokens(messages: list[Message]) -> int:
+    """The prompt's size in tokens, estimated from its characters (the server counts only after it read it)."""
+    return math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
+
+
 def num_ctx_for(prompt_chars: int, num_predict: int, cap: int) -> int:
     """A context window that holds the prompt and the answer, as a power of two, at most `cap`."""
     needed = math.ceil(prompt_chars / CHARS_PER_TOKEN) + num_predict
@@ -167,15 +172,14 @@ class OllamaLLM:
 
     def room_for(self, messages: list[Message], wanted: int) -> int:
         """What the run's window holds after the prompt (a larger num_ctx would reload the model)."""
-        prompt = math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
-        return min(wanted, max(self.settings.num_predict, self.num_ctx - prompt))
+        return min(wanted, max(self.settings.num_predict, self.num_ctx - prompt_tokens(messages)))
 
     def options_for(self, messages: list[Message], room: int | None = None) -> dict[str, float | int | str]:
         """`room` (more than num_predict, after a cut answer) is bounded by what the window can still hold."""
         s = self.settings
         chars = sum(len(m["content"]) for m in messages)
         self.num_ctx = max(self.num_ctx, num_ctx_for(chars, room or s.num_predict, s.num_ctx_max))
-        room = min(room or s.num_predict, max(s.num_predict, self.num_ctx - math.ceil(chars / CHARS_PER_TOKEN)))
+        room = self.room_for(messages, room or s.num_predict)
         return {"temperature": s.temperature, "seed": s.seed, "num_predict": room, "num_ctx": self.num_ctx}
 
     def complete(
@@ -214,7 +218,7 @@ class OllamaLLM:
 
     def _check_window(self, evaluated: int, messages: list[Message]) -> None:
         """Say so when Ollama dropped part of the prompt, and size the window up for the requests that follow."""
-        estimate = math.ceil(sum(len(m["content"]) for m in messages) / CHARS_PER_TOKEN)
+        estimate = prompt_tokens(messages)
         if not prompt_dropped(evaluated, estimate, self.num_ctx):
             return
         cap = self.settings.num_ctx_max
