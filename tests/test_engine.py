@@ -12,7 +12,7 @@ import docker.errors
 import pytest
 import requests
 import yaml
-from conftest import APPS, BASE_IMAGE, add_iteration, run_doit
+from conftest import APPS, BASE_IMAGE, add_iteration, notes_variant, run_doit
 
 from genlib import baseimage, engine, engine_api
 from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
@@ -192,37 +192,23 @@ def broken_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterato
 @pytest.fixture
 def hungry_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
     """The notes app whose worker asks for more memory than its container may have."""
-    data = json.loads((APPS / "notes/llm_output.json").read_text())
-    for f in data["answer"]["files"]:
-        if f["path"] == "workers/digest/worker.py":
-            f["content"] = "cache = bytearray(1024 * 1024 * 1024)  # every note, in memory\n" + f["content"]
-    hungry = tmp_path / "hungry_llm_output.json"
-    hungry.write_text(json.dumps(data))
-    yield from _stack_workspace(workspace, hungry)
+    top = '"""Every few seconds'
+    hog = "cache = bytearray(1024 * 1024 * 1024)  # every note, in memory\n"
+    yield from _stack_workspace(workspace, notes_variant(tmp_path, {"workers/digest/worker.py": (top, hog + top)}))
 
 
 @pytest.fixture
 def wrong_port_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
     """The notes app whose api listens on 3001 while its health check asks 3000."""
-    data = json.loads((APPS / "notes/llm_output.json").read_text())
-    for f in data["answer"]["files"]:
-        if f["path"] == "api/notes/server.js":
-            f["content"] = f["content"].replace("Number(process.env.PORT || 3000)", "3001")
-    changed = tmp_path / "wrong_port_llm_output.json"
-    changed.write_text(json.dumps(data))
-    yield from _stack_workspace(workspace, changed)
+    edit = ("Number(process.env.PORT || 3000)", "3001")
+    yield from _stack_workspace(workspace, notes_variant(tmp_path, {"api/notes/server.js": edit}))
 
 
 @pytest.fixture
 def loopback_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Iterator[Workspace]:
     """The notes app whose api listens on 127.0.0.1 only: its own container reaches it, nothing else does."""
-    data = json.loads((APPS / "notes/llm_output.json").read_text())
-    for f in data["answer"]["files"]:
-        if f["path"] == "api/notes/server.js":
-            f["content"] = f["content"].replace(".listen(port, ", '.listen(port, "127.0.0.1", ')
-    changed = tmp_path / "loopback_llm_output.json"
-    changed.write_text(json.dumps(data))
-    yield from _stack_workspace(workspace, changed)
+    edit = (".listen(port, ", '.listen(port, "127.0.0.1", ')
+    yield from _stack_workspace(workspace, notes_variant(tmp_path, {"api/notes/server.js": edit}))
 
 
 def host_port(ws: Workspace, service: str) -> int:
