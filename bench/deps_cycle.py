@@ -28,10 +28,10 @@ from pathlib import Path
 
 from edit_cycle import doit  # a sibling bench (run as a script, bench/ is on sys.path)
 
-from genlib import images
-from genlib.cli import init_workspace
+from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_IMAGE, offline_build_image
-from genlib.engine import Stack, client
+from genlib.stack import images
+from genlib.stack.engine import Stack, client
 from genlib.workspace import Workspace
 
 APP = Path(__file__).resolve().parent.parent / "tests/resources/apps/deps/llm_output.json"

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from genlib.cli import init_workspace
+from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_IMAGE
-from genlib.engine import Stack
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 NOTES = Path(__file__).resolve().parent.parent / "tests/resources/apps/notes/llm_output.json"

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from conftest import APPS, BASE_IMAGE, add_iteration, run_doit
 
-from genlib.cli import init_workspace
-from genlib.engine import Stack
+from genlib.commands.cli import init_workspace
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 LISTEN = ".listen(port, () => console.log(`notes api listening on ${port}`));"

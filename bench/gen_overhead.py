@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from ollama_server import ScriptedOllama
 
-from genlib import gen, lock
-from genlib.cli import init_workspace
+from genlib import lock
+from genlib.commands.cli import init_workspace
+from genlib.loops import gen
 from genlib.workspace import Workspace
 
 NOTES = Path(__file__).resolve().parent.parent / "tests/resources/apps/notes/llm_output.json"

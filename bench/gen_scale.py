@@ -28,9 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from ollama_server import ScriptedOllama
 from resources import many_files
 
-from genlib import gen, lock, stepgen
-from genlib.cli import init_workspace
-from genlib.stepgen import Plan
+from genlib import lock
+from genlib.commands.cli import init_workspace
+from genlib.loops import gen
+from genlib.model import stepgen
+from genlib.model.stepgen import Plan
 from genlib.workspace import Workspace
 
 

@@ -25,9 +25,9 @@ from conftest import BASE_IMAGE, BUILD_IMAGE
 from ollama_server import ScriptedOllama
 from resources.broken_apps import APPS, BrokenApp, Fixer, llm_output
 
-from genlib.cli import init_workspace
+from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_DATA_IMAGES
-from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.workspace import Workspace
 
 

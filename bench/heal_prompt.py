@@ -24,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from resources import at_caps
 
-from genlib import gen, genprompt, healprompt, stepgen
+from genlib.app.registry import Entry, Registry
 from genlib.config import Settings
-from genlib.registry import Entry, Registry
-from genlib.results import RunReport
+from genlib.documents.results import RunReport
+from genlib.loops import gen
+from genlib.model import genprompt, healprompt, stepgen
 from genlib.workspace import Workspace
 
 ITERATION = "iter_001_bench"

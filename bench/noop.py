@@ -30,10 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from genlib.cli import init_workspace
+from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_IMAGE
-from genlib.engine import Stack
-from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 FILES_PER_ITERATION = 10

@@ -1,7 +1,7 @@
 """What sharing one Chromium per test run saves: N page scenarios, each with its own browser vs one shared.
 
 A static page on a loopback port stands in for a frontend (no Docker needed); the
-check is the real one (genlib.browser.check_page) in the system's Chromium.
+check is the real one (genlib.checks.browser.check_page) in the system's Chromium.
 The two ways alternate, so a busy machine slows both alike.
 
     python bench/pages.py [--scenarios 5] [--runs 3]
@@ -18,10 +18,12 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from genlib import browser, ports, registry
-from genlib.cli import init_workspace
-from genlib.registry import Entry, FileEntry, Registry
-from genlib.scenarios import PageScenario, parse_scenarios
+from genlib.app import registry
+from genlib.app.registry import Entry, FileEntry, Registry
+from genlib.checks import browser
+from genlib.commands.cli import init_workspace
+from genlib.documents.scenarios import PageScenario, parse_scenarios
+from genlib.stack import ports
 from genlib.workspace import Workspace
 
 PAGE = b"<!doctype html><title>bench</title><h1>Hello</h1><script>document.body.append('ready')</script>"

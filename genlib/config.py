@@ -31,7 +31,7 @@ ONLINE_IMAGES = {
     "redis": "redis:7-bookworm",
 }
 OFFLINE_IMAGE = "genlib/base:bookworm"
-# Built on OFFLINE_IMAGE by `genlib base-image` from Debian's packages (genlib/dataimages/).
+# Built on OFFLINE_IMAGE by `genlib base-image` from Debian's packages (genlib/stack/dataimages/).
 OFFLINE_DATA_IMAGES = {"postgres": "genlib/postgres:bookworm", "redis": "genlib/redis:bookworm"}
 
 # Where Debian, Ubuntu, Alpine (first) and Fedora/RHEL keep the CA bundle the host trusts.
@@ -62,7 +62,7 @@ class Settings:
     think: bool = False  # reasoning models: ask for thinking (kept in llm_output.json, never in a file)
     keep_alive: str = ""  # Ollama: how long the model stays loaded after a request ("30m", "-1"); "" its default
     # the runtime
-    port_base: int = 0  # 0: each workspace picks free host ports of its own (genlib.ports)
+    port_base: int = 0  # 0: each workspace picks free host ports of its own (genlib.stack.ports)
     image_python: str = ONLINE_IMAGES["python"]
     image_node: str = ONLINE_IMAGES["node"]
     image_static: str = ONLINE_IMAGES["static"]

@@ -1,7 +1,7 @@
 """Every error genlib raises on purpose, in one tree.
 
 Each message is one line that says what went wrong and what to do next; the
-top level (`genlib.cli`, the doit reporter) prints it without a traceback.
+top level (`genlib.commands.cli`, the doit reporter) prints it without a traceback.
 
 Each class carries its exit code, read at the entry points (`tasks.doit_config`,
 `commands.GenlibCommand`, `cli.main`), so `doit`, `doit gen` and `genlib` agree:

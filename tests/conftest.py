@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 from resources.make_fixtures import build as build_fixture
 
-from genlib import process, results
-from genlib.cli import init_workspace
+from genlib import process
+from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image
-from genlib.engine import Stack
-from genlib.results import Result, RunReport, Status
+from genlib.documents import results
+from genlib.documents.results import Result, RunReport, Status
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 RESOURCES = Path(__file__).parent / "resources"
@@ -151,7 +152,7 @@ def wait_for_base_image(limit_s: float = 900, image: str = BASE_IMAGE) -> None:
 
 @pytest.fixture
 def engine(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    """The real engine with the offline base image; the workspace picks its own free ports (genlib.ports).
+    """The real engine with the offline base image; the workspace picks its own free ports (genlib.stack.ports).
     The stack goes down afterwards."""
     wait_for_base_image()
     for runtime in ("PYTHON", "NODE", "STATIC"):

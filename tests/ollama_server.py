@@ -8,7 +8,7 @@ lines), GET /api/version. `enqueue()` queues the next answers or faults;
 itself. The code under test uses the unpatched client.
 
 A scripted answer is the app the model means to write, and the request decides its form (LoopbackServer.answer):
-a whole JSON answer for a request in one piece; for a request in steps (genlib.stepgen: its prompt says
+a whole JSON answer for a request in one piece; for a request in steps (genlib.model.stepgen: its prompt says
 "## Answer in steps") the plan or heal header, the same answer without the files' content, then for each
 "## Now write <path>" request that file's content in a fenced block, whatever order the files are asked in.
 """
@@ -30,9 +30,9 @@ import pytest
 MODEL = "qwen2.5-coder:7b"
 _CREATED = "2024-12-06T00:48:09.983619Z"
 _DIGEST = "sha256:" + "ab" * 32
-STEPS_MARK = "## Answer in steps"  # in a gen's plan prompt and a heal's header prompt (genlib.stepgen)
+STEPS_MARK = "## Answer in steps"  # in a gen's plan prompt and a heal's header prompt (genlib.model.stepgen)
 _NOW_WRITE = "## Now write "  # a file request names its file on this line (templates/file.md.j2)
-CONTINUE_MARK = "was cut off at the token limit"  # a request for the rest of a cut file (genlib.continued)
+CONTINUE_MARK = "was cut off at the token limit"  # a request for the rest of a cut file (genlib.model.continued)
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,16 @@ import pytest
 from conftest import APPS, add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama
 
-from genlib import browser, healprompt, ports, registry, runner
-from genlib.browser import PageLog
-from genlib.engine import Stack
+from genlib.app import registry
+from genlib.app.registry import Entry, FileEntry, Registry
+from genlib.checks import browser, page_log, runner
+from genlib.checks.page_log import PageLog
+from genlib.documents.results import Result, RunReport
+from genlib.documents.scenarios import PageScenario, TestFile, load_tests, parse_scenarios, save_tests
 from genlib.errors import ScenarioError
-from genlib.registry import Entry, FileEntry, Registry
-from genlib.results import Result, RunReport
-from genlib.scenarios import PageScenario, TestFile, load_tests, parse_scenarios, save_tests
+from genlib.model import healprompt
+from genlib.stack import ports
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 FILES = {18080: {"app.js": "frontend/web/app.js", "index.html": "frontend/web/index.html"}}
@@ -37,11 +40,11 @@ CHROMIUM = browser.find_executable("")  # at import, before the tests' PATH is n
 
 def test_page_url_fills_in_the_address_of_each_named_service() -> None:
     ports = {"web-frontend": 18080, "notes-api": 18001, "digest-workers": None}
-    assert browser.page_url("/?notes-api={notes-api}", "web-frontend", ports) == (
+    assert page_log.page_url("/?notes-api={notes-api}", "web-frontend", ports) == (
         "http://127.0.0.1:18080/?notes-api=http://127.0.0.1:18001"
     )
     with pytest.raises(KeyError, match="digest-workers"):
-        browser.page_url("/?w={digest-workers}", "web-frontend", ports)
+        page_log.page_url("/?w={digest-workers}", "web-frontend", ports)
 
 
 @pytest.mark.parametrize(
@@ -53,27 +56,27 @@ def test_page_url_fills_in_the_address_of_each_named_service() -> None:
     ],
 )
 def test_the_innermost_frame_of_a_stack(stack: str, frame: tuple[str, int, int]) -> None:
-    url, line, column = browser.first_frame(stack)
+    url, line, column = page_log.first_frame(stack)
     assert (url.rsplit("/", 1)[-1] if url else "", line, column) == frame
 
 
 def test_a_page_error_names_message_url_line_and_the_file_to_change() -> None:
     stack = "TypeError: Cannot read properties of null\n    at http://127.0.0.1:18080/app.js:16:27"
-    line = browser.page_error_line("TypeError", "Cannot read properties of null", stack, FILES)
+    line = page_log.page_error_line("TypeError", "Cannot read properties of null", stack, FILES)
     assert line == (
         "uncaught TypeError: Cannot read properties of null "
         "at http://127.0.0.1:18080/app.js:16:27 (frontend/web/app.js line 16)"
     )
-    outside = browser.page_error_line("Error", "boom", "Error: boom\n    at http://cdn.example/x.js:1:2", FILES)
+    outside = page_log.page_error_line("Error", "boom", "Error: boom\n    at http://cdn.example/x.js:1:2", FILES)
     assert outside == "uncaught Error: boom at http://cdn.example/x.js:1:2"
 
 
 def test_a_console_error_counts_lines_from_one_like_an_editor() -> None:
     location = {"url": "http://127.0.0.1:18080/index.html", "lineNumber": 3, "columnNumber": 8}
-    assert browser.console_error_line("bad\n  thing", location, FILES) == (
+    assert page_log.console_error_line("bad\n  thing", location, FILES) == (
         "console.error: bad thing at http://127.0.0.1:18080/index.html:4:9 (frontend/web/index.html line 4)"
     )
-    assert browser.console_error_line("no place", {}, FILES) == "console.error: no place"
+    assert page_log.console_error_line("no place", {}, FILES) == "console.error: no place"
 
 
 def test_only_the_apps_own_requests_count() -> None:
@@ -136,9 +139,9 @@ def test_a_page_scenario_round_trips_through_test_yaml(workspace: Workspace) -> 
 
 _RUN_TWICE = """
     import json, sys
-    from genlib import runner
-    from genlib.engine import Stack
-    from genlib.scenarios import parse_scenarios
+    from genlib.checks import runner
+    from genlib.stack.engine import Stack
+    from genlib.documents.scenarios import parse_scenarios
     from genlib.workspace import Workspace
 
     ws = Workspace.at(sys.argv[1])
@@ -449,11 +452,11 @@ def test_a_page_reaches_only_the_stack_and_chromium_stays_out_of_home(
 
 
 def test_browser_allow_lists_hosts_a_page_may_reach_besides_the_stack() -> None:
-    allowed = browser.allowed_hosts({"127.0.0.1:18080"}, "cdn.example.org, Api.Example.com:8443")
-    assert browser.is_allowed("http://127.0.0.1:18080/app.js", allowed)
-    assert browser.is_allowed("https://cdn.example.org/lib.js", allowed)  # any port of a listed host
-    assert browser.is_allowed("https://api.example.com:8443/v1", allowed)
-    assert browser.is_allowed("data:text/plain,hi", allowed)
-    assert not browser.is_allowed("http://127.0.0.1:22/", allowed)
-    assert not browser.is_allowed("https://api.example.com/v1", allowed)  # not that port
-    assert not browser.is_allowed("http://169.254.169.254/latest/meta-data", allowed)
+    allowed = page_log.allowed_hosts({"127.0.0.1:18080"}, "cdn.example.org, Api.Example.com:8443")
+    assert page_log.is_allowed("http://127.0.0.1:18080/app.js", allowed)
+    assert page_log.is_allowed("https://cdn.example.org/lib.js", allowed)  # any port of a listed host
+    assert page_log.is_allowed("https://api.example.com:8443/v1", allowed)
+    assert page_log.is_allowed("data:text/plain,hi", allowed)
+    assert not page_log.is_allowed("http://127.0.0.1:22/", allowed)
+    assert not page_log.is_allowed("https://api.example.com/v1", allowed)  # not that port
+    assert not page_log.is_allowed("http://169.254.169.254/latest/meta-data", allowed)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import add_iteration, run_doit
 
-from genlib.cli import main
+from genlib.commands.cli import main
 from genlib.defaults import WORKSPACE_FILES
 from genlib.workspace import Workspace
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import APPS, add_iteration, run_doit
 
-from genlib import compose, ports, registry
+from genlib.app import registry
 from genlib.config import Settings
+from genlib.stack import compose, ports
 from genlib.workspace import Workspace
 
 

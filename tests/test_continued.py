@@ -1,4 +1,4 @@
-"""A file longer than one completion: continued and joined (genlib.continued), through the scripted servers."""
+"""A file longer than one completion: continued and joined (genlib.model.continued), through the scripted servers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from openai_server import MODEL as OPENAI_MODEL
 from openai_server import ScriptedOpenAI
 from test_gen import NOTES, gen_in_process
 
-from genlib.continued import join
-from genlib.llm_output import load_output
+from genlib.documents.llm_output import load_output
+from genlib.model.continued import join
 from genlib.workspace import Workspace
 
 BIG = "workers/digest/worker.py"

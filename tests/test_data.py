@@ -12,12 +12,12 @@ import pytest
 from conftest import APPS, DoitRun, add_iteration, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
 
+from genlib.app.dataservices import known_secrets
+from genlib.app.iterations import head, write_iteration
 from genlib.config import OFFLINE_DATA_IMAGES
-from genlib.dataservices import known_secrets
-from genlib.engine import Stack
-from genlib.iterations import head, write_iteration
-from genlib.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
-from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.documents.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
+from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 pytestmark = pytest.mark.docker

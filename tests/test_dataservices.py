@@ -6,12 +6,12 @@ import pytest
 import yaml
 from conftest import add_iteration, run_doit
 
-from genlib import migrations, registry
-from genlib.dataservices import ensure_password, known_secrets
+from genlib.answer.rules import Baseline, Limits, check_migrations, check_stored
+from genlib.app.dataservices import ensure_password, known_secrets
+from genlib.documents.llm_output import Answer, ComponentSpec, FileSpec
 from genlib.errors import OutputError
 from genlib.fsutil import sha256_bytes
-from genlib.llm_output import Answer, ComponentSpec, FileSpec
-from genlib.rules import Current, Limits, check_migrations, check_stored
+from genlib.stack import migrations
 from genlib.workspace import Workspace
 
 Files = tuple[str, str]
@@ -85,7 +85,7 @@ def test_a_model_may_not_change_an_applied_migration(workspace: Workspace) -> No
     outcome = migrations.Outcome(applied={"001_schema.sql": sha256_bytes(schema.encode())})
     migrations.save_state(workspace, {"db-backend": outcome})
     database = ComponentSpec.model_validate({"name": "db", "layer": "backend", "runtime": "postgres"})
-    current = Current(applied=registry.applied_migrations(workspace, [database]))
+    current = Baseline(applied=migrations.recorded(workspace, [database]))
 
     def sending(path: str, content: str) -> Answer:
         return Answer(files=[FileSpec(path=path, content=content)])

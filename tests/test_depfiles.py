@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from genlib.depfiles import MAX_PACKAGES, check, installs_nothing
+from genlib.answer.depfiles import MAX_PACKAGES, check, installs_nothing
+from genlib.answer.rules import Limits, check_files
+from genlib.documents.llm_output import Answer, FileSpec
 from genlib.errors import OutputError
-from genlib.llm_output import Answer, FileSpec
-from genlib.rules import Limits, check_files
 
 REQ = "api/notes/requirements.txt"
 PKG = "frontend/web/package.json"

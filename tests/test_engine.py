@@ -14,10 +14,11 @@ import requests
 import yaml
 from conftest import APPS, BASE_IMAGE, add_iteration, notes_variant, run_doit
 
-from genlib import baseimage, engine, engine_api
-from genlib.engine import ServiceFailure, ServiceState, Stack, UpResult
+from genlib.documents.scenarios import TestFile, parse_scenarios, save_tests
 from genlib.errors import ComposeFailed, DockerError, DockerUnavailable, ImageMissing
-from genlib.scenarios import TestFile, parse_scenarios, save_tests
+from genlib.stack import baseimage, compose_file, engine, engine_api, health
+from genlib.stack.engine import Stack
+from genlib.stack.health import ServiceFailure, ServiceState, UpResult
 from genlib.workspace import Workspace
 
 NOTES_SERVICES = ["digest-workers", "notes-api", "web-frontend"]
@@ -28,7 +29,7 @@ SERVER_JS = "iterations/iter_001_notes/api/notes/server.js"
 
 def test_classify_compares_container_ids_per_service() -> None:
     before = {"a": "1", "b": "2", "gone": "9"}
-    result = engine.classify(before, {"a": "1", "b": "3", "c": "4"})
+    result = health.classify(before, {"a": "1", "b": "3", "c": "4"})
     assert (result.created, result.recreated, result.unchanged) == (["c"], ["b"], ["a"])
 
 
@@ -41,29 +42,29 @@ def test_classify_compares_container_ids_per_service() -> None:
     ],
 )
 def test_port_in_use_reads_both_docker_messages(output: str) -> None:
-    assert engine.port_in_use(output) == 18335
+    assert health.port_in_use(output) == 18335
 
 
 def test_port_in_use_ignores_other_failures() -> None:
-    assert engine.port_in_use("dependency failed to start: container p-notes-api-1 exited (1)") is None
+    assert health.port_in_use("dependency failed to start: container p-notes-api-1 exited (1)") is None
 
 
 def test_published_ports_map_host_ports_to_services(tmp_path: Path) -> None:
-    compose_file = tmp_path / "docker-compose.yml"
+    path = tmp_path / "docker-compose.yml"
     services = {
         "api": {"image": "node", "ports": ["127.0.0.1:18001:3000"]},
         "worker": {"image": "python"},
     }
-    compose_file.write_text(yaml.safe_dump({"services": services}))
-    assert engine.published_ports(compose_file) == {"api": 18001}
-    assert engine.service_of_port(compose_file, 18001) == "api"
-    assert engine.service_of_port(compose_file, 1) == "?"
-    assert engine.compose_images(compose_file) == ["node", "python"]
+    path.write_text(yaml.safe_dump({"services": services}))
+    assert compose_file.published_ports(path) == {"api": 18001}
+    assert compose_file.service_of_port(path, 18001) == "api"
+    assert compose_file.service_of_port(path, 1) == "?"
+    assert compose_file.compose_images(path) == ["node", "python"]
 
 
 def test_a_missing_compose_file_says_which_task_makes_it(tmp_path: Path) -> None:
     with pytest.raises(ComposeFailed, match=r"docker-compose.yml is missing; run `doit compose`"):
-        engine.compose_services(tmp_path / "docker-compose.yml")
+        compose_file.compose_services(tmp_path / "docker-compose.yml")
 
 
 @pytest.mark.parametrize(
@@ -212,7 +213,7 @@ def loopback_notes(workspace: Workspace, offline: None, tmp_path: Path) -> Itera
 
 
 def host_port(ws: Workspace, service: str) -> int:
-    return engine.published_ports(ws.compose_path)[service]
+    return compose_file.published_ports(ws.compose_path)[service]
 
 
 @pytest.mark.docker
@@ -404,8 +405,8 @@ def test_listening_ports_are_read_from_proc_net_tcp() -> None:
         "   2: 0B00007F:8091 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3\n"
         "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 0 0 0 0 0 0\n"
     )
-    assert engine.listening_ports(table) == {3001, 8080}  # not the connection (01), nor Docker's DNS
-    assert engine.loopback_only_ports(table) == set()
+    assert health.listening_ports(table) == {3001, 8080}  # not the connection (01), nor Docker's DNS
+    assert health.loopback_only_ports(table) == set()
     loopback = (
         "   0: 0100007F:1F40 00000000:0000 0A 0 0 0 0 0 0\n"  # 127.0.0.1:8000
         "   1: 0100007F:0BB8 00000000:0000 0A 0 0 0 0 0 0\n"  # 127.0.0.1:3000 ...
@@ -414,4 +415,4 @@ def test_listening_ports_are_read_from_proc_net_tcp() -> None:
         "   1: 0000000000000000FFFF00000100007F:1389 00000000000000000000000000000000:0000 0A 0 0\n"  # mapped
         "   2: 0000000000000000FFFF00000200000A:138A 00000000000000000000000000000000:0000 0A 0 0\n"  # 10.0.0.2
     )
-    assert engine.loopback_only_ports(loopback) == {8000, 5000, 5001}
+    assert health.loopback_only_ports(loopback) == {8000, 5000, 5001}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genlib import engine_api
+from genlib.stack import engine_api
 
 
 def test_no_daemon_is_not_up() -> None:  # the guard's DOCKER_HOST names a socket that does not exist

@@ -16,11 +16,12 @@ import yaml
 from conftest import APPS, run_doit
 from ollama_server import ScriptedOllama, broken, delay
 
-from genlib import checkpoint, gen, lock
-from genlib.commands import INTERRUPTED
+from genlib import checkpoint, lock
+from genlib.app.iterations import list_iterations
+from genlib.commands.doit_commands import INTERRUPTED
+from genlib.documents.llm_output import load_output
 from genlib.errors import ConfigError, TemplateError
-from genlib.iterations import list_iterations
-from genlib.llm_output import load_output
+from genlib.loops import gen
 from genlib.workspace import Workspace
 
 NOTES = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]

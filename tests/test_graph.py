@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import APPS, add_iteration, run_doit
 
 import genlib
-from genlib.iterations import find_iteration, set_head, up_to_head, write_iteration
+from genlib.app.iterations import find_iteration, set_head, up_to_head, write_iteration
 from genlib.workspace import Workspace
 
 BUILD = ("materialize", "registry", "images", "compose")

@@ -13,9 +13,9 @@ from conftest import APPS, DoitRun, add_iteration, run_doit, write_results
 from ollama_server import ScriptedOllama
 from resources.make_fixtures import build as build_fixture
 
-from genlib import ports
-from genlib.iterations import head, list_iterations
-from genlib.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.app.iterations import head, list_iterations
+from genlib.documents.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.stack import ports
 from genlib.workspace import Workspace
 
 SERVER = "api/notes/server.js"

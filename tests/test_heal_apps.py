@@ -9,7 +9,7 @@ from conftest import run_doit
 from ollama_server import ScriptedOllama
 from resources.broken_apps import APPS, BY_NAME, Fixer, llm_output
 
-from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.workspace import Workspace
 
 

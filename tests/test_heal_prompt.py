@@ -1,4 +1,4 @@
-"""The heal prompt (genlib/healprompt.py): bounded, evidence first, untrusted data fenced and redacted."""
+"""The heal prompt (genlib/model/healprompt.py): bounded, evidence first, untrusted data fenced and redacted."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from conftest import add_iteration
 
-from genlib import healprompt, registry, results
-from genlib.iterations import find_iteration
-from genlib.materialize import materialize
+from genlib.app import registry
+from genlib.app.iterations import find_iteration
+from genlib.app.materialize import materialize
+from genlib.documents import results
+from genlib.model import healprompt
 from genlib.workspace import Workspace
 
 SECRET_HEX = "0123456789abcdef" * 3

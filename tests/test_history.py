@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import add_iteration, run_doit, write_results
 
-from genlib import history
+from genlib.app.iterations import find_iteration, head, list_iterations, write_iteration
+from genlib.app.materialize import materialize
+from genlib.commands import history
+from genlib.documents.llm_output import FORMAT, Answer, FileSpec, LLMOutput, Stats, dump_output
 from genlib.errors import WorkspaceError
-from genlib.iterations import find_iteration, head, list_iterations, write_iteration
-from genlib.llm_output import FORMAT, Answer, FileSpec, LLMOutput, Stats, dump_output
-from genlib.materialize import materialize
 from genlib.workspace import Workspace
 
 SERVER = "api/notes/server.js"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from conftest import APPS, run_doit
 
-from genlib import browser, htmlreport
+from genlib.checks import browser
+from genlib.commands import htmlreport
 from genlib.workspace import Workspace
 
 CHROMIUM = browser.find_executable("")  # at import, before the tests' PATH is narrowed

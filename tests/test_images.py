@@ -12,10 +12,11 @@ import pytest
 from conftest import APPS, BUILD_IMAGE, DoitRun, add_iteration, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
 
-from genlib import images, ports, process
-from genlib.engine import Stack
-from genlib.llm_output import ComponentSpec
-from genlib.manifest import Manifest
+from genlib import process
+from genlib.documents.llm_output import ComponentSpec
+from genlib.documents.manifest import Manifest
+from genlib.stack import images, ports
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 ITERATION = "iter_001_deps"
@@ -153,7 +154,7 @@ def test_code_edits_build_nothing_and_dependency_edits_build_one_image(engine: W
     failed = run_doit(engine, timeout=1200)
     assert failed.returncode == 1 and built(failed) == ["quotes-api"], failed.output  # failed tests, no tool error
     assert images.tags(engine) == good  # the stack keeps the images that built
-    assert images.current(engine) is False  # so the next `doit` tries the build again
+    assert images.up_to_date(engine) is False  # so the next `doit` tries the build again
 
 
 @pytest.mark.docker

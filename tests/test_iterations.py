@@ -4,7 +4,7 @@ from pathlib import Path
 
 from conftest import add_iteration, run_doit
 
-from genlib.iterations import list_iterations, slugify, write_iteration
+from genlib.app.iterations import list_iterations, slugify, write_iteration
 from genlib.workspace import Workspace
 
 

@@ -1,4 +1,4 @@
-"""genlib.llm against a scripted Ollama on loopback, through the real `ollama` client."""
+"""genlib.model.ollama and genlib.model.ask against a scripted Ollama on loopback, through the real `ollama` client."""
 
 from __future__ import annotations
 
@@ -12,11 +12,14 @@ import pytest
 from conftest import APPS
 from ollama_server import MODEL, ScriptedOllama, broken, cut, delay, status
 
+from genlib.answer.rules import Baseline, Limits, check
 from genlib.config import Settings
+from genlib.documents.llm_output import Answer, answer_schema
 from genlib.errors import AnswerInvalid, LLMError, LLMTimeout, LLMUnavailable, ModelMissing, OutputError
-from genlib.llm import OllamaLLM, StatusLine, ask, num_ctx_for, parse_answer, prompt_dropped, token_meter
-from genlib.llm_output import Answer, answer_schema
-from genlib.rules import Current, Limits, check
+from genlib.model.ask import ask, parse_answer
+from genlib.model.base import num_ctx_for
+from genlib.model.meter import StatusLine, token_meter
+from genlib.model.ollama import OllamaLLM, prompt_dropped
 
 NOTES_ANSWER = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]
 MESSAGES = [{"role": "user", "content": "build a notes app"}]
@@ -36,7 +39,7 @@ def llm_for(request: pytest.FixtureRequest) -> Callable[..., OllamaLLM]:
 
 
 def rules(answer: Answer) -> None:
-    check(answer, Current(), Limits())
+    check(answer, Baseline(), Limits())
 
 
 def test_num_ctx_fits_prompt_and_answer_as_a_power_of_two() -> None:

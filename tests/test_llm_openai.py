@@ -1,4 +1,4 @@
-"""provider=openai: genlib.llm's OpenAILLM against a scripted OpenAI-compatible server, through the real httpx
+"""provider=openai: genlib.model.openai's OpenAILLM against a scripted OpenAI-compatible server, through the real httpx
 client; then `doit gen` and `doit heal` end to end, every fault as one line, and the API key never written."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from openai_server import MODEL, ScriptedOpenAI, rate_limited
 from test_gen import gen_in_process, snapshot
 from test_heal import broken_workspace, failing_results, fixed, iteration_names
 
+from genlib.answer.rules import Baseline, Limits, check
 from genlib.config import Settings
+from genlib.documents.llm_output import Answer, answer_schema, load_output
 from genlib.errors import (
     ConfigError,
     LLMAuthFailed,
@@ -26,9 +28,8 @@ from genlib.errors import (
     LLMUnavailable,
     ModelMissing,
 )
-from genlib.llm import OpenAILLM, ask
-from genlib.llm_output import Answer, answer_schema, load_output
-from genlib.rules import Current, Limits, check
+from genlib.model.ask import ask
+from genlib.model.openai import OpenAILLM
 from genlib.workspace import Workspace
 
 NOTES = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]
@@ -52,7 +53,7 @@ def llm_for(request: pytest.FixtureRequest) -> Callable[..., OpenAILLM]:
 
 
 def rules(answer: Answer) -> None:
-    check(answer, Current(), Limits())
+    check(answer, Baseline(), Limits())
 
 
 # -- the provider -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import json
 
 from conftest import APPS
 
-from genlib.llm_output import answer_schema, load_output
+from genlib.documents.llm_output import answer_schema, load_output
 
 
 def test_the_schema_offers_the_model_no_say_over_who_owns_a_scenario() -> None:

@@ -1,4 +1,4 @@
-"""manifest.json (genlib/manifest.py): what materialize wrote, read back typed."""
+"""manifest.json (genlib/documents/manifest.py): what materialize wrote, read back typed."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 import pytest
 from conftest import add_iteration
 
-from genlib import manifest
+from genlib.app.iterations import find_iteration, read_manifest
+from genlib.app.materialize import materialize
+from genlib.documents import manifest
 from genlib.errors import WorkspaceError
-from genlib.iterations import find_iteration, read_manifest
-from genlib.materialize import materialize
 from genlib.workspace import Workspace
 
 

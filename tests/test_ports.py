@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import APPS, BASE_IMAGE, add_iteration, run_doit, wait_for_base_image
 
-from genlib import ports
-from genlib.cli import init_workspace
-from genlib.engine import Stack
+from genlib.commands.cli import init_workspace
 from genlib.errors import WorkspaceError
+from genlib.stack import ports
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 NAMES = ["notes-api", "web-frontend"]

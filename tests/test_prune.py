@@ -8,8 +8,9 @@ import uuid
 import pytest
 from conftest import APPS, BUILD_IMAGE, add_iteration, run_doit, wait_for_base_image
 
-from genlib import engine as engine_module
-from genlib import images, prune, registry
+from genlib.app import registry
+from genlib.stack import engine as engine_module
+from genlib.stack import images, prune
 from genlib.workspace import Workspace
 
 REQUIREMENTS = "api/quotes/requirements.txt"

@@ -15,10 +15,10 @@ import pytest
 from conftest import APPS, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
 
-from genlib import ports
 from genlib.config import OFFLINE_DATA_IMAGES
-from genlib.engine import Stack
-from genlib.scenarios import TestFile, load_tests, parse_scenarios, save_tests
+from genlib.documents.scenarios import TestFile, load_tests, parse_scenarios, save_tests
+from genlib.stack import ports
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 pytestmark = pytest.mark.docker

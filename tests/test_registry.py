@@ -1,4 +1,4 @@
-"""registry.yaml (genlib/registry.py): built from the overlay, round-tripped typed, damage named."""
+"""registry.yaml (genlib/app/registry.py): built from the overlay, round-tripped typed, damage named."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import APPS, add_iteration
 
-from genlib import registry
+from genlib.app import registry
+from genlib.app.iterations import find_iteration
+from genlib.app.materialize import materialize
+from genlib.app.registry import Entry, FileEntry, Registry
 from genlib.errors import RegistryError
-from genlib.iterations import find_iteration
-from genlib.materialize import materialize
-from genlib.registry import Entry, FileEntry, Registry
 from genlib.workspace import Workspace
 
 

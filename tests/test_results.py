@@ -1,4 +1,4 @@
-"""results.json (genlib/results.py): round-tripped typed, old files load, damage named."""
+"""results.json (genlib/documents/results.py): round-tripped typed, old files load, damage named."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from genlib import results
+from genlib.documents import results
+from genlib.documents.results import Result, RunReport
 from genlib.errors import WorkspaceError
-from genlib.results import Result, RunReport
 
 # A results.json exactly as genlib wrote it before the typed models (the runner's to_dict()).
 OLD = """{

@@ -1,4 +1,4 @@
-"""genlib.rules on plain data: the app an answer lands on, the answer, the app it would produce.
+"""genlib.answer.rules on plain data: the app an answer lands on, the answer, the app it would produce.
 
 (The same rules through the real `doit gen` and `doit heal` are in tests/faults/.)
 """
@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from resources import at_caps
 
-from genlib import scenarios
+from genlib.answer.patch import fingerprint, only_changed
+from genlib.answer.rules import App, Baseline, Limits, check
+from genlib.documents import scenarios
+from genlib.documents.llm_output import Answer, ComponentSpec
 from genlib.errors import OutputError, PatchRejected
-from genlib.llm_output import Answer, ComponentSpec
-from genlib.patch import fingerprint, only_changed
-from genlib.rules import App, Current, Limits, check
 
 SERVER = "api/notes/server.js"
 SPECS = [
@@ -36,7 +36,7 @@ TESTS = scenarios.TestFile.model_validate(
         ]
     }
 )
-CURRENT = Current(
+CURRENT = Baseline(
     {(s["layer"], s["name"]): ComponentSpec.model_validate(s) for s in SPECS}, dict(TREE), TESTS
 )  # fmt: skip
 
@@ -137,7 +137,7 @@ def test_a_depends_on_cycle_is_refused() -> None:
 @pytest.mark.fault_class(3)
 def test_a_dense_depends_on_graph_is_checked_once_per_service() -> None:
     """30 services each depending on every earlier one: 2^30 paths, walked once each service (it hung)."""
-    app = check(Answer.model_validate(at_caps.app()), Current(), Limits())
+    app = check(Answer.model_validate(at_caps.app()), Baseline(), Limits())
     assert len(app.services) == at_caps.COMPONENTS
 
 

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from conftest import BASE_IMAGE, add_iteration, notes_variant, run_doit, wait_for_base_image
 
-from genlib import checks, logscan, runner
-from genlib.engine import ServiceState, Stack
-from genlib.iterations import Iteration, head
-from genlib.results import Result, RunReport
-from genlib.scenarios import (
+from genlib import logscan
+from genlib.app.iterations import Iteration, head
+from genlib.checks import expect as checks
+from genlib.checks import runner
+from genlib.documents.results import Result, RunReport
+from genlib.documents.scenarios import (
     ExecExpect,
     HttpExpect,
     HttpScenario,
@@ -29,6 +30,8 @@ from genlib.scenarios import (
     parse_scenarios,
     save_tests,
 )
+from genlib.stack.engine import Stack
+from genlib.stack.health import ServiceState
 from genlib.workspace import Workspace
 
 # -- dotted JSON paths and matching --------------------------------------------------------------

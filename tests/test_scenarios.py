@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import APPS
 
-from genlib.errors import ScenarioError
-from genlib.scenarios import (
+from genlib.documents.scenarios import (
     HttpScenario,
     LogsScenario,
     TestFile,
@@ -19,6 +18,7 @@ from genlib.scenarios import (
     locate,
     parse_scenarios,
 )
+from genlib.errors import ScenarioError
 
 GOOD = """\
 version: 1

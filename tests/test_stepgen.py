@@ -21,11 +21,11 @@ from resources import many_files
 from test_gen import gen_in_process, snapshot
 from test_heal import SERVER, broken_workspace, server_source
 
-from genlib import rules
+from genlib.answer import rules
+from genlib.answer.syntax import Syntax
+from genlib.documents.llm_output import load_output
 from genlib.errors import OutputError
-from genlib.llm_output import load_output
-from genlib.stepgen import Plan, check_file, check_not_shortened, read_fenced
-from genlib.syntax import Syntax
+from genlib.model.stepgen import Plan, check_file, check_not_shortened, read_fenced
 from genlib.workspace import Workspace
 
 
@@ -194,12 +194,12 @@ def test_a_plan_is_checked_without_the_content_still_to_come() -> None:
     answer = json.loads((APPS / "notesdb" / "llm_output.json").read_text())["answer"]
     plan = Plan.model_validate_json(as_plan(json.dumps(answer))[0]).as_answer({})
     assert {"frontend/web/package.json", "workers/jobs/requirements.txt"} <= {f.path for f in plan.files}
-    rules.check(plan, rules.Current(), rules.Limits(), planned=True)
+    rules.check(plan, rules.Baseline(), rules.Limits(), planned=True)
     with pytest.raises(OutputError, match=r"package\.json: not valid JSON"):
-        rules.check(plan, rules.Current(), rules.Limits())  # a whole answer with an empty package.json
+        rules.check(plan, rules.Baseline(), rules.Limits())  # a whole answer with an empty package.json
     applied = {"backend/db/001_schema.sql": "0" * 64}
     with pytest.raises(OutputError, match="never change an applied migration"):
-        rules.check(plan, rules.Current(applied=applied), rules.Limits(), planned=True)
+        rules.check(plan, rules.Baseline(applied=applied), rules.Limits(), planned=True)
 
 
 def test_a_shortened_file_is_never_taken_for_a_whole_one() -> None:

@@ -1,10 +1,10 @@
-"""Which services and files a failure implicates (genlib/suspects.py), on registries built by hand."""
+"""Which services and files a failure implicates (genlib/model/suspects.py), on registries built by hand."""
 
 from __future__ import annotations
 
-from genlib import suspects
-from genlib.llm_output import Layer
-from genlib.registry import Entry, FileEntry
+from genlib.app.registry import Entry, FileEntry
+from genlib.documents.llm_output import Layer
+from genlib.model import suspects
 
 IT = "iter_001_shop"
 SOURCES: dict[str, str] = {}

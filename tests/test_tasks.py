@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import add_iteration
 
-from genlib.tasks import head_results
+from genlib.tasks.graph import head_results
 from genlib.workspace import Workspace
 
 

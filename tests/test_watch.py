@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from conftest import BASE_IMAGE, add_iteration, wait_for_base_image
 
-from genlib import watch
-from genlib.engine import Stack
+from genlib.commands import watch
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 LINE_LIMIT_S = 300  # a bound so a broken watch fails the test instead of hanging it

@@ -26,12 +26,13 @@ import yaml
 from conftest import APPS
 from ollama_server import ScriptedOllama
 
-from genlib import checkpoint, gen, lock
-from genlib.cli import init_workspace
-from genlib.commands import INTERRUPTED
-from genlib.iterations import list_iterations
-from genlib.llm_output import load_output
-from genlib.scenarios import load_tests
+from genlib import checkpoint, lock
+from genlib.app.iterations import list_iterations
+from genlib.commands.cli import init_workspace
+from genlib.commands.doit_commands import INTERRUPTED
+from genlib.documents.llm_output import load_output
+from genlib.documents.scenarios import load_tests
+from genlib.loops import gen
 from genlib.workspace import Workspace
 
 NOTES = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]

@@ -13,9 +13,9 @@ from conftest import add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama
 
 from faults.conftest import Running, assert_consistent, assert_stopped, error_lines, snapshot, start_doit
-from genlib.engine import published_ports
-from genlib.iterations import list_iterations
-from genlib.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.app.iterations import list_iterations
+from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.stack.compose_file import published_ports
 from genlib.workspace import Workspace
 
 pytestmark = pytest.mark.docker

@@ -13,8 +13,15 @@ from ollama_server import ScriptedOllama
 
 from faults.conftest import NOTES, SEED_ITERATION, changed, error_lines, snapshot
 from faults.test_interpolation import probe_answer
-from genlib import registry
-from genlib.scenarios import TestFile, check_services, load_tests, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.app import registry
+from genlib.documents.scenarios import (
+    TestFile,
+    check_services,
+    load_tests,
+    merge_model_scenarios,
+    parse_scenarios,
+    save_tests,
+)
 from genlib.workspace import Workspace
 
 DIGEST_SCENARIOS = ["worker reaches api", "worker file present"]  # the model's, from the seed's gen

@@ -79,7 +79,7 @@ CASES: dict[str, tuple[Answer, str]] = {
     "right-to-left override": (first_path("api/notes/x\u202esj.exe"), "may only use ASCII letters"),
     # genlib's own files and the workspace's
     "touches dodo.py": (first_path("dodo.py"), "unknown layer 'dodo.py'"),
-    "touches genlib": (first_path("genlib/gen.py"), "unknown layer 'genlib'"),
+    "touches genlib": (first_path("genlib/loops/gen.py"), "unknown layer 'genlib'"),
     "touches templates": (first_path("templates/gen.md.j2"), "unknown layer 'templates'"),
     "touches test.yaml": (first_path("test.yaml"), "unknown layer 'test.yaml'"),
     "touches HEAD": (first_path("iterations/HEAD"), "unknown layer 'iterations'"),

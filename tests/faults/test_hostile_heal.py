@@ -58,7 +58,7 @@ CASES: dict[str, tuple[Callable[[Path], Reply], str]] = {
     "deletes what is not there": (lambda _: patch(deletions=["api/ghost/x.js"]), "names no current file"),
     "changes nothing": (lambda _: writing(SERVER, SOURCE), "patch changes nothing"),
     "touches dodo.py": (lambda _: writing("dodo.py"), "unknown layer 'dodo.py'"),
-    "touches genlib": (lambda _: writing("genlib/heal.py"), "unknown layer 'genlib'"),
+    "touches genlib": (lambda _: writing("genlib/loops/heal.py"), "unknown layer 'genlib'"),
     "touches templates": (lambda _: writing("templates/heal.md.j2"), "unknown layer 'templates'"),
     "touches test.yaml": (lambda _: writing("test.yaml", "version: 1\nscenarios: []\n"), "unknown layer 'test.yaml'"),
     "climbs out with dot-dot": (lambda _: writing("api/notes/../../../../dodo.py"), "'..' segment"),

@@ -27,7 +27,7 @@ from faults.conftest import (
     snapshot,
     start_doit,
 )
-from genlib.iterations import list_iterations, read_manifest
+from genlib.app.iterations import list_iterations, read_manifest
 from genlib.workspace import Workspace
 
 BUILD = ("materialize", "registry", "compose")

@@ -11,7 +11,7 @@ from conftest import run_doit
 from ollama_server import ScriptedOllama, held
 
 from faults.conftest import NOTES, NOTES_TEXT, SEED_ITERATION, Running, changed, error_lines, snapshot, start_doit
-from genlib.iterations import list_iterations
+from genlib.app.iterations import list_iterations
 from genlib.workspace import Workspace
 
 

@@ -17,7 +17,7 @@ from conftest import run_doit
 from ollama_server import ScriptedOllama
 
 from faults.conftest import NOTES, SEED_ITERATION
-from genlib.compose import public_env_path
+from genlib.stack.compose import public_env_path
 from genlib.workspace import Workspace
 
 FORBIDDEN_KEYS = {"privileged", "network_mode", "pid", "ipc", "userns_mode", "cap_add", "devices", "volumes_from"}

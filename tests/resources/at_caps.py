@@ -15,7 +15,7 @@ COMPONENTS = 30
 FILES = 200
 TEXT = 4000
 WORDS = "notes tags search export archive "  # the request's words, so every file and component is "relevant"
-LOG_LINE = (WORDS * 100)[:2000]  # a scenario's must_contain line: at most 2,000 (genlib.scenarios)
+LOG_LINE = (WORDS * 100)[:2000]  # a scenario's must_contain line: at most 2,000 (genlib.documents.scenarios)
 
 
 def text(tag: str) -> str:

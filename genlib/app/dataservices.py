@@ -1,0 +1,123 @@
+"""Data services: components of runtime `postgres` and `redis`.
+
+They hold no program. genlib runs the runtime's image with its data in a named
+volume (`<service>-data`, per workspace: Compose prefixes it with the project),
+a healthcheck, and tells each dependent where to find it (`DATABASE_URL`,
+`REDIS_URL`, and `<SERVICE>_URL` as for every service). A postgres component
+may hold `.sql` files: its migrations (genlib.stack.migrations).
+
+The database password is generated once per workspace into `.genlib/db.env`
+(mode 600) and reaches containers only through Compose's interpolation of
+`${GENLIB_DB_PASSWORD}`: it is in no generated file, prompt or result.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from genlib.workspace import Workspace
+
+DB_USER: Final = "app"
+DB_NAME: Final = "app"
+PASSWORD_VAR: Final = "GENLIB_DB_PASSWORD"
+ENV_FILE: Final = "db.env"
+# Compose stops with this message when the variable is missing (no env file passed).
+_PASSWORD_REF = f"${{{PASSWORD_VAR}:?missing .genlib/{ENV_FILE}: run doit}}"
+
+
+@dataclass(frozen=True)
+class DataRuntime:
+    """How one data runtime runs: everything docker-compose.yml.j2 needs besides the image."""
+
+    port: int
+    scheme: str
+    url_variable: str  # the conventional variable its dependents read
+    data_dir: str  # where the named volume is mounted
+    user: str  # the official images' uid, which genlib's offline images share
+    tmpfs: tuple[str, ...]
+    command: tuple[str, ...] | None  # None: the image's own
+    health: tuple[str, ...]
+
+
+RUNTIMES: Final = {
+    "postgres": DataRuntime(
+        port=5432,
+        scheme="postgresql",
+        url_variable="DATABASE_URL",
+        data_dir="/var/lib/postgresql/data",
+        user="999:999",
+        tmpfs=("/tmp", "/var/run/postgresql"),  # the server's socket and lock file
+        command=None,
+        # TCP, not the socket: the official image's first-start server listens on the socket only.
+        health=("CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-U", DB_USER, "-d", DB_NAME),
+    ),
+    "redis": DataRuntime(
+        port=6379,
+        scheme="redis",
+        url_variable="REDIS_URL",
+        data_dir="/data",
+        user="999:999",
+        tmpfs=("/tmp",),
+        # Only the stack's own network reaches it (no published port), hence no protected mode.
+        command=("redis-server", "--dir", "/data", "--appendonly", "yes", "--protected-mode", "no"),
+        health=("CMD", "redis-cli", "ping"),
+    ),
+}
+
+
+def is_data(runtime: str) -> bool:
+    return runtime in RUNTIMES
+
+
+def volume_name(service: str) -> str:
+    """The volume's name in docker-compose.yml (Compose prefixes `<project>_`)."""
+    return f"{service}-data"
+
+
+def url(runtime: str, service: str) -> str:
+    """What a dependent gets to reach `service`; the password stays a Compose variable."""
+    data = RUNTIMES[runtime]
+    if runtime == "postgres":
+        return f"{data.scheme}://{DB_USER}:{_PASSWORD_REF}@{service}:{data.port}/{DB_NAME}"
+    return f"{data.scheme}://{service}:{data.port}/0"
+
+
+def environment(runtime: str) -> dict[str, str]:
+    """The data service's own environment (the official images' variables)."""
+    if runtime == "postgres":
+        return {"POSTGRES_USER": DB_USER, "POSTGRES_DB": DB_NAME, "POSTGRES_PASSWORD": _PASSWORD_REF}
+    return {}
+
+
+# -- the password ---------------------------------------------------------------------------------
+
+
+def env_file(ws: Workspace) -> Path:
+    return ws.state_dir / ENV_FILE
+
+
+def ensure_password(ws: Workspace) -> Path:
+    """Create .genlib/db.env (mode 600) with a new random password unless it exists; return its path."""
+    path = env_file(ws)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # token_hex: nothing a URL, YAML or Compose's `$` would have to escape.
+        text = f"# genlib: this workspace's database password (mode 600)\n{PASSWORD_VAR}={secrets.token_hex(24)}\n"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return path
+
+
+def known_secrets(ws: Workspace) -> list[str]:
+    """The workspace's secret values, for redaction of logs, evidence and prompts."""
+    try:
+        text = env_file(ws).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    found = [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith(f"{PASSWORD_VAR}=")]
+    return [value for value in found if value]

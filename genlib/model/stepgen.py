@@ -1,0 +1,399 @@
+"""A gen in steps (setting `steps`): a small JSON plan, then each file as plain text in one fenced block.
+
+    ask_plan       the plan (Plan: components, files with a purpose, interfaces, scenarios), checked as an answer
+    file_messages  the plan prompt and answer, the interface files, then "write <path>": the prefix up to that
+                   last line is byte-identical for every file, so the model server reuses its cache
+    read_fenced    the file's content, then check_file (path and content rules, answer.syntax where it checks)
+    Received       what arrived so far, under .genlib/gen/<request>/: a rerun of the same request resumes
+    generate       all of it -> the LLMOutput of the iteration (format /2, one Step per request)
+
+No code travels escaped inside JSON, and no answer has to hold the whole app: each file has its own
+completion, and a file longer than one completion is continued (genlib.model.continued). A bad file is asked for
+again alone, with the error: that includes the rules of its content, and with the last file those of the answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO, TypeVar
+
+from pydantic import Field, ValidationError
+
+from genlib import prompts
+from genlib.answer import rules
+from genlib.answer.rules import check_content
+from genlib.answer.syntax import Syntax
+from genlib.config import Settings
+from genlib.documents.llm_output import (
+    FORMAT,
+    Answer,
+    Attempt,
+    ComponentSpec,
+    FileSpec,
+    LLMOutput,
+    Request,
+    Step,
+    schema_for,
+)
+from genlib.documents.scenarios import Scenario
+from genlib.errors import OutputError
+from genlib.fsutil import atomic_write_text
+from genlib.model import continued, genprompt
+from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
+from genlib.model.base import LLM, Message
+from genlib.model.genprompt import clip_list
+from genlib.model.meter import token_meter
+from genlib.strict import Strict
+from genlib.text import one_line
+from genlib.workspace import Workspace
+
+JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
+FILE_AGAIN = "Answer again with the whole corrected file in one fenced block, and nothing else."
+T = TypeVar("T")
+_OPENING = re.compile(r"^(`{3,})[\w.+#-]*\s*$")
+
+
+class PlannedFile(Strict):
+    path: str
+    purpose: str = ""  # one line
+    interface: bool = False  # other files build on it: written first, shown to every later request
+
+
+class Interface(Strict):
+    kind: Literal["route", "env", "message"]
+    name: str  # "GET /notes", "NOTES_API_URL", "note"
+    shape: str = ""  # one line: the JSON shape, the value's meaning
+
+
+class Plan(Strict):
+    """The first answer of a gen in steps: everything but the files' content."""
+
+    summary: str = ""
+    components: list[ComponentSpec] = Field(default_factory=list)
+    files: list[PlannedFile] = Field(default_factory=list)
+    interfaces: list[Interface] = Field(default_factory=list)
+    deletions: list[str] = Field(default_factory=list)
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    def as_answer(self, contents: dict[str, str]) -> Answer:
+        files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]
+        return Answer(
+            summary=self.summary,
+            components=self.components,
+            files=files,
+            deletions=self.deletions,
+            scenarios=self.scenarios,
+        )
+
+    def in_order(self) -> list[PlannedFile]:
+        """Interface files first (the others are written against them), else the plan's order."""
+        return [f for f in self.files if f.interface] + [f for f in self.files if not f.interface]
+
+
+def plan_schema() -> dict[str, object]:
+    return schema_for(Plan)
+
+
+def parse_plan(raw: str, check: Check) -> Plan:
+    """The plan's JSON, then every rule an answer obeys, on the files as planned (their content still empty)."""
+    plan = parse_json(raw, Plan)
+    check(plan.as_answer({}), planned=True)
+    return plan
+
+
+# -- one file ----------------------------------------------------------------------------------------
+
+
+def read_fenced(raw: str) -> str:
+    """The content of the answer's one fenced block (``` or longer, an optional language after it)."""
+    lines = raw.split("\n")
+    start = next((i for i, line in enumerate(lines) if _OPENING.match(line.strip())), None)
+    if start is None:
+        raise OutputError("no fenced block: answer with the file's whole content between ``` lines")
+    fence = _OPENING.match(lines[start].strip()).group(1)  # type: ignore[union-attr]  # matched just above
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == fence), None)
+    if end is None:
+        raise OutputError(f"the fenced block never closes (no {fence} line after the content); was the answer cut?")
+    if any(_OPENING.match(line.strip()) for line in lines[end + 1 :]):
+        raise OutputError("more than one fenced block: answer with exactly one, holding the whole file")
+    return "".join(line + "\n" for line in lines[start + 1 : end])  # each line inside the block ends with one
+
+
+def check_file(path: str, content: str, max_bytes: int, syntax: Syntax) -> None:
+    """The content rules, then a cheap syntax check where one exists (python, JavaScript, JSON)."""
+    check_content(path, content, max_bytes)
+    if not content.strip():
+        raise OutputError(f"{path} is empty; write its whole content")
+    syntax.check(path, content)
+
+
+_ELISION = re.compile(
+    r"(\.\.\.|…|rest of (the )?(file|code)|(remains?|stays?|is) (the same|unchanged)|unchanged)", re.IGNORECASE
+)
+
+
+def check_not_shortened(path: str, before: str, after: str) -> None:
+    """A whole-file answer that lost most of the file and says so with an elision is a shortened file."""
+    if len(after) >= len(before) // 2:
+        return
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    if any(_ELISION.search(line) for line in added):
+        raise OutputError(
+            f"{path} came back {len(after)} chars long, from {len(before)}, with parts left out "
+            "('... unchanged'): send the whole file, every line of it"
+        )
+
+
+# -- what arrived so far -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    """A gen's answers as they arrive, under .genlib/gen/<request>/ (the request: prompt, model, server)."""
+
+    folder: Path
+
+    @classmethod
+    def for_request(cls, ws: Workspace, llm: LLM, messages: list[Message]) -> Received:
+        key = hashlib.sha256(f"{llm.host}\n{llm.model}\n{prompt_sha256(messages)}".encode()).hexdigest()[:16]
+        return cls(ws.state_dir / "gen" / key)
+
+    def plan(self) -> tuple[str, Step, Request] | None:
+        path = self.folder / "plan.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data["raw"], Step.model_validate(data["step"]), Request.model_validate(data["request"])
+
+    def keep_plan(self, raw: str, step: Step, request: Request) -> None:
+        self._write(self.folder / "plan.json", {"raw": raw, "step": step.model_dump(), "request": request.model_dump()})
+
+    def file(self, path: str) -> tuple[str, Step] | None:
+        stored = self._file_path(path)
+        if not stored.is_file():
+            return None
+        data = json.loads(stored.read_text(encoding="utf-8"))
+        return data["content"], Step.model_validate(data["step"])
+
+    def keep_file(self, path: str, content: str, step: Step) -> None:
+        self._write(self._file_path(path), {"path": path, "content": content, "step": step.model_dump()})
+
+    def count(self) -> int:
+        return len(list((self.folder / "files").glob("*.json")))
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _file_path(self, path: str) -> Path:
+        return self.folder / "files" / f"{hashlib.sha256(path.encode()).hexdigest()[:16]}.json"
+
+    @staticmethod
+    def _write(path: Path, data: object) -> None:
+        atomic_write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+
+
+# -- the whole gen ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    ws: Workspace
+    llm: LLM
+    settings: Settings
+    check: Check  # every rule, on the whole answer
+    out: TextIO
+    current: rules.Baseline = field(default_factory=rules.Baseline)  # the app it lands on: each file's rules
+
+
+def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
+    """Plan, then every file (resuming from what a killed run received); the iteration's llm_output."""
+    with Syntax() as syntax:
+        got = collect(run, messages, syntax)
+    return LLMOutput(
+        format=FORMAT,
+        kind="gen",
+        description=description,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        request=got.request(run.llm.host, messages),
+        steps=got.steps,
+        answer=got.answer,
+        stats=got.stats(),
+    )
+
+
+def patch(run: Run, messages: list[Message], tree: dict[str, str]) -> Accepted[Answer]:
+    """A heal answer in steps: a small JSON header (the plan of the patch), then each file it changes as plain
+    text, whole; a file that comes back much shorter than it is, with an elision ("... rest unchanged"), is
+    refused and asked for again: a shortened file is never shipped silently."""
+    header = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + HEADER_NOTE}]
+    with Syntax() as syntax:
+        return collect(run, header, syntax, tree)
+
+
+HEADER_NOTE = """
+
+## Answer in steps: the header first
+This answer is the header only, as the JSON object of the schema: `summary`, the components and scenarios it
+changes, `deletions`, and `files` as {path, purpose} for every file the patch writes (no content yet). Each of
+those files is asked for next, one at a time: then send it whole, never with parts left out."""
+
+
+def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, str] | None = None) -> Accepted[Answer]:
+    """The plan, then each file; kept under .genlib/gen/ as they arrive. `tree`: the current files (heal)."""
+    received = Received.for_request(run.ws, run.llm, messages)
+    budget = run.settings.gen_budget_chars  # what each file request adds to `messages`: STEPS_SHARE of it
+    run.llm.reserve(sum(len(m["content"]) for m in messages) + int(budget * genprompt.STEPS_SHARE))
+    plan_raw, plan_step, request, plan = _plan(run, messages, received)
+    plan_text, notes = genprompt.plan_shown(plan_raw, plan, int(budget * genprompt.PLAN_SHARE))
+    room = int(budget * genprompt.STEPS_SHARE) - len(plan_text) - genprompt.ASK_ROOM
+    order = plan.in_order()
+    if received.count():
+        print(f"resuming: {received.count()} of {len(order)} files already received ({received.folder})", file=run.out)
+    contents: dict[str, str] = {}
+    steps = [plan_step]
+    for number, planned in enumerate(order, 1):
+        kept = received.file(planned.path)
+        if kept is None:
+            interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
+            written, left_out = _shown(plan, interfaces, contents, room)
+            asking = file_messages(run.ws, messages, plan_text, written, planned, plan, notes + left_out)
+            before = (tree or {}).get(planned.path)
+            arrival = _arrival_rules(run, plan, contents, planned.path, last=number == len(order))
+            kept = _one_file(run, asking, planned, syntax, before, arrival, (number, len(order)))
+            received.keep_file(planned.path, *kept)
+        contents[planned.path] = kept[0]
+        steps.append(kept[1])
+    answer = plan.as_answer(contents)
+    try:
+        run.check(answer)  # every rule once more, on the whole answer (files kept by a killed run too)
+    except OutputError:
+        received.clear()  # a rerun asks again rather than resume into the same refusal
+        raise
+    return Accepted(answer, "", [], steps=steps, made=request)
+
+
+def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, Step, Request, Plan]:
+    kept = received.plan()
+    if kept is not None:
+        raw, step, request = kept
+        try:
+            return raw, step, request, parse_plan(raw, run.check)
+        except (OutputError, ValidationError):
+            received.clear()  # the rules or the workspace changed since: start again
+    expect = Expect(lambda raw: parse_plan(raw, run.check), plan_schema(), JSON_AGAIN)
+    accepted = _ask(run, messages, expect, "plan")
+    step = _step("plan", messages, accepted)
+    request = accepted.request(run.llm.host, messages)
+    received.keep_plan(accepted.raw, step, request)
+    return accepted.raw, step, request, accepted.answer
+
+
+def _arrival_rules(run: Run, plan: Plan, contents: dict[str, str], path: str, *, last: bool) -> Callable[[str], None]:
+    """The rules a file's content must pass (a dependency file's, a migration the database ran), and with the
+    last file every rule on the whole answer (a patch that changes nothing): what breaks one goes back with
+    that file alone, not as a refusal of the whole answer after every file is in."""
+    limits = rules.Limits.of(run.settings)
+
+    def check(content: str) -> None:
+        rules.check_one_file(FileSpec(path=path, content=content), run.current, limits)
+        if last:
+            run.check(plan.as_answer({**contents, path: content}))
+
+    return check
+
+
+def _shown(
+    plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str, str], room: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The interface files a request shows: all of them, or for an interface file those written before it;
+    within `room` chars, in plan order (the same list for every later file: the server's cache)."""
+    shown = interfaces if interfaces is not None else [f for f in plan.files if f.interface]
+    sources = [genprompt.Source(f.path, contents[f.path]) for f in shown if f.path in contents]
+    written, omitted = genprompt.fit_files(sources, room)
+    return written, [f"interface files not shown: {', '.join(omitted)}"] if omitted else []
+
+
+def _one_file(
+    run: Run,
+    asking: list[Message],
+    planned: PlannedFile,
+    syntax: Syntax,
+    before: str | None,
+    arrival: Callable[[str], None],
+    position: tuple[int, int],
+) -> tuple[str, Step]:
+    max_bytes = run.settings.max_file_bytes
+
+    def parse(raw: str) -> str:
+        content = read_fenced(raw)
+        check_file(planned.path, content, max_bytes, syntax)
+        if before is not None:
+            check_not_shortened(planned.path, before, content)
+        arrival(content)
+        return content
+
+    label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s
+    resume = continued.resumer(limit=max_bytes + continued.FENCES)
+    accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN, resume), label)
+    return accepted.answer, _step(planned.path, asking, accepted)
+
+
+def file_messages(
+    ws: Workspace,
+    messages: list[Message],
+    plan_text: str,
+    written: list[dict[str, Any]],
+    planned: PlannedFile,
+    plan: Plan,
+    left_out: Sequence[str] = (),
+) -> list[Message]:
+    """The plan request and its answer (as genprompt.plan_shown gives it), then the interface files and the one
+    file asked for; `left_out` says what the budget kept out.
+
+    Everything before the file's own lines is the same for every file of the run (the server's cache)."""
+    component = next(
+        (c for c in plan.components if planned.path.startswith(f"{c.layer}/{c.name}/")),
+        None,
+    )
+    cap = genprompt.ASK_TEXT_CAP
+    context = {
+        "written": written,
+        "left_out": list(left_out),
+        "path": planned.path,
+        "purpose": one_line(planned.purpose, cap),
+        "component": component and {**component.model_dump(), "command": clip_list(component.command or [], cap)},
+    }
+    ask = prompts.render(ws, "file.md.j2", context)
+    return [*messages, {"role": "assistant", "content": plan_text}, {"role": "user", "content": ask}]
+
+
+def _ask(run: Run, messages: list[Message], expect: Expect[T], label: str) -> Accepted[T]:
+    on_progress, finish = token_meter(run.out, label)
+    try:
+        return ask_for(
+            run.llm,
+            messages,
+            expect,
+            retries=run.settings.retries,
+            rejected_dir=run.ws.state_dir / "rejected",
+            on_progress=on_progress,
+        )
+    finally:
+        finish()
+
+
+def _step(name: str, messages: list[Message], accepted: Accepted[T]) -> Step:
+    return Step(
+        name=name,
+        prompt_sha256=prompt_sha256(messages),
+        prompt_chars=sum(len(m["content"]) for m in messages),
+        attempts=[Attempt.model_validate(a.model_dump()) for a in accepted.attempts],
+        stats=accepted.stats(),
+    )
