@@ -150,11 +150,12 @@ def test_unchanged_files_sent_three_times_are_a_failed_round_recorded_in_history
     failing_results(workspace)
     unchanged = patch("looks fine to me", server_source().replace(GOOD_LINE, BROKEN_LINE))
     ollama.enqueue(unchanged, unchanged, unchanged)
-    run = run_doit(workspace, "heal", "max_iter=1")
+    (workspace.root / "genlib.toml").write_text("[heal]\nmax_iter = 1\n")  # not on the command line
+    run = run_doit(workspace, "heal")
     assert run.returncode == 1, run.output
     assert "ERROR" not in run.output
     assert "round 1: (no iteration)" in run.output and "patch changes nothing" in run.output
-    assert "stopped after 1 round(s): the limit of 1 round(s) was reached" in run.output
+    assert "stopped after 1 round(s): the limit of 1 round(s) was reached (max_iter=1;" in run.output
     assert iteration_names(workspace) == ["iter_001_notes"]
     shown = run_doit(workspace, "history").output
     assert "heal rounds that wrote no iteration:" in shown

@@ -245,7 +245,8 @@ def _loop(ws: Workspace, state: State, settings: Settings, variables: dict[str, 
             raise type(exc)(f"{exc} ({kept})") from exc
         if stop is not None:
             return stop
-    return _finish(ws, state, out, f"the limit of {settings.max_iter} round(s) was reached (max_iter=)")
+    limit = settings.max_iter
+    return _finish(ws, state, out, f"the limit of {limit} round(s) was reached (max_iter={limit}; raise it for more)")
 
 
 def _round(
