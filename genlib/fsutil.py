@@ -12,12 +12,12 @@ from typing import Any
 from genlib.errors import WorkspaceError
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, fsync, then rename over it."""
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write to a temp file beside `path`, fsync, then rename over it (`mode`: 0o600 for a secret)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide files from the containers' user
+        os.fchmod(fd, mode)  # by default not mkstemp's 0600, which would hide files from the containers' user
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -28,8 +28,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
 def write_if_changed(path: Path, text: str) -> bool:

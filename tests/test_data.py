@@ -6,6 +6,8 @@ Counts what was done: migrations applied per run, rows kept, volumes left.
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +19,7 @@ from genlib.app.iterations import head, write_iteration
 from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.documents.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
 from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.stack.compose_file import compose_cli
 from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
@@ -79,7 +82,7 @@ def test_data_survives_recreates_and_down_and_only_volumes_1_deletes_it(ledger: 
     assert new_migrations(first) == [1]
     assert sql(ledger, "insert into entries (text) values ('rent')")[0] == 0
     password = known_secrets(ledger)[0]
-    assert oct((ledger.state_dir / "db.env").stat().st_mode & 0o777) == "0o600"
+    assert oct((ledger.root / ".env").stat().st_mode & 0o777) == "0o600"
     it = head(ledger)
     assert it is not None
     written = [ledger.registry_path, ledger.compose_path, it.results, *it.logs_dir.glob("*.log")]
@@ -98,6 +101,37 @@ def test_data_survives_recreates_and_down_and_only_volumes_1_deletes_it(ledger: 
     assert gone.returncode == 0, gone.output
     assert "deleting 2 volume(s) and the data in them:" in gone.output and "db-backend-data" in gone.output
     assert volumes(ledger) == []
+
+
+def test_compose_by_hand_works_in_the_workspace_folder_and_the_password_stays_out_of_git(ledger: Workspace) -> None:
+    """`docker-compose ps`, `logs -f` and `exec db-backend psql` with no flags, as Compose users type them."""
+    green(ledger)
+    cli = compose_cli()
+    assert cli is not None
+
+    def by_hand(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], cwd=ledger.root, capture_output=True, text=True, timeout=120)
+
+    ps = by_hand("ps")
+    assert ps.returncode == 0 and "db-backend" in ps.stdout, ps.stderr
+    query = by_hand("exec", "-T", "db-backend", "psql", "-A", "-t", "-c", "select count(*) from entries")
+    assert (query.returncode, query.stdout.strip()) == (0, "1"), query.stderr
+    follow = subprocess.Popen([*cli, "logs", "-f"], cwd=ledger.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)
+    assert follow.poll() is None  # still following
+    follow.terminate()
+    out, err = follow.communicate(timeout=30)
+    assert b"db-backend" in out and b"ready to accept connections" in out, err
+
+    password = known_secrets(ledger)[0]
+    env_file = ledger.root / ".env"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    subprocess.run(["git", "init", "-q"], cwd=ledger.root, check=True)
+    assert subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ledger.root).returncode == 0
+    subprocess.run(["git", "add", "-A"], cwd=ledger.root, check=True)
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ledger.root, capture_output=True, check=True).stdout
+    leaks = [name for name in tracked.decode().split("\0") if name and password in (ledger.root / name).read_text()]
+    assert leaks == []
 
 
 def test_migrations_apply_once_in_order_and_a_failing_file_changes_nothing(ledger: Workspace) -> None:

@@ -52,16 +52,33 @@ def test_dependents_wait_for_healthy_data_and_get_their_urls(workspace: Workspac
     assert env["DATABASE_URL"].endswith("}@db-backend:5432/app")
 
 
-def test_the_password_stays_in_its_private_file(workspace: Workspace) -> None:
+def test_the_password_stays_in_the_git_ignored_env_file_compose_reads_itself(workspace: Workspace) -> None:
     rendered(workspace)
-    env_file = workspace.state_dir / "db.env"
+    env_file = workspace.root / ".env"  # Compose reads it from the project folder: no --env-file needed
     assert env_file.stat().st_mode & 0o777 == 0o600
+    assert ".env" in (workspace.root / ".gitignore").read_text().split()
     [password] = known_secrets(workspace)
     assert len(password) == 48
     for generated in (workspace.registry_path, workspace.compose_path):
         assert password not in generated.read_text()
     ensure_password(workspace)  # kept: the database in the volume was made with it
     assert known_secrets(workspace) == [password]
+
+
+def test_an_older_workspace_keeps_its_password_and_a_person_s_env_lines(workspace: Workspace) -> None:
+    """The database in the volume was made with the password of .genlib/db.env: it moves to .env, whose
+    other lines (a person's Compose habits) stay."""
+    workspace.state_dir.mkdir(exist_ok=True)
+    (workspace.state_dir / "db.env").write_text("# genlib\nGENLIB_DB_PASSWORD=" + "ab" * 24 + "\n")
+    (workspace.root / ".env").write_text("COMPOSE_HTTP_TIMEOUT=200\n")
+    (workspace.root / ".gitignore").write_text("node_modules/\n")
+    ensure_password(workspace)
+    assert known_secrets(workspace) == ["ab" * 24]
+    text = (workspace.root / ".env").read_text()
+    assert text.startswith("COMPOSE_HTTP_TIMEOUT=200\n") and text.count("GENLIB_DB_PASSWORD=") == 1
+    assert (workspace.root / ".env").stat().st_mode & 0o777 == 0o600
+    assert (workspace.root / ".gitignore").read_text().split() == ["node_modules/", ".env"]
+    assert not (workspace.state_dir / "db.env").exists()  # one place for it
 
 
 @pytest.mark.parametrize(

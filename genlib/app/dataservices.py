@@ -6,27 +6,30 @@ a healthcheck, and tells each dependent where to find it (`DATABASE_URL`,
 `REDIS_URL`, and `<SERVICE>_URL` as for every service). A postgres component
 may hold `.sql` files: its migrations (genlib.stack.migrations).
 
-The database password is generated once per workspace into `.genlib/db.env`
-(mode 600) and reaches containers only through Compose's interpolation of
-`${GENLIB_DB_PASSWORD}`: it is in no generated file, prompt or result.
+The database password is generated once per workspace into `.env` (mode 600,
+listed in `.gitignore`), the file Compose reads itself from the workspace folder, so
+`docker-compose ps`, `logs -f` and `exec db-backend psql` work there with no flags.
+It reaches containers only through Compose's interpolation of `${GENLIB_DB_PASSWORD}`:
+it is in no generated file, prompt or result.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
 
 DB_USER: Final = "app"
 DB_NAME: Final = "app"
 PASSWORD_VAR: Final = "GENLIB_DB_PASSWORD"
-ENV_FILE: Final = "db.env"
-# Compose stops with this message when the variable is missing (no env file passed).
-_PASSWORD_REF = f"${{{PASSWORD_VAR}:?missing .genlib/{ENV_FILE}: run doit}}"
+ENV_FILE: Final = ".env"  # in the workspace folder: Compose reads it there by itself
+_OLD_ENV_FILE: Final = "db.env"  # in .genlib/, where older genlibs kept it
+# Compose stops with this message when the variable is missing.
+_PASSWORD_REF = f"${{{PASSWORD_VAR}:?missing in {ENV_FILE}: run doit}}"
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,9 @@ def url(runtime: str, service: str) -> str:
 def environment(runtime: str) -> dict[str, str]:
     """The data service's own environment (the official images' variables)."""
     if runtime == "postgres":
-        return {"POSTGRES_USER": DB_USER, "POSTGRES_DB": DB_NAME, "POSTGRES_PASSWORD": _PASSWORD_REF}
+        # PGUSER/PGDATABASE: `docker-compose exec db-backend psql` connects with no flags
+        own = {"POSTGRES_USER": DB_USER, "POSTGRES_DB": DB_NAME, "POSTGRES_PASSWORD": _PASSWORD_REF}
+        return own | {"PGUSER": DB_USER, "PGDATABASE": DB_NAME}
     return {}
 
 
@@ -97,20 +102,40 @@ def environment(runtime: str) -> dict[str, str]:
 
 
 def env_file(ws: Workspace) -> Path:
-    return ws.state_dir / ENV_FILE
+    return ws.root / ENV_FILE
 
 
 def ensure_password(ws: Workspace) -> Path:
-    """Create .genlib/db.env (mode 600) with a new random password unless it exists; return its path."""
+    """Give .env (mode 600, git-ignored) the database password unless it has one; return its path.
+
+    An older workspace's .genlib/db.env moves there (its database was made with that password);
+    a person's own lines in .env stay."""
     path = env_file(ws)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if _password_in(text) is None:
+        old = ws.state_dir / _OLD_ENV_FILE
         # token_hex: nothing a URL, YAML or Compose's `$` would have to escape.
-        text = f"# genlib: this workspace's database password (mode 600)\n{PASSWORD_VAR}={secrets.token_hex(24)}\n"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        password = (_password_in(old.read_text(encoding="utf-8")) if old.exists() else None) or secrets.token_hex(24)
+        lead = text if not text or text.endswith("\n") else text + "\n"
+        text = f"{lead}# genlib: this workspace's database password (keep it out of git)\n{PASSWORD_VAR}={password}\n"
+        atomic_write_text(path, text, mode=0o600)
+        old.unlink(missing_ok=True)
+    path.chmod(0o600)
+    _ignore(ws.root / ".gitignore", ENV_FILE)
     return path
+
+
+def _password_in(text: str) -> str | None:
+    found = [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith(f"{PASSWORD_VAR}=")]
+    return next((value for value in found if value), None)
+
+
+def _ignore(gitignore: Path, name: str) -> None:
+    """List `name` in the workspace's .gitignore (made by `genlib init`; an older one may lack it)."""
+    text = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if name not in text.split():
+        lead = text if not text or text.endswith("\n") else text + "\n"
+        atomic_write_text(gitignore, f"{lead}{name}\n")
 
 
 def known_secrets(ws: Workspace) -> list[str]:
@@ -119,5 +144,5 @@ def known_secrets(ws: Workspace) -> list[str]:
         text = env_file(ws).read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    found = [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith(f"{PASSWORD_VAR}=")]
-    return [value for value in found if value]
+    password = _password_in(text)
+    return [password] if password else []

