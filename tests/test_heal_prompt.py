@@ -135,15 +135,6 @@ def test_earlier_rounds_are_reported(failing: Any) -> None:
     assert "- iter_002_patch: return the list" in text and "changed: api/notes/server.js" in text
 
 
-def test_head_tail_keeps_both_ends_and_a_marker() -> None:
-    text = "".join(f"line {n}\n" for n in range(1000))
-    cut = healprompt.head_tail(text, 300)
-    assert len(cut) <= 300 and cut.startswith("line 0\n") and cut.endswith("line 999\n") and "chars cut" in cut
-    one_line = "x" * 5000 + "END"
-    assert healprompt.head_tail(one_line, 200).endswith("END")
-    assert healprompt.head_tail("short", 10) == "short"
-
-
 def test_a_workspace_template_overrides_the_default(failing: Any) -> None:
     ws, report, reg = failing
     (ws.templates_dir / "heal.md.j2").write_text("FIX {{ failures[0].name }}\n")

@@ -3,7 +3,9 @@
     existing       the app in the workspace: its components, its files ranked by the request's words
     build          templates/gen.md.j2 with as much of that app as the budget holds -> GenPrompt
     plan_shown     a gen in steps: the plan as every file request repeats it, within PLAN_SHARE
-    fit_files      files by rank, each whole while it fits (the first head+tail when it does not)
+
+Files are fitted as every prompt's are (genlib.budget: files by rank, each whole while it fits, the first
+head+tail when it does not).
 
 Never shortened: the template's own text, the person's request and the answer schema (a request longer
 than the budget makes a longer prompt, never a lost one). The app fills what is left, most important first:
@@ -26,7 +28,7 @@ from pydantic import BaseModel
 from genlib import prompts
 from genlib.app.registry import Entry
 from genlib.app.registry import build as build_registry
-from genlib.model.healprompt import head_tail
+from genlib.budget import Candidate, ShownFile, clip_list, fit, head_tail
 from genlib.text import one_line
 from genlib.workspace import Workspace
 
@@ -38,9 +40,6 @@ ASK_TEXT_CAP = 300  # a purpose or a command, as a file request shows it
 _COMPONENT_SHARE = 0.6  # of the room the fixed text leaves: the component lines at most; the files the rest
 _CAPS = (4000, 1000, 300, 100, 40)  # chars per description and file list, tried in turn
 _LIST_CAP = 1500  # the files not shown, the components named only: a line each at most
-_FILE_FRAME = 30  # what a template adds around a shown file beside its path (a heading, two fences)
-_CUT_NOTE = 40  # head_tail's "[… N chars cut …]" marker
-_MIN_BODY = 200  # a cut file shorter than this shows nothing useful
 _WORD = re.compile(r"[a-z0-9]{3,}")
 
 
@@ -93,23 +92,20 @@ def build(ws: Workspace, context: dict[str, Any], app: App | None, budget: int) 
     names = [s.path for s in app.files]
     reserve = size({"omitted": clip_list(names, _LIST_CAP), "left_out": ["x" * (_LIST_CAP + 300)]})
     lines, notes = _component_lines(app.components, size, int((budget - reserve) * _COMPONENT_SHARE))
-    best: GenPrompt | None = None
-    room = budget - size({"components": lines, "omitted": clip_list(names, _LIST_CAP), "left_out": notes})
-    for _ in range(4):  # render, measure, grow or shrink the files' room to the budget (heal's _fit_files)
-        shown, omitted = fit_files(app.files, room)
-        cut = [f["path"] for f in shown if f["truncated"]]
-        left = [*notes, f"{cut[0]} shown head and tail only"] if cut else notes
-        parts = {"components": lines, "files": shown, "omitted": clip_list(omitted, _LIST_CAP), "left_out": left}
-        prompt = GenPrompt(size.render(parts), [f["path"] for f in shown], omitted, left)
-        if prompt.chars <= budget and (best is None or prompt.chars > best.chars):
-            best = prompt
-        if budget - 200 <= prompt.chars <= budget or (not shown and prompt.chars > budget):
-            break
-        room += budget - prompt.chars
-    if best is None:  # the rest alone fills the budget (a request longer than it): no files
-        parts = {"components": lines, "omitted": clip_list(names, _LIST_CAP), "left_out": notes}
-        best = GenPrompt(size.render(parts), [], names, notes)
-    return best
+
+    def render(shown: list[ShownFile], omitted: list[str]) -> str:
+        parts = {"components": lines, "files": shown, "omitted": clip_list(omitted, _LIST_CAP)}
+        return size.render({**parts, "left_out": _left_out(notes, shown)})
+
+    contents = {s.path: s.content for s in app.files}
+    fitted = fit(render, [Candidate(s.path) for s in app.files], contents.get, budget)
+    shown = [f.path for f in fitted.shown]
+    return GenPrompt(fitted.text, shown, fitted.omitted, _left_out(notes, fitted.shown))
+
+
+def _left_out(notes: list[str], shown: list[ShownFile]) -> list[str]:
+    cut = [f.path for f in shown if f.truncated]
+    return [*notes, f"{cut[0]} shown head and tail only"] if cut else notes
 
 
 class _Measure:
@@ -154,38 +150,6 @@ def _line(comp: Entry, cap: int) -> dict[str, Any]:
         "description": one_line(comp.description, cap),
         "files": [{"path": p} for p in clip_list([f.path for f in comp.files], cap)],
     }
-
-
-def clip_list(items: list[str], cap: int) -> list[str]:
-    """The first items while they fit `cap` chars (", "-joined), then "… and N more"."""
-    kept: list[str] = []
-    used = 0
-    for item in items:
-        if used + len(item) + 2 > cap:
-            break
-        kept.append(item)
-        used += len(item) + 2
-    if not kept and items:
-        kept = [one_line(items[0], cap)]
-    return kept + ([f"… and {len(items) - len(kept)} more"] if len(kept) < len(items) else [])
-
-
-def fit_files(sources: list[Source], room: int) -> tuple[list[dict[str, Any]], list[str]]:
-    """By rank, each file whole while it fits `room`; the first one head+tail when it does not."""
-    shown: list[dict[str, Any]] = []
-    omitted: list[str] = []
-    for src in sources:
-        overhead = len(src.path) + _FILE_FRAME
-        if len(src.content) + overhead <= room:
-            body = src.content
-        elif not shown and room - overhead - _CUT_NOTE >= _MIN_BODY:
-            body = head_tail(src.content, room - overhead - _CUT_NOTE)
-        else:
-            omitted.append(src.path)
-            continue
-        shown.append({"path": src.path, "content": body, "truncated": body is not src.content})
-        room -= len(body) + overhead + (_CUT_NOTE if body is not src.content else 0)
-    return shown, omitted
 
 
 def plan_shown(raw: str, plan: BaseModel, limit: int) -> tuple[str, list[str]]:

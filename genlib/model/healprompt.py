@@ -24,9 +24,9 @@ from typing import Any
 
 from genlib import prompts
 from genlib.app.registry import Entry, Registry
+from genlib.budget import Candidate, ShownFile, fit, head_tail
 from genlib.documents.results import Result, RunReport
 from genlib.model import suspects
-from genlib.model.suspects import Suspect
 from genlib.redact import redact
 from genlib.stack import compose, ports
 from genlib.text import CHARS_PER_TOKEN
@@ -38,21 +38,6 @@ _MIN_EVIDENCE = 240  # even with many failures, each keeps this much evidence
 _MAX_ROUNDS = 5
 
 # -- shortening ------------------------------------------------------------------------------------
-
-
-def head_tail(text: str, limit: int) -> str:
-    """At most `limit` chars: the start and the end (where errors are), cut at line ends when possible."""
-    if len(text) <= limit:
-        return text
-    marker = "\n[… {} chars cut …]\n"
-    room = max(limit - len(marker.format(len(text))), 0)
-    head, tail = text[: room // 3], text[len(text) - (room - room // 3) :]
-    # whole lines when that costs little; one huge line is cut mid-line instead of dropped
-    if head.rfind("\n") >= len(head) // 2:
-        head = head[: head.rfind("\n") + 1]
-    if 0 <= tail.find("\n") < len(tail) // 2:
-        tail = tail[tail.find("\n") + 1 :]
-    return head + marker.format(len(text) - len(head) - len(tail)) + tail
 
 
 def fence(label: str, text: str) -> dict[str, str]:
@@ -160,37 +145,6 @@ def _rounds(rounds: list[RoundNote], budget: int, known: Sequence[str] = ()) -> 
 
 
 # -- the files -------------------------------------------------------------------------------------
-
-_FILE_FRAME = len("### \n```\n\n```\n")  # what the template adds around each file, beside its path
-_CUT_NOTE = 90  # the "(cut to fit …)" note of a truncated file
-_MIN_BODY = 200  # a cut file shorter than this shows nothing useful
-
-
-def _choose_files(
-    ranked: list[Suspect], room: int, read: Callable[[Suspect], str | None]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """By rank, each file whole while it fits; the first file, and any the evidence names, shown head+tail
-    when it does not; later, smaller files fill what is left. Suspects of score 0 are not listed as omitted."""
-    shown: list[dict[str, Any]] = []
-    omitted: list[str] = []
-    for cand in ranked:
-        overhead = len(cand.path) + _FILE_FRAME
-        text = read(cand) if room - overhead >= _MIN_BODY else None
-        if text is None:
-            if cand.score > suspects.REST:
-                omitted.append(cand.path)
-            continue
-        if len(text) + overhead <= room:
-            body = text
-        elif (cand.score >= suspects.NAMED or not shown) and room - overhead - _CUT_NOTE >= _MIN_BODY:
-            body = head_tail(text, room - overhead - _CUT_NOTE)
-        else:
-            if cand.score > suspects.REST:
-                omitted.append(cand.path)
-            continue
-        shown.append({"path": cand.path, "content": body, "size": len(text), "truncated": body is not text})
-        room -= len(body) + overhead + (_CUT_NOTE if body is not text else 0)
-    return shown, omitted
 
 
 def _registry_summary(ws: Workspace, registry: Registry, failing_services: set[str], limit: int) -> str:
@@ -310,30 +264,15 @@ def build(
         "files": [],
         "omitted": [],
     }
-    return _fit_files(ws, context, ranked, budget, lambda c: reader(_iteration_of(comps, c.path), c.path))
 
+    def render(files: list[ShownFile], omitted: list[str]) -> str:
+        return prompts.render(ws, TEMPLATE, {**context, "files": files, "omitted": omitted})
 
-def _fit_files(
-    ws: Workspace, context: dict[str, Any], ranked: list[Suspect], budget: int, read: Callable[[Suspect], str | None]
-) -> HealPrompt:
-    """Fill the room the rest leaves with files: render, measure, and grow or shrink the room to the budget."""
-    room = budget - len(prompts.render(ws, TEMPLATE, context))
-    best: tuple[str, list[dict[str, Any]], list[str]] | None = None
-    for _ in range(4):
-        files, omitted = _choose_files(ranked, room, read)
-        text = prompts.render(ws, TEMPLATE, {**context, "files": files, "omitted": omitted})
-        if len(text) <= budget and (best is None or len(text) > len(best[0])):
-            best = (text, files, omitted)
-        if best is None and not files:
-            best = (text, files, omitted)  # the failures alone exceed the budget
-        if budget - 100 <= len(text) <= budget:
-            break
-        room += budget - len(text)
-    if best is None:
-        files, omitted = [], [c.path for c in ranked if c.score > suspects.REST]
-        best = (prompts.render(ws, TEMPLATE, {**context, "omitted": omitted}), files, omitted)
-    text, files, omitted = best
-    return HealPrompt(text, [f["name"] for f in context["failures"]], [f["path"] for f in files], omitted)
+    candidates = [Candidate(c.path, c.score >= suspects.NAMED, c.score > suspects.REST) for c in ranked]
+    fitted = fit(render, candidates, lambda path: reader(_iteration_of(comps, path), path), budget)
+    return HealPrompt(
+        fitted.text, [f["name"] for f in context["failures"]], [f.path for f in fitted.shown], fitted.omitted
+    )
 
 
 def _service_evidence(failing: list[Result], service: str) -> str:

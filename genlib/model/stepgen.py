@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO, TypeVar
+from typing import Literal, TextIO, TypeVar
 
 from pydantic import Field, ValidationError
 
@@ -30,6 +30,7 @@ from genlib import prompts
 from genlib.answer import rules
 from genlib.answer.rules import check_content
 from genlib.answer.syntax import Syntax
+from genlib.budget import Candidate, ShownFile, clip_list, fit_files
 from genlib.config import Settings
 from genlib.documents.llm_output import (
     FORMAT,
@@ -48,7 +49,6 @@ from genlib.fsutil import atomic_write_text
 from genlib.model import continued, genprompt
 from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
 from genlib.model.base import LLM, Message
-from genlib.model.genprompt import clip_list
 from genlib.model.meter import token_meter
 from genlib.strict import Strict
 from genlib.text import one_line
@@ -311,12 +311,11 @@ def _arrival_rules(run: Run, plan: Plan, contents: dict[str, str], path: str, *,
 
 def _shown(
     plan: Plan, interfaces: list[PlannedFile] | None, contents: dict[str, str], room: int
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[ShownFile], list[str]]:
     """The interface files a request shows: all of them, or for an interface file those written before it;
     within `room` chars, in plan order (the same list for every later file: the server's cache)."""
     shown = interfaces if interfaces is not None else [f for f in plan.files if f.interface]
-    sources = [genprompt.Source(f.path, contents[f.path]) for f in shown if f.path in contents]
-    written, omitted = genprompt.fit_files(sources, room)
+    written, omitted = fit_files([Candidate(f.path) for f in shown if f.path in contents], room, contents.get)
     return written, [f"interface files not shown: {', '.join(omitted)}"] if omitted else []
 
 
@@ -349,7 +348,7 @@ def file_messages(
     ws: Workspace,
     messages: list[Message],
     plan_text: str,
-    written: list[dict[str, Any]],
+    written: list[ShownFile],
     planned: PlannedFile,
     plan: Plan,
     left_out: Sequence[str] = (),
