@@ -12,6 +12,8 @@ workspace busy), 2 for everything else (doit's "a task errored").
     ├── WorkspaceError        bad HEAD, an iteration that does not exist, a damaged file
     │   └── WorkspaceUnavailable  not a workspace, or busy with another run (exit 3)
     ├── ConfigError           genlib.toml or a variable has a bad value (exit 3)
+    ├── NothingToBisect       `doit bisect` on an empty history, or a scenario passing at HEAD (exit 3)
+    ├── BisectError           the scenario never passed on HEAD's line, or an iteration could not be tested
     ├── OutputError           llm_output.json (or a model answer) is malformed or unsafe
     │   └── PatchRejected     a heal patch breaks a rule (outside the layers, weakens a user test)
     ├── HandEditConflict      regenerating would overwrite a file a person edited
@@ -55,6 +57,14 @@ class WorkspaceUnavailable(WorkspaceError):
 
 class ConfigError(GenlibError):
     exit_code = 3  # a bad argument or setting: doit's "bad usage"
+
+
+class NothingToBisect(GenlibError):
+    exit_code = 3  # the bisect could not start
+
+
+class BisectError(GenlibError):
+    pass
 
 
 class OutputError(GenlibError):

@@ -18,9 +18,10 @@ from genlib.workspace import Workspace
 _held: dict[Path, IO[str]] = {}
 
 
-def acquire(ws: Workspace) -> None:
+def acquire(ws: Workspace) -> bool:
+    """Take the lock; True when this call took it (False: this process holds it already)."""
     if ws.root in _held:
-        return
+        return False
     ws.state_dir.mkdir(exist_ok=True)
     handle = open(ws.state_dir / "lock", "a+", encoding="utf-8")  # noqa: SIM115 (held for the process)
     try:
@@ -37,6 +38,7 @@ def acquire(ws: Workspace) -> None:
     handle.write(str(os.getpid()))
     handle.flush()
     _held[ws.root] = handle
+    return True
 
 
 def release(ws: Workspace) -> None:

@@ -57,14 +57,16 @@ def test_upgrade_adds_the_commands_an_older_workspace_lacks(tmp_path: Path, caps
     add_iteration(ws, "iter_001_notes", "notes")
     before = run_doit(ws, "registry")
     assert before.returncode == 0, before.output
-    assert "doit.cfg lacks genlib's commands run, diff, rollback, report, watch: run `genlib upgrade`" in before.output
+    lacks = "doit.cfg lacks genlib's commands run, diff, rollback, bisect, report, watch: run `genlib upgrade`"
+    assert lacks in before.output
     capsys.readouterr()
 
     assert main(["upgrade", str(ws.root)]) == 0
-    assert "added the commands run, diff, rollback, report, watch" in capsys.readouterr().out
+    assert "added the commands run, diff, rollback, bisect, report, watch" in capsys.readouterr().out
     text = (ws.root / "doit.cfg").read_text()
     assert text.startswith(OLD_DOIT_CFG.split("[COMMAND]")[0])  # the person's lines and sections stay
     assert "mine = my_tools:Thing" in text and "report = genlib.commands:Report" in text
+    assert "bisect = genlib.commands:Bisect" in text
     after = run_doit(ws, "history")
     assert after.returncode == 0 and "doit.cfg lacks" not in after.output, after.output
     assert main(["upgrade", str(ws.root)]) == 0

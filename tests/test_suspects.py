@@ -120,6 +120,20 @@ def test_files_changed_by_the_last_iteration_come_before_the_rest() -> None:
     assert found[0].path == "backend/stock/lib/db.js"
 
 
+def test_files_the_bisected_iteration_changed_are_prime_suspects() -> None:
+    """`doit bisect` found the iteration that broke the scenario: its files outrank what a patch last touched."""
+    patched = STOCK.model_copy(
+        update={"files": [FileEntry(path="backend/stock/lib/db.js", iteration="iter_002_patch", sha256="")]}
+    )
+    prime = {"api/orders/orders/tax.py"}
+    found = suspects.rank(
+        [ORDERS, patched], ["orders-api"], {"orders-api": "status 500"}, "iter_002_patch", read, prime
+    )
+    assert found[0].path == "api/orders/orders/tax.py" and found[0].score == suspects.NAMED
+    assert found[1].path == "api/orders/orders/pricing.py" and found[1].score == suspects.NEIGHBOUR  # imports it
+    assert found[2].path == "backend/stock/lib/db.js"
+
+
 def test_involved_services_follow_depends_on_and_addresses_in_the_evidence() -> None:
     text = "GET /orders: status 502; upstream http://127.0.0.1:18003/ refused; mailer-workers queue full"
     assert suspects.involved_services(COMPONENTS, ["orders-api"], text, HOST_PORTS) == [

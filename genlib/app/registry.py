@@ -9,6 +9,7 @@ person's edit flows through to Compose.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -17,7 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from genlib.answer import rules
 from genlib.app.dataservices import RUNTIMES, is_data
-from genlib.app.iterations import FileRef, Iteration, overlay, read_manifest, up_to_head
+from genlib.app.iterations import FileRef, Iteration, lineage, overlay, read_manifest, up_to_head
 from genlib.documents.llm_output import ComponentSpec, Layer, Runtime
 from genlib.errors import OutputError, RegistryError
 from genlib.fsutil import sha256_file, write_if_changed
@@ -90,9 +91,9 @@ class Component:
         return self.spec.runnable
 
 
-def components(ws: Workspace) -> tuple[Iteration | None, list[Component]]:
-    """The effective components at HEAD, each with its current files."""
-    iterations = up_to_head(ws)
+def components(ws: Workspace, upto: Iteration | None = None) -> tuple[Iteration | None, list[Component]]:
+    """The effective components at HEAD (or at `upto`), each with its current files."""
+    iterations = lineage(ws, upto) if upto else up_to_head(ws)
     specs: dict[tuple[str, str], ComponentSpec] = {}
     for it in iterations:
         manifest = read_manifest(it)
@@ -110,9 +111,10 @@ def components(ws: Workspace) -> tuple[Iteration | None, list[Component]]:
     return (iterations[-1] if iterations else None), found
 
 
-def build(ws: Workspace) -> Registry:
-    """Host ports are not here: they belong to the workspace on this machine (genlib.stack.ports)."""
-    head, comps = components(ws)
+def build(ws: Workspace, upto: Iteration | None = None) -> Registry:
+    """Host ports are not here: they belong to the workspace on this machine (genlib.stack.ports).
+    `upto`: the registry HEAD at that iteration would have (doit bisect), nothing written."""
+    head, comps = components(ws, upto)
     services = {c.spec.service for c in comps if c.runnable}
     return Registry(head=head.name if head else None, components=[_entry(c.spec, _files(c), services) for c in comps])
 
@@ -207,6 +209,13 @@ def to_yaml_data(registry: Registry) -> dict[str, object]:
             for name in _RUN_FIELDS:
                 entry.pop(name, None)
     return data
+
+
+def fingerprint(registry: Registry) -> str:
+    """sha256 of the app the registry describes (its components, their files' hashes, how each runs), not of
+    which iteration is HEAD: two iterations with the same app have the same fingerprint."""
+    components = to_yaml_data(registry)["components"]
+    return hashlib.sha256(json.dumps(components, sort_keys=True).encode()).hexdigest()
 
 
 def dump(registry: Registry) -> str:

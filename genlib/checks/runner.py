@@ -30,7 +30,7 @@ from genlib.app.registry import Entry
 from genlib.checks import expect as checks
 from genlib.config import Settings
 from genlib.documents import scenarios
-from genlib.documents.results import STATUSES, Evidence, Outcome, Result, RunReport, Status
+from genlib.documents.results import STATUSES, Basis, Evidence, Outcome, Result, RunReport, Status
 from genlib.documents.results import save as save_report
 from genlib.documents.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
 from genlib.errors import GenlibError, WorkspaceError
@@ -70,7 +70,8 @@ def run(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunRep
 
     iteration = current_iteration(ws)
     reg = registry.load(ws)
-    known = browser.Known(settings or ws.settings(), reg, ports.load(ws), iteration)
+    settings = settings or ws.settings()
+    known = browser.Known(settings, reg, ports.load(ws), iteration)
     comps = reg.services
     tests = scenarios.load_tests(ws.tests_path)
     scenarios.check_services(tests, set(comps), ws.tests_path)
@@ -84,7 +85,8 @@ def run(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunRep
     after = stack.states()
     checked = [recheck_service(r, states.get(r.service), after.get(r.service), stack) for r in checked]
     results = build_results(ws) + checked + scenario_results + migration_results(ws, comps)  # a failed build first
-    return RunReport.of(iteration.name, started, time.monotonic() - clock, results)
+    basis = Basis(app=registry.fingerprint(reg), images=images.in_use(ws, reg, settings))  # what a rerun repeats
+    return RunReport.of(iteration.name, started, time.monotonic() - clock, results, basis)
 
 
 def migration_results(ws: Workspace, comps: Mapping[str, Entry]) -> list[Result]:
@@ -271,6 +273,7 @@ def _result(scenario: Scenario, status: Status, reason: str, duration: float, ev
         reason=reason,
         duration_s=duration,
         evidence=evidence,
+        definition=scenarios.definition(scenario),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Diff", "Gen", "Heal", "History", "Report", "Rollback", "Run", "Watch"]
+__all__ = ["Bisect", "Diff", "Gen", "Heal", "History", "Report", "Rollback", "Run", "Watch"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """genlib's doit commands (registered in the workspace's doit.cfg): loops and queries, not graph tasks.
 
-`doit gen desc=...`, `doit heal`, `doit history`, `doit diff a=1 b=3`, `doit rollback to=2`,
+`doit gen desc=...`, `doit heal`, `doit history`, `doit diff a=1 b=3`, `doit rollback to=2`, `doit bisect`,
 `doit report`, `doit watch`.
 Each command is a thin shell around a function in its own module; a GenlibError
 becomes one `ERROR:` line and its class's exit code (errors.py: 3 for bad arguments or a
@@ -19,6 +19,7 @@ from doit.cmd_base import Command
 from doit.cmd_run import Run as DoitRun
 
 from genlib import lock
+from genlib.app import lent_head
 from genlib.commands import history
 from genlib.documents import journal
 from genlib.errors import ConfigError, GenlibError
@@ -38,7 +39,8 @@ class GenlibCommand(Command):  # type: ignore[misc]  # doit has no type hints
     def execute(self, params: Any, args: list[str]) -> int:
         try:
             ws = Workspace.at(Path.cwd())
-            lock.acquire(ws)
+            if lock.acquire(ws):
+                lent_head.recover(ws)
             return int(self.action(ws, args))
         except GenlibError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
@@ -124,6 +126,28 @@ class Heal(GenlibCommand):
         if args:
             raise ConfigError(f"unexpected argument {args[0]!r}; heal takes only settings, e.g. max_iter=5")
         return heal.run(ws, setting_variables())
+
+
+class Bisect(GenlibCommand):
+    doc_purpose = "find the iteration that broke a scenario: recorded results where current, else stack runs"
+    doc_usage = '[scenario="NAME"]... [any genlib.toml setting=VALUE]'
+
+    def action(self, ws: Workspace, args: list[str]) -> int:
+        from genlib.loops import bisect
+
+        if args:
+            raise ConfigError(f'unexpected argument {args[0]!r}; name a scenario as scenario="{args[0]}"')
+        return bisect.run(ws, repeated_var("scenario"), setting_variables())
+
+
+def repeated_var(name: str) -> list[str]:
+    """Every `name=value` given, in order. doit keeps only the last one of a name; the command line still
+    holds them all (when it is the command line doit read: its last one is doit's)."""
+    last = get_var(name, None)
+    if last is None:
+        return []
+    given = [arg.split("=", 1)[1] for arg in sys.argv[1:] if arg.startswith(f"{name}=")]
+    return given if given and given[-1] == last else [str(last)]
 
 
 class Report(GenlibCommand):

@@ -10,25 +10,16 @@ Docker or the model.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from genlib.app.iterations import (
-    Iteration,
-    find_iteration,
-    head,
-    lineage,
-    list_iterations,
-    overlay,
-    read_manifest,
-    set_head,
-)
+from genlib.app import trees
+from genlib.app.iterations import Iteration, find_iteration, head, list_iterations, read_manifest, set_head
 from genlib.documents import results
 from genlib.documents.llm_output import LLMOutput, load_output
-from genlib.errors import GenlibError, WorkspaceError
+from genlib.errors import GenlibError
 from genlib.text import columns, one_line
 from genlib.workspace import Workspace
 
@@ -121,39 +112,11 @@ def _num(value: int | None) -> str:
     return "-" if value is None else str(value)
 
 
-def effective_tree(ws: Workspace, upto: Iteration) -> dict[str, str]:
-    """Path -> current text of every layer file, as the graph would see it with HEAD at `upto`."""
-    chain = lineage(ws, upto)
-    unbuilt = [it.name for it in chain if read_manifest(it) is None]
-    if unbuilt:
-        raise WorkspaceError(f"{unbuilt[0]} is not materialized yet; run `doit materialize` first")
-    tree = {}
-    for path, ref in overlay(chain).items():
-        try:
-            tree[path] = ref.source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WorkspaceError(f"{ref.source} cannot be read ({exc}); run `doit materialize force=1`") from exc
-    return tree
-
-
 def diff(ws: Workspace, a: str, b: str) -> str:
     """A unified diff from iteration `a`'s effective tree to `b`'s ('' when they are the same)."""
     first, second = find_iteration(ws, a), find_iteration(ws, b)
-    old, new = effective_tree(ws, first), effective_tree(ws, second)
-    chunks: list[str] = []
-    for path in sorted(old.keys() | new.keys()):
-        before, after = old.get(path), new.get(path)
-        if before == after:
-            continue
-        lines = difflib.unified_diff(
-            (before or "").splitlines(keepends=True),
-            (after or "").splitlines(keepends=True),
-            fromfile=f"{first.name}/{path}" if before is not None else "/dev/null",
-            tofile=f"{second.name}/{path}" if after is not None else "/dev/null",
-        )
-        # as `diff -u` does: a last line without a newline is marked, not glued to the next
-        chunks.extend(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
-    return "".join(chunks)
+    old, new = trees.effective_tree(ws, first), trees.effective_tree(ws, second)
+    return trees.unified_diff(old, new, first.name, second.name)
 
 
 def rollback(ws: Workspace, to: str) -> Iteration:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import jinja2
 
+from genlib.app import trees
 from genlib.app.iterations import Iteration, head, lineage, list_iterations, parent_map
 from genlib.commands import history
-from genlib.documents import results
+from genlib.documents import bisection, results
 from genlib.documents.llm_output import LLMOutput, load_output
 from genlib.documents.results import Result, Status
 from genlib.errors import WorkspaceError
@@ -65,6 +66,7 @@ class Entry:
     scenarios: list[Scenario] = field(default_factory=list)
     diff: str = ""
     diff_note: str = ""
+    broke: list[str] = field(default_factory=list)  # scenarios `doit bisect` found this iteration broke
 
     @property
     def failing(self) -> int:
@@ -91,7 +93,12 @@ def entries(ws: Workspace) -> list[Entry]:
     current = head(ws)
     on_line = {it.name for it in lineage(ws, current)} if current else set()
     parents = parent_map(ws)
-    return [_entry(ws, it, parents[it.name], current, on_line) for it in list_iterations(ws)]
+    found = [_entry(ws, it, parents[it.name], current, on_line) for it in list_iterations(ws)]
+    for finding in history.best_effort(lambda: bisection.load(ws)) or []:
+        for entry in found:
+            if entry.name == finding.broke:
+                entry.broke.append(finding.scenario)
+    return found
 
 
 def _entry(
@@ -164,7 +171,7 @@ def _diff(ws: Workspace, it: Iteration, parent: Iteration | None) -> tuple[str, 
 
 
 def _added(ws: Workspace, it: Iteration) -> str:
-    tree = history.effective_tree(ws, it)
+    tree = trees.effective_tree(ws, it)
     return "".join(
         f"--- /dev/null\n+++ {it.name}/{path}\n" + "".join(f"+{line}\n" for line in text.splitlines())
         for path, text in sorted(tree.items())

@@ -1,6 +1,7 @@
 """results.json: what one test run found, as data (format `genlib.results/1`, docs/results-json.md).
 
     RunReport.of(iteration, started, duration_s, results)   a run's outcome; `failing`, `ok`, `summary`
+    report.current(basis, definitions)                      the results a later run would repeat (bisect)
     dump(report) -> str / load(path) -> RunReport | None   the file, round-tripped typed
 
 The runner writes it, heal and history read it back, always through these models
@@ -10,6 +11,7 @@ The runner writes it, heal and history read it back, always through these models
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -43,6 +45,8 @@ class Result(Strict):
     reason: str
     duration_s: float = 0.0
     evidence: Evidence = Field(default_factory=dict)
+    # sha256 of the scenario's check as test.yaml defined it (documents.scenarios.definition); None: genlib's own
+    definition: str | None = None
 
     @property
     def failing(self) -> bool:
@@ -63,6 +67,13 @@ class Result(Strict):
         return clipped
 
 
+class Basis(Strict):
+    """What a run tested besides test.yaml: a run on the same basis finds the same (so `doit bisect` reuses it)."""
+
+    app: str  # sha256 of registry.yaml's components: every current file as it was on disk, and how each runs
+    images: dict[str, str]  # service -> the image it ran on (a dependency image's tag hashes what it is made of)
+
+
 class RunReport(Strict):
     """Every result of one run against one iteration."""
 
@@ -70,11 +81,14 @@ class RunReport(Strict):
     iteration: str
     started: datetime
     duration_s: float
+    basis: Basis | None = None  # None: an older genlib's run (never current)
     results: list[Result]
 
     @classmethod
-    def of(cls, iteration: str, started: datetime, duration_s: float, results: list[Result]) -> RunReport:
-        return cls(iteration=iteration, started=started, duration_s=duration_s, results=results)
+    def of(
+        cls, iteration: str, started: datetime, duration_s: float, results: list[Result], basis: Basis | None = None
+    ) -> RunReport:
+        return cls(iteration=iteration, started=started, duration_s=duration_s, basis=basis, results=results)
 
     @property
     def summary(self) -> dict[Status, int]:
@@ -87,6 +101,13 @@ class RunReport(Strict):
     @property
     def ok(self) -> bool:
         return not self.failing
+
+    def current(self, basis: Basis, definitions: Mapping[str, str]) -> dict[str, Result]:
+        """The scenarios' results a run now would repeat: the same basis, and each scenario defined as it is
+        now (`definitions`: name -> its definition's sha256, from test.yaml)."""
+        if self.basis != basis:
+            return {}
+        return {r.name: r for r in self.results if r.definition is not None and definitions.get(r.name) == r.definition}
 
     @field_serializer("started")
     def _seconds(self, value: datetime) -> str:
@@ -101,6 +122,12 @@ def to_json(report: RunReport) -> dict[str, JsonValue]:
     """The file's object; `summary` is derived, written for people and tools, recomputed on load."""
     data = report.model_dump(mode="json")
     results = data.pop("results")
+    # fields added later are left out while unset, so an older file dumps to the same bytes
+    if data["basis"] is None:
+        del data["basis"]
+    for result in results:
+        if result["definition"] is None:
+            del result["definition"]
     return {**data, "summary": dict(report.summary), "results": results}
 
 

@@ -14,6 +14,8 @@ Loading validates everything and names the file, line and field of the first pro
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -152,6 +154,18 @@ class TestFile(Strict):
 
     version: Literal[1] = 1
     scenarios: list[Scenario] = Field(default_factory=list)
+
+
+def definition(scenario: Scenario) -> str:
+    """sha256 of what the scenario checks (not who wrote it, nor where it came from): results.json records it,
+    so a result stays current only while its scenario is defined the same way (`doit bisect`)."""
+    check = scenario.model_dump(mode="json", by_alias=True, exclude={"origin", "iteration"})
+    return hashlib.sha256(json.dumps(check, sort_keys=True).encode()).hexdigest()
+
+
+def definitions(tests: TestFile) -> dict[str, str]:
+    """Scenario name -> its definition's sha256."""
+    return {s.name: definition(s) for s in tests.scenarios}
 
 
 def parse_scenarios(raw: Any) -> list[Scenario]:

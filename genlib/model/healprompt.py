@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from genlib import prompts
+from genlib.app.iterations import up_to_head
 from genlib.app.registry import Entry, Registry
 from genlib.budget import Candidate, ShownFile, fit, head_tail
+from genlib.documents import bisection
 from genlib.documents.results import Result, RunReport
+from genlib.errors import GenlibError
 from genlib.model import suspects
 from genlib.redact import redact
 from genlib.stack import compose, ports
@@ -248,7 +251,8 @@ def build(
     digests |= {s: read_digest(ws, iteration, s) for s in involved if s not in digests}
     texts = {s: evidence.get(s, "") + "\n" + _errors_and_tail(digests.get(s, "")) for s in involved}
     reader = _reader(ws)
-    ranked = suspects.rank(comps, involved, texts, _changed_in(comps, iteration), reader)
+    prime = _bisected(ws, {r.name for r in failing})
+    ranked = suspects.rank(comps, involved, texts, _changed_in(comps, iteration), reader, prime)
     if strategy and strategy.mode == "regenerate":  # the component to rewrite: all of its files, first
         ranked.sort(key=lambda c: c.component != strategy.component)
     context: dict[str, Any] = {
@@ -284,6 +288,15 @@ def _service_evidence(failing: list[Result], service: str) -> str:
 def _errors_and_tail(digest: str) -> str:
     parts = log_sections(digest)
     return parts.get("errors", "") + "\n" + "\n".join(parts.get("last", "").splitlines()[-40:])
+
+
+def _bisected(ws: Workspace, failing: set[str]) -> set[str]:
+    """The files changed by the iteration `doit bisect` found broke a scenario still failing (on HEAD's line)."""
+    try:
+        findings = bisection.load(ws)
+    except GenlibError:
+        return set()  # a damaged bisect.json only loses a hint
+    return bisection.prime_suspects(findings, failing, {it.name for it in up_to_head(ws)}) if findings else set()
 
 
 def _changed_in(comps: list[Entry], iteration: str) -> str | None:

@@ -6,7 +6,8 @@
 
         6  named in a stack frame (a traceback, node's `at …`)
         5  named in a log line or the failing output (`Cannot find module './routes/users'`); the
-           dependency file of a component missing a package (`No module named 'redis'`)
+           dependency file of a component missing a package (`No module named 'redis'`); changed by the
+           iteration `doit bisect` found broke a failing scenario (`prime`)
         4  imported by, or importing, a file scored 5 or 6 (python imports, node require/import)
         3  changed by the last iteration (a recent change is a suspect)
         2  the entry point of an involved service
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -98,6 +99,7 @@ def rank(
     texts: Mapping[str, str],
     changed_in: str | None,
     read: Callable[[str, str], str | None],
+    prime: Collection[str] = (),
 ) -> list[Suspect]:
     """Every layer file, most suspect first. `texts[service]` is the evidence read for that service (its
     failing results and its log's error lines); `read(iteration, path)` gives a file's text (None: unreadable)."""
@@ -105,6 +107,7 @@ def rank(
     sources = {s.path: read(it, s.path) for s, it in files}
     sizes = {path: len(text or "") for path, text in sources.items()}
     scores = {s.path: _direct_score(s, texts.get(s.service or "", ""), involved, changed_in, it) for s, it in files}
+    scores |= {path: max(score, NAMED) for path, score in scores.items() if path in prime}
     _raise_neighbours(files, sources, scores)
     failing = set(involved[:1]) | {s for s in involved if s in texts}
     ranked = [Suspect(s.path, s.component, s.service, s.rel, sizes[s.path], scores[s.path]) for s, _ in files]

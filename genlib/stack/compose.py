@@ -69,7 +69,7 @@ def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: d
     """What the template sees: `project`, `limits`, `services` (sorted by name, each with its host_port) and
     `volumes`."""
     env_sha = hashlib.sha256(public_env(host_ports).encode()).hexdigest()
-    built = images.tags(ws)  # services whose dependencies are installed in an image of their own
+    chosen = images.in_use(ws, registry, settings)  # a dependency image where one was built
     by_name = registry.services
     rendered = []
     direct = direct_dependencies({service: comp.depends_on for service, comp in by_name.items()})
@@ -77,9 +77,8 @@ def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: d
         shown = _data_service(comp, service) if is_data(comp.runtime) else _program_service(comp, env_sha)
         shown["environment"] = {**shown["environment"], **_links(comp, by_name)}
         host_port = host_ports.get(service)
-        image = built.get(service) or settings.image_for(comp.runtime)
         shown["depends_on"] = direct[service]
-        rendered.append({**comp.model_dump(mode="json"), **shown, "host_port": host_port, "image": image})
+        rendered.append({**comp.model_dump(mode="json"), **shown, "host_port": host_port, "image": chosen[service]})
     return {
         "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
         "head": registry.head,

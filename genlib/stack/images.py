@@ -121,6 +121,33 @@ def tags(ws: Workspace) -> dict[str, str]:
     return {service: built.tag for service, built in load(ws).images.items()}
 
 
+def in_use(ws: Workspace, registry: Registry, settings: Settings) -> dict[str, str]:
+    """Service -> the image compose runs it on: its dependency image when one was built, else its runtime's."""
+    built = tags(ws)
+    return {service: built.get(service) or settings.image_for(c.runtime) for service, c in registry.services.items()}
+
+
+def planned(ws: Workspace, registry: Registry, settings: Settings) -> dict[str, str]:
+    """Service -> the image a run of `registry`'s app would get now, nothing built (doit bisect: are the
+    results recorded for an older iteration still current?). One Docker call, none without dependencies."""
+    found = {service: settings.image_for(c.runtime) for service, c in registry.services.items()}
+    sets = dependency_sets(ws, registry)
+    if not sets:
+        return found
+    from genlib.stack import engine
+
+    ids = engine.image_ids()
+    for deps in sets:
+        try:
+            contents = {name: _read(source) for name, (_, source) in deps.files.items()}
+        except _BuildFailed:
+            found[deps.service] = ""  # unreadable: no image can match it
+            continue
+        bases = {name: ids.get(name, "") for name in base_images(deps.runtime, settings)}
+        found[deps.service] = plan(ws, deps, settings, contents, bases)[2]
+    return found
+
+
 def up_to_date(ws: Workspace) -> bool:
     """doit `uptodate`: no failed build to retry, and every recorded image still here and made from
     the images it was made from (one Docker call, none when no component has dependencies)."""

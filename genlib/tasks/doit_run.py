@@ -43,7 +43,7 @@ def run(
     args = [*tasks, *(f"{name}={value}" for name, value in sorted((variables or {}).items()))]
     _depth.append(1)
     try:
-        return int(main.run(args))
+        return int(main.run(args) or 0)  # some commands (forget) return None for done
     finally:
         _depth.pop()
 

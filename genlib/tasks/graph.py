@@ -26,7 +26,7 @@ from doit.tools import config_changed
 
 from genlib import checkpoint, lock
 from genlib.answer.depfiles import is_dependency_file
-from genlib.app import snapshot
+from genlib.app import lent_head, snapshot
 from genlib.app.iterations import Iteration, head, list_iterations, read_manifest
 from genlib.config import Settings
 from genlib.defaults import missing_commands
@@ -69,7 +69,8 @@ def doit_config(root: Path) -> dict[str, Any]:
     """DOIT_CONFIG for the workspace at `root`; also takes the workspace lock."""
     try:
         ws = Workspace.at(root)
-        lock.acquire(ws)
+        if lock.acquire(ws):  # not a graph nested in gen, heal or bisect: their command took it
+            lent_head.recover(ws)
     except GenlibError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
