@@ -61,6 +61,20 @@ class Settings:
     steps: bool = True  # gen and heal ask for a plan, then each file as plain text (false: one JSON answer)
     think: bool = False  # reasoning models: ask for thinking (kept in llm_output.json, never in a file)
     keep_alive: str = ""  # Ollama: how long the model stays loaded after a request ("30m", "-1"); "" its default
+    # what keeps an answer from running away (genlib.model.sampling, .watch, .repetition)
+    repeat_penalty: float = 1.05  # Ollama and llama.cpp: a token used in the last repeat_last_n costs a little
+    repeat_last_n: int = 64
+    dry_multiplier: float = 0.8  # llama.cpp's DRY sampler: a sequence repeated beyond dry_allowed_length tokens
+    dry_base: float = 1.75  # is penalized more, the longer it grows (0 multiplier: off)
+    dry_allowed_length: int = 3
+    llama_samplers: str = "auto"  # llama.cpp's own fields (DRY, repeat_penalty): auto (GET /props answers), on, off
+    loop_guard: bool = True  # stop a streamed answer that keeps repeating itself, and ask again
+    plan_tokens: int = 2048  # each kind of request: the tokens it may take (the room asked for) and its wall clock
+    plan_seconds: float = 900.0
+    header_tokens: int = 1024  # a heal's header (the patch's plan)
+    header_seconds: float = 600.0
+    file_tokens: int = 4096  # one file of a gen or heal in steps (a longer one is continued)
+    file_seconds: float = 900.0
     # the runtime
     port_base: int = 0  # 0: each workspace picks free host ports of its own (genlib.stack.ports)
     image_python: str = ONLINE_IMAGES["python"]
@@ -113,6 +127,7 @@ class Settings:
 
 _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
 PROVIDERS = ("ollama", "openai")
+LLAMA_SAMPLERS = ("auto", "on", "off")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -193,6 +208,10 @@ def _coerce(values: dict[str, Any]) -> Settings:
 
 
 def _check_provider(settings: Settings) -> None:
+    if settings.llama_samplers not in LLAMA_SAMPLERS:
+        raise ConfigError(
+            f"setting llama_samplers={settings.llama_samplers!r} is not one of {', '.join(LLAMA_SAMPLERS)}"
+        )
     if settings.provider not in PROVIDERS:
         raise ConfigError(f"setting provider={settings.provider!r} is not one of {', '.join(PROVIDERS)}")
     if settings.provider == "openai" and "://" not in settings.base_url:

@@ -1,8 +1,9 @@
 """A scripted OpenAI-compatible server on 127.0.0.1: the real HTTP API, answers queued by the test.
 
 It speaks what llama.cpp's llama-server, vLLM and hosted APIs speak (shapes from OpenAI's API reference):
-GET /v1/models, POST /v1/chat/completions streamed as server-sent events (`data: {chunk}` lines, a usage
-chunk when `stream_options.include_usage`, then `data: [DONE]`) or answered as one JSON object.
+GET /v1/models, GET /props (llama.cpp's own, when `llama` is set), POST /v1/chat/completions streamed as
+server-sent events (`data: {chunk}` lines, a usage chunk when `stream_options.include_usage`, then
+`data: [DONE]`) or answered as one JSON object.
 `enqueue()` queues answers or faults (ollama_server's Fault kinds: `cut` ends with finish_reason "length";
 plus `rate_limited`); `history` records every request with its headers. The code under test uses the real httpx client.
 """
@@ -48,6 +49,7 @@ class ScriptedOpenAI(LoopbackServer):
         self.refuse_schema = False  # 400 on response_format json_schema (older llama.cpp)
         self.timings = False  # add llama.cpp's `timings` object to the last chunk
         self.enforce_max_tokens = False  # stop an answer at max_tokens tokens (4 chars), finish_reason length
+        self.llama = False  # answer GET /props (beside /v1) as llama.cpp's server does: it takes DRY and the like
         super().__init__(_handler(self))
 
 
@@ -66,7 +68,9 @@ def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
             self._record({})
             if not self._authorized():
                 return
-            if self.path == "/v1/models":
+            if self.path == "/props" and server.llama:
+                self._json(200, {"default_generation_settings": {"params": {"dry_multiplier": 0.0}}, "n_ctx": 8192})
+            elif self.path == "/v1/models":
                 data = [
                     {"id": m, "object": "model", "created": _CREATED, "owned_by": "scripted"} for m in server.models
                 ]

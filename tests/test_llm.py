@@ -63,7 +63,14 @@ def test_complete_streams_with_schema_options_and_records_stats(
     assert sent["stream"] is True
     assert sent["format"] == answer_schema()
     assert sent["messages"] == MESSAGES
-    assert sent["options"] == {"temperature": 0.1, "seed": 7, "num_predict": 1000, "num_ctx": 2048}
+    assert sent["options"] == {
+        "temperature": 0.1,
+        "seed": 7,
+        "num_predict": 1000,
+        "num_ctx": 2048,
+        "repeat_penalty": 1.05,  # the defaults against loops (settings repeat_penalty, repeat_last_n)
+        "repeat_last_n": 64,
+    }
     assert reply.text == text
     assert reply.options["num_ctx"] == 2048
     assert seen == list(range(1, len(seen) + 1)) and len(seen) == -(-len(text) // ollama.piece)

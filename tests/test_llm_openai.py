@@ -68,7 +68,8 @@ def test_complete_streams_with_the_schema_key_and_usage(
     seen: list[int] = []
     llm = llm_for(openai_api, api_key_env=KEY_ENV, temperature=0.1, seed=7, num_predict=1000)
     reply = llm.complete(MESSAGES, answer_schema(), lambda tokens, _: seen.append(tokens))
-    sent = openai_api.history[0]
+    probe, sent = openai_api.history  # is it llama.cpp's server (GET /props)? no: then the chat, OpenAI's fields only
+    assert probe.path == "/props"
     assert sent.headers["Authorization"] == f"Bearer {SECRET}"
     assert sent.body["stream"] is True and sent.body["stream_options"] == {"include_usage": True}
     assert sent.body["response_format"] == {
@@ -77,6 +78,7 @@ def test_complete_streams_with_the_schema_key_and_usage(
     }
     assert (sent.body["model"], sent.body["messages"]) == (MODEL, MESSAGES)
     assert (sent.body["temperature"], sent.body["seed"], sent.body["max_tokens"]) == (0.1, 7, 1000)
+    assert not {"repeat_penalty", "dry_multiplier", "frequency_penalty"} & set(sent.body)  # a strict API refuses them
     assert reply.text == NOTES_TEXT and not reply.cut
     assert seen == list(range(1, len(seen) + 1)) and len(seen) == -(-len(NOTES_TEXT) // openai_api.piece)
     assert reply.stats.prompt_tokens == len("build a notes app") // 4

@@ -19,6 +19,7 @@ from genlib.documents.llm_output import Answer, Attempt, Request, Stats, Step, a
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text, sha256_bytes
 from genlib.model.base import LLM, Message, Progress, Reply
+from genlib.model.watch import Budget
 from genlib.strict import describe_validation_error
 from genlib.text import one_line
 
@@ -74,12 +75,14 @@ Resume = Callable[[LLM, list[Message], Reply, Progress | None], Reply]  # a cut 
 class Expect(Generic[T]):
     """What an answer must be: `parse` reads it or raises OutputError; `schema` None asks for plain text;
     `again` follows the rejection reason when it goes back to the model; `resume`, when set, makes an answer
-    cut at the token limit whole (genlib.model.continued), before it counts as a failed attempt."""
+    cut at the token limit whole (genlib.model.continued), before it counts as a failed attempt; `budget`, when
+    set, is the request's room and wall clock (genlib.model.watch)."""
 
     parse: Callable[[str], T]
     schema: dict[str, Any] | None
     again: str
     resume: Resume | None = None
+    budget: Budget | None = None
 
 
 def sum_stats(parts: Iterable[Stats]) -> Stats:
@@ -157,17 +160,24 @@ def ask_for(
     """Ask until `expect.parse` takes the answer, at most `retries` more times, feeding each error back.
 
     A cut answer is never parsed (even when what arrived happens to parse): it is asked for again with more
-    room, or first given to `expect.resume`."""
+    room, or first given to `expect.resume`. A stopped one (it looped, or ran over its wall clock) is asked
+    again as it was, with another seed and anti-repetition sampling: what it said is not fed back."""
     conversation = list(messages)
     attempts: list[Attempt] = []
     replies: list[Reply] = []
-    room: int | None = None
+    budget = expect.budget
+    room: int | None = budget.tokens if budget is not None else None
+    stops = 0
     for _ in range(retries + 1):
-        reply = llm.complete(conversation, expect.schema, on_progress, room)
+        reply = llm.complete(conversation, expect.schema, on_progress, room, again=stops, budget=budget)
         if reply.cut and expect.resume is not None:
             reply = expect.resume(llm, conversation, reply, on_progress)  # made whole, or still cut
         room = more_room(reply) if reply.cut else room
         replies.append(reply)
+        if reply.stopped:
+            stops += 1
+            attempts.append(Attempt(raw=reply.text, error=reply.stopped, thinking=reply.thinking))
+            continue
         try:
             if reply.cut:
                 raise OutputError(

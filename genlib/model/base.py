@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 from genlib.documents.llm_output import Stats
+from genlib.model.watch import Budget
 from genlib.text import CHARS_PER_TOKEN
 
 Message = dict[str, str]
@@ -32,6 +33,7 @@ class Reply:
     cut: bool = False  # the server stopped at the token limit (done_reason / finish_reason "length")
     thinking: str = ""  # a reasoning model's thinking: kept in llm_output.json, never in a file
     parts: tuple[str, ...] = ()  # a cut answer continued (genlib.model.continued): each completion, as it came
+    stopped: str = ""  # why genlib stopped the stream (a loop, the wall clock: genlib.model.watch); "" it ended
 
     @property
     def room(self) -> int:
@@ -49,8 +51,15 @@ class LLM(Protocol):
         schema: dict[str, Any] | None,
         on_progress: Progress | None,
         room: int | None = None,
+        *,
+        again: int = 0,
+        budget: Budget | None = None,
     ) -> Reply:
-        """One answer; `schema` constrains it to JSON (None: plain text); `room` overrides num_predict."""
+        """One answer; `schema` constrains it to JSON (None: plain text); `room` overrides num_predict; `again` > 0
+        asks again after a stopped answer (another seed, anti-repetition sampling); `budget` sets the wall clock.
+
+        The stream is watched (genlib.model.watch): a loop, or an answer over its wall clock, is stopped at once
+        and said on the provider's `out`; the Reply then has `stopped` and the text received."""
         ...
 
     def reserve(self, prompt_chars: int) -> None: ...

@@ -54,7 +54,8 @@ def resume(llm: LLM, messages: list[Message], reply: Reply, on_progress: Progres
     last = parts[-1]
     stats = sum_stats(p.stats for p in parts)
     thinking = "".join(p.thinking for p in parts)
-    return Reply(text, last.model, last.options, stats, last.cut, thinking, tuple(p.text for p in parts))
+    parts_text = tuple(p.text for p in parts)
+    return Reply(text, last.model, last.options, stats, last.cut, thinking, parts_text, stopped=last.stopped)
 
 
 def join(received: str, more: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from genlib.model.base import Progress
+from genlib.model.watch import Budget
 
 
 def bar(fraction: float, width: int = 24) -> str:
@@ -44,22 +45,25 @@ class StatusLine:
         self.out.flush()
 
 
-def token_meter(out: TextIO, label: str) -> tuple[Progress, Callable[[], None]]:
-    """`on_progress` for `complete` (tokens, elapsed, tok/s) and a function that ends the line."""
+def token_meter(out: TextIO, label: str, budget: Budget | None = None) -> tuple[Progress, Callable[[], None]]:
+    """`on_progress` for `complete` (tokens, elapsed, tok/s; against the budget's tokens and wall clock when
+    there is one) and a function that ends the line."""
     line = StatusLine(out)
     seen = {"tokens": 0, "elapsed": 0.0}
 
     def update(tokens: int, elapsed: float) -> None:
         seen.update(tokens=tokens, elapsed=elapsed)
-        line.show(_rate(label, tokens, elapsed))
+        line.show(_rate(label, tokens, elapsed, budget))
 
     def finish() -> None:
         if seen["tokens"]:
-            line.done(_rate(label, int(seen["tokens"]), seen["elapsed"]))
+            line.done(_rate(label, int(seen["tokens"]), seen["elapsed"], budget))
 
     return update, finish
 
 
-def _rate(label: str, tokens: int, elapsed: float) -> str:
+def _rate(label: str, tokens: int, elapsed: float, budget: Budget | None) -> str:
     speed = tokens / elapsed if elapsed > 0 else 0.0
-    return f"{label}: {tokens} tokens, {elapsed:.1f}s, {speed:.1f} tok/s"
+    if budget is None:
+        return f"{label}: {tokens} tokens, {elapsed:.1f}s, {speed:.1f} tok/s"
+    return f"{label}: {tokens}/{budget.tokens} tokens, {elapsed:.1f}/{budget.seconds:g}s, {speed:.1f} tok/s"

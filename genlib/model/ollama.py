@@ -18,6 +18,8 @@ from genlib.documents.llm_output import Stats
 from genlib.errors import LLMError, LLMTimeout, LLMUnavailable, ModelMissing
 from genlib.model.base import Message, Progress, Reply, num_ctx_for, prompt_tokens
 from genlib.model.meter import StatusLine, bar
+from genlib.model.sampling import Sampling, ollama_options
+from genlib.model.watch import Budget, Watch, say
 from genlib.text import one_line
 
 _NS = 1e9
@@ -78,13 +80,16 @@ class OllamaLLM:
         """What the run's window holds after the prompt (a larger num_ctx would reload the model)."""
         return min(wanted, max(self.settings.num_predict, self.num_ctx - prompt_tokens(messages)))
 
-    def options_for(self, messages: list[Message], room: int | None = None) -> dict[str, float | int | str]:
-        """`room` (more than num_predict, after a cut answer) is bounded by what the window can still hold."""
+    def options_for(
+        self, messages: list[Message], room: int | None = None, again: int = 0
+    ) -> dict[str, float | int | str]:
+        """`room` (more than num_predict, after a cut answer) is bounded by what the window can still hold;
+        `again` > 0: a retry after a stopped answer (genlib.model.sampling)."""
         s = self.settings
         chars = sum(len(m["content"]) for m in messages)
         self.num_ctx = max(self.num_ctx, num_ctx_for(chars, room or s.num_predict, s.num_ctx_max))
         room = self.room_for(messages, room or s.num_predict)
-        return {"temperature": s.temperature, "seed": s.seed, "num_predict": room, "num_ctx": self.num_ctx}
+        return {**ollama_options(Sampling.of(s, again)), "num_predict": room, "num_ctx": self.num_ctx}
 
     def complete(
         self,
@@ -92,12 +97,17 @@ class OllamaLLM:
         schema: dict[str, Any] | None,
         on_progress: Progress | None,
         room: int | None = None,
+        *,
+        again: int = 0,
+        budget: Budget | None = None,
     ) -> Reply:
-        options = self.options_for(messages, room)
+        options = self.options_for(messages, room, again)
         started = time.monotonic()
+        watch = Watch.of(self.settings, budget)
         pieces: list[str] = []
         thinking: list[str] = []
         final: ollama.ChatResponse | None = None
+        stopped = ""
         extra: dict[str, Any] = {"think": True} if self.settings.think else {}
         if self.settings.keep_alive:
             extra["keep_alive"] = self.settings.keep_alive
@@ -109,10 +119,19 @@ class OllamaLLM:
                 if chunk.message.content:
                     pieces.append(chunk.message.content)
                     checkpoint.reach("streaming")
+                    stopped = watch.add(chunk.message.content)
                 if on_progress is not None and (chunk.message.content or chunk.message.thinking):
                     on_progress(len(pieces) + len(thinking), time.monotonic() - started)
                 if chunk.done:
                     final = chunk
+                if stopped:
+                    _close(stream)  # the request ends: Ollama stops generating when its client goes
+                    break
+        if stopped:
+            say(self.out, stopped)
+            wall = round(time.monotonic() - started, 3)
+            stats = Stats(completion_tokens=len(pieces), total_duration_s=wall, wall_s=wall)
+            return Reply("".join(pieces), self.model, options, stats, thinking="".join(thinking), stopped=stopped)
         if final is None:
             raise LLMError(f"the answer from {self.host} stopped after {len(pieces)} tokens; run the command again")
         self._check_window(final.prompt_eval_count or 0, messages)
@@ -161,6 +180,13 @@ class OllamaLLM:
             count = tokens() if callable(tokens) else tokens
             why = one_line(str(exc), 200) or type(exc).__name__
             raise LLMError(f"the stream from {host} broke after {count} tokens ({why}); run the command again") from exc
+
+
+def _close(stream: Iterator[ollama.ChatResponse]) -> None:
+    """End a streamed chat early: the client's generator closes its HTTP response on close()."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
 
 
 def _stats(final: ollama.ChatResponse, wall: float) -> Stats:

@@ -17,6 +17,8 @@ from genlib.config import Settings
 from genlib.documents.llm_output import Stats
 from genlib.errors import ConfigError, LLMAuthFailed, LLMError, LLMRateLimited, LLMTimeout, LLMUnavailable, ModelMissing
 from genlib.model.base import Message, Progress, Reply
+from genlib.model.sampling import Sampling, llama_fields, openai_fields
+from genlib.model.watch import Budget, Watch, say
 from genlib.redact import REDACTED, redact
 from genlib.text import one_line
 
@@ -52,6 +54,7 @@ class OpenAILLM:
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         self._client = httpx.Client(base_url=self.host, headers=headers, timeout=settings.timeout)
         self._structured = True  # response_format json_schema, until the server refuses it
+        self._llama: bool | None = None  # the server is llama.cpp's (it takes DRY, repeat_penalty): asked once
 
     def close(self) -> None:
         self._client.close()
@@ -67,14 +70,32 @@ class OpenAILLM:
             if response.status_code >= 400:
                 self._raise_for(response)
 
-    def options_for(self, room: int | None = None) -> dict[str, float | int | str]:
+    def options_for(self, room: int | None = None, again: int = 0) -> dict[str, float | int | str]:
+        """The sampling fields the server takes (genlib.model.sampling), max_tokens, and the answer's format."""
         s = self.settings
+        sampling = Sampling.of(s, again)
+        fields = llama_fields(sampling) if self.is_llama() else openai_fields(sampling)
         return {
-            "temperature": s.temperature,
-            "seed": s.seed,
+            **fields,
             "max_tokens": room or s.num_predict,
             "response_format": "json_schema" if self._structured else "none",
         }
+
+    def is_llama(self) -> bool:
+        """llama.cpp's server, which takes its own sampling fields (a strict hosted API refuses unknown ones):
+        setting llama_samplers, or for `auto` whether GET /props (llama.cpp's, beside /v1) answers."""
+        if self._llama is None:
+            choice = self.settings.llama_samplers
+            self._llama = choice == "on" or (choice == "auto" and self._props_answer())
+        return self._llama
+
+    def _props_answer(self) -> bool:
+        root = self.host.removesuffix("/v1")
+        try:
+            response = self._client.get(f"{root}/props")
+            return response.status_code == 200 and "default_generation_settings" in response.json()
+        except (httpx.HTTPError, ValueError, TypeError):
+            return False
 
     def reserve(self, prompt_chars: int) -> None:
         """The server owns its context window: nothing to size."""
@@ -89,14 +110,17 @@ class OpenAILLM:
         schema: dict[str, Any] | None,
         on_progress: Progress | None,
         room: int | None = None,
+        *,
+        again: int = 0,
+        budget: Budget | None = None,
     ) -> Reply:
         for waited in range(RATE_LIMIT_WAITS + 1):
             try:
-                return self._complete_once(messages, schema, on_progress, room)
+                return self._complete_once(messages, schema, on_progress, room, again, budget)
             except _SchemaRefused:
                 self._structured = False  # the schema stays in the prompt; the answer is validated anyway
                 self.out.write(f"{self.host} does not take response_format json_schema; asking without it\n")
-                return self._complete_once(messages, schema, on_progress, room)
+                return self._complete_once(messages, schema, on_progress, room, again, budget)
             except _RateLimited as limited:
                 if waited == RATE_LIMIT_WAITS:
                     raise LLMRateLimited(
@@ -112,37 +136,55 @@ class OpenAILLM:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _complete_once(
-        self, messages: list[Message], schema: dict[str, Any] | None, on_progress: Progress | None, room: int | None
+        self,
+        messages: list[Message],
+        schema: dict[str, Any] | None,
+        on_progress: Progress | None,
+        room: int | None,
+        again: int,
+        budget: Budget | None,
     ) -> Reply:
-        options = self.options_for(room)
+        options = self.options_for(room, again)
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
-            "temperature": self.settings.temperature,
-            "seed": self.settings.seed,
-            "max_tokens": options["max_tokens"],
+            **{k: v for k, v in options.items() if k != "response_format"},
         }
         if self._structured and schema is not None:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         started = time.monotonic()
         answer = _Streamed()
+        watch = Watch.of(self.settings, budget)
+        stopped = ""
         with self._translated(lambda: answer.tokens), self._client.stream("POST", "/chat/completions", json=body) as r:
             if r.status_code >= 400:
                 r.read()
                 self._raise_for(r)
             for chunk in _chunks(r):
+                received = answer.tokens
                 if answer.add(chunk) and on_progress is not None:
                     on_progress(answer.tokens, time.monotonic() - started)
+                if answer.tokens > received:
+                    stopped = watch.add(answer.pieces[-1])
+                if stopped:
+                    break  # leaving the block closes the response: the server stops generating
+        if stopped:
+            say(self.out, stopped)
+            wall = round(time.monotonic() - started, 3)
+            stats = Stats(completion_tokens=answer.tokens, total_duration_s=wall, wall_s=wall)
+            return Reply(self._unkeyed("".join(answer.pieces)), self.model, options, stats, stopped=stopped)
         if answer.finish_reason is None:
             raise LLMError(f"the answer from {self.host} stopped after {answer.tokens} tokens; run the command again")
         stats = answer.stats(time.monotonic() - started)
-        text = "".join(answer.pieces)
-        if self._key:  # the answer is written to llm_output.json: not even a server echoing the key gets it there
-            text = text.replace(self._key, REDACTED)
         cut = answer.finish_reason == "length"
+        text = self._unkeyed("".join(answer.pieces))
         return Reply(text, self.model, options, stats, cut=cut, thinking="".join(answer.thinking))
+
+    def _unkeyed(self, text: str) -> str:
+        """The answer is written to llm_output.json: not even a server echoing the key gets it there."""
+        return text.replace(self._key, REDACTED) if self._key else text
 
     def _raise_for(self, response: httpx.Response) -> None:
         """An error status -> one genlib error (or a wait, for 429); the key never appears in the message."""

@@ -50,6 +50,7 @@ from genlib.model import continued, genprompt
 from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
 from genlib.model.base import LLM, Message
 from genlib.model.meter import token_meter
+from genlib.model.watch import Budget, Kind
 from genlib.strict import Strict
 from genlib.text import one_line
 from genlib.workspace import Workspace
@@ -250,7 +251,7 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, s
     received = Received.for_request(run.ws, run.llm, messages)
     budget = run.settings.gen_budget_chars  # what each file request adds to `messages`: STEPS_SHARE of it
     run.llm.reserve(sum(len(m["content"]) for m in messages) + int(budget * genprompt.STEPS_SHARE))
-    plan_raw, plan_step, request, plan = _plan(run, messages, received)
+    plan_raw, plan_step, request, plan = _plan(run, messages, received, "plan" if tree is None else "header")
     plan_text, notes = genprompt.plan_shown(plan_raw, plan, int(budget * genprompt.PLAN_SHARE))
     room = int(budget * genprompt.STEPS_SHARE) - len(plan_text) - genprompt.ASK_ROOM
     order = plan.in_order()
@@ -279,7 +280,7 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, s
     return Accepted(answer, "", [], steps=steps, made=request)
 
 
-def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, Step, Request, Plan]:
+def _plan(run: Run, messages: list[Message], received: Received, kind: Kind) -> tuple[str, Step, Request, Plan]:
     kept = received.plan()
     if kept is not None:
         raw, step, request = kept
@@ -287,8 +288,9 @@ def _plan(run: Run, messages: list[Message], received: Received) -> tuple[str, S
             return raw, step, request, parse_plan(raw, run.check)
         except (OutputError, ValidationError):
             received.clear()  # the rules or the workspace changed since: start again
-    expect = Expect(lambda raw: parse_plan(raw, run.check), plan_schema(), JSON_AGAIN)
-    accepted = _ask(run, messages, expect, "plan")
+    budget = Budget.of(run.settings, kind)
+    expect = Expect(lambda raw: parse_plan(raw, run.check), plan_schema(), JSON_AGAIN, budget=budget)
+    accepted = _ask(run, messages, expect, kind)
     step = _step("plan", messages, accepted)
     request = accepted.request(run.llm.host, messages)
     received.keep_plan(accepted.raw, step, request)
@@ -340,7 +342,7 @@ def _one_file(
 
     label = f"file {position[0]} of {position[1]} {planned.path}"  # the meter adds tokens, time, tok/s
     resume = continued.resumer(limit=max_bytes + continued.FENCES)
-    accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN, resume), label)
+    accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN, resume, Budget.of(run.settings, "file")), label)
     return accepted.answer, _step(planned.path, asking, accepted)
 
 
@@ -374,7 +376,7 @@ def file_messages(
 
 
 def _ask(run: Run, messages: list[Message], expect: Expect[T], label: str) -> Accepted[T]:
-    on_progress, finish = token_meter(run.out, label)
+    on_progress, finish = token_meter(run.out, label, expect.budget)
     try:
         return ask_for(
             run.llm,
