@@ -1,19 +1,21 @@
 """Ctrl-C and SIGKILL in the middle of `doit bisect`: HEAD and the workspace are as they were.
 
-The stop is certain: bisect's first stack run is held at the graph's `registry` checkpoint, with HEAD lent to
-the iteration it probes (no Docker is reached before that point).
+The stop is certain: bisect's first stack run is held at a checkpoint of the graph it runs, with HEAD lent to
+the iteration it probes: `registry` (no Docker is reached before that point) or, with Docker, `up`.
 """
 
 from __future__ import annotations
 
 import signal
 
+import httpx
 import pytest
-from bisect_history import record, site_history
+from bisect_history import BROKEN_PAGE, OK_PAGE, SERVICE, record, site_history
 from conftest import run_doit
 
 from faults.conftest import Running, assert_one_line_interruption, changed, snapshot, start_doit
 from genlib.app import lent_head
+from genlib.stack import ports, stack_actions
 from genlib.workspace import Workspace
 
 BUILD = ("materialize", "registry", "compose")
@@ -59,3 +61,27 @@ def test_a_bisect_killed_mid_run_has_head_put_back_by_the_next_run(probed: Works
     assert "a killed `doit bisect` had moved HEAD; it is back at the newest iteration" in after.output
     assert not probed.head_file.exists() and not lent_head.record_path(probed).exists()
     assert changed(before, snapshot(probed.root)) == []
+
+
+@pytest.mark.docker
+def test_ctrl_c_with_the_stack_up_at_another_iteration_brings_it_back_up_at_head(
+    engine: Workspace, doit_runs: list[Running]
+) -> None:
+    """Held at `up` of its first stack run (the stack up at iter_002, up.json not yet written): after Ctrl-C the
+    stack serves HEAD's files again, and nothing else moved."""
+    site_history(engine, length=4, broke=3)
+    assert run_doit(engine).returncode == 1  # up at HEAD, its failure recorded
+    before = snapshot(engine.root)
+    run = start_doit(engine, "bisect", stop_at="up")
+    doit_runs.append(run)
+    run.at_checkpoint()
+    assert lent_to(engine) == "iter_002_patch"
+    assert page(engine) == OK_PAGE  # iteration 2's page is being served
+    assert_one_line_interruption(run, run.stop(signal.SIGINT))
+    assert not engine.head_file.exists()
+    assert changed(before, snapshot(engine.root)) == []
+    assert stack_actions.stack_running(engine) and page(engine) == BROKEN_PAGE  # up at HEAD again
+
+
+def page(ws: Workspace) -> str:
+    return httpx.get(f"http://127.0.0.1:{ports.load(ws)[SERVICE]}/index.html", timeout=10).text
