@@ -46,11 +46,18 @@ def offline_build_image(image: str = OFFLINE_IMAGE) -> str:
 @dataclass(frozen=True)
 class Settings:
     # the model
-    provider: str = "ollama"  # or "openai": any OpenAI-compatible server (llama.cpp, vLLM, a hosted API)
+    # "auto": Ollama when it answers at ollama_host, else the local model when installed; "ollama"; "openai": any
+    # OpenAI-compatible server (llama.cpp, vLLM, a hosted API); "local": a llama.cpp server genlib runs itself
+    provider: str = "auto"
     model: str = "qwen2.5-coder:7b"
     ollama_host: str = "http://127.0.0.1:11434"
     base_url: str = ""  # provider openai: the API root, e.g. http://127.0.0.1:8080/v1
     api_key_env: str = ""  # provider openai: the NAME of the environment variable holding the key
+    # provider local (docs/local-model.md): a catalogue name (installed on first use) or a path to a GGUF file
+    local_model: str = "qwen2.5-coder-0.5b"
+    local_threads: int = 0  # 0: every core this process may use
+    local_ctx: int = 16384  # the server's context window, in tokens
+    local_idle: int = 900  # seconds with no run connected, then the local server exits
     temperature: float = 0.2
     seed: int = 0
     timeout: float = 600.0
@@ -126,7 +133,7 @@ class Settings:
 
 
 _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
-PROVIDERS = ("ollama", "openai")
+PROVIDERS = ("auto", "ollama", "openai", "local")
 LLAMA_SAMPLERS = ("auto", "on", "off")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 

@@ -23,6 +23,7 @@ workspace busy), 2 for everything else (doit's "a task errored").
     ├── LLMError              talking to the model failed
     │   ├── LLMUnavailable    the model server is not reachable
     │   ├── ModelMissing      the model is not pulled (Ollama) or not served (OpenAI-compatible)
+    │   ├── ModelInstallFailed  a catalogue model could not be fetched, or its bytes are not the catalogue's
     │   ├── LLMAuthFailed     the server refused the API key (401/403)
     │   ├── LLMRateLimited    still rate-limited (429) after the bounded waits
     │   ├── LLMTimeout        no answer in time
@@ -100,6 +101,10 @@ class LLMUnavailable(LLMError):
 
 
 class ModelMissing(LLMError):
+    pass
+
+
+class ModelInstallFailed(LLMError):
     pass
 
 

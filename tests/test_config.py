@@ -57,7 +57,7 @@ def test_remember_merges_into_the_user_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
-        ({"provider": "anthropic"}, "setting provider='anthropic' is not one of ollama, openai"),
+        ({"provider": "anthropic"}, "setting provider='anthropic' is not one of auto, ollama, openai, local"),
         ({"provider": "openai"}, "provider=openai needs base_url= (GENLIB_BASE_URL) with a scheme"),
         ({"provider": "openai", "base_url": "localhost:8080/v1"}, "got 'localhost:8080/v1'"),
         ({"api_key_env": "sk-proj-abc123"}, "api_key_env names an environment variable"),

@@ -66,6 +66,7 @@ def test_gen_writes_the_iteration_and_builds_it(workspace: Workspace, ollama: Sc
     ollama.enqueue(NOTES_TEXT)
     code, out = gen_in_process(workspace, "a notes app")
     assert code == 0, out
+    assert out.splitlines()[0] == f"model: qwen2.5-coder:7b (Ollama at {ollama.url})"  # provider=auto: it answers
     it = workspace.iterations_dir / "iter_001_a_notes_app"
     assert (it / "desc.txt").read_text() == "a notes app\n"
     output = load_output(it / "llm_output.json")

@@ -10,10 +10,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image, remember
+from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, load_settings, offline_build_image, remember
 from genlib.defaults import WORKSPACE_FILES, add_missing_commands, defaults_dir
 from genlib.documents.scenarios import TestFile, dump_tests
-from genlib.errors import GenlibError, WorkspaceError
+from genlib.errors import ConfigError, GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.stack import baseimage
 
@@ -80,6 +80,22 @@ def _data_names() -> str:
     return " and ".join(OFFLINE_DATA_IMAGES.values())
 
 
+def _model(action: str, name: str | None) -> str:
+    """`genlib model [status|stop|install NAME]`, with this folder's settings (genlib.toml, GENLIB_*)."""
+    from genlib.model import catalogue, local
+
+    settings = load_settings(Path.cwd())
+    if action == "stop":
+        stopped = local.stop()
+        return f"stopped the local model server (pid {stopped.pid})" if stopped else "no local model server runs"
+    if action == "install":
+        wanted = name or settings.local_model
+        if wanted not in catalogue.CATALOGUE:
+            raise ConfigError(f"{wanted!r} is not in the catalogue; pick one of {', '.join(catalogue.CATALOGUE)}")
+        return f"{wanted}: {catalogue.ensure_installed(wanted, sys.stdout)}"
+    return "\n".join(local.status(settings))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="genlib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     base.add_argument("--name", default=OFFLINE_IMAGE, help=f"image name (default {OFFLINE_IMAGE})")
     base.add_argument("--force", action="store_true", help="rebuild even when the image exists")
     base.add_argument("--use", action="store_true", help="make it this machine's image for every runtime")
+    model = sub.add_parser("model", help="the local model server: what runs (default), stop it, install a model")
+    model.add_argument("action", nargs="?", choices=("status", "stop", "install"), default="status")
+    model.add_argument("name", nargs="?", help="install: a catalogue name (default: the local_model setting)")
     args = parser.parse_args(argv)
     try:
         if args.command == "init":
@@ -105,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             baseimage.build_data_images(args.name, force=args.force, say=_say)
             print(baseimage.build_builder(args.name, force=args.force, say=_say))
             print(_use_image(args.name) if args.use else f"use it: genlib base-image --use (or {_exports(args.name)})")
+        elif args.command == "model":
+            print(_model(args.action, args.name))
     except GenlibError as exc:
         print(f"genlib: error: {exc}", file=sys.stderr)
         return exc.exit_code
