@@ -85,7 +85,9 @@ def _local(settings: Settings, out: TextIO | None, why: str) -> Iterator[OpenAIL
     _say(out, f"model: {config.name} (local llama.cpp, {config.threads} threads{why})")
     catalogue.ensure_installed(settings.local_model, say)
     with local.serving(config, say) as state:
-        served = replace(settings, provider="openai", base_url=state.base_url, model=config.name, api_key_env="")
+        served = replace(
+            settings, provider="openai", base_url=state.base_url, model=config.name, api_key_env="", llama_samplers="on"
+        )
         llm = _openai(served, out)
         try:
             yield llm
