@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import add_iteration
 from genlib.app import registry
 from genlib.app.iterations import find_iteration
 from genlib.app.materialize import materialize
-from genlib.documents import results
+from genlib.documents import bisection, results
 from genlib.model import healprompt
 from genlib.workspace import Workspace
 
@@ -165,3 +166,21 @@ def test_the_budget_is_spent_on_files(failing: Any) -> None:
     for budget in (6000, 9000, 14000):
         prompt = healprompt.build(ws, results=report, registry=reg, rounds=[], budget=budget)
         assert budget - 400 <= prompt.chars <= budget or not prompt.files_omitted, (budget, prompt.chars)
+
+
+def test_the_files_doit_bisect_blamed_come_right_after_the_traceback(failing: Any) -> None:
+    """iterations/bisect.json says the iteration that broke `list notes` changed the web page: heal
+    shows it as if the evidence named it, while that scenario fails and that iteration is on HEAD's line."""
+    ws, report, reg = failing
+    blamed = "frontend/web/index.html"
+    before = healprompt.build(ws, results=report, registry=reg, rounds=[], budget=20000).files_shown
+    assert blamed not in before[:2]
+    finding = bisection.Finding(
+        scenario="list notes", broke="iter_001_notes", last_good="iter_000_x", reason="500", files=[blamed],
+        head="iter_001_notes", found=datetime(2026, 12, 1, tzinfo=UTC), stack_runs=3,
+    )  # fmt: skip
+    bisection.record(ws, [finding])
+    after = healprompt.build(ws, results=report, registry=reg, rounds=[], budget=20000).files_shown
+    assert after[:2] == ["api/notes/server.js", blamed]
+    bisection.record(ws, [finding.model_copy(update={"broke": "iter_009_rolled_back"})])
+    assert healprompt.build(ws, results=report, registry=reg, rounds=[], budget=20000).files_shown == before
