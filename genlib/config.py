@@ -55,7 +55,7 @@ class Settings:
     api_key_env: str = ""  # provider openai: the NAME of the environment variable holding the key
     # provider local (docs/local-model.md): a catalogue name (installed on first use) or a path to a GGUF file
     local_model: str = "qwen2.5-coder-0.5b"
-    local_threads: int = 0  # 0: every core this process may use
+    local_threads: int = 0  # 0: the cores other work leaves idle when the server starts (at least 1)
     local_ctx: int = 16384  # the server's context window, in tokens
     local_idle: int = 900  # seconds with no run connected, then the local server exits
     temperature: float = 0.2

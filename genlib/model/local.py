@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -72,11 +72,32 @@ class ServerState:
 
 
 def config_for(settings: Settings) -> ServerConfig:
-    """The server `settings` ask for (local_model, local_threads, local_ctx, local_idle)."""
-    threads = settings.local_threads or len(os.sched_getaffinity(0))
+    """The server `settings` ask for (local_model, local_threads, local_ctx, local_idle); threads 0: any."""
     path = str(catalogue.model_path(settings.local_model))
     name = catalogue.model_name(settings.local_model)
-    return ServerConfig(name, path, threads, settings.local_ctx, settings.local_idle)
+    return ServerConfig(name, path, settings.local_threads, settings.local_ctx, settings.local_idle)
+
+
+def threads_for(config: ServerConfig) -> int:
+    """The threads that will answer: the running server's when it serves `config`, else what a start takes."""
+    state = running()
+    if state is not None and _serves(state.config, config):
+        return state.config.threads
+    return config.threads or idle_cores()
+
+
+def idle_cores() -> int:
+    """The cores nobody else keeps busy (the 1-minute load average), at least one.
+
+    llama.cpp's threads wait for each other after every layer: on a 2-core machine busy with other work,
+    the 1.5B made ~5 tokens/s on 1 thread and under 1 on 2 (measured, 2026-12-06)."""
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(cores, round(cores - os.getloadavg()[0])))
+
+
+def _serves(running: ServerConfig, wanted: ServerConfig) -> bool:
+    """A server started for `running` serves `wanted`: all the same, the threads too unless any will do."""
+    return running == replace(wanted, threads=wanted.threads or running.threads)
 
 
 def local_dir() -> Path:
@@ -132,12 +153,12 @@ def serving(config: ServerConfig, out: TextIO) -> Iterator[ServerState]:
     with _flock(clients_lock_path(), fcntl.LOCK_SH):  # held for the run: the server never idles out under it
         with _flock(local_dir() / "start.lock", fcntl.LOCK_EX):  # one run starts it, the others wait and reuse
             state = running()
-            if state is not None and state.config != config:
+            if state is not None and not _serves(state.config, config):
                 out.write(f"restarting the local model server for {config.name} (it served {state.config.name})\n")
                 stop()
                 state = None
             if state is None:
-                state = _start(config, out)
+                state = _start(replace(config, threads=config.threads or idle_cores()), out)
         yield state
 
 
