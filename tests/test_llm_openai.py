@@ -214,14 +214,14 @@ def test_doit_gen_with_provider_openai(workspace: Workspace, openai_api: Scripte
     assert output.request.options == {
         "temperature": 0.2,
         "seed": 0,
-        "max_tokens": 8192,
+        "max_tokens": 2048,  # the plan's token budget (setting plan_tokens)
         "response_format": "json_schema",
     }
     assert [s.name for s in output.steps] == ["plan", *(f["path"] for f in NOTES["files"])]
     assert all((it / f["path"]).read_text() == f["content"] for f in NOTES["files"])
     assert "notes-api:" in workspace.compose_path.read_text()
     assert "file 4 of 4 " in result.output and " tok/s" in result.output
-    assert [r.path for r in openai_api.history] == ["/v1/models"] + ["/v1/chat/completions"] * 5
+    assert [r.path for r in openai_api.history] == ["/v1/models", "/props"] + ["/v1/chat/completions"] * 5
     chats = openai_api.chats()
     assert "response_format" in chats[0] and all("response_format" not in c for c in chats[1:])  # files: plain text
 
@@ -233,7 +233,7 @@ def test_doit_gen_steps_0_with_provider_openai(workspace: Workspace, openai_api:
     output = load_output(workspace.iterations_dir / "iter_001_a_notes_app" / "llm_output.json")
     assert output.raw == NOTES_TEXT and output.stats.completion_tokens == len(NOTES_TEXT) // 4
     assert f"{MODEL}: " in result.output and " tok/s" in result.output
-    assert [r.path for r in openai_api.history] == ["/v1/models", "/v1/chat/completions"]
+    assert [r.path for r in openai_api.history] == ["/v1/models", "/props", "/v1/chat/completions"]
 
 
 @pytest.mark.parametrize(
