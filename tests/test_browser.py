@@ -23,7 +23,7 @@ from genlib.app import registry
 from genlib.app.registry import Entry, FileEntry, Registry
 from genlib.checks import browser, page_log, runner
 from genlib.checks.page_log import PageLog
-from genlib.documents.results import Result, RunReport
+from genlib.documents.results import PageEvidence, Result, RunReport
 from genlib.documents.scenarios import PageScenario, TestFile, load_tests, parse_scenarios, save_tests
 from genlib.errors import ScenarioError
 from genlib.model import healprompt
@@ -226,8 +226,9 @@ def test_a_selector_that_never_appears_is_named(frontend: tuple[Workspace, int])
     ws, port = frontend
     status, reason, evidence = browser.check_page(page(steps=[{"wait_for": "#notes"}], timeout=2), ws)
     assert (status, reason) == ("failed", "step 1: wait_for '#notes': selector '#notes' did not appear within 2s")
-    assert evidence["url"] == f"http://127.0.0.1:{port}/" and evidence["page_text"] == "Hello"
-    assert evidence["screenshot"] is None  # no iteration yet to keep it in
+    assert isinstance(evidence, PageEvidence)
+    assert evidence.url == f"http://127.0.0.1:{port}/" and evidence.page_text == "Hello"
+    assert evidence.screenshot is None and "screenshot" in evidence.fields()  # no iteration yet to keep it in
 
 
 @pytest.mark.browser
@@ -267,7 +268,8 @@ def test_a_refused_page_fails_with_the_network_error(workspace: Workspace, refus
         f"page http://127.0.0.1:{port}/ did not load: net::ERR_CONNECTION_REFUSED; "
         f"request GET http://127.0.0.1:{port}/ -> net::ERR_CONNECTION_REFUSED",
     )
-    assert evidence["failed_requests"] == [f"GET http://127.0.0.1:{port}/ -> net::ERR_CONNECTION_REFUSED"]
+    assert isinstance(evidence, PageEvidence)
+    assert evidence.failed_requests == [f"GET http://127.0.0.1:{port}/ -> net::ERR_CONNECTION_REFUSED"]
 
 
 # -- the notes app in real Chromium ------------------------------------------------------------------
@@ -445,7 +447,8 @@ def test_a_page_reaches_only_the_stack_and_chromium_stays_out_of_home(
             each.shutdown()
             each.server_close()
     assert status == "passed", (reason, evidence)
-    assert set(evidence["blocked_requests"]) == {"http://example.invalid/x", stolen}
+    assert isinstance(evidence, PageEvidence) and evidence.blocked_requests is not None
+    assert set(evidence.blocked_requests) == {"http://example.invalid/x", stolen}
     assert asked == []  # the host's service never saw the page
     assert list(home.iterdir()) == []
     assert (ws.state_dir / "chromium").is_dir()

@@ -153,7 +153,7 @@ def test_the_upstream_service_s_error_and_file_come_in(failing: Any) -> None:
         "2026-01-01T00:05:00Z] " + CRASH + "--- last lines ---\n" + filler
     )
     page = report.results[0].model_copy(
-        update={"status": "failed", "reason": "GET /: body lacks 'Notes'", "evidence": {}}
+        update={"status": "failed", "reason": "GET /: body lacks 'Notes'", "evidence": results.HttpEvidence()}
     )
     upstream = report.model_copy(update={"results": [page]})
     prompt = healprompt.build(ws, results=upstream, registry=reg, rounds=[], budget=12000)

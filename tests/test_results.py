@@ -78,7 +78,8 @@ def test_an_old_file_loads_and_dumps_to_the_same_bytes(tmp_path: Path) -> None:
     assert report is not None
     assert report.summary == {"passed": 1, "failed": 1, "skipped": 1, "error": 0}
     assert [r.name for r in report.failing] == ["list notes"]  # skipped is not failing
-    assert report.results[0].evidence["restart_count"] == 0
+    assert isinstance(report.results[0].evidence, results.ServiceEvidence)
+    assert report.results[0].evidence.restart_count == 0
     assert results.dump(report) == OLD
 
 
@@ -112,3 +113,33 @@ def test_missing_is_none_and_damage_says_what_to_do(tmp_path: Path) -> None:
     path.write_text(json.dumps({**data, "format": "genlib.results/9"}))
     with pytest.raises(WorkspaceError, match=r"field format: expected 'genlib\.results/1'"):
         results.load(path)
+
+
+def test_evidence_is_the_model_of_its_kind_and_keeps_keys_it_does_not_know(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    data = json.loads(OLD)
+    data["results"][1]["evidence"]["retired_key"] = ["kept as written"]  # a key an older genlib wrote
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    report = results.load(path)
+    assert report is not None
+    http = report.results[1].evidence
+    assert isinstance(http, results.HttpEvidence) and http.status == 500
+    assert [type(r.evidence) for r in report.results] == [
+        results.ServiceEvidence,
+        results.HttpEvidence,
+        results.PageEvidence,
+    ]
+    assert results.dump(report) == path.read_text()  # unknown keys, and the order of the rest, as they were
+
+
+def test_evidence_of_another_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="the evidence of kind exec must be ExecEvidence"):
+        Result(
+            name="n",
+            kind="exec",
+            service="s",
+            origin="user",
+            status="failed",
+            reason="r",
+            evidence=results.HttpEvidence(status=500),
+        )

@@ -19,7 +19,7 @@ from genlib import logscan
 from genlib.app.iterations import Iteration, head
 from genlib.checks import expect as checks
 from genlib.checks import runner
-from genlib.documents.results import Result, RunReport
+from genlib.documents.results import HttpEvidence, Result, RunReport, ServiceEvidence
 from genlib.documents.scenarios import (
     ExecExpect,
     HttpExpect,
@@ -123,7 +123,7 @@ def test_a_running_healthy_service_passes_without_reading_logs() -> None:
         "service",
     )
     assert read == []
-    assert "log_tail" not in result.evidence
+    assert "log_tail" not in result.evidence.fields()
 
 
 @pytest.mark.parametrize(
@@ -141,9 +141,10 @@ def test_a_dead_service_fails_with_its_log_tail(state: ServiceState | None, reas
     result = runner.service_result("notes-api", state, lambda: logscan.scan(log))
     assert result.status == "failed"
     assert result.reason == reason
-    tail = result.evidence["log_tail"].splitlines()
+    assert isinstance(result.evidence, ServiceEvidence) and result.evidence.log_tail is not None
+    tail = result.evidence.log_tail.splitlines()
     assert tail[-1] == "RuntimeError: boom"
-    assert result.evidence["errors"] == ["[1x] RuntimeError: boom"]
+    assert result.evidence.errors == ["[1x] RuntimeError: boom"]
     assert len(tail) == runner.EVIDENCE_LINES
 
 
@@ -210,18 +211,20 @@ def test_http_passes_with_evidence(server_port: int) -> None:
     scenario = _http(request={"path": "/me"}, expect={"json": {"user.name": "Ada"}, "body_contains": ["/me"]})
     status, reason, evidence = runner.run_http(scenario, server_port)
     assert (status, reason) == ("passed", "GET /me -> 200")
-    assert evidence["status"] == 200
-    assert evidence["json"] == {"user.name": "Ada"}
-    assert evidence["headers"]["content-type"] == "application/json"
-    assert "x-internal" not in evidence["headers"]
-    assert evidence["request"] == {"method": "GET", "url": f"http://127.0.0.1:{server_port}/me"}
+    assert isinstance(evidence, HttpEvidence) and evidence.headers is not None
+    assert evidence.status == 200
+    assert evidence.found == {"user.name": "Ada"} and evidence.fields()["json"] == {"user.name": "Ada"}
+    assert evidence.headers["content-type"] == "application/json"
+    assert "x-internal" not in evidence.headers
+    assert evidence.fields()["request"] == {"method": "GET", "url": f"http://127.0.0.1:{server_port}/me"}
 
 
 def test_http_500_fails_with_status_and_body(server_port: int) -> None:
     status, reason, evidence = runner.run_http(_http(request={"path": "/broken"}), server_port)
     assert (status, reason) == ("failed", "status 500, expected 200")
-    assert evidence["status"] == 500
-    assert evidence["body_head"] == "Internal Server Error"
+    assert isinstance(evidence, HttpEvidence)
+    assert evidence.status == 500
+    assert evidence.body_head == "Internal Server Error"
 
 
 def test_http_sends_json_body_and_headers(server_port: int) -> None:

@@ -35,7 +35,7 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from genlib.app import registry
 from genlib.app.iterations import Iteration, head
@@ -144,18 +144,18 @@ def check_page(scenario: PageScenario, ws: Workspace, known: Known | None = None
     executable = find_executable(settings.browser)
     if executable is None or not playwright_installed():
         _say_no_browser_once()
-        return "skipped", NO_BROWSER, {}
+        return "skipped", NO_BROWSER, None
     known = known or Known.read(ws, settings)
     reg = known.registry
     host_ports: dict[str, int | None] = dict.fromkeys(reg.services)
     host_ports.update(known.host_ports)
     if not host_ports.get(scenario.service):
-        return "error", f"service {scenario.service} publishes no port; a page scenario needs a frontend", {}
+        return "error", f"service {scenario.service} publishes no port; a page scenario needs a frontend", None
     try:
         url = page_url(scenario.path, scenario.service, host_ports)
     except KeyError as exc:
         named = ", ".join(sorted(s for s, p in host_ports.items() if p))
-        return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {named}); fix test.yaml", {}
+        return "error", f"path names {{{exc.args[0]}}}, not a service with a port (known: {named}); fix test.yaml", None
     own = {f"{h}:{p}" for p in host_ports.values() if p for h in ("127.0.0.1", "localhost")}
     log = PageLog(own, _files(reg, host_ports))
     allowed = allowed_hosts(own, settings.browser_allow)
@@ -233,7 +233,7 @@ def _in_browser(
             page.on("requestfailed", log.on_request_failed)
             return _visit(page, scenario, url, log, shot)
     except BrowserError as exc:  # Chromium would not start, or died under us
-        return "error", f"Chromium at {executable} failed: {exc.full[:300]}", log.evidence()
+        return "error", f"Chromium at {executable} failed: {exc.full[:300]}", log.evidence(url)
 
 
 @contextmanager
@@ -327,24 +327,23 @@ def _browser(executable: Path, home: Path) -> Iterator[Browser]:
 
 def _visit(page: Page, scenario: PageScenario, url: str, log: PageLog, shot: Screenshot | None) -> Outcome:
     remaining = _countdown(scenario.timeout)
-    evidence: dict[str, Any] = {"url": url}
+    step: dict[str, str] = {}
     problems = _load(page, url, scenario.timeout, remaining)
     if not problems:
         problems, failed_step = _steps(page, scenario.steps, scenario.timeout, remaining)
         if failed_step:
-            evidence["failed_step"] = failed_step
+            step["failed_step"] = failed_step
         else:
             problems = _expectations(page, scenario, remaining)
         _settle(page, remaining)
     problems += log.problems()
-    evidence.update(log.evidence())
+    evidence = log.evidence(url).model_copy(update=step)
     if not problems:
         _remove(shot)
         checked = len(scenario.steps), len(scenario.expect_text) + len(scenario.expect_selectors)
         return "passed", f"{scenario.path}: {checked[0]} step(s), {checked[1]} expectation(s), no errors", evidence
-    evidence["page_text"] = _page_text(page)
-    evidence["screenshot"] = _save_screenshot(page, shot)
-    return "failed", "; ".join(problems), evidence
+    shown = {"page_text": _page_text(page), "screenshot": _save_screenshot(page, shot)}
+    return "failed", "; ".join(problems), evidence.model_copy(update=shown)
 
 
 def _countdown(seconds: float) -> Callable[[], int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from genlib.documents.results import PageEvidence
 from genlib.text import one_line
 
 if TYPE_CHECKING:
@@ -118,9 +119,11 @@ class PageLog:
             found.append(f"request {self.failed_requests[0]}{more}")
         return found
 
-    def evidence(self) -> dict[str, Any]:
-        found = {"errors": self.errors[:KEPT_EVENTS], "failed_requests": self.failed_requests[:KEPT_EVENTS]}
-        return found | ({"blocked_requests": self.blocked[:KEPT_EVENTS]} if self.blocked else {})
+    def evidence(self, url: str) -> PageEvidence:
+        found = PageEvidence(
+            url=url, errors=self.errors[:KEPT_EVENTS], failed_requests=self.failed_requests[:KEPT_EVENTS]
+        )
+        return found.model_copy(update={"blocked_requests": self.blocked[:KEPT_EVENTS]}) if self.blocked else found
 
 
 def allowed_hosts(own: set[str], setting: str) -> set[str]:

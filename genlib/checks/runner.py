@@ -30,7 +30,23 @@ from genlib.app.registry import Entry
 from genlib.checks import expect as checks
 from genlib.config import Settings
 from genlib.documents import scenarios
-from genlib.documents.results import STATUSES, Basis, Evidence, Outcome, Result, RunReport, Status
+from genlib.documents.results import (
+    EVIDENCE,
+    STATUSES,
+    Basis,
+    BuildEvidence,
+    Evidence,
+    ExecEvidence,
+    HttpEvidence,
+    LogsEvidence,
+    MigrationsEvidence,
+    Outcome,
+    Result,
+    RunReport,
+    SentRequest,
+    ServiceEvidence,
+    Status,
+)
 from genlib.documents.results import save as save_report
 from genlib.documents.scenarios import ExecScenario, HttpScenario, LogsScenario, Scenario
 from genlib.errors import GenlibError, WorkspaceError
@@ -95,10 +111,10 @@ def migration_results(ws: Workspace, comps: Mapping[str, Entry]) -> list[Result]
     for service, outcome in sorted(migrations.load_state(ws).items()):
         if service not in comps:
             continue
-        evidence: dict[str, Any] = {"applied": sorted(outcome.applied)}
-        status: Status = "passed"
+        status: Status = "failed" if outcome.failed else "passed"
+        evidence = MigrationsEvidence(applied=sorted(outcome.applied))
         if outcome.failed:
-            status, evidence["failed"] = "failed", outcome.failed
+            evidence = MigrationsEvidence(applied=evidence.applied, failed=outcome.failed)
         found.append(
             Result(
                 name=f"migrations {service}",
@@ -125,7 +141,7 @@ def build_results(ws: Workspace) -> list[Result]:
     its evidence names the dependency files and holds the build log's telling lines."""
     found = []
     for service, failure in sorted(images.load(ws).failed.items()):
-        evidence: dict[str, Any] = {"files": failure.files, "build_log": failure.log}
+        evidence = BuildEvidence(files=failure.files, build_log=failure.log)
         found.append(
             Result(
                 name=f"build {service}",
@@ -165,11 +181,12 @@ def service_result(name: str, state: ServiceState | None, read_logs: Callable[[]
     """The implicit health check: a service must be running, not restarting, and not unhealthy."""
     with _timed() as elapsed:
         problem, detail = _service_problem(name, state)
-        evidence: dict[str, Any] = _state_evidence(state)
+        evidence = _state_evidence(state)
         if problem:
             log = read_logs()
-            evidence["errors"] = log.error_lines()
-            evidence["log_tail"] = _tail("\n".join(log.tail), EVIDENCE_LINES)
+            evidence = evidence.model_copy(
+                update={"errors": log.error_lines(), "log_tail": _tail("\n".join(log.tail), EVIDENCE_LINES)}
+            )
     status: Status = "failed" if problem else "passed"
     return Result(
         name=f"service {name}",
@@ -195,10 +212,11 @@ def recheck_service(result: Result, before: ServiceState | None, after: ServiceS
         return result
     what = "has no container" if after is None else f"restarted {restarts} time(s)" if restarts else after.problem()
     checked = service_result(result.service, after, lambda: scan_or_note(stack, result.service))
-    evidence: dict[str, Any] = dict(checked.evidence)
-    if "log_tail" not in evidence:  # restarted but running again: still show why it died
+    evidence = checked.evidence
+    if "log_tail" not in evidence.fields():  # restarted but running again: still show why it died
         log = scan_or_note(stack, result.service)
-        evidence.update(errors=log.error_lines(), log_tail=_tail("\n".join(log.tail), EVIDENCE_LINES))
+        tail = _tail("\n".join(log.tail), EVIDENCE_LINES)
+        evidence = evidence.model_copy(update={"errors": log.error_lines(), "log_tail": tail})
     reason = f"service {result.service} died during the scenarios: {what}"
     return checked.model_copy(update={"status": "failed", "reason": reason, "evidence": evidence})
 
@@ -214,15 +232,12 @@ def _service_problem(name: str, state: ServiceState | None) -> tuple[str, str]:
     return "", "running" + (f", {state.health}" if state.health else "")
 
 
-def _state_evidence(state: ServiceState | None) -> dict[str, Any]:
+def _state_evidence(state: ServiceState | None) -> ServiceEvidence:
     if state is None:
-        return {"state": None}
-    return {
-        "state": state.state,
-        "health": state.health,
-        "exit_code": state.exit_code,
-        "restart_count": state.restart_count,
-    }
+        return ServiceEvidence(state=None)
+    return ServiceEvidence(
+        state=state.state, health=state.health, exit_code=state.exit_code, restart_count=state.restart_count
+    )
 
 
 def run_scenarios(items: list[Scenario], stack: Stack, known: Known, running: set[str]) -> list[Result]:
@@ -237,14 +252,14 @@ def run_scenarios(items: list[Scenario], stack: Stack, known: Known, running: se
 def run_scenario(scenario: Scenario, stack: Stack, known: Known | None, running: set[str]) -> Result:
     """One scenario; `known` is what the run already read (None: read it from the workspace)."""
     if scenario.service not in running:
-        return _result(scenario, "failed", f"service {scenario.service} is not running", 0.0, {})
+        return _result(scenario, "failed", f"service {scenario.service} is not running", 0.0, None)
     with _timed() as elapsed:
         try:
             status, reason, evidence = _attempt(scenario, stack, known)
         except GenlibError as exc:  # the engine could not even ask (daemon gone, exec refused)
-            status, reason, evidence = "error", str(exc), {}
+            status, reason, evidence = "error", str(exc), None
         except Exception as exc:
-            status, reason, evidence = "error", f"genlib could not run it: {type(exc).__name__}: {exc}", {}
+            status, reason, evidence = "error", f"genlib could not run it: {type(exc).__name__}: {exc}", None
     return _result(scenario, status, reason, elapsed(), evidence)
 
 
@@ -263,7 +278,7 @@ def _attempt(scenario: Scenario, stack: Stack, known: Known | None) -> Outcome:
     return run_exec(scenario, stack, runtime)
 
 
-def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: Evidence) -> Result:
+def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: Evidence | None) -> Result:
     return Result(
         name=scenario.name,
         kind=scenario.kind,
@@ -272,7 +287,7 @@ def _result(scenario: Scenario, status: Status, reason: str, duration: float, ev
         status=status,
         reason=reason,
         duration_s=duration,
-        evidence=evidence,
+        evidence=EVIDENCE[scenario.kind]() if evidence is None else evidence,
         definition=scenarios.definition(scenario),
     )
 
@@ -287,9 +302,9 @@ def _verdict(problems: list[str], passed: str) -> tuple[Status, str]:
 def run_http(scenario: HttpScenario, host_port: int | None) -> Outcome:
     req = scenario.request
     if not host_port:
-        return "error", f"service {scenario.service} publishes no port; an http scenario needs one", {}
+        return "error", f"service {scenario.service} publishes no port; an http scenario needs one", None
     url = f"http://127.0.0.1:{host_port}{req.path}"
-    evidence: dict[str, Any] = {"request": {"method": req.method, "url": url}}
+    evidence = HttpEvidence(request=SentRequest(method=req.method, url=url))
     timeout = httpx.Timeout(scenario.timeout, connect=min(5.0, scenario.timeout))
     deadline = time.monotonic() + scenario.timeout
     try:
@@ -304,11 +319,13 @@ def run_http(scenario: HttpScenario, host_port: int | None) -> Outcome:
         return "failed", f"{req.method} {req.path}: {one_line(str(exc)) or type(exc).__name__}", evidence
     text = raw.decode(resp.encoding or "utf-8", errors="replace")
     problems, found = checks.check_http(scenario.expect, resp.status_code, text)
-    evidence.update(status=resp.status_code, headers=_kept_headers(resp.headers), body_head=text[:BODY_HEAD_CHARS])
+    seen: dict[str, object] = {"status": resp.status_code, "headers": _kept_headers(resp.headers)}
+    seen["body_head"] = text[:BODY_HEAD_CHARS]
     if cut:
-        evidence["body_cut"] = f"only the first {len(raw)} bytes were read"
+        seen["body_cut"] = f"only the first {len(raw)} bytes were read"
     if found:
-        evidence["json"] = found
+        seen["found"] = found
+    evidence = evidence.model_copy(update=seen)
     status, reason = _verdict(problems, f"{req.method} {req.path} -> {resp.status_code}")
     return status, reason, evidence
 
@@ -335,10 +352,13 @@ def run_logs(scenario: LogsScenario, stack: Stack) -> Outcome:
         problems.append(f"log has {hits} ({log.forbidden_count} line(s))")
     waited = f" (waited {scenario.within:g}s)" if scenario.within and not log.forbidden_count else ""
     problems += [f"log lacks {p!r}{waited}" for p in scenario.must_contain if p not in log.found]
-    evidence: dict[str, Any] = {"matched": log.forbidden or log.matched, "errors": log.error_lines()}
-    if log.lines > EVIDENCE_LINES:
-        evidence["log_head"] = "\n".join(log.head)
-    evidence["log_tail"] = _tail("\n".join(log.tail), EVIDENCE_LINES)
+    head = {"log_head": "\n".join(log.head)} if log.lines > EVIDENCE_LINES else {}
+    evidence = LogsEvidence(
+        matched=log.forbidden or log.matched,
+        errors=log.error_lines(),
+        **head,
+        log_tail=_tail("\n".join(log.tail), EVIDENCE_LINES),
+    )
     status, reason = _verdict(problems, f"{log.lines} log line(s) checked")
     return status, reason, evidence
 
@@ -359,7 +379,7 @@ def run_exec(scenario: ExecScenario, stack: Stack, runtime: str = "") -> Outcome
     """`runtime`: the service's, so `python` runs python3 where the component's command would."""
     code, output = stack.exec(scenario.service, registry.python3(list(scenario.command), runtime), scenario.timeout)
     problems = checks.check_exec(scenario.expect, code, output)
-    evidence = {"command": scenario.command, "exit_code": code, "output_tail": _tail(output, EVIDENCE_LINES)}
+    evidence = ExecEvidence(command=list(scenario.command), exit_code=code, output_tail=_tail(output, EVIDENCE_LINES))
     status, reason = _verdict(problems, f"exit code {code}")
     return status, reason, evidence
 
@@ -374,7 +394,12 @@ def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
     known = known_secrets(ws)  # the database password, should an app print it
     write_logs(it, {name: redact(scan_or_note(stack, name).digest(), known) for name in services})
     kept = [
-        r.model_copy(update={"reason": redact(r.reason, known), "evidence": _redacted(r.evidence, known)})
+        r.model_copy(
+            update={
+                "reason": redact(r.reason, known),
+                "evidence": r.evidence.with_fields(_redacted(r.evidence.fields(), known)),
+            }
+        )
         for r in report.results
     ]  # results are frozen: the redacted copies are what results.json keeps
     write_results(it, report.model_copy(update={"results": kept}))

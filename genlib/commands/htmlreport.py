@@ -25,7 +25,7 @@ from genlib.app.iterations import Iteration, head, lineage, list_iterations, par
 from genlib.commands import history
 from genlib.documents import bisection, results
 from genlib.documents.llm_output import LLMOutput, load_output
-from genlib.documents.results import Result, Status
+from genlib.documents.results import PageEvidence, Result, Status
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.workspace import Workspace
@@ -142,13 +142,13 @@ def _scenario(ws: Workspace, result: Result) -> Scenario:
         service=result.service,
         status=result.status,
         reason=reason if len(reason) <= REASON_CHARS else reason[: REASON_CHARS - 1] + "…",
-        screenshot=_embedded_png(ws, result.evidence.get("screenshot")),
+        screenshot=_embedded_png(ws, result.evidence.screenshot if isinstance(result.evidence, PageEvidence) else None),
     )
 
 
-def _embedded_png(ws: Workspace, shown: object) -> str | None:
+def _embedded_png(ws: Workspace, shown: str | None) -> str | None:
     """A screenshot inside the workspace as a data: URI (none when missing, outside, or too big)."""
-    if not isinstance(shown, str) or not shown:
+    if not shown:
         return None
     path = (ws.root / shown).resolve()
     if not path.is_relative_to(ws.iterations_dir.resolve()) or not path.is_file():

@@ -2,6 +2,7 @@
 
     RunReport.of(iteration, started, duration_s, results)   a run's outcome; `failing`, `ok`, `summary`
     report.current(basis, definitions)                      the results a later run would repeat (bisect)
+    Result.evidence                                         typed per kind: HttpEvidence, LogsEvidence, …
     dump(report) -> str / load(path) -> RunReport | None   the file, round-tripped typed
 
 The runner writes it, heal and history read it back, always through these models
@@ -14,9 +15,9 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
-from pydantic import Field, JsonValue, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_serializer, model_validator
 
 from genlib import bounded
 from genlib.errors import WorkspaceError
@@ -29,9 +30,98 @@ STATUSES: tuple[Status, ...] = ("passed", "failed", "skipped", "error")
 FAILING: frozenset[Status] = frozenset({"failed", "error"})  # what heal tries to fix; `skipped` is not
 Kind = Literal["http", "logs", "exec", "page", "service", "migrations", "build"]
 Origin = Literal["user", "model", "genlib"]
-Evidence = dict[str, JsonValue]  # per kind: status/body_head, log_tail, output_tail, screenshot, …
-Outcome = tuple[Status, str, dict[str, Any]]  # what one scenario's check returns: status, reason, evidence
 _FIX = "delete it and run `doit test`"
+
+
+# -- evidence, one model per kind -------------------------------------------------------------------
+
+
+class _Evidence(BaseModel):
+    """What a check saw. Only the keys a check set are written (`fields`); keys an older genlib wrote and this
+    one does not know are kept as they are, so every older results.json still loads."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    def fields(self) -> dict[str, JsonValue]:
+        """The keys as results.json has them, in the order the check set them."""
+        found: dict[str, JsonValue] = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return found
+
+    def with_fields(self, fields: dict[str, JsonValue]) -> Self:
+        """The same kind of evidence from `fields` (e.g. every string redacted)."""
+        return self.model_validate(fields)
+
+
+class ServiceEvidence(_Evidence):
+    state: str | None = None  # running | exited | restarting | …; None: the service has no container
+    health: str | None = None
+    exit_code: int | None = None
+    restart_count: int | None = None
+    errors: list[str] | None = None  # when it fails: the log's error-like lines
+    log_tail: str | None = None
+
+
+class SentRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    method: str
+    url: str
+
+
+class HttpEvidence(_Evidence):
+    request: SentRequest | None = None
+    status: int | None = None
+    headers: dict[str, str] | None = None  # the few that explain an answer (content-type, location, …)
+    body_head: str | None = None
+    body_cut: str | None = None  # the body was read only in part
+    found: dict[str, JsonValue] | None = Field(default=None, alias="json")  # the JSON fields checked, as found
+
+
+class LogsEvidence(_Evidence):
+    matched: list[str] | None = None  # the forbidden lines found, or else the wanted ones
+    errors: list[str] | None = None
+    log_head: str | None = None  # when the log is longer than its tail
+    log_tail: str | None = None
+
+
+class ExecEvidence(_Evidence):
+    command: list[str] | None = None
+    exit_code: int | None = None
+    output_tail: str | None = None
+
+
+class PageEvidence(_Evidence):
+    url: str | None = None
+    failed_step: str | None = None
+    errors: list[str] | None = None  # the page's errors (console, uncaught)
+    failed_requests: list[str] | None = None
+    blocked_requests: list[str] | None = None  # requests to hosts outside the stack, aborted
+    page_text: str | None = None  # when it fails
+    screenshot: str | None = None  # when it fails: a path under the iteration (None: nowhere to keep it)
+
+
+class MigrationsEvidence(_Evidence):
+    applied: list[str] | None = None
+    failed: dict[str, str] | None = None  # {"file": path, "error": psql's message}
+
+
+class BuildEvidence(_Evidence):
+    files: list[str] | None = None  # the dependency files the image installs
+    build_log: str | None = None  # the build log's telling lines
+
+
+Evidence = (
+    ServiceEvidence | HttpEvidence | LogsEvidence | ExecEvidence | PageEvidence | MigrationsEvidence | BuildEvidence
+)
+EVIDENCE: dict[Kind, type[Evidence]] = {
+    "service": ServiceEvidence,
+    "http": HttpEvidence,
+    "logs": LogsEvidence,
+    "exec": ExecEvidence,
+    "page": PageEvidence,
+    "migrations": MigrationsEvidence,
+    "build": BuildEvidence,
+}
+Outcome = tuple[Status, str, Evidence | None]  # what one scenario's check returns: status, reason, evidence
 
 
 class Result(Strict):
@@ -44,7 +134,21 @@ class Result(Strict):
     status: Status
     reason: str
     duration_s: float = 0.0
-    evidence: Evidence = Field(default_factory=dict)
+    evidence: Evidence  # the model of its kind (EVIDENCE); from JSON, any object (none: empty)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _evidence_of_kind(cls, data: Any) -> Any:
+        """The evidence (a JSON object, or none) as the model of the result's kind."""
+        if isinstance(data, dict) and data.get("kind") in EVIDENCE:
+            model = EVIDENCE[data["kind"]]
+            evidence = data.get("evidence")
+            if evidence is None or isinstance(evidence, dict):
+                data = {**data, "evidence": model.model_validate(evidence or {})}
+            elif not isinstance(evidence, model):
+                raise ValueError(f"the evidence of kind {data['kind']} must be {model.__name__}")
+        return data
+
     # sha256 of the scenario's check as test.yaml defined it (documents.scenarios.definition); None: genlib's own
     definition: str | None = None
 
@@ -61,9 +165,9 @@ class Result(Strict):
         return bounded.clip_text(value, 4000)
 
     @field_serializer("evidence")
-    def _bounded(self, value: Evidence) -> Evidence:
+    def _bounded(self, value: Evidence) -> dict[str, JsonValue]:
         """Whatever the app printed, results.json stays small: every string and list clipped."""
-        clipped: Evidence = bounded.bound(value)
+        clipped: dict[str, JsonValue] = bounded.bound(value.fields())
         return clipped
 
 

@@ -108,7 +108,7 @@ def signature(report: RunReport) -> list[tuple[str, str, str, str]]:
     """The failures as comparable data: the same signature twice means the last round changed nothing."""
     found = []
     for r in report.failing:
-        evidence = {k: v for k, v in r.evidence.items() if k not in _VOLATILE}
+        evidence = {k: v for k, v in r.evidence.fields().items() if k not in _VOLATILE}
         found.append((r.name, r.status, r.reason, json.dumps(evidence, sort_keys=True)))
     return sorted(found)
 

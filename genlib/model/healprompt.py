@@ -106,7 +106,7 @@ class HealPrompt:
 
 def _evidence_text(result: Result, limit: int, known: Sequence[str] = ()) -> str:
     """`key: value` lines, multi-line text (log tails, output) as is; each value gets a fair share of `limit`."""
-    evidence = result.evidence
+    evidence = result.evidence.fields()
     share = max(limit // max(len(evidence), 1) - 20, 80)
     parts = []
     for key, value in evidence.items():
@@ -281,7 +281,7 @@ def build(
 
 def _service_evidence(failing: list[Result], service: str) -> str:
     return "\n".join(
-        f"{r.reason}\n{json.dumps(r.evidence, ensure_ascii=False)}" for r in failing if r.service == service
+        f"{r.reason}\n{json.dumps(r.evidence.fields(), ensure_ascii=False)}" for r in failing if r.service == service
     )
 
 
