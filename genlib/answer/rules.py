@@ -35,8 +35,13 @@ from genlib.workspace import LAYERS
 SEGMENT_CHARS = 100
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")  # ASCII only: no look-alikes
 _MAX_DEPTH = 8
+PATH_CHARS = _MAX_DEPTH * (SEGMENT_CHARS + 1) - 1  # the longest path check_path lets through
+HEALTH_CHARS = 200
+MAX_SCENARIOS = 50  # scenarios one answer adds or changes
+MAX_INTERFACES = 100  # routes, variables and messages one plan names (genlib.model.stepgen)
+MAX_COMMAND_ARGS = 64  # a component's command, as an exec scenario's (genlib.documents.scenarios)
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
-_HEALTH = re.compile(r"^/[A-Za-z0-9._~/?=&%+-]{0,199}$")  # lands inside a healthcheck's script: no quotes
+_HEALTH = re.compile(rf"^/[A-Za-z0-9._~/?=&%+-]{{0,{HEALTH_CHARS - 1}}}$")  # inside a healthcheck's script: no quotes
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # What YAML (so Compose) carries unchanged, as PyYAML defines it: no C0/C1 controls (U+0085 folds to a
 # space), no lone surrogates, no U+FFFE/FFFF. Any string of an answer may reach docker-compose.yml.
@@ -110,7 +115,7 @@ def _check(answer: Answer, current: Baseline, limits: Limits, patch: bool, plann
         raise OutputError("the answer holds no files; write the files of every new or changed component")
     check_text(answer, limits)
     check_files(answer, limits, contents=not planned)
-    check_components(answer.components, answer.files)
+    check_components(answer.components, answer.files, limits)
     if patch:
         check_patch(answer, current)
     check_migrations(answer, current)
@@ -229,7 +234,7 @@ def check_stored(answer: Answer, known: set[Key], limits: Limits) -> None:
     """The rules materialize applies again to an llm_output.json on disk (a person may have edited it):
     the files, the components, and every file belonging to a component declared by it or before it."""
     check_files(answer, limits)
-    check_components(answer.components, answer.files)
+    check_components(answer.components, answer.files, limits)
     declared = {(c.layer, c.name) for c in answer.components} | known
     for spec in answer.files:
         layer, component = spec.path.split("/")[:2]
@@ -240,10 +245,14 @@ def check_stored(answer: Answer, known: set[Key], limits: Limits) -> None:
 # -- components and the app they make --------------------------------------------------------------
 
 
-def check_components(components: list[ComponentSpec], files: list[FileSpec]) -> None:
+def check_components(components: list[ComponentSpec], files: list[FileSpec], limits: Limits) -> None:
     names: set[Key] = set()
     for comp in components:
         where = f"component {comp.layer}/{comp.name}"
+        if len(comp.command or []) > MAX_COMMAND_ARGS:
+            raise OutputError(f"{where}: its command has {len(comp.command or [])} arguments, over {MAX_COMMAND_ARGS}")
+        if len(comp.depends_on) > limits.max_components:
+            raise OutputError(f"{where}: depends_on names {len(comp.depends_on)}, over max_components")
         if comp.runtime == "shell" and comp.command:
             raise OutputError(
                 f"{where}: runtime shell is an artifact that genlib keeps but never runs; "
@@ -346,6 +355,10 @@ def _cycle_from(service: str, graph: dict[str, list[str]], path: list[str], done
 
 def check_scenarios(answer: Answer, current: Baseline, app: App) -> None:
     """The answer's scenarios test services of the app; a person's scenario keeps the service it tests."""
+    if len(answer.scenarios) > MAX_SCENARIOS:
+        raise OutputError(
+            f"{len(answer.scenarios)} scenarios, over the limit of {MAX_SCENARIOS}; keep those that show the app works"
+        )
     services = app.services
     for scenario in answer.scenarios:
         if scenario.service not in services:

@@ -113,6 +113,7 @@ def ask_model(
             retries=settings.retries,
             rejected_dir=ws.state_dir / "rejected",
             on_progress=on_progress,
+            limits=rules.Limits.of(settings),
         )
     finally:
         finish()

@@ -167,6 +167,7 @@ def ask_for_patch(
             retries=settings.retries,
             rejected_dir=ws.state_dir / "rejected",
             on_progress=on_progress,
+            limits=rules.Limits.of(settings),
         )
     finally:
         finish()

@@ -15,6 +15,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from genlib.answer.bounds import bounded
+from genlib.answer.rules import Limits
 from genlib.documents.llm_output import Answer, Attempt, Request, Stats, Step, answer_schema
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text, sha256_bytes
@@ -142,9 +144,12 @@ def ask(
     retries: int,
     rejected_dir: Path,
     on_progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> Accepted[Answer]:
-    """Ask for an Answer until it is valid, at most `retries` more times, feeding each error back."""
-    expect = Expect(lambda raw: parse_answer(raw, check), answer_schema(), _JSON_AGAIN)
+    """Ask for an Answer until it is valid, at most `retries` more times, feeding each error back; the schema
+    sent is bounded by `limits` (genlib.answer.bounds)."""
+    schema = bounded(answer_schema(), limits or Limits())
+    expect = Expect(lambda raw: parse_answer(raw, check), schema, _JSON_AGAIN)
     return ask_for(llm, messages, expect, retries=retries, rejected_dir=rejected_dir, on_progress=on_progress)
 
 

@@ -28,6 +28,7 @@ from pydantic import Field, ValidationError
 
 from genlib import prompts
 from genlib.answer import rules
+from genlib.answer.bounds import bounded
 from genlib.answer.rules import check_content
 from genlib.answer.syntax import Syntax
 from genlib.budget import Candidate, ShownFile, clip_list, fit_files
@@ -79,7 +80,7 @@ class Plan(Strict):
     summary: str = ""
     components: list[ComponentSpec] = Field(default_factory=list)
     files: list[PlannedFile] = Field(default_factory=list)
-    interfaces: list[Interface] = Field(default_factory=list)
+    interfaces: list[Interface] = Field(default_factory=list, max_length=rules.MAX_INTERFACES)
     deletions: list[str] = Field(default_factory=list)
     scenarios: list[Scenario] = Field(default_factory=list)
 
@@ -289,7 +290,8 @@ def _plan(run: Run, messages: list[Message], received: Received, kind: Kind) -> 
         except (OutputError, ValidationError):
             received.clear()  # the rules or the workspace changed since: start again
     budget = Budget.of(run.settings, kind)
-    expect = Expect(lambda raw: parse_plan(raw, run.check), plan_schema(), JSON_AGAIN, budget=budget)
+    schema = bounded(plan_schema(), rules.Limits.of(run.settings))  # what a grammar holds the plan to
+    expect = Expect(lambda raw: parse_plan(raw, run.check), schema, JSON_AGAIN, budget=budget)
     accepted = _ask(run, messages, expect, kind)
     step = _step("plan", messages, accepted)
     request = accepted.request(run.llm.host, messages)
