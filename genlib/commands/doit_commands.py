@@ -5,6 +5,10 @@
 Each command is a thin shell around a function in its own module; a GenlibError
 becomes one `ERROR:` line and its class's exit code (errors.py: 3 for bad arguments or a
 busy workspace, else 2).
+
+doit loads every command doit.cfg names on every call, a no-op `doit` too: so each command imports
+its module (gen, heal: the model, pydantic's answer models; history) inside `action`, never here
+(tests/test_startup.py).
 """
 
 from __future__ import annotations
@@ -20,10 +24,7 @@ from doit.cmd_run import Run as DoitRun
 
 from genlib import lock
 from genlib.app import lent_head
-from genlib.commands import history
-from genlib.documents import journal
 from genlib.errors import ConfigError, GenlibError
-from genlib.loops import gen, heal
 from genlib.tasks import doit_run
 from genlib.tasks.graph import setting_variables
 from genlib.workspace import Workspace
@@ -80,6 +81,9 @@ class History(GenlibCommand):
     doc_usage = ""
 
     def action(self, ws: Workspace, args: list[str]) -> int:
+        from genlib.commands import history
+        from genlib.documents import journal
+
         print(history.format_table(history.rows(ws)))
         missed = journal.format_entries(journal.read(ws))
         if missed:
@@ -92,6 +96,8 @@ class Diff(GenlibCommand):
     doc_usage = "a=N b=M"
 
     def action(self, ws: Workspace, args: list[str]) -> int:
+        from genlib.commands import history
+
         usage = "doit diff a=1 b=3"
         text = history.diff(ws, _var("a", usage), _var("b", usage))
         print(text or "no differences", end="" if text else "\n")
@@ -103,6 +109,8 @@ class Rollback(GenlibCommand):
     doc_usage = "to=N"
 
     def action(self, ws: Workspace, args: list[str]) -> int:
+        from genlib.commands import history
+
         target = history.rollback(ws, _var("to", "doit rollback to=2"))
         print(f"HEAD is now {target.name}; run `doit` to rebuild and restart")
         return 0
@@ -115,6 +123,8 @@ class Gen(GenlibCommand):
     def action(self, ws: Workspace, args: list[str]) -> int:
         if args:
             raise ConfigError(f'unexpected argument {args[0]!r}; pass the request as desc="..."')
+        from genlib.loops import gen
+
         return gen.run(ws, setting_variables("desc", "pull"))
 
 
@@ -125,6 +135,8 @@ class Heal(GenlibCommand):
     def action(self, ws: Workspace, args: list[str]) -> int:
         if args:
             raise ConfigError(f"unexpected argument {args[0]!r}; heal takes only settings, e.g. max_iter=5")
+        from genlib.loops import heal
+
         return heal.run(ws, setting_variables())
 
 
