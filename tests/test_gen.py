@@ -20,7 +20,7 @@ from genlib import checkpoint, lock
 from genlib.app.iterations import list_iterations
 from genlib.commands.doit_commands import INTERRUPTED
 from genlib.documents.llm_output import load_output
-from genlib.errors import ConfigError, TemplateError
+from genlib.errors import AnswerInvalid, ConfigError, TemplateError
 from genlib.loops import gen
 from genlib.workspace import Workspace
 
@@ -326,3 +326,32 @@ def test_gen_refuses_stray_arguments(workspace: Workspace, ollama: ScriptedOllam
     assert result.returncode == 3
     assert "pass the request as desc=" in result.output
     assert ollama.history == []
+
+
+SHOP = {
+    "summary": "a shop",
+    "components": [
+        {"name": "shop", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "main.py"]}
+    ],
+    "files": [
+        {"path": "api/shop/main.py", "content": "from handlers import items\nprint(items.ITEMS)\n"},
+        {"path": "api/shop/handlers/__init__.py", "content": ""},  # a package: empty, as it should be
+        {"path": "api/shop/handlers/items.py", "content": "ITEMS = []\n"},
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", ["1", "0"])
+def test_an_empty_package_file_is_written_and_an_empty_entry_file_refused_in_both_modes(
+    workspace: Workspace, ollama: ScriptedOllama, steps: str
+) -> None:
+    empty_entry = {**SHOP, "files": [{"path": "api/shop/main.py", "content": "\n"}, *SHOP["files"][1:]]}
+    ollama.enqueue(*[json.dumps(empty_entry)] * (1 if steps == "1" else 3))  # steps: main.py is asked for 3 times
+    with pytest.raises(AnswerInvalid, match=r"api/shop/main.py is empty, and shop-api runs it"):
+        gen_in_process(workspace, "a shop", steps=steps)
+    assert list_iterations(workspace) == []
+    ollama.enqueue(json.dumps(SHOP))
+    code, out = gen_in_process(workspace, "a shop app", steps=steps)  # another request: steps would resume
+    assert code == 0, out
+    package = workspace.iterations_dir / "iter_001_a_shop_app" / "api/shop/handlers/__init__.py"
+    assert package.is_file() and package.read_text() == ""

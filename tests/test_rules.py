@@ -11,9 +11,10 @@ import pytest
 from resources import at_caps
 
 from genlib.answer.patch import fingerprint, only_changed
-from genlib.answer.rules import App, Baseline, Limits, check
+from genlib.answer.rules import App, Baseline, Limits, check, check_one_file
+from genlib.answer.syntax import Syntax
 from genlib.documents import scenarios
-from genlib.documents.llm_output import Answer, ComponentSpec
+from genlib.documents.llm_output import Answer, ComponentSpec, FileSpec
 from genlib.errors import OutputError, PatchRejected
 
 SERVER = "api/notes/server.js"
@@ -157,9 +158,11 @@ def test_a_string_yaml_cannot_carry_or_over_its_cap_is_refused_naming_the_field(
         gen(components=[{**SPECS[0], "command": command}])
 
 
-def test_a_health_path_is_a_plain_path_not_code_for_the_healthcheck() -> None:
-    with pytest.raises(OutputError, match=r"field health: .* must be a plain URL path"):
-        gen(components=[{**SPECS[0], "health": "/'); import os; os.system('id'); ('"}])
+@pytest.mark.parametrize("health", ["/'); import os; os.system('id'); ('", "health", ""])
+def test_a_health_path_is_a_plain_path_not_code_for_the_healthcheck(health: str) -> None:
+    """One rule, in one place, with one reason (the answer's schema has no second, partial copy of it)."""
+    with pytest.raises(OutputError, match=r"field health: .* must be a plain URL path such as /health"):
+        gen(components=[{**SPECS[0], "health": health}])
 
 
 def test_the_number_of_components_is_capped() -> None:
@@ -191,3 +194,59 @@ def test_fingerprint_ignores_order_and_summary_but_not_content() -> None:
         {"files": [{"path": SERVER, "content": "x!"}, {"path": "api/notes/b.js", "content": "y"}]}
     )
     assert fingerprint(a) == fingerprint(b) != fingerprint(c)
+
+
+# -- the per-file rules: one rule for both modes (a whole JSON answer, or each file as it arrives) ------
+
+SHOP = [
+    {"name": "shop", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "-u", "main.py"]},
+    {"name": "jobs", "layer": "workers", "runtime": "python", "command": ["python3", "-m", "jobs.loop"]},
+    {"name": "cron", "layer": "deployment", "runtime": "python", "command": ["sh", "./bin/run.sh"]},
+    {"name": "site", "layer": "frontend", "runtime": "static"},
+]
+SHOP_FILES = {
+    "api/shop/main.py": "from handlers import items\n",
+    "api/shop/handlers/__init__.py": "",  # a package: empty is what it should be
+    "api/shop/handlers/items.py": "ITEMS = []\n",
+    "workers/jobs/jobs/__init__.py": "",
+    "workers/jobs/jobs/loop.py": "print('loop')\n",
+    "deployment/cron/bin/run.sh": "echo run\n",
+    "frontend/site/index.html": "<h1>Shop</h1>\n",
+    "frontend/site/style.css": "",  # no styles yet
+}
+
+
+def shop(path: str = "", content: str = "") -> Answer:
+    """The shop app, with `content` for `path` when given."""
+    files = {**SHOP_FILES, **({path: content} if path else {})}
+    return Answer.model_validate({"components": SHOP, "files": [{"path": p, "content": c} for p, c in files.items()]})
+
+
+def test_empty_is_refused_only_for_a_file_a_command_runs() -> None:
+    check(shop(), Baseline(), Limits())  # an empty __init__.py and an empty stylesheet are files like any other
+    for path, service in [
+        ("api/shop/main.py", "shop-api"),  # python3 -u main.py
+        ("workers/jobs/jobs/loop.py", "jobs-workers"),  # python3 -m jobs.loop
+        ("deployment/cron/bin/run.sh", "cron-deployment"),  # sh ./bin/run.sh
+        ("frontend/site/index.html", "site-frontend"),  # the static server's entry page
+    ]:
+        with pytest.raises(OutputError, match=rf"{path} is empty, and {service} runs it; write its whole content"):
+            check(shop(path, " \n"), Baseline(), Limits())
+
+
+def test_a_file_s_rules_are_the_same_on_arrival_and_in_a_whole_answer() -> None:
+    """steps (each file checked as it arrives, check_one_file) and steps=0 (check on the whole answer) refuse
+    the same files with the same reason: emptiness where a command runs it, syntax, a shortened patch file."""
+    planned = check(shop(), Baseline(), Limits())
+    with Syntax() as syntax:
+        for path, content in [("api/shop/main.py", ""), ("api/shop/handlers/items.py", "def f(:\n")]:
+            with pytest.raises(OutputError) as in_whole:
+                check(shop(path, content), Baseline(), Limits(), syntax=syntax)
+            with pytest.raises(OutputError) as on_arrival:
+                check_one_file(FileSpec(path=path, content=content), Baseline(), Limits(), planned, syntax)
+            assert str(in_whole.value) == f"answer: {on_arrival.value}"
+    old = "\n".join(f"const line{n} = {n};" for n in range(40)) + "\n"
+    shortened = "const line0 = 0;\n// ... rest of the file unchanged\n"
+    current = Baseline(CURRENT.components, {**TREE, SERVER: old}, TESTS)
+    with pytest.raises(PatchRejected, match="parts left out"):
+        check(Answer.model_validate({"files": [{"path": SERVER, "content": shortened}]}), current, Limits(), patch=True)

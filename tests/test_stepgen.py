@@ -22,10 +22,11 @@ from test_gen import gen_in_process, snapshot
 from test_heal import SERVER, broken_workspace, server_source
 
 from genlib.answer import rules
+from genlib.answer.file_rules import check_file, check_not_shortened
 from genlib.answer.syntax import Syntax
-from genlib.documents.llm_output import load_output
+from genlib.documents.llm_output import ComponentSpec, load_output
 from genlib.errors import OutputError
-from genlib.model.stepgen import Plan, check_file, check_not_shortened, read_fenced
+from genlib.model.stepgen import Plan, read_fenced
 from genlib.workspace import Workspace
 
 
@@ -67,7 +68,7 @@ def test_read_fenced_takes_the_one_block() -> None:
             "const a = 1;\nconst x = ;\n",
             r"a.js line 2: JavaScript syntax error: SyntaxError: Unexpected",
         ),
-        ("api/x/a.js", "  \n", "is empty"),
+        ("api/x/a.js", "  \n", "is empty, and x-api runs it"),
     ],
     ids=["python", "json", "javascript", "empty"],
 )
@@ -80,8 +81,9 @@ def test_each_file_is_checked_on_arrival(
     (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "node").symlink_to(node)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    runs = [ComponentSpec(name="x", layer="api", runtime="node", port=3000, command=["node", "a.js"])]
     with Syntax() as syntax, pytest.raises(OutputError, match=message):
-        check_file(path, content, 1 << 20, syntax)
+        check_file(path, content, 1 << 20, runs, syntax)
 
 
 def test_a_40_file_app_over_41_requests(workspace: Workspace, ollama: ScriptedOllama) -> None:

@@ -1,9 +1,11 @@
 """Every rule a model's answer must pass, for gen and heal alike, checked on the app it would produce.
 
     text        every string can be carried by a file, YAML and a prompt: no lone surrogates, no NUL or
-                other control characters, each within `max_text_chars` (file contents: `max_file_bytes`)
+                other control characters, each within `max_text_chars`
     files       `<layer>/<component>/<file>` of ASCII segments, each written once, at most `max_files`;
-                dependency files within genlib.answer.depfiles' rules
+                each file's content by genlib.answer.file_rules (text, dependency files, empty only where
+                no command runs it, syntax, not shortened): the same rules whether the file came in a whole
+                answer or alone in steps (check_one_file)
     components  declared once, within `max_components`; a `shell` one never runs; health is a plain path
     the app     the current app with the answer applied (deletions included): every written file belongs
                 to a component, every depends_on names one service, and no depends_on cycle
@@ -25,7 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from genlib.answer import depfiles
+from genlib.answer import depfiles, file_rules
+from genlib.answer.file_rules import SURROGATE, SyntaxCheck
 from genlib.config import Settings
 from genlib.documents.llm_output import COMPONENT_PATTERN, DATA_RUNTIMES, Answer, ComponentSpec, FileSpec
 from genlib.documents.scenarios import TestFile
@@ -40,9 +43,7 @@ HEALTH_CHARS = 200
 MAX_SCENARIOS = 50  # scenarios one answer adds or changes
 MAX_INTERFACES = 100  # routes, variables and messages one plan names (genlib.model.stepgen)
 MAX_COMMAND_ARGS = 64  # a component's command, as an exec scenario's (genlib.documents.scenarios)
-_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 _HEALTH = re.compile(rf"^/[A-Za-z0-9._~/?=&%+-]{{0,{HEALTH_CHARS - 1}}}$")  # inside a healthcheck's script: no quotes
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # What YAML (so Compose) carries unchanged, as PyYAML defines it: no C0/C1 controls (U+0085 folds to a
 # space), no lone surrogates, no U+FFFE/FFFF. Any string of an answer may reach docker-compose.yml.
 _NOT_YAML_TEXT = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -96,13 +97,14 @@ def check(
     patch: bool = False,
     render: Render | None = None,
     planned: bool = False,
+    syntax: SyntaxCheck | None = None,
 ) -> App:
     """Apply every rule; return the app the answer produces. Raises OutputError (PatchRejected for a patch).
 
     `planned`: the plan of a gen in steps, its files' content still to come: each file's content rules
-    (check_one_file) wait for it."""
+    (check_one_file) wait for it. `syntax`: the files' syntax is checked too."""
     try:
-        app = _check(answer, current, limits, patch, planned)
+        app = _check(answer, current, limits, patch, planned, syntax)
     except OutputError as exc:
         raise (PatchRejected if patch else OutputError)(f"{'patch' if patch else 'answer'}: {exc}") from exc
     if render is not None:
@@ -110,16 +112,20 @@ def check(
     return app
 
 
-def _check(answer: Answer, current: Baseline, limits: Limits, patch: bool, planned: bool) -> App:
+def _check(
+    answer: Answer, current: Baseline, limits: Limits, patch: bool, planned: bool, syntax: SyntaxCheck | None
+) -> App:
     if not patch and not answer.files and not answer.deletions:
         raise OutputError("the answer holds no files; write the files of every new or changed component")
     check_text(answer, limits)
-    check_files(answer, limits, contents=not planned)
+    check_files(answer, limits, contents=not planned)  # every file's text first: the cheapest reasons
+    app = apply(answer, current)
+    for spec in [] if planned else answer.files:
+        check_one_file(spec, current, limits, app, syntax, patch=patch)
     check_components(answer.components, answer.files, limits)
     if patch:
         check_patch(answer, current)
     check_migrations(answer, current)
-    app = apply(answer, current)
     check_scenarios(answer, current, app)  # first: a person's scenario is the reason that matters most
     check_app(answer, app, limits)
     return app
@@ -132,7 +138,7 @@ def check_text(answer: Answer, limits: Limits) -> None:
     """Every string but file contents (checked per file): text, within the cap, named by its field."""
     data = answer.model_dump(mode="python", by_alias=True, exclude={"files"})
     for where, text in _strings(data, ""):
-        if _SURROGATE.search(text):
+        if SURROGATE.search(text):
             raise OutputError(f"field {where}: holds a lone surrogate (\\ud800-\\udfff), which is not text")
         bad = _NOT_YAML_TEXT.search(text)
         if bad:
@@ -187,16 +193,6 @@ def check_path(path: str) -> str:
     return path
 
 
-def check_content(path: str, content: str, max_bytes: int) -> None:
-    if _SURROGATE.search(content):
-        raise OutputError(f"file {path!r} holds a lone surrogate (\\ud800-\\udfff); only UTF-8 text is accepted")
-    size = len(content.encode("utf-8"))
-    if size > max_bytes:
-        raise OutputError(f"file {path!r} is {size} bytes, over the limit of {max_bytes} (setting max_file_bytes)")
-    if any(ch in _CONTROL for ch in content):
-        raise OutputError(f"file {path!r} looks binary (control characters); only text files are accepted")
-
-
 def check_files(answer: Answer, limits: Limits, *, contents: bool = True) -> None:
     """The paths and contents (unless `contents` is False) an answer writes or deletes, on their own."""
     if len(answer.files) > limits.max_files:
@@ -208,7 +204,7 @@ def check_files(answer: Answer, limits: Limits, *, contents: bool = True) -> Non
             raise OutputError(f"file path {spec.path!r} appears twice (letter case aside)")
         seen.add(spec.path.lower())
         if contents:
-            check_content(spec.path, spec.content, limits.max_file_bytes)
+            file_rules.check_content(spec.path, spec.content, limits.max_file_bytes)
             depfiles.check_answer_file(spec.path, spec.content)  # requirements.txt, package.json: what it installs
     for path in answer.deletions:
         check_path(path) if path.count("/") >= 2 else _check_component_dir(path)
@@ -216,10 +212,21 @@ def check_files(answer: Answer, limits: Limits, *, contents: bool = True) -> Non
             raise OutputError(f"file path {path!r} is both written and deleted")
 
 
-def check_one_file(spec: FileSpec, current: Baseline, limits: Limits) -> None:
-    """The rules one file's content must pass on its own: a gen in steps checks each file as it arrives."""
-    check_content(spec.path, spec.content, limits.max_file_bytes)
-    depfiles.check_answer_file(spec.path, spec.content)
+def check_one_file(
+    spec: FileSpec,
+    current: Baseline,
+    limits: Limits,
+    app: App,
+    syntax: SyntaxCheck | None = None,
+    *,
+    patch: bool = False,
+) -> None:
+    """The rules one file's content must pass, in a whole answer and alone as it arrives in steps alike:
+    genlib.answer.file_rules (`app`: whose command may run it; a patch's file against its content now), and a
+    migration its database ran stays as it is."""
+    before = current.files.get(spec.path) if patch else None
+    runs = app.components.values()
+    file_rules.check_file(spec.path, spec.content, limits.max_file_bytes, runs, syntax, before)
     check_migrations(Answer(files=[spec]), current)
 
 

@@ -40,7 +40,7 @@ class ComponentSpec(Strict):
     description: str = ""
     port: int | None = Field(default=None, ge=1024, le=65535)
     command: list[str] | None = None  # run inside the component's folder (/app)
-    health: str | None = Field(default=None, pattern=r"^/")
+    health: str | None = None  # a plain URL path: genlib.answer.rules holds the rule
     depends_on: list[str] = Field(default_factory=list)
 
     @property

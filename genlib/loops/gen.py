@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import TextIO, get_args
 
 from genlib.answer import rules
+from genlib.answer.file_rules import SyntaxCheck
+from genlib.answer.syntax import Syntax
 from genlib.app.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.app.registry import STATIC_PORT
 from genlib.config import Settings
@@ -77,13 +79,16 @@ def build_messages(ws: Workspace, description: str, app: genprompt.App | None, s
     return [{"role": "user", "content": prompt.text}]
 
 
-def answer_rules(ws: Workspace, settings: Settings, current: rules.Baseline) -> Check:
-    """genlib.answer.rules on the app the answer would produce (failures go back to the model)."""
+def answer_rules(
+    ws: Workspace, settings: Settings, current: rules.Baseline, syntax: SyntaxCheck | None = None
+) -> Check:
+    """genlib.answer.rules on the app the answer would produce (failures go back to the model); `syntax`: the
+    files' syntax too (in steps each file's is checked as it arrives)."""
     limits = rules.Limits.of(settings)
     render = compose.renderer(ws, settings)
 
     def check(answer: Answer, *, planned: bool = False) -> None:
-        rules.check(answer, current, limits, render=render, planned=planned)
+        rules.check(answer, current, limits, render=render, planned=planned, syntax=syntax)
 
     return check
 
@@ -106,15 +111,16 @@ def ask_model(
 ) -> Accepted[Answer]:
     on_progress, finish = token_meter(out, f"{llm.model}")
     try:
-        return ask(
-            llm,
-            messages,
-            check=answer_rules(ws, settings, current),
-            retries=settings.retries,
-            rejected_dir=ws.state_dir / "rejected",
-            on_progress=on_progress,
-            limits=rules.Limits.of(settings),
-        )
+        with Syntax() as syntax:  # each file's rules, as in steps (genlib.answer.file_rules)
+            return ask(
+                llm,
+                messages,
+                check=answer_rules(ws, settings, current, syntax),
+                retries=settings.retries,
+                rejected_dir=ws.state_dir / "rejected",
+                on_progress=on_progress,
+                limits=rules.Limits.of(settings),
+            )
     finally:
         finish()
 

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from genlib.answer import patch, rules
+from genlib.answer.file_rules import SyntaxCheck
+from genlib.answer.syntax import Syntax
 from genlib.app import registry
 from genlib.app.dataservices import known_secrets
 from genlib.app.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
@@ -141,13 +143,14 @@ def build_messages(
     return [{"role": "user", "content": prompt.text}]
 
 
-def patch_rules(ws: Workspace, current: rules.Baseline, settings: Settings) -> Check:
-    """genlib.answer.rules for a patch, on the app it would produce; a broken rule goes back to the model."""
+def patch_rules(ws: Workspace, current: rules.Baseline, settings: Settings, syntax: SyntaxCheck | None = None) -> Check:
+    """genlib.answer.rules for a patch, on the app it would produce; a broken rule goes back to the model.
+    `syntax`: the files' syntax too (in steps each file's is checked as it arrives)."""
     limits = rules.Limits.of(settings)
     render = compose.renderer(ws, settings)
 
     def check(answer: Answer, *, planned: bool = False) -> None:
-        rules.check(answer, current, limits, patch=True, render=render, planned=planned)
+        rules.check(answer, current, limits, patch=True, render=render, planned=planned, syntax=syntax)
 
     return check
 
@@ -155,20 +158,21 @@ def patch_rules(ws: Workspace, current: rules.Baseline, settings: Settings) -> C
 def ask_for_patch(
     ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Baseline, out: TextIO
 ) -> Accepted[Answer]:
-    check = patch_rules(ws, current, settings)
     if settings.steps:  # a small JSON header, then each changed file as plain text (docs/steps.md)
-        return stepgen.patch(stepgen.Run(ws, llm, settings, check, out, current), messages, current.files)
+        run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
+        return stepgen.patch(run, messages)
     on_progress, finish = token_meter(out, llm.model)
     try:
-        return ask(
-            llm,
-            messages,
-            check=check,
-            retries=settings.retries,
-            rejected_dir=ws.state_dir / "rejected",
-            on_progress=on_progress,
-            limits=rules.Limits.of(settings),
-        )
+        with Syntax() as syntax:  # each file's rules, as in steps (genlib.answer.file_rules)
+            return ask(
+                llm,
+                messages,
+                check=patch_rules(ws, current, settings, syntax),
+                retries=settings.retries,
+                rejected_dir=ws.state_dir / "rejected",
+                on_progress=on_progress,
+                limits=rules.Limits.of(settings),
+            )
     finally:
         finish()
 

@@ -3,7 +3,7 @@
     ask_plan       the plan (Plan: components, files with a purpose, interfaces, scenarios), checked as an answer
     file_messages  the plan prompt and answer, the interface files, then "write <path>": the prefix up to that
                    last line is byte-identical for every file, so the model server reuses its cache
-    read_fenced    the file's content, then check_file (path and content rules, answer.syntax where it checks)
+    read_fenced    the file's content, then rules.check_one_file: the same rules a whole answer's files pass
     Received       what arrived so far, under .genlib/gen/<request>/: a rerun of the same request resumes
     generate       all of it -> the LLMOutput of the iteration (format /2, one Step per request)
 
@@ -29,7 +29,6 @@ from pydantic import Field, ValidationError
 from genlib import prompts
 from genlib.answer import rules
 from genlib.answer.bounds import bounded
-from genlib.answer.rules import check_content
 from genlib.answer.syntax import Syntax
 from genlib.budget import Candidate, ShownFile, clip_list, fit_files
 from genlib.config import Settings
@@ -128,31 +127,6 @@ def read_fenced(raw: str) -> str:
     return "".join(line + "\n" for line in lines[start + 1 : end])  # each line inside the block ends with one
 
 
-def check_file(path: str, content: str, max_bytes: int, syntax: Syntax) -> None:
-    """The content rules, then a cheap syntax check where one exists (python, JavaScript, JSON)."""
-    check_content(path, content, max_bytes)
-    if not content.strip():
-        raise OutputError(f"{path} is empty; write its whole content")
-    syntax.check(path, content)
-
-
-_ELISION = re.compile(
-    r"(\.\.\.|…|rest of (the )?(file|code)|(remains?|stays?|is) (the same|unchanged)|unchanged)", re.IGNORECASE
-)
-
-
-def check_not_shortened(path: str, before: str, after: str) -> None:
-    """A whole-file answer that lost most of the file and says so with an elision is a shortened file."""
-    if len(after) >= len(before) // 2:
-        return
-    added = [line for line in after.splitlines() if line not in before.splitlines()]
-    if any(_ELISION.search(line) for line in added):
-        raise OutputError(
-            f"{path} came back {len(after)} chars long, from {len(before)}, with parts left out "
-            "('... unchanged'): send the whole file, every line of it"
-        )
-
-
 # -- what arrived so far -----------------------------------------------------------------------------
 
 
@@ -230,13 +204,13 @@ def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
     )
 
 
-def patch(run: Run, messages: list[Message], tree: dict[str, str]) -> Accepted[Answer]:
+def patch(run: Run, messages: list[Message]) -> Accepted[Answer]:
     """A heal answer in steps: a small JSON header (the plan of the patch), then each file it changes as plain
     text, whole; a file that comes back much shorter than it is, with an elision ("... rest unchanged"), is
     refused and asked for again: a shortened file is never shipped silently."""
     header = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + HEADER_NOTE}]
     with Syntax() as syntax:
-        return collect(run, header, syntax, tree)
+        return collect(run, header, syntax, patch=True)
 
 
 HEADER_NOTE = """
@@ -247,8 +221,9 @@ changes, `deletions`, and `files` as {path, purpose} for every file the patch wr
 those files is asked for next, one at a time: then send it whole, never with parts left out."""
 
 
-def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, str] | None = None) -> Accepted[Answer]:
-    """The plan, then each file; kept under .genlib/gen/ as they arrive. `tree`: the current files (heal)."""
+def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = False) -> Accepted[Answer]:
+    """The plan, then each file; kept under .genlib/gen/ as they arrive. `patch`: heal's (each file is checked
+    against its content in run.current too)."""
     received = Received.for_request(run.ws, run.llm, messages)
     budget = run.settings.gen_budget_chars  # what each file request adds to `messages`: STEPS_SHARE of it
     run.llm.reserve(sum(len(m["content"]) for m in messages) + int(budget * genprompt.STEPS_SHARE))
@@ -256,6 +231,7 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, s
     plan_text, notes = genprompt.plan_shown(plan_raw, plan, int(budget * genprompt.PLAN_SHARE))
     room = int(budget * genprompt.STEPS_SHARE) - len(plan_text) - genprompt.ASK_ROOM
     order = plan.in_order()
+    app = rules.apply(plan.as_answer({}), run.current)  # whose command runs which file: the empty rule's
     if received.count():
         print(f"resuming: {received.count()} of {len(order)} files already received ({received.folder})", file=run.out)
     contents: dict[str, str] = {}
@@ -266,9 +242,9 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, tree: dict[str, s
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
             written, left_out = _shown(plan, interfaces, contents, room)
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, notes + left_out)
-            before = (tree or {}).get(planned.path)
-            arrival = _arrival_rules(run, plan, contents, planned.path, last=number == len(order))
-            kept = _one_file(run, asking, planned, syntax, before, arrival, (number, len(order)))
+            last = number == len(order)
+            arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
+            kept = _one_file(run, asking, planned, arrival, (number, len(order)))
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
         steps.append(kept[1])
@@ -299,16 +275,29 @@ def _plan(run: Run, messages: list[Message], received: Received, kind: Kind) -> 
     return accepted.raw, step, request, accepted.answer
 
 
-def _arrival_rules(run: Run, plan: Plan, contents: dict[str, str], path: str, *, last: bool) -> Callable[[str], None]:
-    """The rules a file's content must pass (a dependency file's, a migration the database ran), and with the
-    last file every rule on the whole answer (a patch that changes nothing): what breaks one goes back with
-    that file alone, not as a refusal of the whole answer after every file is in."""
+@dataclass(frozen=True)
+class FileRules:
+    """What rules.check_one_file needs besides the content: the file, the planned app, the syntax checker."""
+
+    path: str
+    app: rules.App
+    syntax: Syntax
+    patch: bool
+
+
+def _arrival_rules(
+    run: Run, plan: Plan, contents: dict[str, str], on: FileRules, *, last: bool
+) -> Callable[[str], None]:
+    """The rules a file's content must pass (rules.check_one_file: those a file of a whole answer passes), and
+    with the last file every rule on the whole answer (a patch that changes nothing): what breaks one goes back
+    with that file alone, not as a refusal of the whole answer after every file is in."""
     limits = rules.Limits.of(run.settings)
 
     def check(content: str) -> None:
-        rules.check_one_file(FileSpec(path=path, content=content), run.current, limits)
+        spec = FileSpec(path=on.path, content=content)
+        rules.check_one_file(spec, run.current, limits, on.app, on.syntax, patch=on.patch)
         if last:
-            run.check(plan.as_answer({**contents, path: content}))
+            run.check(plan.as_answer({**contents, on.path: content}))
 
     return check
 
@@ -327,8 +316,6 @@ def _one_file(
     run: Run,
     asking: list[Message],
     planned: PlannedFile,
-    syntax: Syntax,
-    before: str | None,
     arrival: Callable[[str], None],
     position: tuple[int, int],
 ) -> tuple[str, Step]:
@@ -336,9 +323,6 @@ def _one_file(
 
     def parse(raw: str) -> str:
         content = read_fenced(raw)
-        check_file(planned.path, content, max_bytes, syntax)
-        if before is not None:
-            check_not_shortened(planned.path, before, content)
         arrival(content)
         return content
 

@@ -1,0 +1,95 @@
+"""The rules one file's content must pass, whichever way it came: in a whole JSON answer (`steps = false`)
+or alone, as it arrives in steps. genlib.answer.rules applies them in both modes; nothing else does.
+
+    text        UTF-8 text (no lone surrogates, no control characters), within `max_file_bytes`
+    dependency  requirements.txt and package.json within genlib.answer.depfiles' rules
+    empty       only where a command runs the file: the script of a component's command
+                (`python3 main.py`, `python3 -m pkg.app`, `sh ./bin/run.sh`) or a static site's index.html.
+                Anything else may be empty (`__init__.py`, an empty stylesheet), as it may in a repository
+    syntax      python, JavaScript and JSON parse (genlib.answer.syntax), when a checker is given
+    shortened   a patched file that lost most of its lines and says so ("... rest unchanged") is refused
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from genlib.answer import depfiles
+from genlib.documents.llm_output import ComponentSpec
+from genlib.errors import OutputError
+
+STATIC_ENTRY = "index.html"  # what genlib's static server answers at /
+_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
+SURROGATE = re.compile("[\ud800-\udfff]")
+_ELISION = re.compile(
+    r"(\.\.\.|…|rest of (the )?(file|code)|(remains?|stays?|is) (the same|unchanged)|unchanged)", re.IGNORECASE
+)
+
+
+class SyntaxCheck(Protocol):
+    def check(self, path: str, content: str) -> None: ...
+
+
+def check_file(
+    path: str,
+    content: str,
+    max_bytes: int,
+    runs: Iterable[ComponentSpec] = (),
+    syntax: SyntaxCheck | None = None,
+    before: str | None = None,
+) -> None:
+    """Every rule of one file's content. `runs`: the components whose command may run it (the app's);
+    `before`: the file's content before a patch."""
+    check_content(path, content, max_bytes)
+    depfiles.check_answer_file(path, content)
+    if not content.strip():
+        runner = next((c for c in runs if path in entry_files(c)), None)
+        if runner is not None:
+            raise OutputError(f"{path} is empty, and {runner.service} runs it; write its whole content")
+    if syntax is not None:
+        syntax.check(path, content)
+    if before is not None:
+        check_not_shortened(path, before, content)
+
+
+def check_content(path: str, content: str, max_bytes: int) -> None:
+    if SURROGATE.search(content):
+        raise OutputError(f"file {path!r} holds a lone surrogate (\\ud800-\\udfff); only UTF-8 text is accepted")
+    size = len(content.encode("utf-8"))
+    if size > max_bytes:
+        raise OutputError(f"file {path!r} is {size} bytes, over the limit of {max_bytes} (setting max_file_bytes)")
+    if any(ch in _CONTROL for ch in content):
+        raise OutputError(f"file {path!r} looks binary (control characters); only text files are accepted")
+
+
+def entry_files(comp: ComponentSpec) -> set[str]:
+    """The paths a runnable component's start runs: the files its command names, a static site's page."""
+    if not comp.runnable:
+        return set()
+    folder = f"{comp.layer}/{comp.name}/"
+    if comp.runtime == "static":
+        return {folder + STATIC_ENTRY}
+    return {folder + rel for rel in _named(comp.command or [])}
+
+
+def _named(command: list[str]) -> Iterator[str]:
+    """The component-relative files a command names: `./bin/run.sh` or `main.py`, and `-m pkg.app`'s module."""
+    for index, arg in enumerate(command[1:], 1):
+        if command[index - 1] == "-m" and re.fullmatch(r"[\w.]+", arg):
+            yield arg.replace(".", "/") + ".py"
+        elif not arg.startswith(("-", "/")) and "." in arg.rsplit("/", 1)[-1]:
+            yield arg.removeprefix("./")
+
+
+def check_not_shortened(path: str, before: str, after: str) -> None:
+    """A whole-file answer that lost most of the file and says so with an elision is a shortened file."""
+    if len(after) >= len(before) // 2:
+        return
+    added = [line for line in after.splitlines() if line not in before.splitlines()]
+    if any(_ELISION.search(line) for line in added):
+        raise OutputError(
+            f"{path} came back {len(after)} chars long, from {len(before)}, with parts left out "
+            "('... unchanged'): send the whole file, every line of it"
+        )
