@@ -2,11 +2,11 @@
 
     scan(lines, must_not_contain=[...], must_contain=[...]) -> LogScan
 
-`lines` is an iterator of (timestamp, text) as the engine streams them since the
-container started; nothing keeps the whole log. A LogScan keeps the head and the
-tail, every error-like entry deduplicated with a count and its first and last
-timestamps (a Python traceback and a node stack are one entry with their frames),
-and what the scenario's patterns matched.
+`lines` is an iterator of (timestamp, text) as the engine streams them (a service's output, or
+an image build's); nothing keeps the whole log. Terminal colour codes are stripped first (pip and
+npm colour their errors). A LogScan keeps the head and the tail, every error-like entry
+deduplicated with a count and its first and last timestamps (a Python traceback and a node stack
+are one entry with their frames), and what the scenario's patterns matched.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ MATCHED_KEPT = 40
 
 _ERROR_LIKE = re.compile(
     r"Traceback \(most recent call last\)|\b\w*(?:Error|Exception)\b|\bERROR\b|\bFATAL\b|\bCRITICAL\b"
-    r"|\bpanic:|^\s+at \S"
+    r"|\bpanic:|^\s+at \S|\bERR!|^npm error\b|\berror:"  # npm's `npm ERR!` (npm 10: `npm error`), `error:`
 )
+# Terminal control sequences (colours, cursor moves): CSI ... final byte, and OSC ... BEL/ST.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _TRACEBACK = "Traceback (most recent call last):"
 _NODE_FRAME = re.compile(r"^\s+at \S")
 _DIGITS = re.compile(r"\d+")
@@ -40,7 +42,7 @@ class ErrorEntry:
     last: str
 
     def render(self) -> str:
-        when = f"{self.first} .. {self.last}" if self.count > 1 else self.first
+        when = f"{self.first} .. {self.last}" if self.count > 1 and self.first else self.first
         head = f"[{self.count}x{' ' + when if when else ''}]"
         return f"{head} {self.text}"
 
@@ -65,9 +67,9 @@ class LogScan:
             lines.append(f"[… {self.errors_dropped} more error-like line(s) of other kinds not kept]")
         return lines
 
-    def digest(self) -> str:
-        """Head, error-like entries and tail: the whole log's story in bounded size."""
-        parts = [f"[genlib: {self.lines} line(s) since the container started]"]
+    def digest(self, window: str = "since the container started") -> str:
+        """Head, error-like entries and tail: the whole log's story in bounded size; `window`: what was read."""
+        parts = [f"[genlib: {self.lines} line(s) {window}]"]
         if self.lines > len(self.tail):
             parts += ["--- first lines ---", *self.head]
         if self.errors:
@@ -77,10 +79,13 @@ class LogScan:
 
 
 def scan(
-    lines: Iterable[tuple[str, str]], must_not_contain: Iterable[str] = (), must_contain: Iterable[str] = ()
+    lines: Iterable[tuple[str, str]],
+    must_not_contain: Iterable[str] = (),
+    must_contain: Iterable[str] = (),
+    tail: int = TAIL_LINES,
 ) -> LogScan:
-    """Read every line once; keep only bounded summaries."""
-    out = LogScan()
+    """Read every line once; keep only bounded summaries (the last `tail` lines)."""
+    out = LogScan(tail=deque(maxlen=tail))
     forbidden, wanted = list(must_not_contain), list(must_contain)
     for stamp, entry in _entries(_counted(lines, out, forbidden, wanted)):
         _add_error(out, stamp, entry)
@@ -91,7 +96,8 @@ def _counted(
     lines: Iterable[tuple[str, str]], out: LogScan, forbidden: list[str], wanted: list[str]
 ) -> Iterator[tuple[str, str]]:
     """Every line: counted, head/tail kept, patterns checked; then passed on."""
-    for stamp, raw in lines:
+    for stamp, colored in lines:
+        raw = strip_ansi(colored)
         line = raw if len(raw) <= MAX_LINE else raw[:MAX_LINE] + " [… cut]"
         out.lines += 1
         if len(out.head) < HEAD_LINES:
@@ -155,6 +161,10 @@ def _add_error(out: LogScan, stamp: str, text: str) -> None:
         out.errors[key] = ErrorEntry(text, 1, stamp, stamp)
     else:
         out.errors_dropped += 1
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text) if "\x1b" in text else text
 
 
 def split_timestamp(line: str) -> tuple[str, str]:

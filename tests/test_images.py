@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,12 @@ from conftest import APPS, BUILD_IMAGE, DoitRun, add_iteration, run_doit, wait_f
 from ollama_server import ScriptedOllama
 
 from genlib import process
+from genlib.app import registry
+from genlib.checks import runner
 from genlib.documents.llm_output import ComponentSpec
 from genlib.documents.manifest import Manifest
+from genlib.documents.results import RunReport
+from genlib.model import healprompt
 from genlib.stack import images, ports
 from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
@@ -98,20 +103,16 @@ def test_the_owners_of_dependency_files_follow_the_manifests() -> None:
     assert images.declared_owners(paths, [first, gone]) == {}
 
 
-def test_the_evidence_of_a_failed_build_keeps_the_telling_lines() -> None:
+def test_the_evidence_of_a_failed_build_keeps_every_error_line_whole_wherever_it_is() -> None:
     log = ["Step 1/9 : FROM genlib/base:bookworm-build", *[f"noise {i}" for i in range(200)]]
-    log += [
-        "Step 5/9 : RUN pip install -r requirements.txt",
-        "Collecting six==1.16.0",
-        *[f"chatter {i}" for i in range(50)],
-    ]
-    log += ["ERROR: Could not find a version that satisfies the requirement nope==1.0 (from versions: none)"]
-    log += ["ERROR: No matching distribution found for nope==1.0", "done"]
-    text = images.evidence_log(log, "The command '/bin/sh -c pip install' returned a non-zero code: 1")
-    lines = text.splitlines()
-    assert lines[0].startswith("Step 5/9") and "noise 3" not in text
-    assert "No matching distribution found for nope==1.0" in text and lines[-1].startswith("The command")
-    assert len(lines) <= images.EVIDENCE_LINES + 1
+    log += ["Step 5/9 : RUN pip install -r requirements.txt", "Collecting six==1.16.0"]
+    log += ["\x1b[91mERROR: No matching distribution found for nope==1.0", "\x1b[0m"]  # pip colours it
+    log += [*[f"chatter {i}" for i in range(500)], "done"]
+    found = images.scan_build(log, "The command '/bin/sh -c pip install' returned a non-zero code: 1")
+    text = found.digest("of the failed build step")
+    assert "noise 3" not in text and "\x1b" not in text  # the failed step's lines, without colour codes
+    assert "\nERROR: No matching distribution found for nope==1.0\n" in text.split("--- last lines ---")[0]
+    assert text.rstrip().endswith("returned a non-zero code: 1") and "chatter 300\n" not in text  # bounded
 
 
 @pytest.mark.docker
@@ -216,3 +217,51 @@ def test_a_package_that_does_not_exist_fails_the_run_and_heal_fixes_the_file(
     prompt = ollama.chats()[0]["messages"][0]["content"]
     assert f"### {REQUIREMENTS}" in prompt and MISSING in prompt  # the file to fix, and why
     assert get(engine, "quotes-api", "/version").json()["six"] == "1.16.0"
+
+
+# Real pip and npm failures: a version that does not exist, a package that does not exist (issue 24 item 9).
+FAILING_SETS = {
+    "pyversion": ("python", "requirements.txt", "requests==99.99.99\n"),
+    "pymissing": ("python", "requirements.txt", f"{MISSING}\n"),
+    "nodeversion": ("node", "package.json", '{"name": "v", "version": "1.0.0", "dependencies": {"ms": "99.99.99"}}'),
+    "nodemissing": (
+        "node",
+        "package.json",
+        json.dumps({"name": "m", "dependencies": {MISSING.split("==")[0]: "1.0.0"}}),
+    ),
+}
+TELLING = {  # the line that says why, as pip and npm print it (coloured, and npm's in pieces of lines)
+    "pyversion": "ERROR: No matching distribution found for requests==99.99.99",
+    "pymissing": f"ERROR: No matching distribution found for {MISSING}",
+    "nodeversion": "npm ERR! notarget No matching version found for ms@99.99.99.",
+    "nodemissing": f"npm ERR! 404 Not Found - GET https://registry.npmjs.org/{MISSING.split('==')[0]}",
+}
+
+
+@pytest.mark.docker
+def test_real_pip_and_npm_failures_reach_the_heal_prompt_whole(engine: Workspace) -> None:
+    wait_for_base_image(image=BUILD_IMAGE)
+    components, files = [], []
+    for name, (runtime, depfile, content) in FAILING_SETS.items():
+        entry = "server.py" if runtime == "python" else "server.js"
+        command = ["python3", entry] if runtime == "python" else ["node", entry]
+        components.append({"name": name, "layer": "workers", "runtime": runtime, "command": command})
+        files += [{"path": f"workers/{name}/{depfile}", "content": content}]
+        files += [{"path": f"workers/{name}/{entry}", "content": "print(1)\n" if runtime == "python" else "1;\n"}]
+    app = {"format": "genlib.llm_output/1", "kind": "gen", "description": "failing builds",
+           "answer": {"components": components, "files": files}}  # fmt: skip
+    source = engine.root.parent / "failing.json"
+    source.write_text(json.dumps(app))
+    add_iteration(engine, ITERATION, source)
+    doit(engine, "images")  # a failed build is recorded, not a tool error
+
+    found = {r.service: r for r in runner.build_results(engine)}
+    assert sorted(found) == sorted(f"{name}-workers" for name in FAILING_SETS)
+    report = RunReport.of(ITERATION, datetime.now(UTC), 1.0, list(found.values()))
+    prompt = healprompt.build(engine, results=report, registry=registry.load(engine), rounds=[], budget=20000).text
+    for name, line in TELLING.items():
+        result = found[f"{name}-workers"]
+        assert "\x1b" not in result.evidence["build_log"]
+        assert f"\n{line}\n" in result.evidence["build_log"], result.evidence["build_log"]
+        assert line in result.reason or (name == "nodeversion" and "No matching version found" in result.reason)
+        assert line in prompt, prompt  # whole, wherever it was in the log

@@ -105,19 +105,28 @@ class HealPrompt:
 
 
 def _evidence_text(result: Result, limit: int, known: Sequence[str] = ()) -> str:
-    """`key: value` lines, multi-line text (log tails, output) as is; each value gets a fair share of `limit`."""
+    """`key: value` lines, multi-line text (log tails, output) as is; each value gets a fair share of `limit`.
+    A log digest (a failed build's) keeps its error-like lines first and whole, wherever they were (_log_excerpt)."""
     evidence = result.evidence.fields()
     share = max(limit // max(len(evidence), 1) - 20, 80)
     parts = []
     for key, value in evidence.items():
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            value = "\n".join(map(str, value))  # matched log lines, a command: one per line reads better
-        if isinstance(value, str) and "\n" in value.strip():
-            parts.append(f"{key}:\n{head_tail(value.rstrip(), share)}")
+        text = _evidence_value(value)
+        if _SECTION.search(text):
+            parts.append(f"{key}:\n{_log_excerpt(text, share)}")
+        elif "\n" in text:
+            parts.append(f"{key}:\n{head_tail(text, share)}")
         else:
-            text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
             parts.append(f"{key}: {head_tail(text, share)}")
     return redact(head_tail("\n".join(parts), limit), known)
+
+
+def _evidence_value(value: Any) -> str:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "\n".join(value)  # matched log lines, a command: one per line reads better
+    if isinstance(value, str):
+        return value.rstrip() if "\n" in value.strip() else value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _failures(failing: list[Result], budget: int, known: Sequence[str] = ()) -> list[dict[str, Any]]:

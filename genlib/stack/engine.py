@@ -185,6 +185,7 @@ def build_image(
     import requests
 
     log: list[str] = []
+    failed: list[str] = []  # Docker's error, when a step failed
     try:
         with docker_errors(f"build image {tag}"):
             chunks = client(timeout=timeout).api.build(
@@ -198,16 +199,26 @@ def build_image(
                 decode=True,
                 pull=False,
             )
-            for chunk in chunks:
-                if "error" in chunk:
-                    return BuildOutcome("", log, str(chunk["error"]).strip())
-                for line in str(chunk.get("stream") or chunk.get("status") or "").splitlines():
-                    log.append(line)
-                    if on_line is not None and line.strip():
-                        on_line(line)
+            for line in _split_lines(_build_text(chunks, failed)):  # a step's stderr comes in pieces of lines
+                log.append(line)
+                if on_line is not None and line.strip():
+                    on_line(line)
+            if failed:
+                return BuildOutcome("", log, failed[0])
             return BuildOutcome(str(client().images.get(tag).id), log)
     except requests.exceptions.ReadTimeout:
         return BuildOutcome("", log, f"the build took longer than {timeout:g}s (setting build_timeout)")
+
+
+def _build_text(chunks: Iterator[dict[str, Any]], failed: list[str]) -> Iterator[bytes]:
+    """The text of a build's stream, as it comes; stops at Docker's error, which goes into `failed`."""
+    for chunk in chunks:
+        if "error" in chunk:
+            failed.append(str(chunk["error"]).strip())
+            yield b"\n"  # ends a line the failed step left open
+            return
+        status = chunk.get("status")
+        yield str(chunk.get("stream") or (f"{status}\n" if status else "")).encode()
 
 
 def _tarball(files: dict[str, bytes]) -> io.BytesIO:

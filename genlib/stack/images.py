@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from genlib import logscan
 from genlib.answer import depfiles
 from genlib.config import Settings
 from genlib.defaults import defaults_dir
@@ -40,13 +41,9 @@ REPOSITORY = "genlib/deps"
 TEMPLATE = "Dockerfile.j2"
 CA_FILE = "genlib-ca.crt"
 LABEL = "genlib.deps"
-EVIDENCE_LINES = 30
-# Lines of a pip/npm/compiler log that say what went wrong.
-_TELLING = re.compile(
-    r"error|ERR!|No matching distribution|Could not find|conflict|ResolutionImpossible|not found|E404|ETARGET|"
-    r"requires|incompatible|Failed",
-    re.IGNORECASE,
-)
+EVIDENCE_LINES = 30  # the last lines of the failed step kept (its error-like lines are kept wherever they are)
+# Of the error-like lines pip and npm print, those that name the package at fault: the reason's line.
+_NAMES_IT = re.compile(r"No matching|not found|ResolutionImpossible|conflict|incompatible", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -281,7 +278,8 @@ def _image_for(
         labels = {LABEL: "1", f"{LABEL}.runtime": deps.runtime}
         outcome = engine.build_image(context, tag, labels, settings.build_timeout, _indented(say), args)
         if not outcome.ok:
-            raise _BuildFailed(_reason(deps, outcome.error), evidence_log(outcome.log, outcome.error))
+            found = scan_build(outcome.log, outcome.error)
+            raise _BuildFailed(_reason(deps, outcome.error, found), found.digest("of the failed build step"))
         ids[tag] = outcome.image_id
     return Built(tag, deps.paths, bases)
 
@@ -363,21 +361,23 @@ def image_tag(runtime: str, dockerfile: str, contents: dict[str, bytes], bases: 
     return f"{REPOSITORY}:{runtime}-{digest.hexdigest()[:16]}"
 
 
-def _reason(deps: DepSet, error: str) -> str:
-    last = error.strip().splitlines()[-1] if error.strip() else "the build failed"
+def _reason(deps: DepSet, error: str, found: logscan.LogScan) -> str:
+    """What failed, in a line: the error line naming the package (pip's `No matching distribution found for
+    x==9`, npm's `404 Not Found - GET .../x`), else the first error-like one, else Docker's own."""
+    entries = [entry.text.splitlines()[0] for entry in found.errors.values()]
+    line = next((e for e in entries if _NAMES_IT.search(e)), entries[0] if entries else "")
+    last = line or (error.strip().splitlines()[-1] if error.strip() else "the build failed")
     return f"installing {', '.join(deps.paths)} failed: {last[:300]}"
 
 
-def evidence_log(log: list[str], error: str, limit: int = EVIDENCE_LINES) -> str:
-    """The lines of a build log that explain a failure: the step that failed, the lines that
-    read like errors, and the end of the log, in their order, at most `limit` of them."""
-    lines = [line.rstrip() for line in log if line.strip()]
-    steps = [i for i, line in enumerate(lines) if line.startswith("Step ")]
-    start = steps[-1] if steps else 0
-    telling = [i for i in range(start, len(lines)) if _TELLING.search(lines[i])]
-    keep = sorted({start, *telling[-(limit // 2) :], *range(max(start, len(lines) - limit // 3), len(lines))})
-    picked = [lines[i] for i in keep if i < len(lines)][-limit:]
-    return "\n".join([*picked, error.strip()]) if error.strip() not in picked else "\n".join(picked)
+def scan_build(log: list[str], error: str, tail: int = EVIDENCE_LINES) -> logscan.LogScan:
+    """The failed step's output (from its `Step N/M` line) scanned as a service's log is (genlib.logscan):
+    colours stripped, every error-like line kept whole wherever it is, the first and the last lines; Docker's
+    error last."""
+    steps = [i for i, line in enumerate(log) if line.startswith("Step ")]
+    step = log[steps[-1] if steps else 0 :]
+    lines = (logscan.strip_ansi(line).rstrip() for line in [*step, error])
+    return logscan.scan((("", line) for line in lines if line.strip()), tail=tail)
 
 
 def _indented(say: Callable[[str], None]) -> Callable[[str], None]:
