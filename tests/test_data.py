@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from conftest import APPS, DoitRun, add_iteration, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
@@ -18,7 +19,8 @@ from genlib.app.dataservices import known_secrets
 from genlib.app.iterations import head, write_iteration
 from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.documents.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
-from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.documents.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
+from genlib.stack import ports
 from genlib.stack.compose_file import compose_cli
 from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
@@ -200,3 +202,35 @@ def test_heal_adds_a_missing_table_and_keeps_the_rows(ledger: Workspace, ollama:
     assert "never change an applied migration" in ollama.app_chats()[1]["messages"][-1]["content"]
     assert new_migrations(run) == [1]
     assert rows(ledger, "tags") == 1 and rows(ledger, "entries") == 2
+
+
+def test_a_logs_scenario_reads_the_stack_under_test_and_a_dependent_restarts_on_a_new_migration(
+    ledger: Workspace,
+) -> None:
+    """The API printed the error before the fix; the fix is a migration only, so Compose keeps the API's
+    container. genlib restarts it (the database it reads changed), and the logs scenario reads what it printed
+    since, and says so."""
+    tests = load_tests(ledger.tests_path)
+    clean = parse_scenarios([{"name": "api log clean", "kind": "logs", "service": "ledger-api",
+                              "must_not_contain": ["GET /broken"]}])  # fmt: skip
+    save_tests(ledger.tests_path, tests.model_copy(update={"scenarios": [*tests.scenarios, *clean]}))
+    green(ledger)
+    before = Stack(ledger).states()["ledger-api"]
+    port = ports.load(ledger)["ledger-api"]
+    assert httpx.get(f"http://127.0.0.1:{port}/broken", timeout=10, trust_env=False).status_code == 404
+    assert "GET /broken" in "".join(text for _, text in Stack(ledger).log_lines("ledger-api"))
+
+    add_patch(ledger, {"backend/db/002_tags.sql": TAGS})  # the fix: the database's, not the API's
+    fixed = run_doit(ledger)
+    assert fixed.returncode == 0, fixed.output
+    assert new_migrations(fixed) == [1]
+    assert "restarting ledger-api: db-backend has new migrations" in fixed.output
+    after = Stack(ledger).states()["ledger-api"]
+    assert after.container_id == before.container_id  # not recreated: its files did not change
+    assert after.started_at and before.started_at and after.started_at > before.started_at  # restarted
+    results = json.loads((ledger.iterations_dir / "iter_002_patch" / "results.json").read_text())["results"]
+    logs = next(r for r in results if r["name"] == "api log clean")
+    assert logs["status"] == "passed" and "since ledger-api last started" in logs["reason"], logs
+    assert logs["evidence"]["window"].startswith("since ledger-api last started")
+    digest = (ledger.iterations_dir / "iter_002_patch" / "logs" / "ledger-api.log").read_text()
+    assert digest.startswith("[genlib: ") and "since ledger-api last started" in digest.splitlines()[0]

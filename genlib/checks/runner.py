@@ -52,7 +52,7 @@ from genlib.documents.scenarios import ExecScenario, HttpScenario, LogsScenario,
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.redact import redact
-from genlib.stack import health, images, migrations, ports
+from genlib.stack import health, images, migrations, ports, stack_actions
 from genlib.stack.engine import Stack
 from genlib.stack.health import ServiceState
 from genlib.text import columns, one_line
@@ -344,8 +344,10 @@ def _kept_headers(headers: httpx.Headers) -> dict[str, str]:
 
 
 def run_logs(scenario: LogsScenario, stack: Stack) -> Outcome:
-    """The whole log since the container started, streamed: an ERROR 25,000 lines up fails the scenario."""
-    log = _scan_until_present(scenario, stack)
+    """The whole log of the stack under test (log_window), streamed: an ERROR 25,000 lines up fails the scenario,
+    one printed before the fix that brought this stack up does not."""
+    window = stack_actions.log_window(stack, scenario.service)
+    log = _scan_until_present(scenario, stack, window)
     problems = []
     if log.forbidden_count:
         hits = ", ".join(repr(p) for p in scenario.must_not_contain if p in log.forbidden_hits)
@@ -354,21 +356,23 @@ def run_logs(scenario: LogsScenario, stack: Stack) -> Outcome:
     problems += [f"log lacks {p!r}{waited}" for p in scenario.must_contain if p not in log.found]
     head = {"log_head": "\n".join(log.head)} if log.lines > EVIDENCE_LINES else {}
     evidence = LogsEvidence(
+        window=window.says,
         matched=log.forbidden or log.matched,
         errors=log.error_lines(),
         **head,
         log_tail=_tail("\n".join(log.tail), EVIDENCE_LINES),
     )
     status, reason = _verdict(problems, f"{log.lines} log line(s) checked")
-    return status, reason, evidence
+    return status, f"{reason} ({window.says})", evidence
 
 
-def _scan_until_present(scenario: LogsScenario, stack: Stack) -> logscan.LogScan:
+def _scan_until_present(scenario: LogsScenario, stack: Stack, window: stack_actions.LogWindow) -> logscan.LogScan:
     """The log, re-read for up to `within` seconds while a must_contain line is missing (a worker's
     first line may come a moment after `up`); a forbidden line ends the wait at once."""
     deadline = time.monotonic() + scenario.within
     while True:
-        log = logscan.scan(stack.log_lines(scenario.service), scenario.must_not_contain, scenario.must_contain)
+        lines = stack.log_lines(scenario.service, window.since)
+        log = logscan.scan(lines, scenario.must_not_contain, scenario.must_contain)
         missing = set(scenario.must_contain) - log.found
         if not missing or log.forbidden_count or time.monotonic() >= deadline:
             return log
@@ -392,7 +396,8 @@ def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
     it = current_iteration(ws)
     services = sorted({r.service for r in report.results if r.kind == "service"})
     known = known_secrets(ws)  # the database password, should an app print it
-    write_logs(it, {name: redact(scan_or_note(stack, name).digest(), known) for name in services})
+    windows = {name: stack_actions.log_window(stack, name) for name in services}
+    write_logs(it, {name: redact(scan_or_note(stack, name, w).digest(w.says), known) for name, w in windows.items()})
     kept = [
         r.model_copy(
             update={
@@ -429,10 +434,10 @@ def write_results(it: Iteration, report: RunReport) -> None:
     save_report(it.results, report)
 
 
-def scan_or_note(stack: Stack, service: str) -> logscan.LogScan:
-    """The service's whole log scanned; a log that cannot be read is one line saying why."""
+def scan_or_note(stack: Stack, service: str, window: stack_actions.LogWindow | None = None) -> logscan.LogScan:
+    """The service's whole log (since `window`) scanned; a log that cannot be read is one line saying why."""
     try:
-        return logscan.scan(stack.log_lines(service))
+        return logscan.scan(stack.log_lines(service, window.since if window else None))
     except GenlibError as exc:
         return logscan.scan([("", f"(genlib: no logs: {exc})")])
 

@@ -77,6 +77,7 @@ class HttpEvidence(_Evidence):
 
 
 class LogsEvidence(_Evidence):
+    window: str | None = None  # which part of the log was read: "since `up` brought this stack up, <UTC>", ...
     matched: list[str] | None = None  # the forbidden lines found, or else the wanted ones
     errors: list[str] | None = None
     log_head: str | None = None  # when the log is longer than its tail

@@ -275,14 +275,14 @@ class Stack:
         with docker_errors(f"read the logs of {service}"):
             return str(container.logs(tail=tail).decode(errors="replace"))
 
-    def log_lines(self, service: str) -> Iterator[tuple[str, str]]:
-        """Every line since the container started, as (timestamp, text), streamed: memory stays bounded
-        however long the log ('nothing' when the service has no container)."""
+    def log_lines(self, service: str, since: float | None = None) -> Iterator[tuple[str, str]]:
+        """Every line since the container was created (or since `since`, seconds since the epoch), as (timestamp,
+        text), streamed: memory stays bounded however long the log ('nothing' when the service has no container)."""
         container = self.container(service)
         if container is None:
             return
         with docker_errors(f"read the logs of {service}"):
-            chunks = container.logs(stream=True, follow=False, timestamps=True)
+            chunks = container.logs(stream=True, follow=False, timestamps=True, since=since)
             for line in _split_lines(chunks):
                 yield split_timestamp(line)
 
@@ -352,6 +352,12 @@ class Stack:
             raise ComposeFailed(f"docker compose up failed: {last_line(output)}")
         result.duration_s = time.monotonic() - started
         return result
+
+    def stop(self, services: list[str], on_line: Callable[[str], None] | None = None) -> None:
+        """Stop these services' containers (the next `up` starts the same containers again)."""
+        code, output = self._compose(["stop", "--timeout", "5", *services], on_line=on_line, timeout=120)
+        if code != 0:
+            raise ComposeFailed(f"docker compose stop failed: {last_line(output)}")
 
     def down(self, on_line: Callable[[str], None] | None = None, volumes: bool = False) -> None:
         """Remove the stack's containers and network; its named volumes too only with `volumes`."""

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from genlib.stack.compose_file import compose_services, published_ports
@@ -49,6 +50,7 @@ class ServiceState:
     exit_code: int
     restart_count: int
     oom_killed: bool = False  # the kernel killed it for going over its memory limit
+    started_at: float | None = None  # when its process last started (seconds since the epoch)
 
     @property
     def ok(self) -> bool:
@@ -275,7 +277,18 @@ def state_of(container: Any) -> ServiceState:
         exit_code=int(attrs.get("ExitCode", 0)),
         restart_count=int(container.attrs.get("RestartCount", 0)),
         oom_killed=bool(attrs.get("OOMKilled")),
+        started_at=_epoch(attrs.get("StartedAt") or ""),
     )
+
+
+def _epoch(stamp: str) -> float | None:
+    """Docker's `2026-01-02T03:04:05.123456789Z` as seconds since the epoch; None for its never-started zero."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    try:
+        when = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+    return when + float(f"0.{fraction[:6] or 0}") if when > 0 else None
 
 
 def port_in_use(output: str) -> int | None:

@@ -1,6 +1,7 @@
 """The actions of the stack tasks (`up`, `down`, `logs`, `status`); the task dicts are in tasks.py.
 
-`up` leaves a stamp, .genlib/up.json, holding when it ran and the container id of each service:
+`up` leaves a stamp, .genlib/up.json, holding when it began and ended (a `logs` scenario reads the output a
+service printed since it began: genlib.checks.runner) and the container id of each service:
 `down` removes it, so doit brings the stack up again on the next run, and the
 stamp's content changes whenever `up` ran, so `test` runs again against the new stack. `up`'s up-to-date
 check reads it without importing this module (tasks._stack_still_up: it must be cheap).
@@ -9,6 +10,8 @@ check reads it without importing this module (tasks._stack_still_up: it must be 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,14 +46,17 @@ def up(ws: Workspace, up_timeout: int) -> None:
         print(NOTHING_YET)
         return
     stack = Stack(ws, up_timeout)
+    began = time.time()  # what the services print from now on is this stack's output
     before = stack.container_ids()
-    migrate(ws, stack)
+    changed = migrate(ws, stack)
+    restart_dependents(ws, stack, changed, before)
     result = stack.up(on_line=_indent, before=before)
     print(f"   up: {result.summary()}")
     for failure in result.failed:
         print(f"   service {failure.one_line()}")
     checkpoint.reach("up")
     stamp: dict[str, Any] = {
+        "began": began,
         "started": datetime.now(UTC).isoformat(),  # each up is a new stack to test (tasks._same_stack)
         "services": stack.container_ids(),
         "failed": {f.service: f.reason for f in result.failed},
@@ -58,8 +64,56 @@ def up(ws: Workspace, up_timeout: int) -> None:
     atomic_write_text(up_stamp(ws), json.dumps(stamp, indent=2, sort_keys=True) + "\n")
 
 
-def migrate(ws: Workspace, stack: Stack) -> None:
-    """Bring up the databases that have migrations, apply the new files, record what each one holds.
+def up_began(ws: Workspace) -> float | None:
+    """When the last `up` began (seconds since the epoch); None without a stamp (or one from an older genlib)."""
+    try:
+        began = json.loads(up_stamp(ws).read_text(encoding="utf-8")).get("began")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(began) if isinstance(began, int | float) else None
+
+
+@dataclass(frozen=True)
+class LogWindow:
+    since: float | None  # seconds since the epoch; None: the whole log of the container
+    says: str  # which window, in words (a logs scenario's reason, the log digests' first line)
+
+
+def log_window(stack: Stack, service: str) -> LogWindow:
+    """What a service printed since the stack under test came up (`up` began: a container that `up` did not
+    recreate keeps its output from before a fix), or since the container last started, whichever is later."""
+    began = up_began(stack.ws)
+    state = stack.states().get(service)
+    started = state.started_at if state else None
+    if started is not None and (began is None or started > began):
+        return LogWindow(started, f"since {service} last started, {_utc(started)}")
+    if began is not None:
+        return LogWindow(began, f"since `up` brought this stack up, {_utc(began)}")
+    return LogWindow(None, "since the container started")
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def restart_dependents(ws: Workspace, stack: Stack, databases: set[str], before: dict[str, str]) -> None:
+    """Stop the running services that depend on a database whose schema just changed; `up` starts them again.
+
+    A program may have read the schema once, when it started (an ORM's reflection, a cached prepared statement,
+    a start-up check that gave up): after a migration it starts again on the new schema (docs/guarantees.md)."""
+    dependents = sorted(
+        service
+        for service, comp in registry.load(ws).services.items()
+        if service in before and databases & set(comp.depends_on)
+    )
+    if dependents:
+        print(f"   restarting {', '.join(dependents)}: {', '.join(sorted(databases))} has new migrations", flush=True)
+        stack.stop(dependents, on_line=_indent)
+
+
+def migrate(ws: Workspace, stack: Stack) -> set[str]:
+    """Bring up the databases that have migrations, apply the new files, record what each one holds; return the
+    databases that applied new files.
 
     Before the rest of the stack: a dependent (re)started next finds its tables. A failing
     file is recorded (the test task reports it); an edited applied file stops here."""
@@ -70,7 +124,7 @@ def migrate(ws: Workspace, stack: Stack) -> None:
     }
     if not databases:
         migrations.save_state(ws, {})
-        return
+        return set()
     # A new database initialises itself first (initdb): give it more than up_timeout.
     first = stack.up(on_line=_indent, only=sorted(databases), wait_s=max(stack.up_timeout, DATABASE_START_S))
     down = {f.service for f in first.failed}  # the service check reports them
@@ -82,6 +136,7 @@ def migrate(ws: Workspace, stack: Stack) -> None:
         print(f"   migrations of {service}: {len(outcome.new)} new, {migrations.summary(outcome)}", flush=True)
         outcomes[service] = outcome
     migrations.save_state(ws, outcomes)
+    return {service for service, outcome in outcomes.items() if outcome.new}
 
 
 def down(ws: Workspace, volumes: bool = False) -> None:
