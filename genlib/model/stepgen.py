@@ -227,7 +227,7 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = 
     received = Received.for_request(run.ws, run.llm, messages)
     budget = run.settings.gen_budget_chars  # what each file request adds to `messages`: STEPS_SHARE of it
     run.llm.reserve(sum(len(m["content"]) for m in messages) + int(budget * genprompt.STEPS_SHARE))
-    plan_raw, plan_step, request, plan = _plan(run, messages, received, "plan" if tree is None else "header")
+    plan_raw, plan_step, request, plan = _plan(run, messages, received, "header" if patch else "plan")
     plan_text, notes = genprompt.plan_shown(plan_raw, plan, int(budget * genprompt.PLAN_SHARE))
     room = int(budget * genprompt.STEPS_SHARE) - len(plan_text) - genprompt.ASK_ROOM
     order = plan.in_order()
