@@ -1,6 +1,6 @@
 """The actions of the stack tasks (`up`, `down`, `logs`, `status`); the task dicts are in tasks.py.
 
-`up` leaves a stamp, .genlib/up.json, holding when it began and ended (a `logs` scenario reads the output a
+`up` leaves a stamp (genlib.stack.upstamp) holding when it began and ended (a `logs` scenario reads the output a
 service printed since it began: genlib.checks.runner) and the container id of each service:
 `down` removes it, so doit brings the stack up again on the next run, and the
 stamp's content changes whenever `up` ran, so `test` runs again against the new stack. `up`'s up-to-date
@@ -9,19 +9,15 @@ check reads it without importing this module (tasks._stack_still_up: it must be 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from genlib import checkpoint
 from genlib.app import registry
 from genlib.app.dataservices import is_data, volume_name
 from genlib.errors import ConfigError
-from genlib.fsutil import atomic_write_text
-from genlib.stack import migrations, ports
+from genlib.stack import migrations, ports, upstamp
 from genlib.stack.compose_file import compose_services
 from genlib.stack.engine import Stack
 from genlib.text import columns
@@ -31,13 +27,9 @@ DATABASE_START_S = 300
 NOTHING_YET = '   nothing to run yet: run `doit gen desc="what to build"`'
 
 
-def up_stamp(ws: Workspace) -> Path:
-    return ws.state_dir / "up.json"
-
-
 def stack_running(ws: Workspace) -> bool:
     """doit `uptodate`: asks the engine (one list call), so a stopped or crashed stack is brought up again."""
-    return up_stamp(ws).exists() and Stack(ws).is_running()
+    return upstamp.path(ws).exists() and Stack(ws).is_running()
 
 
 def up(ws: Workspace, up_timeout: int) -> None:
@@ -55,22 +47,15 @@ def up(ws: Workspace, up_timeout: int) -> None:
     for failure in result.failed:
         print(f"   service {failure.one_line()}")
     checkpoint.reach("up")
-    stamp: dict[str, Any] = {
-        "began": began,
-        "started": datetime.now(UTC).isoformat(),  # each up is a new stack to test (tasks._same_stack)
-        "services": stack.container_ids(),
-        "failed": {f.service: f.reason for f in result.failed},
-    }
-    atomic_write_text(up_stamp(ws), json.dumps(stamp, indent=2, sort_keys=True) + "\n")
+    failed = {f.service: f.reason for f in result.failed}
+    started = datetime.now(UTC).isoformat()
+    upstamp.save(ws, upstamp.UpStamp(began=began, started=started, services=stack.container_ids(), failed=failed))
 
 
 def up_began(ws: Workspace) -> float | None:
     """When the last `up` began (seconds since the epoch); None without a stamp (or one from an older genlib)."""
-    try:
-        began = json.loads(up_stamp(ws).read_text(encoding="utf-8")).get("began")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(began) if isinstance(began, int | float) else None
+    stamp = upstamp.load(ws)
+    return stamp.began if stamp else None
 
 
 @dataclass(frozen=True)
@@ -140,7 +125,7 @@ def migrate(ws: Workspace, stack: Stack) -> set[str]:
 
 
 def down(ws: Workspace, volumes: bool = False) -> None:
-    up_stamp(ws).unlink(missing_ok=True)  # first: even a half-failed down must make the next `doit` bring it up
+    upstamp.path(ws).unlink(missing_ok=True)  # first: even a half-failed down must make the next `doit` bring it up
     stack = Stack(ws)
     doomed = stack.volumes() if volumes else []
     if doomed:
@@ -159,7 +144,7 @@ def db_reset(ws: Workspace, service: str) -> None:
         known = ", ".join(sorted(data)) or "none in this app"
         raise ConfigError(f"db-reset needs service=<a data service> (data services: {known})")
     volume = Stack(ws).remove_volume(service, volume_name(service))
-    up_stamp(ws).unlink(missing_ok=True)  # the next `doit` brings it up (and migrates it) again
+    upstamp.path(ws).unlink(missing_ok=True)  # the next `doit` brings it up (and migrates it) again
     migrations.forget(ws, service)
     print(f"   deleted volume {volume}: the data of {service}; other services and volumes untouched", flush=True)
 

@@ -31,8 +31,8 @@ from genlib.app.iterations import Iteration, head, list_iterations, read_manifes
 from genlib.config import Settings
 from genlib.defaults import missing_commands
 from genlib.errors import GenlibError, WorkspaceError
-from genlib.fsutil import read_json_object, sha256_file
-from genlib.stack import images
+from genlib.fsutil import sha256_file
+from genlib.stack import images, upstamp
 from genlib.tasks.report import GenlibReporter
 from genlib.workspace import Workspace
 
@@ -216,7 +216,7 @@ def up_task(ws: Workspace, run: RunSettings) -> TaskDict:
     return {
         # compose's per-service genlib.sha256 labels carry the layer files; registry.yaml the migrations
         "file_dep": [str(ws.compose_path), str(ws.registry_path)],
-        "targets": [str(ws.state_dir / "up.json")],  # stack_actions.up writes it, down removes it
+        "targets": [str(upstamp.path(ws))],  # stack_actions.up writes it, down removes it
         "task_dep": ["compose"],
         "actions": [(step(_up), [ws, up_timeout])],
         "uptodate": [lambda task, values: _stack_still_up(ws)],
@@ -323,14 +323,10 @@ def _stack_still_up(ws: Workspace) -> bool:
     """
     from genlib.stack import engine_api
 
-    try:
-        stamp = read_json_object(ws.state_dir / "up.json", "")
-    except WorkspaceError:
+    stamp = upstamp.load(ws)
+    if stamp is None or stamp.failed:
         return False
-    services = stamp.get("services") if stamp else None
-    if not stamp or stamp.get("failed") or not isinstance(services, dict):
-        return False
-    answer = engine_api.stack_up(ws.project_name, [str(cid) for cid in services.values()])
+    answer = engine_api.stack_up(ws.project_name, list(stamp.services.values()))
     return answer if answer is not None else _stack_running(ws)  # tcp:// or ssh://: the SDK
 
 
@@ -340,7 +336,7 @@ def _same_stack(ws: Workspace) -> Callable[[Any, dict[str, Any]], bool]:
 
     def check(task: Any, values: dict[str, Any]) -> bool:
         try:
-            stamp = sha256_file(ws.state_dir / "up.json")
+            stamp = sha256_file(upstamp.path(ws))
         except OSError:
             stamp = ""  # nothing to run yet
         task.value_savers.append(lambda: {"stack": stamp})
