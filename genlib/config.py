@@ -14,7 +14,7 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +112,6 @@ class Settings:
     max_files: int = 200
     max_components: int = 30  # components in the app an answer would produce
     max_text_chars: int = 4000  # any other string of an answer: a description, a command argument, a scenario field
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def image_for(self, runtime: str) -> str:
         return str(getattr(self, f"image_{runtime}"))
@@ -140,7 +139,7 @@ _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "fals
 
 def load_settings(root: Path, variables: dict[str, str] | None = None) -> Settings:
     """Merge the layers; a value of the wrong type is one clear ConfigError."""
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     values.update(_from_file(user_config_path()))
     values.update(_from_file(root / CONFIG_FILE))
     values.update(_from_env())
@@ -164,17 +163,17 @@ def remember(values: dict[str, str | int | float]) -> Path:
 
 
 def _field_names() -> set[str]:
-    return {f.name for f in fields(Settings)} - {"extra"}
+    return {f.name for f in fields(Settings)}
 
 
-def _from_file(path: Path) -> dict[str, Any]:
+def _from_file(path: Path) -> dict[str, object]:
     if not path.exists():
         return {}
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}; fix the TOML syntax") from exc
-    flat: dict[str, Any] = {}
+    flat: dict[str, object] = {}
     for table in data.values():  # [model], [runtime], [heal], [limits] are only grouping
         if isinstance(table, dict):
             flat.update(table)
@@ -184,8 +183,8 @@ def _from_file(path: Path) -> dict[str, Any]:
     return flat
 
 
-def _from_env() -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def _from_env() -> dict[str, object]:
+    found: dict[str, object] = {}
     for name in _field_names():
         env_name = _ENV_ALIASES.get(name, f"GENLIB_{name.upper()}")
         if os.environ.get(env_name):
@@ -193,9 +192,9 @@ def _from_env() -> dict[str, Any]:
     return found
 
 
-def _coerce(values: dict[str, Any]) -> Settings:
+def _coerce(values: dict[str, object]) -> Settings:
     defaults = Settings()
-    converted: dict[str, Any] = {}
+    converted: dict[str, Any] = {}  # each value of its field's type
     for name, raw in values.items():
         kind = type(getattr(defaults, name))
         if kind is bool and isinstance(raw, str):
@@ -207,7 +206,7 @@ def _coerce(values: dict[str, Any]) -> Settings:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {name}={raw!r} is not a {kind.__name__}") from exc
     host = converted.get("ollama_host")
-    if host and "://" not in host:
+    if isinstance(host, str) and host and "://" not in host:
         converted["ollama_host"] = f"http://{host}"
     settings = replace(defaults, **converted)
     _check_provider(settings)

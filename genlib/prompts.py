@@ -7,13 +7,13 @@ empty string in the prompt (StrictUndefined).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from genlib import templating
 from genlib.defaults import defaults_dir
 from genlib.workspace import Workspace
 
 
-def render(ws: Workspace, name: str, context: dict[str, Any]) -> str:
+def render(ws: Workspace, name: str, context: Mapping[str, object]) -> str:
     """Render templates/`name` with `context`; every template problem is one TemplateError."""
     return templating.render([str(ws.templates_dir), str(defaults_dir() / "templates")], name, context)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
@@ -41,7 +41,7 @@ def environment(search: tuple[str, ...]) -> jinja2.Environment:
     return env
 
 
-def render(search: Sequence[str], name: str, context: dict[str, Any]) -> str:
+def render(search: Sequence[str], name: str, context: Mapping[str, object]) -> str:
     """Render template `name`, found in the first folder of `search` that has it."""
     env = environment(tuple(search))
     try:

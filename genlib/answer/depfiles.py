@@ -110,7 +110,7 @@ def installs_nothing(name: str, content: str) -> bool:
     return not any(data.get(table) for table in _NPM_INSTALLED_TABLES)
 
 
-def _json_object(content: str) -> dict[str, Any]:
+def _json_object(content: str) -> dict[str, object]:
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
@@ -120,7 +120,7 @@ def _json_object(content: str) -> dict[str, Any]:
     return data
 
 
-def _check_package_json(data: dict[str, Any]) -> None:
+def _check_package_json(data: dict[str, object]) -> None:
     scripts = data.get("scripts") or {}
     hooks = [name for name in _NPM_INSTALL_HOOKS if isinstance(scripts, dict) and name in scripts]
     if hooks:
@@ -152,7 +152,7 @@ def _check_overrides(node: Any, where: str) -> None:
         raise OutputError(f"{where} = {node!r}: only a version or range of the registry (or `$name`) is allowed")
 
 
-def _check_package_lock(data: dict[str, Any]) -> None:
+def _check_package_lock(data: dict[str, object]) -> None:
     packages = data.get("packages") or {}
     if not isinstance(packages, dict):
         raise OutputError("packages must be an object")

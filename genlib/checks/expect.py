@@ -8,7 +8,10 @@ every rule is tested without a stack.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import JsonValue
 
 from genlib.documents.scenarios import ExecExpect, HttpExpect
 
@@ -45,7 +48,7 @@ def matches(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def check_json_fields(expected: dict[str, Any], body: str) -> tuple[list[str], dict[str, Any]]:
+def check_json_fields(expected: Mapping[str, object], body: str) -> tuple[list[str], dict[str, JsonValue]]:
     """Problems with the JSON fields, and the values actually found (for evidence)."""
     if not expected:
         return [], {}
@@ -54,7 +57,7 @@ def check_json_fields(expected: dict[str, Any], body: str) -> tuple[list[str], d
     except ValueError:
         return ["body is not JSON"], {}
     problems: list[str] = []
-    found: dict[str, Any] = {}
+    found: dict[str, JsonValue] = {}
     for path, want in expected.items():
         try:
             got = json_path(data, path)
@@ -67,7 +70,7 @@ def check_json_fields(expected: dict[str, Any], body: str) -> tuple[list[str], d
     return problems, found
 
 
-def check_http(expect: HttpExpect, status: int, body: str) -> tuple[list[str], dict[str, Any]]:
+def check_http(expect: HttpExpect, status: int, body: str) -> tuple[list[str], dict[str, JsonValue]]:
     problems = [] if status == expect.status else [f"status {status}, expected {expect.status}"]
     problems += [f"body lacks {text!r}" for text in expect.body_contains if text not in body]
     field_problems, found = check_json_fields(expect.json_fields, body)

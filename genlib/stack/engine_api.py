@@ -14,7 +14,6 @@ import json
 import os
 import socket
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import quote
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -38,7 +37,7 @@ def unix_socket() -> str | None:
     return host.removeprefix("unix://") if host.startswith("unix://") else None
 
 
-def project_containers(path: str, project: str) -> list[dict[str, Any]] | None:
+def project_containers(path: str, project: str) -> list[dict[str, object]] | None:
     """`GET /containers/json?all=1` for one Compose project; None when the engine does not answer plainly."""
     filters = quote(json.dumps({"label": [f"{PROJECT_LABEL}={project}"]}))
     request = f"GET /containers/json?all=1&filters={filters} HTTP/1.0\r\nHost: docker\r\n\r\n"
@@ -72,7 +71,7 @@ def _exchange(path: str, request: bytes) -> bytes:
         return b"".join(chunks)
 
 
-def all_running(containers: list[dict[str, Any]], wanted: set[str]) -> bool:
+def all_running(containers: list[dict[str, object]], wanted: set[str]) -> bool:
     """Every wanted container id still exists and runs.
 
     Docker's health flag is not asked: `up` already judged each service (a probe that only

@@ -162,7 +162,7 @@ def up_to_date(ws: Workspace) -> bool:
     )
 
 
-def settings_key(settings: Settings) -> dict[str, Any]:
+def settings_key(settings: Settings) -> dict[str, object]:
     """The settings a build depends on (a change re-runs the images task)."""
     return {
         "images": {rt: (settings.image_for(rt), settings.build_image_for(rt)) for rt in ("python", "node")},

@@ -65,7 +65,7 @@ class RunSettings:
 TaskBuilder = Callable[[Workspace, RunSettings], TaskDict]
 
 
-def doit_config(root: Path) -> dict[str, Any]:
+def doit_config(root: Path) -> dict[str, object]:
     """DOIT_CONFIG for the workspace at `root`; also takes the workspace lock."""
     try:
         ws = Workspace.at(root)
@@ -330,11 +330,11 @@ def _stack_still_up(ws: Workspace) -> bool:
     return answer if answer is not None else _stack_running(ws)  # tcp:// or ssh://: the SDK
 
 
-def _same_stack(ws: Workspace) -> Callable[[Any, dict[str, Any]], bool]:
+def _same_stack(ws: Workspace) -> Callable[[Any, dict[str, object]], bool]:
     """test's up-to-date check: the stack is the one the last test run saw (up.json, which every `up` rewrites
     with a fresh `started` and `down` removes). Checked when test is due, so after up has run."""
 
-    def check(task: Any, values: dict[str, Any]) -> bool:
+    def check(task: Any, values: dict[str, object]) -> bool:
         try:
             stamp = sha256_file(upstamp.path(ws))
         except OSError:
@@ -400,7 +400,7 @@ def _run_tests(ws: Workspace, run: RunSettings) -> TaskFailed | None:
     return None if runner.green(report, allow) else TaskFailed(runner.failure_message(ws, report))
 
 
-def _compose_settings(ws: Workspace, s: Settings) -> dict[str, Any]:
+def _compose_settings(ws: Workspace, s: Settings) -> dict[str, object]:
     """What the rendered file depends on besides its file_dep: a change re-renders it."""
     images = [s.image_python, s.image_node, s.image_static]
     return {"images": images, "memory": s.memory, "cpus": s.cpus, "project": ws.project_name, "port_base": s.port_base}
