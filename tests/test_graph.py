@@ -88,7 +88,7 @@ def test_a_new_genlib_renders_docker_compose_yml_again(workspace: Workspace, tmp
     add_iteration(workspace, "iter_001_notes", "notes")
     assert run_doit(workspace, *BUILD, env=env).executed == list(BUILD)
     assert run_doit(workspace, *BUILD, env=env).executed == []
-    compose = lib / "genlib" / "compose.py"
+    compose = lib / "genlib" / "stack" / "compose.py"
     compose.write_text(compose.read_text().replace('{"HOME": "/tmp",', '{"HOME": "/tmp", "UPGRADED": "1",'))
     run = run_doit(workspace, *BUILD, env=env)
     assert run.executed == ["compose"], run.output
