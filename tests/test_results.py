@@ -143,3 +143,20 @@ def test_evidence_of_another_kind_is_refused() -> None:
             reason="r",
             evidence=results.HttpEvidence(status=500),
         )
+
+
+def test_a_redacted_result_masks_secrets_in_its_reason_and_every_evidence_string() -> None:
+    secret = "hunter2-not-a-real-password"
+    result = Result(
+        name="n",
+        kind="http",
+        service="s",
+        origin="user",
+        status="failed",
+        reason=f"login failed for {secret}",
+        evidence={"request": {"method": "GET", "url": f"http://x/?p={secret}"}, "json": {"a": [secret]}, "status": 500},
+    )
+    kept = result.redacted([secret])
+    assert secret not in results.dump(RunReport.of("it", datetime(2026, 1, 1, tzinfo=UTC), 0.1, [kept]))
+    assert isinstance(kept.evidence, results.HttpEvidence) and kept.evidence.status == 500
+    assert secret in result.reason  # the original is left as it was

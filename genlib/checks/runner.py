@@ -398,28 +398,9 @@ def record(ws: Workspace, report: RunReport, stack: Stack) -> Iteration:
     known = known_secrets(ws)  # the database password, should an app print it
     windows = {name: stack_actions.log_window(stack, name) for name in services}
     write_logs(it, {name: redact(scan_or_note(stack, name, w).digest(w.says), known) for name, w in windows.items()})
-    kept = [
-        r.model_copy(
-            update={
-                "reason": redact(r.reason, known),
-                "evidence": r.evidence.with_fields(_redacted(r.evidence.fields(), known)),
-            }
-        )
-        for r in report.results
-    ]  # results are frozen: the redacted copies are what results.json keeps
+    kept = [r.redacted(known) for r in report.results]  # results are frozen: results.json keeps the copies
     write_results(it, report.model_copy(update={"results": kept}))
     return it
-
-
-def _redacted(value: Any, known: list[str]) -> Any:
-    """`value` with every string in it redacted (evidence is JSON-like: dicts, lists, scalars)."""
-    if isinstance(value, str):
-        return redact(value, known)
-    if isinstance(value, dict):
-        return {key: _redacted(item, known) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item, known) for item in value]
-    return value
 
 
 def write_logs(it: Iteration, logs: Mapping[str, str]) -> None:

@@ -12,7 +12,7 @@ The runner writes it, heal and history read it back, always through these models
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal, Self
@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, f
 from genlib import bounded
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text, read_json_object
+from genlib.redact import redact
 from genlib.strict import Strict, describe_validation_error
 
 FORMAT: Final = "genlib.results/1"
@@ -157,6 +158,11 @@ class Result(Strict):
     def failing(self) -> bool:
         return self.status in FAILING
 
+    def redacted(self, known: Sequence[str]) -> Result:
+        """This result with every secret in its reason and evidence masked (genlib.redact; `known`: literal ones)."""
+        evidence = self.evidence.with_fields({k: _redacted(v, known) for k, v in self.evidence.fields().items()})
+        return self.model_copy(update={"reason": redact(self.reason, known), "evidence": evidence})
+
     @field_serializer("duration_s")
     def _rounded(self, value: float) -> float:
         return round(value, 3)
@@ -221,6 +227,17 @@ class RunReport(Strict):
     @field_serializer("duration_s")
     def _rounded(self, value: float) -> float:
         return round(value, 3)
+
+
+def _redacted(value: JsonValue, known: Sequence[str]) -> JsonValue:
+    """`value` with every string in it redacted (evidence is JSON: objects, arrays, scalars)."""
+    if isinstance(value, str):
+        return redact(value, known)
+    if isinstance(value, dict):
+        return {key: _redacted(item, known) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, known) for item in value]
+    return value
 
 
 def to_json(report: RunReport) -> dict[str, JsonValue]:

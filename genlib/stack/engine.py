@@ -210,7 +210,7 @@ def build_image(
         return BuildOutcome("", log, f"the build took longer than {timeout:g}s (setting build_timeout)")
 
 
-def _build_text(chunks: Iterator[dict[str, Any]], failed: list[str]) -> Iterator[bytes]:
+def _build_text(chunks: Iterator[dict[str, object]], failed: list[str]) -> Iterator[bytes]:
     """The text of a build's stream, as it comes; stops at Docker's error, which goes into `failed`."""
     for chunk in chunks:
         if "error" in chunk:
