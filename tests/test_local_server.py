@@ -56,7 +56,7 @@ def test_started_on_first_use_then_reused(tmp_path: Path) -> None:
         assert local.running() == first
     with local.serving(config(tmp_path), out) as second:
         assert second.pid == first.pid and second.port == first.port
-    assert out.getvalue().count("starting the local model server (tiny, 1 threads)") == 1
+    assert out.getvalue().count("starting the local model server (tiny, 1 thread)") == 1
     assert json.loads(local.state_path().read_text())["pid"] == first.pid
     assert local.log_path().is_file()
 
@@ -100,7 +100,7 @@ def test_stop_and_the_status_lines(tmp_path: Path) -> None:
     with local.serving(config(tmp_path), io.StringIO()) as state:
         pass
     lines = "\n".join(local.status(settings))
-    assert f"pid {state.pid}, 1 threads, n_ctx 2048" in lines and "MB resident" in lines
+    assert f"pid {state.pid}, 1 thread, n_ctx 2048" in lines and "MB resident" in lines
     stopped = local.stop()
     assert stopped is not None and stopped.pid == state.pid
     assert local.running() is None and local.stop() is None
@@ -114,7 +114,7 @@ def test_connect_talks_to_it_and_keeps_the_last_run_s_figures(tmp_path: Path) ->
         reply = llm.complete([{"role": "user", "content": "hi"}], None, None)
         wait_for(lambda: (s := local.running()) is not None and s.last_run is not None and s.last_run.tokens == 8)
     assert reply.text == "hello"
-    assert out.getvalue().splitlines()[0] == "model: tiny (local llama.cpp, 1 threads)"
+    assert out.getvalue().splitlines()[0] == "model: tiny (local llama.cpp, 1 thread)"
     assert "last run: 8 tokens generated at 16 tokens/s" in "\n".join(local.status(settings))
 
 

@@ -82,7 +82,7 @@ def _local(settings: Settings, out: TextIO | None, why: str) -> Iterator[OpenAIL
         raise ConfigError("provider=local needs llama.cpp's runtime: pip install 'genlib[local]'")
     say = out or sys.stdout
     config = local.config_for(settings)
-    _say(out, f"model: {config.name} (local llama.cpp, {local.threads_for(config)} threads{why})")
+    _say(out, f"model: {config.name} (local llama.cpp, {local.threads(local.threads_for(config))}{why})")
     catalogue.ensure_installed(settings.local_model, say)
     with local.serving(config, say) as state:
         served = replace(

@@ -86,6 +86,10 @@ def threads_for(config: ServerConfig) -> int:
     return config.threads or idle_cores()
 
 
+def threads(count: int) -> str:
+    return f"{count} thread{'' if count == 1 else 's'}"
+
+
 def idle_cores() -> int:
     """The cores nobody else keeps busy (the 1-minute load average), at least one.
 
@@ -189,7 +193,7 @@ def status(settings: Settings) -> list[str]:
     idle = f"stops after {c.idle}s with no run connected"
     lines = [
         f"model:    {c.name} ({c.path})",
-        f"server:   local llama.cpp at {state.base_url}, pid {state.pid}, {c.threads} threads, n_ctx {c.n_ctx}",
+        f"server:   local llama.cpp at {state.base_url}, pid {state.pid}, {threads(c.threads)}, n_ctx {c.n_ctx}",
         f"memory:   {_resident_mb(state.pid)} MB resident",
         f"up:       {_minutes(time.time() - state.started)} (loaded in {state.load_seconds:g}s); {idle}",
     ]
@@ -216,7 +220,7 @@ def _minutes(seconds: float) -> str:
 
 
 def _start(config: ServerConfig, out: TextIO) -> ServerState:
-    out.write(f"starting the local model server ({config.name}, {config.threads} threads); log: {log_path()}\n")
+    out.write(f"starting the local model server ({config.name}, {threads(config.threads)}); log: {log_path()}\n")
     out.flush()
     began = time.monotonic()
     with open(log_path(), "a", encoding="utf-8") as log:
