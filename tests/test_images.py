@@ -261,7 +261,7 @@ def test_real_pip_and_npm_failures_reach_the_heal_prompt_whole(engine: Workspace
     prompt = healprompt.build(engine, results=report, registry=registry.load(engine), rounds=[], budget=20000).text
     for name, line in TELLING.items():
         result = found[f"{name}-workers"]
-        assert "\x1b" not in result.evidence["build_log"]
-        assert f"\n{line}\n" in result.evidence["build_log"], result.evidence["build_log"]
+        assert "\x1b" not in result.evidence.build_log
+        assert f"\n{line}\n" in result.evidence.build_log, result.evidence.build_log
         assert line in result.reason or (name == "nodeversion" and "No matching version found" in result.reason)
         assert line in prompt, prompt  # whole, wherever it was in the log
