@@ -121,6 +121,16 @@ def test_recorded_results_count_only_while_current(workspace: Workspace) -> None
     assert current() == set()  # another image
 
 
+def test_an_app_the_registry_cannot_describe_now_has_nothing_current(workspace: Workspace) -> None:
+    it = site_history(workspace, length=1)[0]
+    record(workspace, it, "passed")
+    page = it.path / PAGE
+    page.unlink()
+    page.symlink_to(workspace.tests_path)  # the registry refuses a symlink
+    definitions = bisect.scenarios.definitions(bisect.scenarios.load_tests(workspace.tests_path))
+    assert bisect.current_results(workspace, it, definitions, workspace.settings()) == {}
+
+
 def test_results_written_by_an_older_genlib_are_never_current(workspace: Workspace) -> None:
     it = site_history(workspace, length=1)[0]
     record(workspace, it, "passed")

@@ -209,7 +209,11 @@ def current_results(
         return {}  # a damaged file is as good as none: the stack runs there
     if report is None or report.iteration != it.name or report.basis is None:
         return {}
-    return report.current(basis_now(ws, it, settings), definitions)
+    try:
+        now = basis_now(ws, it, settings)
+    except GenlibError:
+        return {}  # an app the registry cannot describe now: a stack run there says why
+    return report.current(now, definitions)
 
 
 def basis_now(ws: Workspace, it: Iteration, settings: Settings) -> Basis:
