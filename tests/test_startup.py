@@ -12,7 +12,8 @@ from conftest import add_iteration, run_doit
 
 from genlib.workspace import Workspace
 
-HEAVY = ("ollama", "httpx", "xllamacpp", "playwright", "pygal")
+# pydantic too: building its models (genlib has ~80) costs about half of doit's own start-up
+HEAVY = ("ollama", "httpx", "xllamacpp", "playwright", "pygal", "pydantic")
 GENLIB_HEAVY = ("genlib.model", "genlib.loops")  # the model clients and everything that asks a model
 GRAPH = ("materialize", "registry", "compose")
 

@@ -11,23 +11,42 @@ Cheap to import (no Docker SDK): a no-op `doit` reads it.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text, read_json_object
-from genlib.strict import Strict
 from genlib.workspace import Workspace
 
 NAME = "up.json"
 
 
-class UpStamp(Strict):
-    began: float | None = None  # seconds since the epoch when up began (a logs scenario's window); older: none
+@dataclass(frozen=True)
+class UpStamp:
+    """A dataclass, not a pydantic model: building pydantic's models is about half of a no-op doit's start-up."""
+
     started: str  # ISO 8601: each up is a new stack to test (tasks.graph._same_stack hashes the file)
     services: dict[str, str]  # service -> container id
     failed: dict[str, str]  # service -> why it did not come up
+    began: float | None = None  # seconds since the epoch when up began (a logs scenario's window); older: none
+
+    @classmethod
+    def parse(cls, data: dict[str, object]) -> UpStamp | None:
+        """The stamp in `data`; None when a field is missing, unknown or of the wrong type."""
+        started, began = data.get("started"), data.get("began")
+        services, failed = _text_map(data.get("services")), _text_map(data.get("failed"))
+        if set(data) - {f.name for f in fields(cls)} or not isinstance(started, str) or services is None:
+            return None
+        if failed is None or (began is not None and (isinstance(began, bool) or not isinstance(began, int | float))):
+            return None
+        return cls(started, services, failed, None if began is None else float(began))
+
+
+def _text_map(value: object) -> dict[str, str] | None:
+    """`value` as a {name: text} map; None when it is not one."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return None
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def path(ws: Workspace) -> Path:
@@ -35,13 +54,13 @@ def path(ws: Workspace) -> Path:
 
 
 def save(ws: Workspace, stamp: UpStamp) -> None:
-    atomic_write_text(path(ws), json.dumps(stamp.model_dump(mode="json"), indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path(ws), json.dumps(asdict(stamp), indent=2, sort_keys=True) + "\n")
 
 
 def load(ws: Workspace) -> UpStamp | None:
     """The stamp; None when there is none or it is damaged (then `up` runs again and rewrites it)."""
     try:
         data = read_json_object(path(ws), "")
-        return None if data is None else UpStamp.model_validate(data)
-    except (WorkspaceError, ValidationError):
+    except WorkspaceError:
         return None
+    return None if data is None else UpStamp.parse(data)
