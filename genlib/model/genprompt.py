@@ -122,13 +122,33 @@ class _Measure:
         return len(self.render(parts))
 
 
-def _component_lines(comps: list[Entry], size: _Measure, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
+@dataclass(frozen=True)
+class ComponentLine:
+    """A component as gen.md.j2 shows it (the registry entry's names), its long fields within one cap."""
+
+    layer: str
+    name: str
+    runtime: str
+    service: str | None
+    port: int | None
+    depends_on: list[str]
+    description: str
+    files: list[Source]  # paths only (content "")
+
+    @classmethod
+    def of(cls, comp: Entry, cap: int) -> ComponentLine:
+        files = [Source(p, "") for p in clip_list([f.path for f in comp.files], cap)]
+        depends_on, description = clip_list(comp.depends_on, cap), one_line(comp.description, cap)
+        return cls(comp.layer, comp.name, comp.runtime, comp.service, comp.port, depends_on, description, files)
+
+
+def _component_lines(comps: list[Entry], size: _Measure, limit: int) -> tuple[list[ComponentLine], list[str]]:
     """One line per component, long fields cut to the largest cap that fits `limit`; at the smallest, the
     components that still do not fit are named only (in the notes)."""
     empty = size({})
-    lines: list[dict[str, Any]] = []
+    lines: list[ComponentLine] = []
     for cap in _CAPS:
-        lines = [_line(c, cap) for c in comps]
+        lines = [ComponentLine.of(c, cap) for c in comps]
         if size({"components": lines}) - empty <= limit:
             longest = max((len(c.description) for c in comps), default=0)
             return lines, [] if cap >= longest else [f"component descriptions and file lists cut to {cap} characters"]
@@ -136,20 +156,6 @@ def _component_lines(comps: list[Entry], size: _Measure, limit: int) -> tuple[li
         lines.pop()
     rest = [f"{c.layer}/{c.name}" for c in comps[len(lines) :]]
     return lines, [f"descriptions cut to {_CAPS[-1]} characters; components named only: {', '.join(rest)}"]
-
-
-def _line(comp: Entry, cap: int) -> dict[str, Any]:
-    """A component as gen.md.j2 shows it (the registry entry's names), its long fields within `cap`."""
-    return {
-        "layer": comp.layer,
-        "name": comp.name,
-        "runtime": comp.runtime,
-        "service": comp.service,
-        "port": comp.port,
-        "depends_on": clip_list(comp.depends_on, cap),
-        "description": one_line(comp.description, cap),
-        "files": [{"path": p} for p in clip_list([f.path for f in comp.files], cap)],
-    }
 
 
 def plan_shown(raw: str, plan: BaseModel, limit: int) -> tuple[str, list[str]]:
