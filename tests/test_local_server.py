@@ -54,6 +54,7 @@ def test_started_on_first_use_then_reused(tmp_path: Path) -> None:
     out = io.StringIO()
     with local.serving(config(tmp_path), out) as first:
         assert local.running() == first
+        assert Path(f"/proc/{first.pid}/cwd").resolve() == local.local_dir().resolve()  # not the run's folder
     with local.serving(config(tmp_path), out) as second:
         assert second.pid == first.pid and second.port == first.port
     assert out.getvalue().count("starting the local model server (tiny, 1 thread)") == 1

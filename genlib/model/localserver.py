@@ -25,6 +25,7 @@ from genlib.model.local import (
     ServerConfig,
     ServerState,
     clients_lock_path,
+    local_dir,
     server_lock_path,
     state_path,
     write_state,
@@ -49,6 +50,7 @@ Serve = Callable[[ServerConfig, int], object]
 def main(argv: list[str], serve: Serve | None = None) -> int:
     """Run until stopped or idle; `serve` starts the HTTP server on a port (llama.cpp; tests script one)."""
     config = ServerConfig(**json.loads(argv[0]))
+    os.chdir(local_dir())  # not the first run's workspace: it may be moved or deleted while this runs
     lock = _hold(server_lock_path())
     if lock is None:
         print("another local model server already runs for this user", flush=True)
