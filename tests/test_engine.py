@@ -280,8 +280,8 @@ def test_doit_after_down_tests_the_fresh_stack(notes: Workspace) -> None:
 
 
 @pytest.mark.docker
-def test_an_exec_scenario_s_python_runs_python3_in_a_python_service(notes: Workspace) -> None:
-    """The offline base image, Debian's, has only python3; a model writes `python` as often."""
+def test_an_exec_scenario_s_python_runs_in_a_python_service(notes: Workspace) -> None:
+    """A model writes `python` as often as `python3`: the offline image has both (python-is-python3), as written."""
     command = ["python", "-c", "import worker, sys; print(sys.version_info[0])"]
     check = {"name": "python runs", "kind": "exec", "service": "digest-workers", "command": command}
     save_tests(notes.tests_path, TestFile(scenarios=parse_scenarios([check])))
@@ -395,6 +395,16 @@ def test_the_base_image_runs_as_nobody_with_python_and_node() -> None:
     assert (code, output) == (0, "65534\n")
     code, output = engine.run_once(BASE_IMAGE, ["node", "-e", "console.log(process.getuid())"])
     assert (code, output) == (0, "65534\n")
+
+
+@pytest.mark.docker
+def test_python_is_python3_in_the_offline_image() -> None:
+    """Debian's python-is-python3: `#!/usr/bin/env python` (env looks `python` up on PATH) and `sh -c "python ..."`
+    run as they would on the official image; genlib rewrites no command."""
+    shebang = ["/usr/bin/env", "python", "-c", "import sys; print(sys.version_info[0])"]
+    assert engine.run_once(BASE_IMAGE, shebang) == (0, "3\n")
+    assert engine.run_once(BASE_IMAGE, ["sh", "-c", "python -c 'print(6 * 7)'"]) == (0, "42\n")
+    assert engine.image_labels(BASE_IMAGE).get(baseimage.LABEL) == baseimage.VERSION  # a newer image is rebuilt
 
 
 def test_listening_ports_are_read_from_proc_net_tcp() -> None:

@@ -167,16 +167,9 @@ def _entry(spec: ComponentSpec, files: list[FileEntry], services: set[str]) -> E
 
 
 def _command(spec: ComponentSpec, port: int | None) -> list[str]:
-    """The component's command (a static one's: genlib's server). A python component's `python` is `python3`:
-    the official image has both, Debian (the offline base image) only python3, and a model writes either."""
-    return python3(
-        [arg.replace("{port}", str(port)) for arg in (spec.command or DEFAULT_COMMANDS["static"])], spec.runtime
-    )
-
-
-def python3(command: list[str], runtime: str) -> list[str]:
-    """`python` as `python3` in a python component (its command, an exec scenario's command)."""
-    return ["python3", *command[1:]] if runtime == "python" and command[:1] == ["python"] else command
+    """The component's command (a static one's: genlib's server), as written: `python` is python3 in the
+    official images and in the offline one (python-is-python3) alike."""
+    return [arg.replace("{port}", str(port)) for arg in (spec.command or DEFAULT_COMMANDS["static"])]
 
 
 def _port(spec: ComponentSpec) -> int | None:

@@ -273,9 +273,7 @@ def _attempt(scenario: Scenario, stack: Stack, known: Known | None) -> Outcome:
         from genlib.checks import browser  # playwright is an optional extra, imported only for page scenarios
 
         return browser.check_page(scenario, stack.ws, known)
-    comps = (known.registry if known else registry.load(stack.ws)).services
-    runtime = comps[scenario.service].runtime if scenario.service in comps else ""
-    return run_exec(scenario, stack, runtime)
+    return run_exec(scenario, stack)
 
 
 def _result(scenario: Scenario, status: Status, reason: str, duration: float, evidence: Evidence | None) -> Result:
@@ -379,9 +377,9 @@ def _scan_until_present(scenario: LogsScenario, stack: Stack, window: stack_acti
         time.sleep(1.0)
 
 
-def run_exec(scenario: ExecScenario, stack: Stack, runtime: str = "") -> Outcome:
-    """`runtime`: the service's, so `python` runs python3 where the component's command would."""
-    code, output = stack.exec(scenario.service, registry.python3(list(scenario.command), runtime), scenario.timeout)
+def run_exec(scenario: ExecScenario, stack: Stack) -> Outcome:
+    """The command as written (`python` is python3 in the offline image too: python-is-python3)."""
+    code, output = stack.exec(scenario.service, list(scenario.command), scenario.timeout)
     problems = checks.check_exec(scenario.expect, code, output)
     evidence = ExecEvidence(command=list(scenario.command), exit_code=code, output_tail=_tail(output, EVIDENCE_LINES))
     status, reason = _verdict(problems, f"exit code {code}")

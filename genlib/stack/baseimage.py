@@ -1,7 +1,7 @@
 """The offline base image: Debian bookworm with python3 and nodejs, for machines that cannot pull.
 
-    debootstrap --variant=minbase --include=python3,nodejs bookworm ROOTFS MIRROR
-    tar -C ROOTFS -c .  ->  docker import  ->  genlib/base:bookworm
+    debootstrap --variant=minbase --include=python3,python-is-python3,nodejs bookworm ROOTFS MIRROR
+    tar -C ROOTFS -c .  ->  docker import (label genlib.base=VERSION)  ->  genlib/base:bookworm
 
     genlib/stack/dataimages/*.Dockerfile on it  ->  genlib/postgres:bookworm, genlib/redis:bookworm
 
@@ -11,6 +11,10 @@ GENLIB_IMAGE_POSTGRES/REDIS to the data images (`genlib base-image --use` does a
 
 Components that bring dependencies are built in a second image, `<name>-build` (the same
 system plus pip, venv and npm); their runtime images get only the installed packages.
+
+Each image carries the label `genlib.base` (the images built on the base inherit it): an image whose label
+is not VERSION was made by an older genlib and is built again, so an upgrade reaches machines that
+already have the images (.ci/setup compares the same label).
 """
 
 from __future__ import annotations
@@ -28,13 +32,17 @@ from genlib.stack import engine
 
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
-PACKAGES = ("python3", "nodejs")
+# python-is-python3: `python` is python3, as in the official image (`#!/usr/bin/env python`, `sh -c "python ..."`)
+PACKAGES = ("python3", "python-is-python3", "nodejs")
+LABEL = "genlib.base"
+VERSION = "2"  # 2: python-is-python3. Raise it whenever the images change: present ones are then built again
 NOBODY_UID = 65534
-# Runs as the containers do (65534, read-only): proves the user, python3 and node are all there.
+# Runs as the containers do (65534, read-only): proves the user, python3, python and node are all there.
 _SELF_CHECK = [
     "python3",
     "-c",
-    "import pwd, shutil, sys; pwd.getpwuid(65534); sys.exit(0 if shutil.which('node') else 3)",
+    "import pwd, shutil, sys; pwd.getpwuid(65534); sys.exit(0 if shutil.which('node') else 3 if shutil.which("
+    "'python') else 4)",
 ]
 
 
@@ -84,9 +92,11 @@ def build(
     name: str = OFFLINE_IMAGE, force: bool = False, say: Callable[[str], None] = print, mirror: str | None = None
 ) -> str:
     """Build `name` (or reuse it when present and not `force`); return what was done, in a line."""
-    if not force and engine.image_exists(name):
+    if not force and current(name):
         check(name)
         return f"{name} is already present (python3, node and user {NOBODY_UID} checked); --force rebuilds it"
+    if engine.image_exists(name):
+        say(f"{name} was made by an older genlib (label {LABEL} is not {VERSION}): building it again")
     started = time.monotonic()
     mirror = mirror or mirror_from_apt()
     with tempfile.TemporaryDirectory(prefix="genlib-base-") as tmp:
@@ -97,7 +107,7 @@ def build(
         say(f"packing {rootfs} into a tarball")
         process.run(["tar", "-C", str(rootfs), "-c", "-f", str(tarball), "."], timeout=600)
         say(f"importing it as {name} ({tarball.stat().st_size / 2**20:.0f} MiB)")
-        engine.import_image(tarball, name)
+        engine.import_image(tarball, name, {LABEL: VERSION})
     check(name)
     return f"{name} built in {time.monotonic() - started:.0f}s from {mirror}"
 
@@ -115,7 +125,7 @@ RUN apt-get update \\
 def build_builder(base: str = OFFLINE_IMAGE, force: bool = False, say: Callable[[str], None] = print) -> str:
     """`<base>-build`: `base` plus pip, venv and npm from the same Debian mirror (a few minutes, once)."""
     name = offline_build_image(base)
-    if not force and engine.image_exists(name):
+    if not force and current(name):
         return f"{name} is already present; --force rebuilds it"
     started = time.monotonic()
     say(f"building {name}: {base} plus {', '.join(BUILD_PACKAGES)} (apt, a few minutes)")
@@ -180,7 +190,7 @@ def build_data_images(
     the base image's apt reaches the Debian mirror over plain http). Reuse each one present unless `force`."""
     built = {}
     for runtime, name in OFFLINE_DATA_IMAGES.items():
-        if force or not engine.image_exists(name):
+        if force or not current(name):
             started = time.monotonic()
             say(f"building {name} from {base} with Debian's {runtime} package (about a minute)")
             files = {"Dockerfile": (DATA_IMAGES_DIR / f"{runtime}.Dockerfile").read_bytes()}
@@ -200,11 +210,17 @@ def build_data_images(
     return built
 
 
+def current(name: str) -> bool:
+    """Whether image `name` is present and made by this genlib (its inherited label is VERSION)."""
+    return engine.image_labels(name).get(LABEL) == VERSION
+
+
 def check(name: str) -> None:
-    """Run the image as the containers will: user 65534, read-only, python3 and node present."""
+    """Run the image as the containers will: user 65534, read-only, python3, python and node present."""
     code, output = engine.run_once(name, _SELF_CHECK)
     if code != 0:
-        what = "node is missing" if code == 3 else f"the self-check failed: {output.strip()[-200:]}"
+        missing = {3: "node is missing", 4: "python (python-is-python3) is missing"}
+        what = missing.get(code, f"the self-check failed: {output.strip()[-200:]}")
         raise DockerError(
             f"image {name} cannot run genlib's services ({what}); rebuild it with `genlib base-image --force`"
         )

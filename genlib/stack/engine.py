@@ -103,12 +103,25 @@ def image_exists(name: str) -> bool:
     return True
 
 
-def import_image(tarball: Path, name: str) -> str:
-    """`docker import` a root filesystem tarball as `name`; return the new image id."""
+def import_image(tarball: Path, name: str, labels: dict[str, str] | None = None) -> str:
+    """`docker import` a root filesystem tarball as `name` (with `labels`); return the new image id."""
     repository, _, tag = name.partition(":")
+    changes = [f"LABEL {key}={value}" for key, value in (labels or {}).items()]
     with docker_errors(f"import {tarball.name} as {name}"):
-        answer = client(timeout=600).api.import_image_from_file(str(tarball), repository=repository, tag=tag or None)
+        api = client(timeout=600).api
+        answer = api.import_image_from_file(str(tarball), repository=repository, tag=tag or None, changes=changes)
         return str(client().images.get(name).id) if answer else ""
+
+
+def image_labels(name: str) -> dict[str, str]:
+    """The labels of image `name` ({} when it is missing); images built FROM it inherit them."""
+    import docker.errors
+
+    with docker_errors(f"look up image {name}"):
+        try:
+            return dict(client().images.get(name).labels or {})
+        except docker.errors.ImageNotFound:
+            return {}
 
 
 def image_ids() -> dict[str, str]:
