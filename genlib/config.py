@@ -82,6 +82,7 @@ class Settings:
     header_seconds: float = 600.0
     file_tokens: int = 4096  # one file of a gen or heal in steps (a longer one is continued)
     file_seconds: float = 900.0
+    profile: str = "auto"  # prompts: "small" (short, a worked example, starters), "large", or "auto" by size
     # the runtime
     port_base: int = 0  # 0: each workspace picks free host ports of its own (genlib.stack.ports)
     image_python: str = ONLINE_IMAGES["python"]
@@ -134,6 +135,7 @@ class Settings:
 _ENV_ALIASES = {"ollama_host": "OLLAMA_HOST"}
 PROVIDERS = ("auto", "ollama", "openai", "local")
 LLAMA_SAMPLERS = ("auto", "on", "off")
+PROFILES = ("auto", "small", "large")
 _BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
@@ -218,6 +220,8 @@ def _check_provider(settings: Settings) -> None:
         raise ConfigError(
             f"setting llama_samplers={settings.llama_samplers!r} is not one of {', '.join(LLAMA_SAMPLERS)}"
         )
+    if settings.profile not in PROFILES:
+        raise ConfigError(f"setting profile={settings.profile!r} is not one of {', '.join(PROFILES)}")
     if settings.provider not in PROVIDERS:
         raise ConfigError(f"setting provider={settings.provider!r} is not one of {', '.join(PROVIDERS)}")
     if settings.provider == "openai" and "://" not in settings.base_url:

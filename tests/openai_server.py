@@ -50,6 +50,7 @@ class ScriptedOpenAI(LoopbackServer):
         self.timings = False  # add llama.cpp's `timings` object to the last chunk
         self.enforce_max_tokens = False  # stop an answer at max_tokens tokens (4 chars), finish_reason length
         self.llama = False  # answer GET /props (beside /v1) as llama.cpp's server does: it takes DRY and the like
+        self.n_params = 0  # when set, /v1/models says the model's size as llama.cpp does (`meta.n_params`)
         super().__init__(_handler(self))
 
 
@@ -74,6 +75,8 @@ def _handler(server: ScriptedOpenAI) -> type[BaseHTTPRequestHandler]:
                 data = [
                     {"id": m, "object": "model", "created": _CREATED, "owned_by": "scripted"} for m in server.models
                 ]
+                if server.n_params:
+                    data = [{**entry, "meta": {"n_params": server.n_params}} for entry in data]
                 self._json(200, {"object": "list", "data": data})
             else:
                 self._error(404, f"Not Found: {self.path}", "not_found_error")

@@ -28,7 +28,7 @@ from genlib.config import Settings
 from genlib.documents.llm_output import FORMAT, Answer, LLMOutput, Runtime, answer_schema, dump_output
 from genlib.documents.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.errors import ConfigError, ModelMissing
-from genlib.model import genprompt, stepgen
+from genlib.model import genprompt, profile, stepgen
 from genlib.model.ask import Accepted, Check, ask
 from genlib.model.base import LLM, Message
 from genlib.model.connect import connect
@@ -75,7 +75,8 @@ def build_messages(ws: Workspace, description: str, app: genprompt.App | None, s
         "steps": steps,
     }
     budget = settings.gen_budget_chars
-    prompt = genprompt.build(ws, context, app, int(budget * (1 - genprompt.STEPS_SHARE)) if steps else budget)
+    room = int(budget * (1 - genprompt.STEPS_SHARE)) if steps else budget
+    prompt = genprompt.build(ws, context, app, room, profile.template(settings, genprompt.TEMPLATE))
     return [{"role": "user", "content": prompt.text}]
 
 
@@ -197,9 +198,14 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None) -> 
     tests = load_tests(ws.tests_path)  # a broken test.yaml fails now, before the model is paid for
     app = genprompt.existing(ws, description)
     current = migrations.baseline(ws, tests)
-    messages = build_messages(ws, description, app, settings)
+    messages = build_messages(ws, description, app, settings)  # a broken template fails before any request
     with connect(settings, out) as llm:
         ensure_model(llm, variables.get("pull", "0") not in ("", "0", "no", "false"), out)
+        settled, line = profile.settle(settings, llm)
+        print(line, file=out)
+        if settled.profile == profile.SMALL != settings.profile:  # auto, and the model's size chose small
+            messages = build_messages(ws, description, app, settled)
+        settings = settled
         if settings.steps:
             run = stepgen.Run(ws, llm, settings, answer_rules(ws, settings, current), out, current)
             output = stepgen.generate(run, description, messages)

@@ -30,7 +30,7 @@ from genlib.documents.llm_output import FORMAT, Answer, LLMOutput, dump_output
 from genlib.documents.results import RunReport
 from genlib.documents.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.errors import AnswerInvalid, LLMError, WorkspaceError
-from genlib.model import healprompt, stepgen
+from genlib.model import healprompt, healsmall, profile, stepgen
 from genlib.model.ask import Accepted, Check, ask
 from genlib.model.base import LLM, Message
 from genlib.model.connect import connect
@@ -129,15 +129,25 @@ def outcome_text(report: RunReport) -> str:
 def build_messages(
     ws: Workspace, state: State, settings: Settings, strategy: healprompt.Strategy | None = None
 ) -> list[Message]:
-    prompt = healprompt.build(
-        ws,
-        results=state.results,
-        registry=registry.load(ws),
-        rounds=state.notes,
-        budget=settings.prompt_budget_chars,
-        strategy=strategy,
-        known=known_secrets(ws),
-    )
+    if settings.profile == profile.SMALL:  # one failure, one traceback, one numbered file (healsmall)
+        prompt = healsmall.build(
+            ws,
+            results=state.results,
+            registry=registry.load(ws),
+            rounds=state.notes,
+            known=known_secrets(ws),
+            strategy=strategy,
+        )
+    else:
+        prompt = healprompt.build(
+            ws,
+            results=state.results,
+            registry=registry.load(ws),
+            rounds=state.notes,
+            budget=settings.prompt_budget_chars,
+            strategy=strategy,
+            known=known_secrets(ws),
+        )
     if prompt.files_shown and (strategy is None or strategy.mode == "patch"):
         state.suspect = "/".join(prompt.files_shown[0].split("/")[:2])
     return [{"role": "user", "content": prompt.text}]
@@ -158,6 +168,9 @@ def patch_rules(ws: Workspace, current: rules.Baseline, settings: Settings, synt
 def ask_for_patch(
     ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Baseline, out: TextIO
 ) -> Accepted[Answer]:
+    if settings.profile == profile.SMALL:  # one file per round; its template says how to answer
+        run = stepgen.Run(ws, llm, settings, healsmall.one_file(patch_rules(ws, current, settings)), out, current)
+        return stepgen.patch(run, messages, note="")
     if settings.steps:  # a small JSON header, then each changed file as plain text (docs/steps.md)
         run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
         return stepgen.patch(run, messages)
@@ -237,6 +250,8 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None, llm
 
 
 def _loop(ws: Workspace, state: State, settings: Settings, variables: dict[str, str], llm: LLM, out: TextIO) -> int:
+    settings, line = profile.settle(settings, llm)
+    print(line, file=out)
     for number in range(1, settings.max_iter + 1):
         if settings.token_budget and state.tokens >= settings.token_budget:
             return _finish(

@@ -84,11 +84,12 @@ def existing(ws: Workspace, description: str) -> App | None:
     return App(reg.components, [Source(path, content) for _, path, content in sorted(ranked)])
 
 
-def build(ws: Workspace, context: dict[str, Any], app: App | None, budget: int) -> GenPrompt:
-    """gen.md.j2 with `context` (every variable but `app`) and as much of `app` as `budget` chars hold."""
+def build(ws: Workspace, context: dict[str, Any], app: App | None, budget: int, template: str = TEMPLATE) -> GenPrompt:
+    """`template` (gen.md.j2, or a profile's) with `context` (every variable but `app`) and as much of `app` as
+    `budget` chars hold."""
     if app is None:
-        return GenPrompt(prompts.render(ws, TEMPLATE, {**context, "app": None}), [], [], [])
-    size = _Measure(ws, context)
+        return GenPrompt(prompts.render(ws, template, {**context, "app": None}), [], [], [])
+    size = _Measure(ws, context, template)
     names = [s.path for s in app.files]
     reserve = size({"omitted": clip_list(names, _LIST_CAP), "left_out": ["x" * (_LIST_CAP + 300)]})
     lines, notes = _component_lines(app.components, size, int((budget - reserve) * _COMPONENT_SHARE))
@@ -111,12 +112,12 @@ def _left_out(notes: list[str], shown: list[ShownFile]) -> list[str]:
 class _Measure:
     """Renders gen.md.j2 with some of the app's parts (the others empty); calling it gives the length."""
 
-    def __init__(self, ws: Workspace, context: dict[str, Any]) -> None:
-        self.ws, self.context = ws, context
+    def __init__(self, ws: Workspace, context: dict[str, Any], template: str) -> None:
+        self.ws, self.context, self.template = ws, context, template
 
     def render(self, parts: dict[str, Any]) -> str:
         app = {"components": [], "files": [], "omitted": [], "left_out": [], **parts}
-        return prompts.render(self.ws, TEMPLATE, {**self.context, "app": app})
+        return prompts.render(self.ws, self.template, {**self.context, "app": app})
 
     def __call__(self, parts: dict[str, Any]) -> int:
         return len(self.render(parts))

@@ -234,6 +234,34 @@ def _logs(digests: dict[str, str], failing: list[str], limit: int, known: Sequen
 # -- assembling ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Findings:
+    """What the evidence points at: the services involved, their log digests, and every file ranked by suspicion."""
+
+    involved: list[str]
+    digests: dict[str, str]
+    ranked: list[suspects.Suspect]
+    read: Callable[[str, str], str | None]  # (iteration, path) -> the file's text
+
+
+def investigate(ws: Workspace, results: RunReport, registry: Registry) -> Findings:
+    failing = results.failing
+    iteration = results.iteration
+    comps = registry.components
+    failing_services = list(dict.fromkeys(r.service for r in failing))
+    evidence = {s: _service_evidence(failing, s) for s in failing_services}
+    digests = {s: read_digest(ws, iteration, s) for s in failing_services}
+    named_in = "\n".join([*evidence.values(), *(log_sections(d).get("errors", "") for d in digests.values())])
+    host_ports = ports.load(ws)  # the evidence may name a service by the host port it answers on
+    involved = suspects.involved_services(comps, failing_services, named_in, host_ports)
+    digests |= {s: read_digest(ws, iteration, s) for s in involved if s not in digests}
+    texts = {s: evidence.get(s, "") + "\n" + _errors_and_tail(digests.get(s, "")) for s in involved}
+    reader = _reader(ws)
+    prime = _bisected(ws, {r.name for r in failing})
+    ranked = suspects.rank(comps, involved, texts, _changed_in(comps, iteration), reader, prime)
+    return Findings(involved, digests, ranked, reader)
+
+
 def build(
     ws: Workspace,
     *,
@@ -252,16 +280,8 @@ def build(
     iteration = results.iteration
     comps = registry.components
     failing_services = list(dict.fromkeys(r.service for r in failing))
-    evidence = {s: _service_evidence(failing, s) for s in failing_services}
-    digests = {s: read_digest(ws, iteration, s) for s in failing_services}
-    named_in = "\n".join([*evidence.values(), *(log_sections(d).get("errors", "") for d in digests.values())])
-    host_ports = ports.load(ws)  # the evidence may name a service by the host port it answers on
-    involved = suspects.involved_services(comps, failing_services, named_in, host_ports)
-    digests |= {s: read_digest(ws, iteration, s) for s in involved if s not in digests}
-    texts = {s: evidence.get(s, "") + "\n" + _errors_and_tail(digests.get(s, "")) for s in involved}
-    reader = _reader(ws)
-    prime = _bisected(ws, {r.name for r in failing})
-    ranked = suspects.rank(comps, involved, texts, _changed_in(comps, iteration), reader, prime)
+    found = investigate(ws, results, registry)
+    involved, digests, ranked, reader = found.involved, found.digests, found.ranked, found.read
     if strategy and strategy.mode == "regenerate":  # the component to rewrite: all of its files, first
         ranked.sort(key=lambda c: c.component != strategy.component)
     context: dict[str, Any] = {

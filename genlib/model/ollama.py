@@ -18,6 +18,7 @@ from genlib.documents.llm_output import Stats
 from genlib.errors import LLMError, LLMTimeout, LLMUnavailable, ModelMissing
 from genlib.model.base import Message, Progress, Reply, num_ctx_for, prompt_tokens
 from genlib.model.meter import StatusLine, bar
+from genlib.model.profile import parse_size
 from genlib.model.sampling import Sampling, ollama_options
 from genlib.model.watch import Budget, Watch, say
 from genlib.text import one_line
@@ -49,6 +50,7 @@ class OllamaLLM:
         self.out = out or sys.stderr  # where a dropped prompt is said
         self.num_ctx = 0
         self._client = ollama.Client(host=self.host, timeout=settings.timeout)
+        self._shown: ollama.ShowResponse | None = None  # /api/show, once: the model's size for profile auto
 
     def __enter__(self) -> OllamaLLM:
         return self
@@ -63,13 +65,22 @@ class OllamaLLM:
         """Fail with the next step when the model is absent, or pull it (with a progress bar)."""
         try:
             with self._translated(0):
-                self._client.show(self.model)
+                self._shown = self._client.show(self.model)
             return
         except ModelMissing:
             if not pull:
                 raise
         with self._translated(0):
             _show_pull(self._client.pull(self.model, stream=True), self.model, out or sys.stdout)
+
+    def parameters(self) -> float | None:
+        """The model's size as Ollama's /api/show says it (parameter_size, "1.5B"); None when it does not."""
+        try:
+            self._shown = self._shown or self._client.show(self.model)
+        except (ollama.ResponseError, httpx.HTTPError, ConnectionError):
+            return None
+        details = self._shown.details
+        return parse_size(details.parameter_size or "") if details else None
 
     def reserve(self, prompt_chars: int) -> None:
         """Size the run's window for prompts up to `prompt_chars` now, so later requests do not reload the model."""

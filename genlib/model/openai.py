@@ -55,6 +55,7 @@ class OpenAILLM:
         self._client = httpx.Client(base_url=self.host, headers=headers, timeout=settings.timeout)
         self._structured = True  # response_format json_schema, until the server refuses it
         self._llama: bool | None = None  # the server is llama.cpp's (it takes DRY, repeat_penalty): asked once
+        self._listing: httpx.Response | None = None  # GET /models, once
 
     def close(self) -> None:
         self._client.close()
@@ -63,12 +64,25 @@ class OpenAILLM:
         """Reach the server and pass its key check; a model it does not serve is its 404 on the first chat."""
         with self._translated(0):
             response = self._client.get("/models")
+            self._listing = response  # what it serves; parameters() reads the model's size from it
             if response.status_code == 404:
                 raise LLMUnavailable(
                     f"no OpenAI-compatible API at {self.host} (GET /models: 404); base_url usually ends in /v1"
                 )
             if response.status_code >= 400:
                 self._raise_for(response)
+
+    def parameters(self) -> float | None:
+        """The served model's size as llama.cpp's GET /models says it (`meta.n_params`); None when it does not."""
+        try:
+            self._listing = self._listing or self._client.get("/models")
+            entries = [m for m in self._listing.json().get("data", []) if isinstance(m, dict)]
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        entry = next((m for m in entries if m.get("id") == self.model), entries[0] if len(entries) == 1 else {})
+        meta = entry.get("meta")
+        count = meta.get("n_params") if isinstance(meta, dict) else None
+        return float(count) if isinstance(count, int | float) and count > 0 else None
 
     def options_for(self, room: int | None = None, again: int = 0) -> dict[str, float | int | str]:
         """The sampling fields the server takes (genlib.model.sampling), max_tokens, and the answer's format."""

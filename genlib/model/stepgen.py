@@ -46,15 +46,18 @@ from genlib.documents.llm_output import (
 from genlib.documents.scenarios import Scenario
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
-from genlib.model import continued, genprompt
+from genlib.model import continued, genprompt, profile, starters
 from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
 from genlib.model.base import LLM, Message
+from genlib.model.healsmall import unnumbered
 from genlib.model.meter import token_meter
 from genlib.model.watch import Budget, Kind
 from genlib.strict import Strict
 from genlib.text import one_line
 from genlib.workspace import Workspace
 
+FILE_TEMPLATE = "file.md.j2"
+ROUTES_SHOWN = 12  # the plan's routes, restated beside a file request
 JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
 FILE_AGAIN = "Answer again with the whole corrected file in one fenced block, and nothing else."
 T = TypeVar("T")
@@ -92,6 +95,13 @@ class Plan(Strict):
             deletions=self.deletions,
             scenarios=self.scenarios,
         )
+
+    def component_of(self, path: str) -> ComponentSpec | None:
+        return self.outline().component_of(path)
+
+    def outline(self) -> starters.Outline:
+        words = self.model_dump_json(include={"summary", "components", "files"}).lower()
+        return starters.Outline(self.components, {f.path for f in self.files}, words)
 
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
@@ -204,11 +214,12 @@ def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
     )
 
 
-def patch(run: Run, messages: list[Message]) -> Accepted[Answer]:
+def patch(run: Run, messages: list[Message], note: str | None = None) -> Accepted[Answer]:
     """A heal answer in steps: a small JSON header (the plan of the patch), then each file it changes as plain
     text, whole; a file that comes back much shorter than it is, with an elision ("... rest unchanged"), is
     refused and asked for again: a shortened file is never shipped silently."""
-    header = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + HEADER_NOTE}]
+    note = HEADER_NOTE if note is None else note  # a template that says how to answer (profile small) needs none
+    header = [*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + note}]
     with Syntax() as syntax:
         return collect(run, header, syntax, patch=True)
 
@@ -241,10 +252,16 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = 
         if kept is None:
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
             written, left_out = _shown(plan, interfaces, contents, room)
-            asking = file_messages(run.ws, messages, plan_text, written, planned, plan, notes + left_out)
+            small = run.settings.profile == profile.SMALL and not patch
+            starter = starters.for_file(run.ws, plan.outline(), planned.path) if small else None
+            template = profile.template(run.settings, FILE_TEMPLATE)
+            shown = notes + left_out
+            asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
             last = number == len(order)
             arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
-            kept = _one_file(run, asking, planned, arrival, (number, len(order)))
+            if starter is not None:  # a small model may send the starting file back as it was
+                arrival = starters.changed(arrival, starter, planned.path)
+            kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch)
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
         steps.append(kept[1])
@@ -318,11 +335,13 @@ def _one_file(
     planned: PlannedFile,
     arrival: Callable[[str], None],
     position: tuple[int, int],
+    *,
+    numbered: bool = False,  # a heal's file: sent back with the line numbers it was shown with (profile small)?
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
 
     def parse(raw: str) -> str:
-        content = read_fenced(raw)
+        content = unnumbered(read_fenced(raw)) if numbered else read_fenced(raw)
         arrival(content)
         return content
 
@@ -340,15 +359,14 @@ def file_messages(
     planned: PlannedFile,
     plan: Plan,
     left_out: Sequence[str] = (),
+    template: str = FILE_TEMPLATE,
+    starter: starters.Starter | None = None,
 ) -> list[Message]:
     """The plan request and its answer (as genprompt.plan_shown gives it), then the interface files and the one
-    file asked for; `left_out` says what the budget kept out.
+    file asked for; `left_out` says what the budget kept out; `starter`, a known-good file to start from (small).
 
     Everything before the file's own lines is the same for every file of the run (the server's cache)."""
-    component = next(
-        (c for c in plan.components if planned.path.startswith(f"{c.layer}/{c.name}/")),
-        None,
-    )
+    component = plan.component_of(planned.path)
     cap = genprompt.ASK_TEXT_CAP
     context = {
         "written": written,
@@ -356,8 +374,10 @@ def file_messages(
         "path": planned.path,
         "purpose": one_line(planned.purpose, cap),
         "component": component and {**component.model_dump(), "command": clip_list(component.command or [], cap)},
+        "starter": starter and {"content": starter.content, "hint": starter.hint},
+        "routes": [one_line(f"{i.name}: {i.shape}", cap) for i in plan.interfaces if i.kind == "route"][:ROUTES_SHOWN],
     }
-    ask = prompts.render(ws, "file.md.j2", context)
+    ask = prompts.render(ws, template, context)
     return [*messages, {"role": "assistant", "content": plan_text}, {"role": "user", "content": ask}]
 
 

@@ -1,0 +1,147 @@
+"""The heal prompt for small models (profile small): one failure, one traceback, one file, ONE file changed.
+
+    build(ws, results=..., registry=..., rounds=...) -> HealPrompt   (templates/small/heal.md.j2)
+
+A small model given the large heal prompt (every failure, every log, many files) patched the wrong file or
+rewrote several. This one shows, in order: the failing scenario's exact request and response, the one
+traceback that matters (the last in the log of the service the evidence points at), then the file the
+evidence ranks first, whole, with line numbers (a traceback's "line 12" is found at a glance), and the names of
+the app's other files. The answer's header names the one file it changes (heal checks that: `one_file`).
+Logs and responses are untrusted: redacted and fenced as in the large prompt.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from genlib import prompts
+from genlib.app.registry import Registry
+from genlib.budget import head_tail
+from genlib.documents.llm_output import Answer
+from genlib.documents.results import Result, RunReport
+from genlib.errors import OutputError
+from genlib.model.ask import Check
+from genlib.model.healprompt import (
+    HealPrompt,
+    RoundNote,
+    Strategy,
+    _evidence_text,
+    _iteration_of,
+    fence,
+    investigate,
+    log_sections,
+)
+from genlib.redact import redact
+from genlib.workspace import Workspace
+
+TEMPLATE = "small/heal.md.j2"
+EVIDENCE_CHARS = 1500  # the failing request and response
+TRACEBACK_CHARS = 1500  # the one traceback
+FILE_CHARS = 8000  # the file shown whole: its head and tail beyond this
+OTHER_FILES = 8  # names of the app's other files, most suspect first
+_ENTRY = re.compile(r"^\[\d+x", re.MULTILINE)  # logscan's error entries: "[3x first .. last] text"
+_ERROR_LIKE = re.compile(r"\b\w*(Error|Exception)\b|\bERROR\b|\bFATAL\b")
+_KINDS = ("http", "page", "exec", "logs")  # the request-and-response kinds first: they show what went wrong
+
+
+def build(
+    ws: Workspace,
+    *,
+    results: RunReport,
+    registry: Registry,
+    rounds: list[RoundNote],
+    known: Sequence[str] = (),
+    strategy: Strategy | None = None,
+) -> HealPrompt:
+    failing = sorted(results.failing, key=lambda r: _KINDS.index(r.kind) if r.kind in _KINDS else len(_KINDS))
+    first = failing[0]
+    found = investigate(ws, results, registry)
+    comps = registry.components
+    files = [c for c in found.ranked if c.path.rsplit("/", 1)[-1] not in ("genlib-env.js",)]
+    top = files[0].path if files else ""
+    text = found.read(_iteration_of(comps, top), top) if top else None
+    context: dict[str, Any] = {
+        "failure": _failure(first, known),
+        "others": [f"{r.name} ({r.service}: {r.reason})"[:200] for r in failing[1:4]],
+        "traceback": _traceback(found.digests, [first.service, *found.involved], known),
+        "file": {"path": top, "numbered": numbered(head_tail(text, FILE_CHARS))} if text is not None else None,
+        "more_files": [c.path for c in files[1 : 1 + OTHER_FILES]],
+        "rounds": [
+            {"summary": r.summary[:200], "changed": ", ".join(r.changed) or "nothing", "outcome": r.outcome[:300]}
+            for r in rounds[-3:]
+        ],
+        "why": strategy.why if strategy else "",
+    }
+    prompt = prompts.render(ws, TEMPLATE, context)
+    return HealPrompt(prompt, [r.name for r in failing], [top] if text is not None else [], [])
+
+
+def _failure(result: Result, known: Sequence[str]) -> dict[str, Any]:
+    item: dict[str, Any] = result.model_dump(include={"name", "kind", "service"})
+    item["reason"] = head_tail(redact(result.reason, known), 400)
+    item["evidence"] = fence(f"evidence of {result.name}", _evidence_text(result, EVIDENCE_CHARS, known))
+    return item
+
+
+def _traceback(digests: dict[str, str], services: list[str], known: Sequence[str]) -> dict[str, str] | None:
+    """The last traceback (else the last error-like entry) of the first of `services` that logged one."""
+    for service in dict.fromkeys(services):
+        found = _last_error(digests.get(service, ""))
+        if found:
+            return {"service": service, **fence(f"log of {service}", redact(head_tail(found, TRACEBACK_CHARS), known))}
+    return None
+
+
+def _last_error(digest: str) -> str:
+    """From logscan's digest, its last error entry that is a traceback (else its last); from a plain log, the
+    last traceback or the lines around the last error-like line."""
+    sections = log_sections(digest)
+    errors = sections.get("errors", "")
+    starts = [m.start() for m in _ENTRY.finditer(errors)] or ([0] if errors.strip() else [])
+    ends = [*starts[1:], len(errors)] if starts else []
+    entries = [errors[a:b].strip() for a, b in zip(starts, ends, strict=True)]
+    if entries:
+        return next((e for e in reversed(entries) if "Traceback" in e or "    at " in e), entries[-1])
+    last = sections.get("last", "")
+    at = last.rfind("Traceback (most recent call last)")
+    if at >= 0:
+        return last[at:]
+    lines = last.splitlines()
+    hits = [n for n, line in enumerate(lines) if _ERROR_LIKE.search(line)]
+    return "\n".join(lines[max(hits[-1] - 2, 0) : hits[-1] + 12]) if hits else ""
+
+
+def numbered(text: str) -> str:
+    """Each line with its number, as a traceback counts them: `  12 | code`."""
+    lines = text.split("\n")
+    width = len(str(len(lines)))
+    return "\n".join(f"{n:>{width}} | {line}" for n, line in enumerate(lines, 1))
+
+
+_NUMBERED = re.compile(r"^\s*\d+ \| ?")
+
+
+def unnumbered(content: str) -> str:
+    """A file sent back with the line numbers it was shown with, without them (only when every line has one)."""
+    lines = content.split("\n")
+    body = [line for line in lines if line.strip()]
+    if not body or not all(_NUMBERED.match(line) for line in body):
+        return content
+    return "\n".join(_NUMBERED.sub("", line, count=1) for line in lines)
+
+
+def one_file(check: Check) -> Check:
+    """`check`, and a patch changes one file (a small model asked for one fix fixes one thing at a time)."""
+
+    def checked(answer: Answer, *, planned: bool = False) -> None:
+        touched = [f.path for f in answer.files] + list(answer.deletions)
+        if len(touched) > 1:
+            raise OutputError(
+                f"this round changes ONE file, the one the error points at; the answer names {len(touched)} "
+                f"({', '.join(touched[:4])}): keep the one that fixes this failure"
+            )
+        check(answer, planned=planned)
+
+    return checked

@@ -1,0 +1,231 @@
+"""Profile small: chosen by the model's size or the setting; its short plan prompt with one worked example and no
+printed schema, its starters, its heal prompt of one failure, one traceback and one numbered file, one file per
+round. Against the scripted servers (the model's size as Ollama and llama.cpp say it) and real templates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import APPS
+from ollama_server import ScriptedOllama
+from openai_server import MODEL, ScriptedOpenAI
+from test_gen import gen_in_process
+from test_heal_prompt import SECRET_HEX, failing  # noqa: F401  (the fixture)
+
+from genlib import prompts
+from genlib.config import Settings, load_settings
+from genlib.documents.llm_output import Answer, FileSpec
+from genlib.errors import ConfigError, OutputError
+from genlib.model import healsmall, profile, starters
+from genlib.model.healsmall import numbered, one_file, unnumbered
+from genlib.model.ollama import OllamaLLM
+from genlib.model.openai import OpenAILLM
+from genlib.model.stepgen import Interface, Plan, file_messages
+from genlib.text import CHARS_PER_TOKEN
+from genlib.workspace import Workspace
+
+NOTES = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]
+NOTES_TEXT = json.dumps(NOTES)
+
+
+@dataclass
+class Sized:
+    model: str
+    count: float | None = None
+
+    def parameters(self) -> float | None:
+        return self.count
+
+
+@pytest.mark.parametrize(
+    ("text", "count"), [("1.5B", 1.5e9), ("494.03M", 4.9403e8), ("7.6B", 7.6e9), ("", None), ("big", None)]
+)
+def test_parse_size_reads_ollamas_parameter_size(text: str, count: float | None) -> None:
+    assert profile.parse_size(text) == count
+
+
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [("qwen2.5-coder:1.5b", 1.5e9), ("Qwen2.5-Coder-7B-Instruct", 7e9), ("llama3.2:3b", 3e9), ("gpt-4o-mini", None)],
+)
+def test_a_size_in_the_models_name(name: str, count: float | None) -> None:
+    assert profile.size_in_name(name) == count
+
+
+@pytest.mark.parametrize(
+    ("setting", "llm", "chosen"),
+    [
+        ("auto", Sized("m", 1.8e9), "small"),
+        ("auto", Sized("m", 7.6e9), "large"),
+        ("auto", Sized("m"), "large"),  # nothing says: the long prompts, as before
+        ("auto", Sized("coder-1.5b"), "small"),  # the server says nothing, the name does
+        ("large", Sized("m", 1.8e9), "large"),
+        ("small", Sized("m", 70e9), "small"),
+    ],
+)
+def test_settle_goes_by_the_setting_then_the_size(setting: str, llm: Sized, chosen: str) -> None:
+    settings, line = profile.settle(Settings(profile=setting, steps=False), llm)
+    assert settings.profile == chosen and line.startswith(f"prompts: {chosen} (")
+    assert settings.steps is (chosen == "small")  # small always asks in steps
+
+
+def test_a_profile_that_does_not_exist_is_one_line(workspace: Workspace) -> None:
+    with pytest.raises(ConfigError, match="profile='tiny' is not one of auto, small, large"):
+        load_settings(workspace.root, {"profile": "tiny"})
+
+
+def test_the_servers_say_the_models_size(ollama: ScriptedOllama, openai_api: ScriptedOpenAI) -> None:
+    with OllamaLLM(Settings(ollama_host=ollama.url)) as llm:
+        assert llm.parameters() == 7.6e9  # the scripted Ollama's parameter_size
+    for n_params, said in ((1_777_088_000, 1_777_088_000), (0, None)):
+        openai_api.n_params = n_params
+        served = OpenAILLM(Settings(provider="openai", base_url=openai_api.url, model=MODEL))
+        try:
+            assert served.parameters() == said
+        finally:
+            served.close()
+
+
+def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    openai_api.n_params = 1_777_088_000
+    openai_api.enqueue(NOTES_TEXT)
+    code, out = gen_in_process(workspace, "a notes app", provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    assert "prompts: small (1.8B parameters; profile=large for the large ones)" in out
+    chats = openai_api.chats()
+    plan = chats[0]["messages"][0]["content"]
+    assert "Example answer:" in plan and "Request: a notes app" in plan
+    assert '"$defs"' not in plan and "response_format" in chats[0]  # the server enforces the schema: not printed
+    assert len(plan) / CHARS_PER_TOKEN < 1500
+    server_file = next(c for c in chats if "## Now write api/notes/server.js" in c["messages"][-1]["content"])
+    asked = server_file["messages"][-1]["content"]
+    assert asked.index("## A working file to start from") < asked.index("## Now write api/notes/server.js")
+    assert "Start from the working file above" in asked and "Never send it back unchanged" in asked
+    assert '"GET /health": health' in server_file["messages"][-1]["content"]  # node-http.js.j2, port 3000
+    assert "process.env.PORT || 3000" in server_file["messages"][-1]["content"]
+    page = next(c for c in chats if "## Now write frontend/web/app.js" in c["messages"][-1]["content"])
+    assert 'GENLIB_SERVICES || {})["notes-api"]' in page["messages"][-1]["content"]  # the api the page depends on
+
+
+def test_gen_with_profile_large_keeps_the_long_prompt(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:
+    openai_api.n_params = 1_777_088_000
+    openai_api.enqueue(NOTES_TEXT)
+    args = {"provider": "openai", "base_url": openai_api.url, "model": MODEL, "profile": "large"}
+    code, out = gen_in_process(workspace, "a notes app", **args)
+    assert code == 0, out
+    plan = openai_api.chats()[0]["messages"][0]["content"]
+    assert "## Answer schema" in plan and "Example answer:" not in plan
+    assert all("working file" not in c["messages"][-1]["content"] for c in openai_api.chats())
+
+
+def _plan(runtime: str, files: list[str], port: int | None = 8000, summary: str = "") -> Plan:
+    command = ["python3", "app.py"] if runtime == "python" else ["node", "server.js"]
+    component = {"name": "todos", "layer": "api", "runtime": runtime, "port": port, "command": command}
+    return Plan.model_validate({"summary": summary, "components": [component], "files": [{"path": p} for p in files]})
+
+
+@pytest.mark.parametrize(
+    ("runtime", "files", "port", "summary", "path", "chosen"),
+    [
+        ("python", ["api/todos/app.py"], 8000, "", "api/todos/app.py", "python-http.py.j2"),
+        ("python", ["api/todos/app.py", "api/todos/requirements.txt"], 8000, "Flask", "api/todos/app.py",
+         "python-flask.py.j2"),
+        ("python", ["api/todos/app.py"], 8000, "Flask", "api/todos/app.py", "python-http.py.j2"),  # no deps file
+        ("python", ["api/todos/app.py"], None, "", "api/todos/app.py", "python-worker.py.j2"),
+        ("python", ["api/todos/app.py", "api/todos/util.py"], 8000, "", "api/todos/util.py", None),
+        ("node", ["api/todos/server.js", "api/todos/package.json"], 8000, "express", "api/todos/server.js",
+         "node-express.js.j2"),
+        ("node", ["api/todos/server.js", "api/todos/package.json"], 8000, "", "api/todos/package.json",
+         "package.json.j2"),
+    ],
+)  # fmt: skip
+def test_the_starter_fits_the_runtime_and_the_file(
+    runtime: str, files: list[str], port: int | None, summary: str, path: str, chosen: str | None
+) -> None:
+    plan = _plan(runtime, files, port, summary)
+    component = plan.component_of(path)
+    assert component is not None
+    assert starters.choose(component, path, plan.outline()) == chosen
+
+
+def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: Path) -> None:
+    folder = workspace.templates_dir / starters.FOLDER
+    names = sorted(p.name for p in folder.glob("*.j2"))
+    assert len(names) >= 10
+    for name in names:
+        content = prompts.render(
+            workspace, f"{starters.FOLDER}/{name}", {"name": "todos", "port": 8000, "api": "x-api"}
+        )
+        if name.endswith(".py.j2"):
+            compile(content, name, "exec")
+        elif name.endswith(".json.j2"):
+            json.loads(content)
+        elif name.endswith(".js.j2") and shutil.which("node"):
+            (tmp_path / "check.js").write_text(content)
+            assert subprocess.run(["node", "--check", str(tmp_path / "check.js")], check=False).returncode == 0, name
+    plan = _plan("python", ["api/todos/app.py"])
+    rendered = starters.for_file(workspace, plan.outline(), plan.files[0].path)
+    assert rendered is not None and 'os.environ.get("PORT", "8000")' in rendered.content
+
+
+def test_numbered_lines_round_trip() -> None:
+    text = "import os\n\nprint(os.environ['PORT'])\n"
+    shown = numbered(text)
+    assert shown.splitlines()[0] == "1 | import os" and shown.splitlines()[2] == "3 | print(os.environ['PORT'])"
+    assert unnumbered(shown) == text
+    assert unnumbered(text) == text  # a file without them stays as it is
+    assert unnumbered("1 | a\nb\n") == "1 | a\nb\n"  # only when every line has one
+
+
+def test_one_file_per_round() -> None:
+    seen: list[Answer] = []
+    check = one_file(lambda answer, *, planned=False: seen.append(answer))
+    check(Answer(files=[FileSpec(path="api/a/app.py", content="x")]))
+    with pytest.raises(OutputError, match="this round changes ONE file"):
+        check(Answer(files=[FileSpec(path="api/a/app.py", content="x")], deletions=["api/a/old.py"]))
+    assert len(seen) == 1
+
+
+def test_the_small_heal_prompt_shows_request_traceback_then_one_numbered_file(failing: Any) -> None:  # noqa: F811
+    ws, report, reg = failing
+    prompt = healsmall.build(ws, results=report, registry=reg, rounds=[])
+    text = prompt.text
+    assert prompt.failing == ["list notes"] and prompt.files_shown == ["api/notes/server.js"]
+    request = text.index("GET /notes: status 500, expected 200")
+    traceback = text.index("TypeError: notes.map is not a function")
+    shown = text.index("## api/notes/server.js (line numbers added")
+    assert request < traceback < shown  # the exact request and response first, then the one traceback, the file
+    assert '"error": "boom"' in text and "s3cret" not in text and SECRET_HEX not in text  # redacted
+    server = (ws.iterations_dir / "iter_001_notes" / "api/notes/server.js").read_text()
+    assert numbered(server) in text  # whole, every line numbered
+    assert "frontend/web/index.html" in text.split("Other files: ")[1]  # the rest by name only
+    assert "## Answer in steps: name the one file you change" in text
+    assert len(text) < 8000  # the big log and the 90 KB body are cut to their telling part
+
+
+def test_the_starter_sent_back_unchanged_is_refused() -> None:
+    arrived: list[str] = []
+    starter = starters.Starter("python-http.py.j2", "ROUTES = {}\n", "")
+    check = starters.changed(arrived.append, starter, "api/todos/app.py")
+    with pytest.raises(OutputError, match=r"api/todos/app\.py is the starting file unchanged"):
+        check("ROUTES = {}\n\n")
+    check("ROUTES = {'GET /todos': todos}\n")
+    assert arrived == ["ROUTES = {'GET /todos': todos}\n"]
+
+
+def test_a_small_file_request_restates_the_plans_routes_last(workspace: Workspace) -> None:
+    plan = _plan("python", ["api/todos/app.py"])
+    plan = plan.model_copy(update={"interfaces": [Interface(kind="route", name="GET /todos", shape="200 [..]")]})
+    starter = starters.for_file(workspace, plan.outline(), plan.files[0].path)
+    asked = file_messages(workspace, [], "{}", [], plan.files[0], plan, (), "small/file.md.j2", starter)[-1]["content"]
+    assert asked.index("ROUTES = {") < asked.index("## Now write api/todos/app.py")
+    assert asked.rstrip().endswith("in ONE fenced block, and nothing else.")
+    assert "Routes of the plan: GET /todos: 200 [..]." in asked
