@@ -24,7 +24,7 @@ from genlib.app.registry import Entry, Registry
 from genlib.config import Settings
 from genlib.errors import TemplateError
 from genlib.fsutil import atomic_write_text, write_if_changed
-from genlib.stack import compose_file, images, ports
+from genlib.stack import compose_file, gateway, images, ports
 from genlib.workspace import Workspace
 
 PUBLIC_ENV = "genlib-env.js"
@@ -66,8 +66,8 @@ def public_env_path(ws: Workspace) -> Path:
 
 
 def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: dict[str, int]) -> dict[str, Any]:
-    """What the template sees: `project`, `limits`, `services` (sorted by name, each with its host_port) and
-    `volumes`."""
+    """What the template sees: `project`, `limits`, `services` (sorted by name, each with its host_port),
+    `volumes` and `gateway` (genlib.stack.gateway: the one service publishing host ports)."""
     env_sha = hashlib.sha256(public_env(host_ports).encode()).hexdigest()
     chosen = images.in_use(ws, registry, settings)  # a dependency image where one was built
     by_name = registry.services
@@ -79,12 +79,14 @@ def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: d
         host_port = host_ports.get(service)
         shown["depends_on"] = direct[service]
         rendered.append({**comp.model_dump(mode="json"), **shown, "host_port": host_port, "image": chosen[service]})
+    routes = gateway.routes(host_ports, {service: comp.port for service, comp in by_name.items()})
     return {
         "project": ws.project_name,  # from the folder, so not in registry.yaml (the same in every clone)
         "head": registry.head,
         "limits": {"memory": settings.memory, "cpus": settings.cpus},
         "services": rendered,
         "volumes": sorted(volume_name(s["service"]) for s in rendered if s["volume"]),
+        "gateway": gateway.context(routes, settings.image_for("python")),
     }
 
 

@@ -13,6 +13,8 @@ import yaml
 
 from genlib import process
 from genlib.errors import CommandFailed, ComposeFailed
+from genlib.stack import gateway
+from genlib.stack.forwarder import parse_route
 from genlib.workspace import Workspace
 
 
@@ -36,14 +38,29 @@ def compose_images(path: Path) -> list[str]:
 
 
 def published_ports(path: Path) -> dict[str, int]:
-    """The first host port each service publishes (`127.0.0.1:HOST:CONTAINER`); services without one are absent."""
+    """The host port each service answers on: the gateway's routes (`HOST=SERVICE:PORT` in its command), or
+    the first port a service publishes itself (`127.0.0.1:HOST:CONTAINER`); services without one are absent."""
     found = {}
     for name, svc in sorted(_load_compose(path).items()):
+        if name == gateway.SERVICE:
+            found.update(_routes(svc.get("command") or []))
+            continue
         for spec in svc.get("ports") or []:
             parts = str(spec).split(":")
             if len(parts) >= 2 and parts[-2].isdigit():
                 found[str(name)] = int(parts[-2])
                 break
+    return found
+
+
+def _routes(command: list[str]) -> dict[str, int]:
+    found = {}
+    for arg in command:
+        try:
+            host_port, service, _ = parse_route(str(arg))
+        except ValueError:
+            continue  # python3, -c, the forwarder's source
+        found[service] = host_port
     return found
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from genlib.stack import gateway
 from genlib.stack.compose_file import compose_services, published_ports
 from genlib.workspace import Workspace
 
@@ -298,9 +299,12 @@ def port_in_use(output: str) -> int | None:
 
 
 def classify(before: dict[str, str], after: dict[str, str]) -> UpResult:
-    """Compare container ids per service: new, replaced, or the same container as before."""
+    """Compare container ids per service of the app: new, replaced, or the same container as before
+    (genlib's gateway is plumbing, not the app: a failure of it is still reported)."""
     result = UpResult()
     for service, container_id in sorted(after.items()):
+        if service == gateway.SERVICE:
+            continue
         if service not in before:
             result.created.append(service)
         elif before[service] != container_id:

@@ -1,14 +1,16 @@
 """Faults with the real engine: kill points in `up`, `test` and a heal round; the daemon gone
-between steps; a port taken; a container that never gets healthy."""
+between steps; a port taken; a container that never gets healthy; a container reaching out."""
 
 from __future__ import annotations
 
 import json
 import signal
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import add_iteration, notes_variant, run_doit
 from ollama_server import ScriptedOllama
 
@@ -16,6 +18,7 @@ from faults.conftest import Running, assert_consistent, assert_stopped, error_li
 from genlib.app.iterations import list_iterations
 from genlib.documents.scenarios import TestFile, merge_model_scenarios, parse_scenarios, save_tests
 from genlib.stack.compose_file import published_ports
+from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 pytestmark = pytest.mark.docker
@@ -117,3 +120,53 @@ def test_heal_stopped_mid_round_is_finished_by_the_next_heal(
     again = run_doit(engine, "heal", timeout=900)
     assert again.returncode == 0, again.output
     assert "heal: green after 1 round(s); HEAD is iter_002_patch" in again.output
+
+
+PAGE = {  # the browser on the host reaches the page and, from it, the api
+    "name": "page lists notes",
+    "kind": "page",
+    "service": "web-frontend",
+    "origin": "user",
+    "path": "/",
+    "steps": [{"fill": "#text", "value": "buy milk"}, {"click": "#add button"}, {"wait_for_text": "buy milk"}],
+    "expect_text": ["Notes"],
+    "timeout": 30,
+}
+# Connects to each address given on the port given; prints `reached <address>` or `blocked <address>`.
+KNOCK = (
+    "const net = require('net'); const [port, ...hosts] = process.argv.slice(1);"
+    "for (const host of hosts) { const s = net.connect({host, port: +port, timeout: 3000});"
+    " s.on('connect', () => { console.log('reached ' + host); s.destroy(); });"
+    " s.on('timeout', () => { console.log('blocked ' + host); s.destroy(); });"
+    " s.on('error', () => console.log('blocked ' + host)); }"
+)
+
+
+def host_addresses() -> list[str]:
+    """Every IPv4 address of this machine but loopback: the LAN's, docker0's, each Docker network's bridge."""
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    found = [line.split()[3].split("/")[0] for line in out.splitlines()]
+    return [address for address in found if not address.startswith("127.")]
+
+
+def test_a_running_container_reaches_nothing_outside_the_stack(engine: Workspace) -> None:
+    """A stand-in listening on every address of the host (what a LAN service or the way out looks like to a
+    container) hears nothing from the app, while the stack still answers: http, exec and page scenarios pass."""
+    deploy(engine)
+    tests = yaml.safe_load(engine.tests_path.read_text())
+    engine.tests_path.write_text(yaml.safe_dump({**tests, "scenarios": [*tests["scenarios"], PAGE]}))
+    run = run_doit(engine, timeout=600)
+    assert run.returncode == 0, run.output
+    assert "pass    page lists notes" in run.output
+    with socket.socket() as standin:
+        standin.bind(("0.0.0.0", 0))
+        standin.listen()
+        port = standin.getsockname()[1]
+        targets = host_addresses()
+        for address in targets:  # the stand-in answers the host itself on each of them
+            socket.create_connection((address, port), timeout=3).close()
+        code, output = Stack(engine).exec("notes-api", ["node", "-e", KNOCK, str(port), *targets], timeout=60)
+    assert code == 0, output
+    assert sorted(output.splitlines()) == sorted(f"blocked {address}" for address in targets)
+    code, output = Stack(engine).exec("notes-api", ["node", "-e", KNOCK, "80", "deb.debian.org"], timeout=60)
+    assert output.split() == ["blocked", "deb.debian.org"]  # no name is resolved outside the stack either

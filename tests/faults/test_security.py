@@ -33,7 +33,7 @@ def services(ws: Workspace) -> dict[str, dict[str, Any]]:
 def check_service(name: str, svc: dict[str, Any], ws: Workspace) -> None:
     for port in svc.get("ports", []):
         assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
-    for mount in svc["volumes"]:
+    for mount in svc.get("volumes", []):
         assert mount["type"] == "bind" and mount["read_only"] is True, f"{name}: {mount}"
         source = (ws.root / mount["source"]).resolve()
         generated_env = source == public_env_path(ws).resolve()  # the one file genlib itself mounts
@@ -48,10 +48,19 @@ def check_service(name: str, svc: dict[str, Any], ws: Workspace) -> None:
 
 def test_the_rendered_stack_is_confined(seeded: Workspace) -> None:
     rendered = services(seeded)
-    assert sorted(rendered) == ["digest-workers", "notes-api", "web-frontend"]
+    assert sorted(rendered) == ["digest-workers", "genlib-gateway", "notes-api", "web-frontend"]
     for name, svc in rendered.items():
         check_service(name, svc, seeded)
     assert "docker.sock" not in seeded.compose_path.read_text()
+    # The app's network leads nowhere (not even to the host); only the gateway publishes ports and is also
+    # on another network (tests/faults/test_docker_faults.py proves it on the engine).
+    networks = yaml.safe_load(seeded.compose_path.read_text())["networks"]
+    assert networks["default"]["internal"] is True
+    assert networks["default"]["driver_opts"] == {"com.docker.network.bridge.inhibit_ipv4": "true"}
+    for name, svc in rendered.items():
+        if name != "genlib-gateway":
+            assert "ports" not in svc and svc.get("networks", ["default"]) == ["default"], name
+    assert rendered["genlib-gateway"]["networks"] == ["default", "outside"]
 
 
 def test_a_hostile_command_cannot_escape_its_yaml_string(seeded: Workspace, ollama: ScriptedOllama) -> None:
