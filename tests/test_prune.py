@@ -69,10 +69,14 @@ def test_prune_removes_what_this_workspace_no_longer_needs_and_nothing_else(engi
     assert run_doit(engine, timeout=1200).returncode == 0
     current = images.tags(engine)
     others = {tag for tag in engine_tags() if tag not in images.used_tags(engine)}  # other workspaces' images
+    assert {old, current["quotes-api"]} <= build_stages()  # each build left its stage (~600 MB), labelled
+    status = run_doit(engine, "status")
+    assert status.returncode == 0 and "disk: genlib's images" in status.output, status.output
 
     run = run_doit(engine, "prune")
     assert run.returncode == 0, run.output
     assert f"removed {old}" in run.output and "1 dependency image(s) removed" in run.output
+    assert not {old, current["quotes-api"]} & build_stages() and "build stage(s) removed" in run.output
     left = engine_tags()
     assert old not in left and set(current.values()) <= left and others <= left
     assert old not in images.used_tags(engine)
@@ -85,3 +89,10 @@ def test_prune_removes_what_this_workspace_no_longer_needs_and_nothing_else(engi
 
 def engine_tags() -> set[str]:
     return {tag for tag in engine_module.image_ids() if tag.startswith(images.REPOSITORY + ":")}
+
+
+def build_stages() -> set[str]:
+    """The tags whose build left a dangling stage image here (its `genlib.built` label)."""
+    client = engine_module.client()
+    dangling = client.api.images(filters={"dangling": True, "label": engine_module.BUILT_LABEL})
+    return {str((image.get("Labels") or {}).get(engine_module.BUILT_LABEL)) for image in dangling}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import io
+import json
 import os
 import socket
 import tarfile
@@ -38,6 +39,7 @@ from genlib.workspace import Workspace
 
 DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
 IMAGE_HINT = "build the offline ones and make them this machine's images: `genlib base-image --use`"
+BUILT_LABEL = "genlib.built"  # on every image genlib builds or imports, build stages too: the tag it was made for
 _PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -109,6 +111,7 @@ def import_image(tarball: Path, name: str, labels: dict[str, str] | None = None)
     changes = [f"LABEL {key}={value}" for key, value in (labels or {}).items()]
     with docker_errors(f"import {tarball.name} as {name}"):
         api = client(timeout=600).api
+        changes.append(f"LABEL {BUILT_LABEL}={json.dumps(name)}")  # genlib.stack.disk counts it as genlib's
         answer = api.import_image_from_file(str(tarball), repository=repository, tag=tag or None, changes=changes)
         return str(client().images.get(name).id) if answer else ""
 
@@ -182,6 +185,17 @@ class BuildOutcome:
         return bool(self.image_id)
 
 
+def label_stages(dockerfile: str, tag: str) -> str:
+    """`LABEL genlib.built=<tag>` after every FROM: a build stage, left untagged once the final image is
+    tagged, is then genlib's to find and prune (genlib.stack.disk)."""
+    lines = []
+    for line in dockerfile.splitlines():
+        lines.append(line)
+        if line.strip().upper().startswith("FROM "):
+            lines.append(f"LABEL {BUILT_LABEL}={json.dumps(tag)}")
+    return "\n".join(lines) + "\n"
+
+
 def build_image(
     files: dict[str, bytes],
     tag: str,
@@ -199,13 +213,14 @@ def build_image(
 
     log: list[str] = []
     failed: list[str] = []  # Docker's error, when a step failed
+    files = {**files, "Dockerfile": label_stages(files["Dockerfile"].decode(), tag).encode()}
     try:
         with docker_errors(f"build image {tag}"):
             chunks = client(timeout=timeout).api.build(
                 fileobj=_tarball(files),
                 custom_context=True,
                 tag=tag,
-                labels=labels,
+                labels={**labels, BUILT_LABEL: tag},
                 buildargs=buildargs or {},
                 rm=True,
                 forcerm=True,

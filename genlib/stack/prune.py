@@ -9,8 +9,8 @@ A dependency set is built once per machine and every workspace with the same set
 - no container uses it, running or stopped: another workspace's stack on the same set keeps it.
 
 An image another workspace also ran on, whose stack is down, may go: that workspace builds it again the
-next time it runs (a minute or two, never an error). Builds also leave untagged stage images behind; they
-are Docker's build cache, removed by `docker image prune`.
+next time it runs (a minute or two, never an error). Builds also leave their build stage behind, untagged
+(~600 MB each): every one whose build is over goes too, whichever workspace built it (genlib.stack.disk).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _tag(ws: Workspace, deps: images.DepSet, settings: Settings, ids: dict[str, 
 
 def prune(ws: Workspace, settings: Settings, say: Callable[[str], None] = print) -> list[str]:
     """Remove this workspace's unneeded dependency images (see the module's docstring); return their tags."""
-    from genlib.stack import engine
+    from genlib.stack import disk, engine
 
     ids = engine.image_ids()
     keep = needed_tags(ws, settings, ids)
@@ -74,4 +74,6 @@ def prune(ws: Workspace, settings: Settings, say: Callable[[str], None] = print)
     for tag in removed:
         say(f"   removed {tag}")
     say(f"   prune: {len(removed)} dependency image(s) removed, {len(kept)} kept (needed by an iteration or in use)")
+    stages, freed = disk.prune_stages(set(ids), settings.build_timeout)
+    say(f"   prune: {stages} build stage(s) removed, {freed / 1e6:.0f} MB freed (left untagged by genlib's builds)")
     return removed

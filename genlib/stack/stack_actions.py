@@ -160,10 +160,13 @@ def logs(ws: Workspace, tail: int, service: str) -> None:
 
 
 def status(ws: Workspace) -> None:
+    from genlib.stack import disk
+
     stack = Stack(ws)
     print(status_table(stack, ws))
     for line in migration_lines(ws, stack):
         print(line)
+    print(disk.usage().line())
 
 
 def migration_lines(ws: Workspace, stack: Stack) -> list[str]:
