@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,6 +20,7 @@ from ollama_server import ScriptedOllama
 
 from genlib.app.dataservices import known_secrets
 from genlib.app.iterations import head, write_iteration
+from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.documents.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
 from genlib.documents.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
@@ -234,3 +238,28 @@ def test_a_logs_scenario_reads_the_stack_under_test_and_a_dependent_restarts_on_
     assert logs["evidence"]["window"].startswith("since ledger-api last started")
     digest = (ledger.iterations_dir / "iter_002_patch" / "logs" / "ledger-api.log").read_text()
     assert digest.startswith("[genlib: ") and "since ledger-api last started" in digest.splitlines()[0]
+
+
+BUSY = (
+    "import time\nend = time.monotonic() + 240\nwhile time.monotonic() < end:\n    pass\n"  # bounded: 4 minutes at most
+)
+
+
+def test_two_workspaces_of_the_same_app_come_up_side_by_side_under_load(ledger: Workspace, tmp_path: Path) -> None:
+    """Issue 24, item 7: two workspaces of one app, each `doit` right after its gen, on a loaded machine."""
+    twin = Workspace(init_workspace(tmp_path / "twin" / ledger.root.name))  # the same folder name, too
+    add_iteration(twin, "iter_001_ledger", LEDGER)
+    twin.tests_path.write_bytes(ledger.tests_path.read_bytes())
+    busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(3)]  # more work than cores
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            built = list(pool.map(lambda ws: run_doit(ws, "compose"), [ledger, twin]))  # what gen runs
+            runs = list(pool.map(run_doit, [ledger, twin]))
+    finally:
+        for loop in busy:
+            loop.kill()
+            loop.wait()
+        Stack(twin).down(volumes=True)
+    for run in [*built, *runs]:
+        assert run.returncode == 0, run.output
+        assert "has no container" not in run.output

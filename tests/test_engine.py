@@ -426,3 +426,19 @@ def test_listening_ports_are_read_from_proc_net_tcp() -> None:
         "   2: 0000000000000000FFFF00000200000A:138A 00000000000000000000000000000000:0000 0A 0 0\n"  # 10.0.0.2
     )
     assert health.loopback_only_ports(loopback) == {8000, 5000, 5001}
+
+
+@pytest.mark.docker
+def test_a_service_compose_could_not_create_says_why(notes: Workspace) -> None:
+    """When `compose up` fails before it made a service's container, the service's failure carries Compose's
+    own reason: 'has no container; run `doit up`' sent people round in a circle (issue 24, item 7)."""
+    squatter = engine.client().containers.create(BASE_IMAGE, ["true"], name=f"{notes.project_name}-notes-api-1")
+    try:
+        run = run_doit(notes)  # up, then test
+    finally:
+        squatter.remove(force=True)
+    assert run.returncode == 1, run.output  # an app's failure: the test task records it
+    results = json.loads((notes.iterations_dir / "iter_001_notes" / "results.json").read_text())
+    [reason] = [r["reason"] for r in results["results"] if r["name"] == "service notes-api"]
+    assert reason.startswith("service notes-api has no container: docker compose up failed: "), reason
+    assert "is already in use" in reason and "run `doit up`" not in reason

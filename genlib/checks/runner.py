@@ -52,7 +52,7 @@ from genlib.documents.scenarios import ExecScenario, HttpScenario, LogsScenario,
 from genlib.errors import GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
 from genlib.redact import redact
-from genlib.stack import health, images, migrations, ports, stack_actions
+from genlib.stack import health, images, migrations, ports, stack_actions, upstamp
 from genlib.stack.engine import Stack
 from genlib.stack.health import ServiceState
 from genlib.text import columns, one_line
@@ -93,7 +93,9 @@ def run(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunRep
     scenarios.check_services(tests, set(comps), ws.tests_path)
     started, clock = datetime.now(UTC), time.monotonic()
     states = stack.states()
-    checked = [check_service(name, states.get(name), stack) for name in sorted(comps)]
+    stamp = upstamp.load(ws)  # why `up` could not make a container, which the engine cannot say now
+    told = stamp.failed if stamp is not None else {}
+    checked = [check_service(name, states.get(name), stack, told.get(name, "")) for name in sorted(comps)]
     running = {name for name, st in states.items() if st.state == "running"}
     with browser.one_browser():  # one Chromium for all page scenarios of the run
         scenario_results = run_scenarios(tests.scenarios, stack, known, running)
@@ -156,10 +158,12 @@ def build_results(ws: Workspace) -> list[Result]:
     return found
 
 
-def check_service(name: str, state: ServiceState | None, stack: Stack) -> Result:
+def check_service(name: str, state: ServiceState | None, stack: Stack, up_said: str = "") -> Result:
     if state is not None and state.health == "unhealthy" and _slow_probe_only(stack, name):
         state = replace(state, health="healthy")  # only its probe timed out; the health path answers
     result = service_result(name, state, lambda: scan_or_note(stack, name))
+    if state is None and up_said:
+        return result.model_copy(update={"reason": f"service {name} {up_said}"})
     if result.status == "failed" and state is not None and state.health in ("starting", "unhealthy"):
         try:  # "never became healthy" says little; the port (and address) it listens on says why
             why = health.diagnose(stack, name)

@@ -375,9 +375,10 @@ class Stack:
             self._raise_tool_fault(output)
         after, verdicts, timed_out = health.settle(self, time.monotonic() + (wait_s if code == 0 else 5), on_line, only)
         result = health.classify(before, {name: st.container_id for name, st in after.items()})
-        result.failed = health.failures(self, after, timed_out=timed_out, only=only, verdicts=verdicts, waited_s=wait_s)
+        error = last_line(output) if code != 0 else ""
+        result.failed = health.failures(self, after, timed_out, only, verdicts, wait_s, compose_error=error)
         if code != 0 and not result.failed:
-            raise ComposeFailed(f"docker compose up failed: {last_line(output)}")
+            raise ComposeFailed(f"docker compose up failed: {error}")
         result.duration_s = time.monotonic() - started
         return result
 

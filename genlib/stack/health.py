@@ -210,18 +210,27 @@ def failures(
     only: list[str] | None = None,
     verdicts: dict[str, str] | None = None,
     waited_s: int = 0,
+    compose_error: str = "",
 ) -> list[ServiceFailure]:
+    """Each service that is not ok, and why. `compose_error`: Compose's own line when `up` failed, given to
+    the services it left without a started container ('has no container' alone sent people round in circles)."""
     failed = []
     for name in only or compose_services(stack.ws.compose_path):
         state = states.get(name)
         if state is None:
-            failed.append(ServiceFailure(name, "has no container", ""))
+            failed.append(ServiceFailure(name, _because("has no container", compose_error), ""))
         elif not state.ok:
             reason = (verdicts or {}).get(name) or state.problem()
             if timed_out and state.health == "starting" and not (verdicts or {}).get(name):
                 reason = f"never became healthy within {waited_s or stack.up_timeout}s"
+            if state.state == "created":
+                reason = _because(reason, compose_error)
             failed.append(ServiceFailure(name, reason, stack.logs(name)))
     return failed
+
+
+def _because(reason: str, compose_error: str) -> str:
+    return f"{reason}: docker compose up failed: {compose_error[:300]}" if compose_error else reason
 
 
 def _http_status(host_port: int | None, path: str) -> int | None:
