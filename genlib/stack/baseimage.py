@@ -29,6 +29,7 @@ from genlib import process
 from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, offline_build_image
 from genlib.errors import CommandFailed, DockerError
 from genlib.stack import engine
+from genlib.stack.build import build_image
 
 FALLBACK_MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
@@ -130,7 +131,7 @@ def build_builder(base: str = OFFLINE_IMAGE, force: bool = False, say: Callable[
     started = time.monotonic()
     say(f"building {name}: {base} plus {', '.join(BUILD_PACKAGES)} (apt, a few minutes)")
     dockerfile = _BUILDER_DOCKERFILE.format(base=base, packages=" ".join(BUILD_PACKAGES))
-    outcome = engine.build_image({"Dockerfile": dockerfile.encode()}, name, {}, timeout=3600, on_line=_StepLines(say))
+    outcome = build_image({"Dockerfile": dockerfile.encode()}, name, {}, timeout=3600, on_line=_StepLines(say))
     if not outcome.ok:
         tail = " | ".join(line.strip() for line in outcome.log[-5:] if line.strip())
         raise DockerError(f"building {name} failed ({outcome.error}; {tail}); can {base} reach its Debian mirror?")
@@ -196,7 +197,7 @@ def build_data_images(
             files = {"Dockerfile": (DATA_IMAGES_DIR / f"{runtime}.Dockerfile").read_bytes()}
             files |= {p.name: p.read_bytes() for p in DATA_IMAGES_DIR.glob(f"{runtime}-*")}  # its entrypoint
             args = {"BASE": base}
-            outcome = engine.build_image(files, name, {}, timeout=1800, on_line=_StepLines(say), buildargs=args)
+            outcome = build_image(files, name, {}, timeout=1800, on_line=_StepLines(say), buildargs=args)
             if not outcome.ok:
                 tail = " | ".join(line.strip() for line in outcome.log[-5:] if line.strip())
                 raise DockerError(f"building {name} failed ({outcome.error}; {tail}); can {base} reach its mirror?")

@@ -3,7 +3,7 @@
 A dependency image is built in two stages (Dockerfile.j2): the build stage, with pip or npm and
 everything they downloaded (~600 MB), is left untagged ("dangling") once the final image is
 tagged. Every image genlib builds carries the label `genlib.built=<the tag it was built for>`,
-its stages too (genlib.stack.engine.build_image), so they can be found and removed here.
+its stages too (genlib.stack.build), so they can be found and removed here.
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ class _BuildFailed(Exception):
 def _image_for(
     ws: Workspace, deps: DepSet, settings: Settings, ids: dict[str, str], say: Callable[[str], None]
 ) -> Built:
-    from genlib.stack import engine
+    from genlib.stack import build, engine
 
     contents = {name: _read(source) for name, (_, source) in deps.files.items()}
     for name, (path, _) in deps.files.items():
@@ -276,7 +276,7 @@ def _image_for(
         if ca is not None:
             context[CA_FILE] = ca.read_bytes()
         labels = {LABEL: "1", f"{LABEL}.runtime": deps.runtime}
-        outcome = engine.build_image(context, tag, labels, settings.build_timeout, _indented(say), args)
+        outcome = build.build_image(context, tag, labels, settings.build_timeout, _indented(say), args)
         if not outcome.ok:
             found = scan_build(outcome.log, outcome.error)
             raise _BuildFailed(_reason(deps, outcome.error, found), found.digest("of the failed build step"))
