@@ -109,7 +109,7 @@ def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
     asked = server_file["messages"][-1]["content"]
     assert asked.index("## A working file to start from") < asked.index("## Now write api/notes/server.js")
     assert "Start from the working file above" in asked and "Never send it back unchanged" in asked
-    assert '"GET /health": health' in server_file["messages"][-1]["content"]  # node-http.js.j2, port 3000
+    assert '"GET /items": listItems' in server_file["messages"][-1]["content"]  # node-http.js.j2, port 3000
     assert "process.env.PORT || 3000" in server_file["messages"][-1]["content"]
     page = next(c for c in chats if "## Now write frontend/web/app.js" in c["messages"][-1]["content"])
     assert 'GENLIB_SERVICES || {})["notes-api"]' in page["messages"][-1]["content"]  # the api the page depends on

@@ -25,9 +25,10 @@ _DEPENDENCY_FILES = {"python": "requirements.txt", "node": "package.json"}
 _FRAMEWORKS = {"python": ("flask", "python-flask.py.j2"), "node": ("express", "node-express.js.j2")}
 _SERVERS = {"python": "python-http.py.j2", "node": "node-http.js.j2"}
 _WORKERS = {"python": "python-worker.py.j2", "node": "node-worker.js.j2"}
+_ROUTES_HINT = "at the end: the data, a function per route, each route in ROUTES; GET /health is answered already"
 _HINTS = {
-    "python-http.py.j2": "at the end: the data, a function per route, and each route in ROUTES",
-    "node-http.js.j2": "at the end: the data, a function per route, and each route in ROUTES",
+    "python-http.py.j2": _ROUTES_HINT,
+    "node-http.js.j2": _ROUTES_HINT,
     "python-flask.py.j2": "a function per route, before the `if __name__` block",
     "node-express.js.j2": "a handler per route, before app.listen",
     "python-worker.py.j2": "the work goes in work(); keep the loop",
