@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from genlib import prompts
 from genlib.app.registry import Registry
@@ -62,7 +61,7 @@ def build(
     files = [c for c in found.ranked if c.path.rsplit("/", 1)[-1] not in ("genlib-env.js",)]
     top = files[0].path if files else ""
     text = found.read(_iteration_of(comps, top), top) if top else None
-    context: dict[str, Any] = {
+    context: dict[str, object] = {
         "failure": _failure(first, known),
         "others": [f"{r.name} ({r.service}: {r.reason})"[:200] for r in failing[1:4]],
         "traceback": _traceback(found.digests, [first.service, *found.involved], known),
@@ -78,8 +77,8 @@ def build(
     return HealPrompt(prompt, [r.name for r in failing], [top] if text is not None else [], [])
 
 
-def _failure(result: Result, known: Sequence[str]) -> dict[str, Any]:
-    item: dict[str, Any] = result.model_dump(include={"name", "kind", "service"})
+def _failure(result: Result, known: Sequence[str]) -> dict[str, object]:
+    item: dict[str, object] = result.model_dump(include={"name", "kind", "service"})
     item["reason"] = head_tail(redact(result.reason, known), 400)
     item["evidence"] = fence(f"evidence of {result.name}", _evidence_text(result, EVIDENCE_CHARS, known))
     return item
