@@ -23,6 +23,10 @@ from genlib.workspace import Workspace
 
 Answer = Callable[[Path], str | Fault]  # tmp_path -> what the scripted model says
 STILL_INVALID = "the model's answer was still invalid after 1 attempts"
+# The rules are what these cases prove, each answer as the server sends it whole: the repetition guard, which
+# would stop the ones made of one character repeated first (a 1 MB description, JSON 50,000 levels deep), is off.
+# test_a_looping_answer_is_stopped_and_changes_nothing proves the guard's own refusal.
+GUARD_OFF = ("loop_guard=0",)
 
 
 def notes_with(mutate: Callable[[dict[str, Any]], object]) -> Answer:
@@ -288,10 +292,25 @@ def test_a_hostile_plan_or_file_is_refused_and_changes_nothing(
     refused(seeded, tmp_path, reason)
 
 
+@pytest.mark.fault_class(3)
+def test_a_looping_answer_is_stopped_and_changes_nothing(
+    seeded: Workspace, fast_ollama: ScriptedOllama, tmp_path: Path
+) -> None:
+    fast_ollama.enqueue('{"summary": "tags", "files": [' + '{"path": "api/notes/tags.py", "content": ""}, ' * 5000)
+    before = snapshot(tmp_path)
+    run = run_doit(seeded, "gen", "desc=add tags to notes", "retries=0")
+    assert run.returncode == 2, run.output
+    [error] = error_lines(run.output)
+    assert f"{STILL_INVALID} (stopped a looping answer after " in error
+    assert any(line.startswith("stopped a looping answer after ") for line in run.output.splitlines())  # as it came
+    assert changed(before, snapshot(tmp_path)) == []
+    assert [p.name for p in seeded.iterations_dir.iterdir()] == [SEED_ITERATION]
+
+
 def refused(seeded: Workspace, tmp_path: Path, reason: str, *args: str) -> None:
     """`doit gen` failed with one line holding `reason`, and nothing but .genlib/ changed anywhere."""
     before = snapshot(tmp_path)
-    run = run_doit(seeded, "gen", "desc=add tags to notes", "retries=0", *args)
+    run = run_doit(seeded, "gen", "desc=add tags to notes", "retries=0", *GUARD_OFF, *args)
     assert run.returncode == 2, run.output
     errors = error_lines(run.output)
     assert len(errors) == 1, run.output
