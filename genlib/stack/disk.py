@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from genlib.stack import engine, images
 
@@ -33,9 +32,9 @@ def usage() -> Usage:
     """One `docker system df` (it computes which layers images share)."""
     with engine.docker_errors("measure the images' disk use"):
         df = engine.client(timeout=120).df()
-    mine = [image for image in df.get("Images") or [] if _is_genlib(image)]
-    own = sum(max(0, int(i.get("Size") or 0) - max(0, int(i.get("SharedSize") or 0))) for i in mine)
-    stages = sum(1 for image in mine if _dangling(image))
+    mine = [image for image in map(_Image.of, df.get("Images") or []) if image.genlib]
+    own = sum(max(0, image.size - max(0, image.shared)) for image in mine)
+    stages = sum(1 for image in mine if not image.tags)
     return Usage(len(mine), own, stages, int(df.get("LayersSize") or 0))
 
 
@@ -61,14 +60,26 @@ def prune_stages(built: set[str], build_timeout: float) -> tuple[int, int]:
     return removed, max(0, before - after)
 
 
-def _is_genlib(image: dict[str, Any]) -> bool:
-    labels = image.get("Labels") or {}
-    tags = image.get("RepoTags") or []
-    return engine.BUILT_LABEL in labels or images.LABEL in labels or any(t.startswith("genlib/") for t in tags)
+@dataclass(frozen=True)
+class _Image:
+    """One image of Docker's answer, the fields used here."""
 
+    labels: dict[str, str]
+    tags: list[str]
+    size: int
+    shared: int  # bytes in layers other images share too (-1: not computed)
 
-def _dangling(image: dict[str, Any]) -> bool:
-    return not [tag for tag in image.get("RepoTags") or [] if tag != "<none>:<none>"]
+    @classmethod
+    def of(cls, raw: object) -> _Image:
+        data = raw if isinstance(raw, dict) else {}
+        tags = [str(tag) for tag in data.get("RepoTags") or [] if tag != "<none>:<none>"]
+        labels = {str(k): str(v) for k, v in (data.get("Labels") or {}).items()}
+        return cls(labels, tags, int(data.get("Size") or 0), int(data.get("SharedSize") or 0))
+
+    @property
+    def genlib(self) -> bool:
+        marked = engine.BUILT_LABEL in self.labels or images.LABEL in self.labels
+        return marked or any(tag.startswith("genlib/") for tag in self.tags)
 
 
 def _size(count: int) -> str:

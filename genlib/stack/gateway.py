@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 SERVICE: Final = "genlib-gateway"  # never a component's service, which is always <name>-<layer>
 FORWARDER: Final = Path(__file__).with_name("forwarder.py")
@@ -38,15 +38,20 @@ def routes(host_ports: dict[str, int], ports: dict[str, int | None]) -> list[Rou
     ]
 
 
-def context(routes: list[Route], image: str) -> dict[str, Any] | None:
-    """What docker-compose.yml.j2 gets as `gateway` (None: nothing to publish, no gateway). The forwarder's
-    source is in the command, so a new genlib's forwarder, like new routes, recreates the gateway."""
+@dataclass(frozen=True)
+class Gateway:
+    """What docker-compose.yml.j2 gets as `gateway`."""
+
+    service: str
+    image: str
+    command: list[str]
+    routes: list[Route]
+
+
+def context(routes: list[Route], image: str) -> Gateway | None:
+    """The gateway of these routes (None: nothing to publish, no gateway). The forwarder's source is in the
+    command, so a new genlib's forwarder, like new routes, recreates the gateway."""
     if not routes:
         return None
     source = FORWARDER.read_text(encoding="utf-8")
-    return {
-        "service": SERVICE,
-        "image": image,
-        "command": ["python3", "-c", source, *(r.arg() for r in routes)],
-        "routes": [{"host_port": r.host_port, "service": r.service, "port": r.port} for r in routes],
-    }
+    return Gateway(SERVICE, image, ["python3", "-c", source, *(r.arg() for r in routes)], routes)
