@@ -12,12 +12,10 @@ would fail); else the standard library. The files are Jinja templates a person c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from genlib import prompts
 from genlib.documents.llm_output import ComponentSpec
-from genlib.errors import OutputError
 from genlib.workspace import Workspace
 
 FOLDER = "starters"
@@ -66,17 +64,6 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         return None
     context = {"name": component.name, "port": component.port, "api": _api_of(component, outline.components)}
     return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), _HINTS.get(name, ""))
-
-
-def changed(arrival: Callable[[str], None], starter: Starter, path: str) -> Callable[[str], None]:
-    """`arrival`, after refusing the starter sent back unchanged (what the file is for was never added)."""
-
-    def check(content: str) -> None:
-        if content.strip() == starter.content.strip():
-            raise OutputError(f"{path} is the starting file unchanged: add what its purpose and the plan ask for")
-        arrival(content)
-
-    return check
 
 
 def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:

@@ -259,8 +259,6 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = 
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
             last = number == len(order)
             arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
-            if starter is not None:  # a small model may send the starting file back as it was
-                arrival = starters.changed(arrival, starter, planned.path)
             kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch)
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
