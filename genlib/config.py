@@ -104,6 +104,12 @@ class Settings:
     npm_registry: str = ""  # "" = npm's default (registry.npmjs.org)
     ca_bundle: str = "system"  # a CA file builds trust; "system" = the host's bundle when it has one; "" = none
     build_timeout: int = 900
+    # releasing and deploying (genlib.deploy)
+    registry: str = ""  # where `doit release push=1` pushes: host:port/prefix ("" = the images stay here)
+    replicas: str = "1"  # per program service: "2", "notes-api=2", "3,notes-api=2" (a default, then exceptions)
+    swarm_mesh: bool = True  # false: for engines without IPVS (no routing mesh): host-mode ports, DNS round robin
+    swarm_port_base: int = 30000  # the routing mesh publishes each service at this + a hash of its name
+    k8s_version: str = "1.30"  # the Kubernetes version whose schemas check deploy/k8s/
     # heal
     max_iter: int = 3
     prompt_budget_chars: int = 20000  # ~5.7k tokens at 3.5 chars/token: the heal target is <= 6k

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 from pathlib import Path
 
 from genlib.fsutil import atomic_write_text
 
 WORKSPACE_FILES = ("dodo.py", "doit.cfg", "docker-compose.yml.j2", "Dockerfile.j2", "templates")
+# `doit release` and `doit deploy`'s templates, one by one: deploy/ also receives what they render.
+DEPLOY_TEMPLATES = (
+    "deploy/Dockerfile.j2",
+    "deploy/stack.yml.j2",
+    "deploy/k8s/program.yaml.j2",
+    "deploy/k8s/data.yaml.j2",
+    "deploy/k8s/job.yaml.j2",
+    "deploy/k8s/secret.yaml.j2",
+)
 
 
 def defaults_dir() -> Path:
@@ -50,3 +60,15 @@ def add_missing_commands(root: Path) -> list[str]:
         lines[header + 1 : header + 1] = entries
     atomic_write_text(path, "\n".join(lines) + "\n")
     return list(missing)
+
+
+def add_missing_templates(root: Path) -> list[str]:
+    """Copy genlib's deploy templates a workspace lacks (one made before they existed); a person's stay."""
+    added = []
+    for name in DEPLOY_TEMPLATES:
+        target = root / name
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(defaults_dir() / name, target)
+            added.append(name)
+    return added

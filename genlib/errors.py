@@ -33,6 +33,8 @@ workspace busy), 2 for everything else (doit's "a task errored").
     ├── CommandFailed         an external command exited non-zero
     ├── BrowserError          Chromium (via playwright) failed; page checks turn it into a result
     │   └── BrowserTimeout    it did not happen within the scenario's timeout
+    ├── DeployError           a release or deployment cannot go ahead: HEAD not green, no swarm, a registry
+    │                         refusing a push, a stack that does not converge, a manifest the schema refuses
     └── DockerError           the engine or Compose failed
         ├── DockerUnavailable no daemon answers
         ├── ImageMissing      a base image is absent and cannot be pulled
@@ -140,6 +142,10 @@ class CommandFailed(GenlibError):
 
 
 class DockerError(GenlibError):
+    pass
+
+
+class DeployError(GenlibError):
     pass
 
 

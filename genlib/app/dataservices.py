@@ -29,7 +29,7 @@ PASSWORD_VAR: Final = "GENLIB_DB_PASSWORD"
 ENV_FILE: Final = ".env"  # in the workspace folder: Compose reads it there by itself
 _OLD_ENV_FILE: Final = "db.env"  # in .genlib/, where older genlibs kept it
 # Compose stops with this message when the variable is missing.
-_PASSWORD_REF = f"${{{PASSWORD_VAR}:?missing in {ENV_FILE}: run doit}}"
+PASSWORD_REF = f"${{{PASSWORD_VAR}:?missing in {ENV_FILE}: run doit}}"
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def url(runtime: str, service: str) -> str:
     """What a dependent gets to reach `service`; the password stays a Compose variable."""
     data = RUNTIMES[runtime]
     if runtime == "postgres":
-        return f"{data.scheme}://{DB_USER}:{_PASSWORD_REF}@{service}:{data.port}/{DB_NAME}"
+        return f"{data.scheme}://{DB_USER}:{PASSWORD_REF}@{service}:{data.port}/{DB_NAME}"
     return f"{data.scheme}://{service}:{data.port}/0"
 
 
@@ -93,7 +93,7 @@ def environment(runtime: str) -> dict[str, str]:
     """The data service's own environment (the official images' variables)."""
     if runtime == "postgres":
         # PGUSER/PGDATABASE: `docker-compose exec db-backend psql` connects with no flags
-        own = {"POSTGRES_USER": DB_USER, "POSTGRES_DB": DB_NAME, "POSTGRES_PASSWORD": _PASSWORD_REF}
+        own = {"POSTGRES_USER": DB_USER, "POSTGRES_DB": DB_NAME, "POSTGRES_PASSWORD": PASSWORD_REF}
         return own | {"PGUSER": DB_USER, "PGDATABASE": DB_NAME}
     return {}
 

@@ -78,16 +78,20 @@ def test(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunRe
     return report
 
 
-def run(ws: Workspace, stack: Stack, settings: Settings | None = None) -> RunReport:
+def run(
+    ws: Workspace, stack: Stack, settings: Settings | None = None, host_ports: dict[str, int] | None = None
+) -> RunReport:
     """Check every runnable service, then every scenario; raise only for bad input (test.yaml, registry).
 
-    `settings`: the run's, with the doit variables (default: genlib.toml and the environment)."""
+    `settings`: the run's, with the doit variables (default: genlib.toml and the environment); `host_ports`:
+    where each service answers (default: the local stack's, genlib.stack.ports; a deployed stack's for
+    `doit test target=swarm`)."""
     from genlib.checks import browser  # playwright itself is imported only when a page scenario runs
 
     iteration = current_iteration(ws)
     reg = registry.load(ws)
     settings = settings or ws.settings()
-    known = browser.Known(settings, reg, ports.load(ws), iteration)
+    known = browser.Known(settings, reg, ports.load(ws) if host_ports is None else host_ports, iteration)
     comps = reg.services
     tests = scenarios.load_tests(ws.tests_path)
     scenarios.check_services(tests, set(comps), ws.tests_path)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from genlib.config import OFFLINE_DATA_IMAGES, OFFLINE_IMAGE, load_settings, offline_build_image, remember
-from genlib.defaults import WORKSPACE_FILES, add_missing_commands, defaults_dir
+from genlib.defaults import WORKSPACE_FILES, add_missing_commands, add_missing_templates, defaults_dir
 from genlib.documents.scenarios import TestFile, dump_tests
 from genlib.errors import ConfigError, GenlibError, WorkspaceError
 from genlib.fsutil import atomic_write_text
@@ -32,6 +32,7 @@ def init_workspace(target: Path) -> Path:
             shutil.copytree(source / name, target / name)
         else:
             shutil.copy2(source / name, target / name)
+    add_missing_templates(target)
     (target / "iterations").mkdir()
     atomic_write_text(target / "test.yaml", dump_tests(TestFile()))
     atomic_write_text(target / ".gitignore", ".genlib/\n.env\n")  # .env: the database password
@@ -39,14 +40,15 @@ def init_workspace(target: Path) -> Path:
 
 
 def upgrade_workspace(target: Path) -> str:
-    """Bring a workspace made by an older genlib up to date: the commands its doit.cfg lacks."""
+    """Bring a workspace made by an older genlib up to date: the commands its doit.cfg lacks, the deploy
+    templates it lacks."""
     target = target.resolve()
     if not (target / "dodo.py").exists():
         raise WorkspaceError(f"{target} is not a workspace (no dodo.py); make one with: genlib init {target}")
-    added = add_missing_commands(target)
-    if not added:
-        return f"{target} is up to date"
-    return f"{target}/doit.cfg: added the commands {', '.join(added)}"
+    commands, templates = add_missing_commands(target), add_missing_templates(target)
+    done = [f"{target}/doit.cfg: added the commands {', '.join(commands)}"] if commands else []
+    done += [f"{target}: added {', '.join(templates)}"] if templates else []
+    return "\n".join(done) or f"{target} is up to date"
 
 
 def _say(line: str) -> None:

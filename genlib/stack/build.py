@@ -12,7 +12,7 @@ import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from genlib.stack.engine import BUILT_LABEL, _split_lines, client, docker_errors
+from genlib.stack.engine import BUILT_LABEL, client, docker_errors, split_lines
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def build_image(
                 decode=True,
                 pull=False,
             )
-            for line in _split_lines(_build_text(chunks, failed)):  # a step's stderr comes in pieces of lines
+            for line in split_lines(_build_text(chunks, failed)):  # a step's stderr comes in pieces of lines
                 log.append(line)
                 if on_line is not None and line.strip():
                     on_line(line)

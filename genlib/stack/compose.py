@@ -75,7 +75,7 @@ def context(ws: Workspace, registry: Registry, settings: Settings, host_ports: d
     direct = direct_dependencies({service: comp.depends_on for service, comp in by_name.items()})
     for service, comp in sorted(by_name.items()):
         shown = _data_service(comp, service) if is_data(comp.runtime) else _program_service(comp, env_sha)
-        shown["environment"] = {**shown["environment"], **_links(comp, by_name)}
+        shown["environment"] = {**shown["environment"], **links(comp, by_name)}
         host_port = host_ports.get(service)
         shown["depends_on"] = direct[service]
         rendered.append({**comp.model_dump(mode="json"), **shown, "host_port": host_port, "image": chosen[service]})
@@ -161,10 +161,10 @@ def environment_names(comp: Entry, by_name: dict[str, Entry]) -> list[str]:
     what heal shows the model, so code reading a name nobody sets is fixed to one that is."""
     if is_data(comp.runtime):
         return []
-    return (["PORT"] if comp.port else []) + sorted(_links(comp, by_name))
+    return (["PORT"] if comp.port else []) + sorted(links(comp, by_name))
 
 
-def _links(comp: Entry, by_name: dict[str, Entry]) -> dict[str, str]:
+def links(comp: Entry, by_name: dict[str, Entry]) -> dict[str, str]:
     """`<SERVICE>_URL` per dependency; DATABASE_URL / REDIS_URL for the first data service of each kind."""
     links: dict[str, str] = {}
     for dep in comp.depends_on:

@@ -221,7 +221,7 @@ class Stack:
             return
         with docker_errors(f"read the logs of {service}"):
             chunks = container.logs(stream=True, follow=False, timestamps=True, since=since)
-            for line in _split_lines(chunks):
+            for line in split_lines(chunks):
                 yield split_timestamp(line)
 
     def exec(self, service: str, cmd: list[str], timeout: float = 30) -> tuple[int, str]:
@@ -392,7 +392,7 @@ class Stack:
         check_compose_file(self.ws, self.ws.compose_path)
 
 
-def _split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+def split_lines(chunks: Iterator[bytes]) -> Iterator[str]:
     """Whole lines from the stream's chunks (a chunk may hold several lines or part of one)."""
     pending = b""
     for chunk in chunks:

@@ -198,6 +198,8 @@ def compose_task(ws: Workspace, run: RunSettings) -> TaskDict:
 
 def test_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Run test.yaml against the running stack; results in iterations/<head>/results.json."""
+    if target := str(get_var("target", "")):  # `doit test target=swarm`: the deployed stack, never stale
+        return {"actions": [(step(_test_deployed), [ws, run, target])]}
     deps = [ws.compose_path, ws.registry_path, images.record_path(ws)]  # images.json: failed builds
     deps += [ws.tests_path] if ws.tests_path.exists() else []
     return {
@@ -225,8 +227,7 @@ def up_task(ws: Workspace, run: RunSettings) -> TaskDict:
 
 def down_task(ws: Workspace, run: RunSettings) -> TaskDict:
     """Stop and remove the stack; data volumes stay (`doit down volumes=1` deletes them too)."""
-    volumes = get_var("volumes", "0") not in ("0", "", "false", "no")
-    return {"actions": [(step(_down), [ws, volumes])]}
+    return {"actions": [(step(_down), [ws, flag("volumes")])]}
 
 
 def prune_task(ws: Workspace, run: RunSettings) -> TaskDict:
@@ -250,8 +251,24 @@ def logs_task(ws: Workspace, run: RunSettings) -> TaskDict:
 
 
 def status_task(ws: Workspace, run: RunSettings) -> TaskDict:
-    """A table of the stack: service, state, health, restarts, URL."""
-    return {"actions": [(step(_status), [ws])]}
+    """A table of the stack: service, state, health, restarts, URL (`target=swarm`: the deployed stack's replicas)."""
+    return {"actions": [(step(_status), [ws, str(get_var("target", ""))])]}
+
+
+def release_task(ws: Workspace, run: RunSettings) -> TaskDict:
+    """Build HEAD's images to run anywhere (`doit release [push=1] [force=1]`); refused unless HEAD is green."""
+    # No task_dep: what it releases is what `doit` built and tested (and `force` means another thing to materialize).
+    return {"actions": [(step(_release), [ws, run, flag("push"), flag("force")])]}
+
+
+def deploy_task(ws: Workspace, run: RunSettings) -> TaskDict:
+    """Deploy the release: `doit deploy target=swarm|k8s` (`target=swarm down=1 [volumes=1]` removes it)."""
+    return {"actions": [(step(_deploy), [ws, run, str(get_var("target", "")), flag("down"), flag("volumes")])]}
+
+
+def flag(name: str) -> bool:
+    """A doit variable such as `volumes=1`: anything but 0, false, no or nothing is yes."""
+    return get_var(name, "0") not in ("0", "", "false", "no")
 
 
 TASKS: dict[str, TaskBuilder] = {
@@ -266,6 +283,8 @@ TASKS: dict[str, TaskBuilder] = {
     "prune": prune_task,
     "logs": logs_task,
     "status": status_task,
+    "release": release_task,
+    "deploy": deploy_task,
 }
 
 
@@ -303,10 +322,36 @@ def _logs(ws: Workspace, tail: int, service: str) -> None:
     stack_actions.logs(ws, tail, service)
 
 
-def _status(ws: Workspace) -> None:
+def _status(ws: Workspace, target: str) -> None:
+    if target:
+        from genlib.deploy import actions
+
+        return actions.status(ws, target)
     from genlib.stack import stack_actions
 
     stack_actions.status(ws)
+
+
+# Releasing and deploying: genlib.deploy, imported only when one of them runs.
+
+
+def _release(ws: Workspace, run: RunSettings, push: bool, force: bool) -> None:
+    from genlib.deploy import actions
+
+    actions.make_release(ws, run(), push, force)
+
+
+def _deploy(ws: Workspace, run: RunSettings, target: str, down: bool, volumes: bool) -> None:
+    from genlib.deploy import actions
+
+    actions.deploy(ws, run(), target, down, volumes)
+
+
+def _test_deployed(ws: Workspace, run: RunSettings, target: str) -> TaskFailed | None:
+    from genlib.deploy import actions
+
+    actions.check_target(target, ("swarm",))
+    return None if actions.test(ws, run()) else TaskFailed(f"scenarios failed against the {target} stack")
 
 
 def _stack_running(ws: Workspace) -> bool:
@@ -410,7 +455,7 @@ def _materialize_stale(ws: Workspace, run: RunSettings, changed: list[str]) -> N
     """Materialize only the iterations doit saw change, or whose manifest or files are missing."""
     from genlib.app.materialize import materialize_stale
 
-    force = get_var("force", "0") not in ("0", "", "false", "no")
+    force = flag("force")
     stale = {it.name for it in _stale_iterations(ws, {Path(p) for p in changed})}
     for name, count in materialize_stale(ws, stale, run(), force=force).items():
         print(f"   {name}: {count} file(s) written")
