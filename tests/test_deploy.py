@@ -22,7 +22,7 @@ from conftest import APPS, add_iteration, run_doit, wait_for_base_image, write_r
 from ollama_server import ScriptedOllama
 
 from genlib import process
-from genlib.app import registry
+from genlib.app import dataservices, registry
 from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.deploy import k8s, release, spec, swarm
 from genlib.errors import ConfigError, DeployError
@@ -288,7 +288,7 @@ def test_notes_released_to_a_registry_and_deployed_to_a_swarm_survive_updates(
     assert tested.returncode == 0, tested.output
     assert "page lists notes" in tested.output and "job db-backend-migrate" in tested.output
 
-    password = (ws.state_dir / "db.env").read_text().split("=", 1)[1].strip()
+    (password,) = dataservices.known_secrets(ws)
     name = swarm.stack_name(ws)
     services = [s.name for s in engine.client().services.list(filters={"label": f"{swarm.NAMESPACE_LABEL}={name}"})]
     for service in services:  # the password is in no service's definition
