@@ -122,6 +122,16 @@ def test_the_stack_file_keeps_the_password_a_secret(workspace: Workspace) -> Non
     assert stack["services"]["db-backend-migrate"]["deploy"]["mode"] == "replicated-job"
     assert set(stack["secrets"]) == {"db-password", "db-backend-url"}
     assert set(stack["volumes"]) == {"db-backend-data", "queue-backend-data"}
+    assert api["deploy"]["endpoint_mode"] == "dnsrr"  # without IPVS no virtual IP answers
+
+    mesh = ws.settings()  # the default: the routing mesh, one port per service on every node
+    meshed = yaml.safe_load(swarm.render(ws, swarm.context(ws, deployment, mesh, files, starts)))["services"]
+    published = swarm.published_ports(deployment, mesh)["notes-api"]
+    assert 30000 <= published < 31000
+    assert meshed["notes-api"]["ports"] == [
+        {"target": 8000, "published": published, "protocol": "tcp", "mode": "ingress"}
+    ]
+    assert meshed["notes-api"]["deploy"]["endpoint_mode"] == "vip"
 
 
 def test_k8s_manifests_pass_the_schema_check_with_probes_claims_and_a_secret(workspace: Workspace) -> None:
