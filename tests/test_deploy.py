@@ -256,6 +256,14 @@ def notes_engine(engine: Workspace) -> Iterator[Workspace]:
     release.remove_images(engine)
 
 
+@pytest.fixture
+def swarm_workspace(notes_engine: Workspace, a_swarm: None) -> Iterator[Workspace]:
+    """notes_engine on a swarm; its stack and the stack's volumes go before the swarm does, whatever failed."""
+    yield notes_engine
+    if swarm.replicas(swarm.stack_name(notes_engine)) or swarm.volumes(swarm.stack_name(notes_engine)):
+        swarm.down(notes_engine, with_volumes=True, say=lambda line: None)
+
+
 def _api(ws: Workspace) -> str:
     found = {r.service: r for r in swarm.replicas(swarm.stack_name(ws))}
     return f"http://127.0.0.1:{found['notes-api'].ports[0]}"
@@ -263,9 +271,9 @@ def _api(ws: Workspace) -> str:
 
 @pytest.mark.docker
 def test_notes_released_to_a_registry_and_deployed_to_a_swarm_survive_updates(
-    notes_engine: Workspace, ollama: ScriptedOllama, a_swarm: None, local_registry: Callable[..., str]
+    swarm_workspace: Workspace, ollama: ScriptedOllama, local_registry: Callable[..., str]
 ) -> None:
-    ws = notes_engine
+    ws = swarm_workspace
     ollama.enqueue(json.dumps(json.loads((APP / "llm_output.json").read_text())["answer"]))
     made = run_doit(ws, "gen", "desc=notes in postgres, a redis worker, an express page", timeout=900)
     assert made.returncode == 0, made.output

@@ -62,4 +62,13 @@ def test(ws: Workspace, settings: Settings) -> bool:
     report = verify.test(ws, settings)
     allow = bool(settings.allow_skipped)
     print(runner.render_table(report, allow_skipped=allow))
+    unanswered = [r for r in report.results if r.kind == "http" and r.failing and r.evidence.get("status") is None]
+    if settings.swarm_mesh and unanswered:
+        print(MESH_HINT)
     return runner.green(report, allow)
+
+
+MESH_HINT = (
+    "note: nothing answered on a published port: the routing mesh needs IPVS (the kernel's ip_vs; dockerd's log says "
+    "'ipvs is not enabled' where it is missing): deploy again with swarm_mesh=false"
+)

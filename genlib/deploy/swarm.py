@@ -217,8 +217,8 @@ def _problem(service: Any, tasks: list[dict[str, Any]]) -> str:
     return str(failed[-1]["Status"]["Err"]) if failed else ""
 
 
-def down(ws: Workspace, volumes: bool, say: Callable[[str], None] = print) -> None:
-    """Remove the stack; its data volumes stay unless `volumes` (named first)."""
+def down(ws: Workspace, with_volumes: bool, say: Callable[[str], None] = print) -> None:
+    """Remove the stack; its data volumes stay unless `with_volumes` (named first)."""
     project = stack_name(ws)
     if not replicas(project):
         say(f"   stack {project} is not deployed")
@@ -226,8 +226,8 @@ def down(ws: Workspace, volumes: bool, say: Callable[[str], None] = print) -> No
         _docker(["stack", "rm", project], ws)
         _wait_gone(project)
         say(f"   stack {project} removed")
-    if volumes:
-        for name in _volumes(project):
+    if with_volumes:
+        for name in volumes(project):
             say(f"   deleting volume {name}")
             with engine.docker_errors(f"remove volume {name}"):
                 engine.client().volumes.get(name).remove()
@@ -245,10 +245,20 @@ def _wait_gone(project: str, timeout_s: float = 60) -> None:
                 break
             time.sleep(1)
         for container in client.containers.list(all=True, filters={**label, "status": "exited"}):
-            container.remove()
+            _remove(container)
 
 
-def _volumes(project: str) -> list[str]:
+def _remove(container: Any) -> None:
+    import docker.errors
+
+    try:
+        container.remove()
+    except docker.errors.APIError as exc:
+        if exc.status_code not in (404, 409):  # 404, 409: the swarm is removing it itself meanwhile
+            raise
+
+
+def volumes(project: str) -> list[str]:
     with engine.docker_errors(f"list the volumes of stack {project}"):
         found = engine.client().volumes.list(filters={"label": f"{NAMESPACE_LABEL}={project}"})
         return sorted(v.name for v in found)
