@@ -107,7 +107,7 @@ def test_the_stack_file_keeps_the_password_a_secret(workspace: Workspace) -> Non
     password = next(s.value for s in deployment.secrets if s.name == spec.PASSWORD_SECRET)
     files = {s.name: ws.state_dir / s.name for s in deployment.secrets}
     starts = {s.service: ["python3", "run"] for s in deployment.services if s.secret_env}
-    text = swarm.render(ws, swarm.context(ws, deployment, settings, files, starts))
+    text = swarm.render(ws, deployment, settings, files, starts)
     assert password not in text
     stack = yaml.safe_load(text)
     api = stack["services"]["notes-api"]
@@ -125,7 +125,7 @@ def test_the_stack_file_keeps_the_password_a_secret(workspace: Workspace) -> Non
     assert api["deploy"]["endpoint_mode"] == "dnsrr"  # without IPVS no virtual IP answers
 
     mesh = ws.settings()  # the default: the routing mesh, one port per service on every node
-    meshed = yaml.safe_load(swarm.render(ws, swarm.context(ws, deployment, mesh, files, starts)))["services"]
+    meshed = yaml.safe_load(swarm.render(ws, deployment, mesh, files, starts))["services"]
     published = swarm.published_ports(deployment, mesh)["notes-api"]
     assert 30000 <= published < 31000
     assert meshed["notes-api"]["ports"] == [

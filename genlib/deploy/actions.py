@@ -8,6 +8,7 @@ from __future__ import annotations
 from genlib.app import registry
 from genlib.config import Settings
 from genlib.deploy import k8s, release, swarm
+from genlib.documents.results import HttpEvidence
 from genlib.errors import ConfigError, DeployError
 from genlib.fsutil import sha256_file
 from genlib.workspace import Workspace
@@ -62,7 +63,7 @@ def test(ws: Workspace, settings: Settings) -> bool:
     report = verify.test(ws, settings)
     allow = bool(settings.allow_skipped)
     print(runner.render_table(report, allow_skipped=allow))
-    unanswered = [r for r in report.results if r.kind == "http" and r.failing and r.evidence.get("status") is None]
+    unanswered = [r for r in report.failing if isinstance(r.evidence, HttpEvidence) and r.evidence.status is None]
     if settings.swarm_mesh and unanswered:
         print(MESH_HINT)
     return runner.green(report, allow)

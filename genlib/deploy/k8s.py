@@ -41,16 +41,6 @@ def template_dir(ws: Workspace) -> Path:
     return own if (own / TEMPLATES["program"]).is_file() else defaults_dir() / FOLDER
 
 
-def context(deployment: spec.Deployment) -> dict[str, Any]:
-    return {
-        "project": deployment.project,
-        "iteration": deployment.iteration,
-        "secret_name": f"{deployment.project}-secrets",
-        "resources": {"memory": deployment.memory_k8s, "cpu": str(deployment.cpus)},
-        "secrets": [asdict(s) for s in deployment.secrets],
-    }
-
-
 @dataclass(frozen=True)
 class Rendered:
     template: str  # program.yaml.j2, ...: what to fix when the schema refuses it
@@ -60,7 +50,13 @@ class Rendered:
 def render(ws: Workspace, deployment: spec.Deployment) -> dict[str, Rendered]:
     """File name -> its manifests, for every service and the Secret."""
     folder = template_dir(ws)
-    common = context(deployment)
+    common = {
+        "project": deployment.project,
+        "iteration": deployment.iteration,
+        "secret_name": f"{deployment.project}-secrets",
+        "resources": {"memory": deployment.memory_k8s, "cpu": str(deployment.cpus)},
+        "secrets": [asdict(s) for s in deployment.secrets],
+    }
     found = {}
     for s in deployment.services:
         name = TEMPLATES[s.kind]

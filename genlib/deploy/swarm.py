@@ -86,16 +86,23 @@ def published_ports(deployment: spec.Deployment, settings: Settings) -> dict[str
     return ports.hashed(listening, settings.swarm_port_base)
 
 
-def context(
+def image_start(image: str, command: list[str] | None) -> list[str]:
+    """What the image runs: its entrypoint, then `command` (or its own CMD)."""
+    with engine.docker_errors(f"inspect image {image}"):
+        config = engine.client().api.inspect_image(image)["Config"]
+    return [*(config.get("Entrypoint") or []), *(command or config.get("Cmd") or [])]
+
+
+def render(
     ws: Workspace,
     deployment: spec.Deployment,
     settings: Settings,
     secret_files: dict[str, Path],
     starts: dict[str, list[str]],
-) -> dict[str, Any]:
-    """What stack.yml.j2 sees; `starts`: what each service with secrets runs (its image's entrypoint + command)."""
+) -> str:
+    """deploy/stack.yml's text; `starts`: what each service with secrets runs (its image's entrypoint + command)."""
     services = [{**asdict(s), "start": starts.get(s.service)} for s in deployment.services]
-    return {
+    context = {
         "project": stack_name(ws),
         "iteration": deployment.iteration,
         "mesh": settings.swarm_mesh,
@@ -106,18 +113,8 @@ def context(
         "volumes": deployment.volumes,
         "secret_loader": SECRET_LOADER,
     }
-
-
-def image_start(image: str, command: list[str] | None) -> list[str]:
-    """What the image runs: its entrypoint, then `command` (or its own CMD)."""
-    with engine.docker_errors(f"inspect image {image}"):
-        config = engine.client().api.inspect_image(image)["Config"]
-    return [*(config.get("Entrypoint") or []), *(command or config.get("Cmd") or [])]
-
-
-def render(ws: Workspace, ctx: dict[str, Any]) -> str:
     template = template_path(ws)
-    return HEADER + templating.render([str(template.parent)], template.name, ctx)
+    return HEADER + templating.render([str(template.parent)], template.name, context)
 
 
 # -- deploy, down, status --------------------------------------------------------------------------
@@ -132,7 +129,7 @@ def deploy(ws: Workspace, settings: Settings, say: Callable[[str], None] = print
     files = _write_secrets(secrets_dir, deployment.secrets)
     try:
         starts = {s.service: image_start(s.image, s.command) for s in deployment.services if s.secret_env}
-        text = render(ws, context(ws, deployment, settings, files, starts))
+        text = render(ws, deployment, settings, files, starts)
         atomic_write_text(ws.root / STACK_FILE, text)
         resolve = "always" if made.pushed_to else "never"  # local images have no digest to pin
         name = stack_name(ws)

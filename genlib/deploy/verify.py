@@ -18,7 +18,7 @@ from genlib.config import Settings
 from genlib.deploy import release as releases
 from genlib.deploy import swarm
 from genlib.documents import results
-from genlib.documents.results import Result, RunReport
+from genlib.documents.results import MigrationsEvidence, Result, RunReport
 from genlib.errors import DeployError
 from genlib.logscan import split_timestamp
 from genlib.stack import engine
@@ -53,23 +53,18 @@ class SwarmStack(Stack):
             found[name] = ServiceState(name, running[0].id if running else "", state, None, 0, 0)
         return found
 
-    def _container(self, service: str) -> Any:
+    def container(self, service: str) -> Any:
         running = self._containers(service)
         return running[0] if running else None
 
-    def log_lines(self, service: str) -> Iterator[tuple[str, str]]:
-        """Every replica's log on this node, one after the other."""
+    def log_lines(self, service: str, since: float | None = None) -> Iterator[tuple[str, str]]:
+        """Every replica's log on this node (since `since`, seconds since the epoch), one after the other."""
         containers = self._containers(service)
+        since_arg = {"since": since} if since is not None else {}
         with engine.docker_errors(f"read the logs of {service}"):
-            chunks = (c.logs(stream=True, follow=False, timestamps=True) for c in containers)
+            chunks = (c.logs(stream=True, follow=False, timestamps=True, **since_arg) for c in containers)
             for line in engine.split_lines(itertools.chain.from_iterable(chunks)):
                 yield split_timestamp(line)
-
-    def health_diagnosis(self, service: str) -> str:
-        return ""
-
-    def slow_probe_only(self, service: str) -> bool:
-        return False
 
 
 def test(ws: Workspace, settings: Settings) -> RunReport:
@@ -101,4 +96,5 @@ def _job_result(r: swarm.Replicas) -> Result:
         origin="genlib",
         status="passed" if done else "failed",
         reason="completed" if done else f"not completed ({r.problem or 'still running'})",
+        evidence=MigrationsEvidence(),  # what the job applied is in its log: `docker service logs`
     )
