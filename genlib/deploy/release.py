@@ -193,7 +193,7 @@ def _planned(
 
 def release(ws: Workspace, registry: Registry, settings: Settings, say: Callable[[str], None] = print) -> Release:
     """Build the images not already here; record the release (nothing is pushed)."""
-    from genlib.stack import engine
+    from genlib.stack import build, engine
 
     ids = engine.image_ids()
     for runtime in {c.runtime for c in registry.services.values()} - {"redis"}:
@@ -205,7 +205,7 @@ def release(ws: Workspace, registry: Registry, settings: Settings, say: Callable
             say(f"   {item.service}: {item.ref} (already built)")
             continue
         say(f"   {item.service}: building {item.ref}")
-        outcome = engine.build_image(item.context, item.ref, item.labels, settings.build_timeout)
+        outcome = build.build_image(item.context, item.ref, item.labels, settings.build_timeout)
         if not outcome.ok:
             raise DeployError(f"the release image of {item.service} did not build: {outcome.error.strip()[:300]}")
     assert registry.head is not None  # plan() refused a registry without one
