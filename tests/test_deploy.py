@@ -140,8 +140,8 @@ def test_k8s_manifests_pass_the_schema_check_with_probes_claims_and_a_secret(wor
     written = k8s.write(ws, ws.settings(), say=lambda line: None)
     manifests = k8s.documents({p.name: k8s.Rendered("", p.read_text()) for p in written})
     by_kind: dict[str, list[dict]] = {}
-    for _, doc in manifests:
-        by_kind.setdefault(doc["kind"], []).append(doc)
+    for manifest in manifests:
+        by_kind.setdefault(manifest.kind, []).append(manifest.body)
     assert sorted(d["metadata"]["name"] for d in by_kind["Deployment"]) == ["jobs-workers", "notes-api", "web-frontend"]
     assert sorted(d["metadata"]["name"] for d in by_kind["StatefulSet"]) == ["db-backend", "queue-backend"]
     assert sorted(d["metadata"]["name"] for d in by_kind["Service"]) == [

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -73,21 +72,32 @@ def _job_name(s: spec.Service) -> str:
     return f"{s.service}-{s.image.rsplit('-', 1)[-1]}"[:63] if s.kind == "job" else s.service
 
 
-def documents(files: dict[str, Rendered]) -> list[tuple[str, dict[str, Any]]]:
-    """(file, manifest) for every YAML document; a template that renders bad YAML or no manifest is one line."""
+@dataclass(frozen=True)
+class Manifest:
+    """One Kubernetes object as a file holds it."""
+
+    file: str
+    template: str
+    kind: str
+    name: str
+    body: dict[str, object]
+
+
+def documents(files: dict[str, Rendered]) -> list[Manifest]:
+    """Every YAML document of the files; a template that renders bad YAML or no manifest is one line."""
     found = []
     for name, rendered in sorted(files.items()):
+        fix = f"fix {FOLDER}/{rendered.template}"
         try:
             docs = [d for d in yaml.safe_load_all(rendered.text) if d is not None]
         except yaml.YAMLError as exc:
-            problem = " ".join(str(exc).split())
-            raise DeployError(
-                f"{FOLDER}/{name} is not valid YAML ({problem}); fix {FOLDER}/{rendered.template}"
-            ) from exc
+            raise DeployError(f"{FOLDER}/{name} is not valid YAML ({' '.join(str(exc).split())}); {fix}") from exc
         for doc in docs:
             if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
-                raise DeployError(f"{FOLDER}/{name}: a document without kind and apiVersion; fix {rendered.template}")
-        found += [(name, doc) for doc in docs]
+                raise DeployError(f"{FOLDER}/{name}: a document without kind and apiVersion; {fix}")
+            meta = doc.get("metadata")
+            title = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
+            found.append(Manifest(name, rendered.template, str(doc["kind"]), title, doc))
     return found
 
 
@@ -99,24 +109,20 @@ def validate(files: dict[str, Rendered], version: str) -> int | None:
         from kubernetes_validate.utils import VersionNotSupportedError
     except ImportError:
         return None
-    checked = 0
-    for name, doc in documents(files):
-        fix = f"fix {FOLDER}/{files[name].template}"
+    manifests = documents(files)
+    for m in manifests:
+        what, fix = f"{FOLDER}/{m.file}: {m.kind} {m.name}", f"fix {FOLDER}/{m.template}"
         try:
-            kubernetes_validate.validate(doc, version, strict=True)
+            kubernetes_validate.validate(m.body, version, strict=True)
         except kubernetes_validate.ValidationError as exc:
             where = ".".join(str(p) for p in exc.path) or "(top)"
-            what = f"{doc['kind']} {doc.get('metadata', {}).get('name', '?')}"
-            raise DeployError(f"{FOLDER}/{name}: {what}: {where}: {exc.message}; {fix}") from exc
+            raise DeployError(f"{what}: {where}: {exc.message}; {fix}") from exc
         except VersionNotSupportedError as exc:
             latest = kubernetes_validate.latest_version()
             raise ConfigError(f"setting k8s_version={version!r}: kubernetes-validate knows up to {latest}") from exc
         except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as exc:
-            raise DeployError(
-                f"{FOLDER}/{name}: {doc['kind']} {doc['apiVersion']} has no schema ({exc}); {fix}"
-            ) from exc
-        checked += 1
-    return checked
+            raise DeployError(f"{what}: no schema for it ({exc}); {fix}") from exc
+    return len(manifests)
 
 
 def write(ws: Workspace, settings: Settings, say: Callable[[str], None] = print) -> list[Path]:

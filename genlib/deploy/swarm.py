@@ -179,39 +179,56 @@ def replicas(project: str) -> list[Replicas]:
         return sorted((_replicas(project, s) for s in services), key=lambda r: r.service)
 
 
+@dataclass(frozen=True)
+class Task:
+    """One task of a service, read once from the engine's answer."""
+
+    state: str  # running | complete | failed | rejected | shutdown | ...
+    desired: str
+    error: str
+    timestamp: str
+    job_run: int | None  # a job's run it belongs to (a forced update starts another)
+    ports: list[int]  # published on its node (host mode)
+
+    @classmethod
+    def of(cls, raw: Any) -> Task:
+        status = raw.get("Status") or {}
+        published = [int(p.get("PublishedPort") or 0) for p in (status.get("PortStatus") or {}).get("Ports") or []]
+        run = (raw.get("JobIteration") or {}).get("Index")
+        return cls(
+            state=str(status.get("State", "")),
+            desired=str(raw.get("DesiredState", "")),
+            error=str(status.get("Err") or ""),
+            timestamp=str(status.get("Timestamp", "")),
+            job_run=None if run is None else int(run),
+            ports=[p for p in published if p],
+        )
+
+
 def _replicas(project: str, service: Any) -> Replicas:
     spec_ = service.attrs["Spec"]
+    name = spec_["Name"].removeprefix(f"{project}_")
     mode = spec_.get("Mode", {})
-    tasks = service.tasks()
-    current = [t for t in tasks if t.get("DesiredState") in ("running", "complete")]
+    tasks = [Task.of(raw) for raw in service.tasks()]
+    current = [t for t in tasks if t.desired in ("running", "complete")]
     if "ReplicatedJob" in mode:
         wanted = int(mode["ReplicatedJob"].get("TotalCompletions") or 1)
         run = ((service.attrs.get("JobStatus") or {}).get("JobIteration") or {}).get("Index")
-        this_run = [t for t in current if (t.get("JobIteration") or {}).get("Index") == run]  # a forced update reruns
-        done = sum(1 for t in this_run if t["Status"]["State"] == "complete")
-        return Replicas(
-            spec_["Name"].removeprefix(f"{project}_"), "replicated-job", done, wanted, [], _problem(service, tasks)
-        )
-    running = [t for t in current if t["Status"]["State"] == "running"]
+        done = sum(1 for t in current if t.job_run == run and t.state == "complete")  # a forced update reruns it
+        return Replicas(name, "replicated-job", done, wanted, [], _problem(service, tasks))
+    running = [t for t in current if t.state == "running"]
     wanted = int(mode.get("Replicated", {}).get("Replicas", 1))
-    name = spec_["Name"].removeprefix(f"{project}_")
-    return Replicas(name, "replicated", len(running), wanted, _published(service, running), _problem(service, tasks))
+    mesh = [int(p.get("PublishedPort") or 0) for p in (service.attrs.get("Endpoint") or {}).get("Ports") or []]
+    published = sorted({*mesh, *(port for t in running for port in t.ports)} - {0})  # mesh: one port on every node
+    return Replicas(name, "replicated", len(running), wanted, published, _problem(service, tasks))
 
 
-def _published(service: Any, running: list[dict[str, Any]]) -> list[int]:
-    """Host mode: each running task's port on its node; the routing mesh: the service's one port."""
-    on_tasks = [p for t in running for p in (t["Status"].get("PortStatus") or {}).get("Ports") or []]
-    on_mesh = (service.attrs.get("Endpoint") or {}).get("Ports") or []
-    return sorted({int(p["PublishedPort"]) for p in [*on_tasks, *on_mesh] if p.get("PublishedPort")})
-
-
-def _problem(service: Any, tasks: list[dict[str, Any]]) -> str:
+def _problem(service: Any, tasks: list[Task]) -> str:
     update = service.attrs.get("UpdateStatus") or {}
     if update.get("State") in ("rollback_completed", "rollback_started"):
         return f"update rolled back: {update.get('Message', '')}".strip()
-    failed = [t for t in tasks if t["Status"]["State"] in ("failed", "rejected") and t["Status"].get("Err")]
-    failed.sort(key=lambda t: t["Status"].get("Timestamp", ""))
-    return str(failed[-1]["Status"]["Err"]) if failed else ""
+    failed = sorted((t for t in tasks if t.state in ("failed", "rejected") and t.error), key=lambda t: t.timestamp)
+    return failed[-1].error if failed else ""
 
 
 def down(ws: Workspace, with_volumes: bool, say: Callable[[str], None] = print) -> None:
