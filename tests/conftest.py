@@ -28,6 +28,9 @@ from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
 
 RESOURCES = Path(__file__).parent / "resources"
+# the person's installed local models, read before `isolated` points XDG_CACHE_HOME at each test's own folder
+USER_MODELS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genlib" / "models"
+EMBEDDED = "qwen2.5-coder-0.5b"  # the model .ci/setup installs
 APPS = RESOURCES / "apps"
 _TASK_LINE = re.compile(r"^(\.|--)  ?(\S+)$")
 
@@ -180,3 +183,19 @@ def notes_variant(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
     out = app / "llm_output.json"
     out.write_text(json.dumps(build_fixture(app)))
     return out
+
+
+@pytest.fixture
+def embedded() -> Iterator[str]:
+    """The real embedded model (real_model tests): the installed 0.5B seen from the test's own cache, so its
+    server is the test's own and never a person's; stopped at the end. Its name."""
+    from genlib.model import catalogue, local
+    from genlib.model.connect import runtime_installed
+
+    assert runtime_installed(), "provider=local needs xllamacpp: pip install -e '.[local]' (.ci/setup does)"
+    assert (USER_MODELS / f"{EMBEDDED}.gguf").is_file(), f"install the model: genlib model install {EMBEDDED}"
+    models = catalogue.models_dir()
+    models.parent.mkdir(parents=True, exist_ok=True)
+    models.symlink_to(USER_MODELS)
+    yield EMBEDDED
+    local.stop()

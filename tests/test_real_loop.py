@@ -11,37 +11,19 @@ from __future__ import annotations
 
 import io
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from conftest import RESOURCES
 
 from genlib.config import Settings
-from genlib.model import catalogue, local
-from genlib.model.connect import connect, runtime_installed
+from genlib.model.connect import connect
 
-USER_MODELS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genlib" / "models"
-MODEL = "qwen2.5-coder-0.5b"
 REQUEST = json.loads((RESOURCES / "long_plan_prompt.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture
-def embedded() -> Iterator[None]:
-    """The installed model, seen from the test's own cache (its server too), stopped at the end."""
-    assert runtime_installed(), "provider=local needs xllamacpp: pip install -e '.[local]' (.ci/setup does)"
-    assert (USER_MODELS / f"{MODEL}.gguf").is_file(), f"install the model: genlib model install {MODEL}"
-    models = catalogue.models_dir()
-    models.parent.mkdir(parents=True, exist_ok=True)
-    models.symlink_to(USER_MODELS)
-    yield
-    local.stop()
-
-
 @pytest.mark.real_model
-def test_the_guard_stops_the_05b_looping_on_the_long_plan_prompt(embedded: None) -> None:
-    then = Settings(provider="local", local_model=MODEL, local_idle=60, repeat_penalty=1.0, dry_multiplier=0.0)
+def test_the_guard_stops_the_05b_looping_on_the_long_plan_prompt(embedded: str) -> None:
+    then = Settings(provider="local", local_model=embedded, local_idle=60, repeat_penalty=1.0, dry_multiplier=0.0)
     out = io.StringIO()
     with connect(then, out) as llm:
         reply = llm.complete(REQUEST["messages"], REQUEST["schema"], None, room=1000)

@@ -8,42 +8,22 @@ cache folder, so it never touches a person's running one, and is stopped at the 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import run_doit
 
-from genlib.model import catalogue, local
-from genlib.model.connect import runtime_installed
 from genlib.workspace import Workspace
 
-USER_MODELS = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "genlib" / "models"
-MODEL = "qwen2.5-coder-0.5b"
 DESC = 'A hello API: one python service named hello-api, standard library only: GET /hello returns {"hello": "world"}'
 
 
-@pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[None]:
-    """The installed models, a cache of the test's own, and the server stopped afterwards."""
-    assert runtime_installed(), "provider=local needs xllamacpp: pip install -e '.[local]' (.ci/setup does)"
-    assert (USER_MODELS / f"{MODEL}.gguf").is_file(), (
-        f"install the model: genlib model install {MODEL} (.ci/setup does)"
-    )
-    models = catalogue.models_dir()
-    models.parent.mkdir(parents=True)
-    models.symlink_to(USER_MODELS)
-    yield
-    local.stop()
-
-
 @pytest.mark.real_model
-def test_doit_gen_with_no_ollama_lands_an_app_from_the_embedded_model(workspace: Workspace, embedded: None) -> None:
-    env = {"OLLAMA_HOST": "http://127.0.0.1:9", "GENLIB_LOCAL_MODEL": MODEL, "GENLIB_LOCAL_IDLE": "60"}
+def test_doit_gen_with_no_ollama_lands_an_app_from_the_embedded_model(workspace: Workspace, embedded: str) -> None:
+    env = {"OLLAMA_HOST": "http://127.0.0.1:9", "GENLIB_LOCAL_MODEL": embedded, "GENLIB_LOCAL_IDLE": "60"}
     run = run_doit(workspace, "gen", f"desc={DESC}", timeout=2400, env=env)
     lines = run.output.splitlines()
-    assert lines[0].startswith(f"model: {MODEL} (local llama.cpp, "), run.output
+    assert lines[0].startswith(f"model: {embedded} (local llama.cpp, "), run.output
     assert "Ollama does not answer at http://127.0.0.1:9" in lines[0]
     its = sorted(workspace.iterations_dir.glob("iter_001_*"))
     said = "\n".join(line for line in lines if " tok/s" not in line)  # without the meter's lines
