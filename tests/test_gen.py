@@ -17,11 +17,14 @@ from conftest import APPS, run_doit
 from ollama_server import ScriptedOllama, broken, delay
 
 from genlib import checkpoint, lock
+from genlib.answer.bounds import bounded
+from genlib.answer.rules import Limits
 from genlib.app.iterations import list_iterations
 from genlib.commands.doit_commands import INTERRUPTED
-from genlib.documents.llm_output import load_output
+from genlib.documents.llm_output import answer_schema, load_output
 from genlib.errors import AnswerInvalid, ConfigError, TemplateError
 from genlib.loops import gen
+from genlib.model.stepgen import plan_schema
 from genlib.workspace import Workspace
 
 NOTES = json.loads((APPS / "notes" / "llm_output.json").read_text())["answer"]
@@ -118,8 +121,10 @@ def test_the_prompt_carries_request_conventions_and_schema(
     for needle in ("`workers`", "`static`", "`requirements.txt`", "`PORT`", "NOTES_API_URL", "`exec`"):
         assert needle in prompt
     assert "The existing app" not in prompt
-    assert json.dumps(sent["format"], ensure_ascii=False) in prompt  # the schema sent as `format`, shown too
-    assert ("interfaces" in sent["format"]["properties"]) == (steps == "1")  # the plan's schema, or the answer's
+    schema = plan_schema() if steps == "1" else answer_schema()  # the plan's schema, or the whole answer's
+    assert json.dumps(schema, ensure_ascii=False) in prompt  # shown as the rules state it
+    assert sent["format"] == bounded(schema, Limits.of(workspace.settings()))  # sent with every cap (issue 22)
+    assert sent["format"]["properties"]["components"]["maxItems"] == workspace.settings().max_components
     # ~9,000 chars of prompt + 8,192 to answer; in steps the window also holds the files shown (prompt_budget_chars)
     assert {c["options"]["num_ctx"] for c in ollama.chats()} == {num_ctx}
 
@@ -225,7 +230,7 @@ def test_a_broken_workspace_template_names_file_and_line(workspace: Workspace, o
         ([delay(3.0)], ["gen", "desc=x", "timeout=0.5"], "sent nothing for 0.5s"),
         ([broken(NOTES_TEXT, after=200)], ["gen", "desc=x"], "broke after 25 tokens"),
         (["no", "{}", "[1]"], ["gen", "desc=x"], "still invalid after 3 attempts"),
-        (None, ["gen", "desc=x"], "start `ollama serve` or set OLLAMA_HOST"),
+        (None, ["gen", "desc=x"], "start `ollama serve` (or set OLLAMA_HOST), or install one"),
     ],
     ids=["no-desc", "model-missing", "timeout", "broken-stream", "invalid-answer", "unreachable"],
 )
@@ -306,7 +311,9 @@ def test_pull_1_pulls_a_missing_model_first(workspace: Workspace, ollama: Script
     ollama.enqueue(NOTES_TEXT)
     result = run_doit(workspace, "gen", "desc=a notes app", "model=tiny:1b", "pull=1")
     assert result.returncode == 0, result.output
-    assert [r.path for r in ollama.history][:3] == ["/api/show", "/api/pull", "/api/chat"]
+    paths = [r.path for r in ollama.history if r.path != "/api/version"]  # provider=auto: is Ollama there?
+    assert paths[:3] == ["/api/show", "/api/pull", "/api/show"], paths  # missing, pulled, then its size read
+    assert paths.index("/api/chat") > paths.index("/api/pull")
     assert "pulled tiny:1b" in result.output
     assert ollama.chats()[0]["model"] == "tiny:1b"
 

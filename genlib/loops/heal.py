@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
@@ -243,10 +245,22 @@ def run(ws: Workspace, variables: dict[str, str], out: TextIO | None = None, llm
         print(f"heal: nothing to heal: all {passed} scenario(s) of {current.name} pass", file=out)
         return 0
     state = State(report)
-    if llm is not None:
-        return _loop(ws, state, settings, variables, llm, out)
-    with connect(settings, out) as served:
-        return _loop(ws, state, settings, variables, served, out)
+    with _saying_what_is_kept(ws, state):
+        if llm is not None:
+            return _loop(ws, state, settings, variables, llm, out)
+        with connect(settings, out) as served:
+            return _loop(ws, state, settings, variables, served, out)
+
+
+@contextmanager
+def _saying_what_is_kept(ws: Workspace, state: State) -> Iterator[None]:
+    """A model error, from choosing the server to a round's last request, ends heal saying what it leaves."""
+    try:
+        yield
+    except LLMError as exc:
+        current = head(ws)
+        kept = f"{len(state.lines)} finished round(s) kept, HEAD is {current.name if current else '-'}"
+        raise type(exc)(f"{exc} ({kept})") from exc
 
 
 def _loop(ws: Workspace, state: State, settings: Settings, variables: dict[str, str], llm: LLM, out: TextIO) -> int:
@@ -257,12 +271,7 @@ def _loop(ws: Workspace, state: State, settings: Settings, variables: dict[str, 
             return _finish(
                 ws, state, out, f"token budget spent ({state.tokens} of token_budget={settings.token_budget})"
             )
-        try:
-            stop = _round(ws, state, settings, variables, llm, number, out)
-        except LLMError as exc:
-            current = head(ws)
-            kept = f"{len(state.lines)} finished round(s) kept, HEAD is {current.name if current else '-'}"
-            raise type(exc)(f"{exc} ({kept})") from exc
+        stop = _round(ws, state, settings, variables, llm, number, out)
         if stop is not None:
             return stop
     limit = settings.max_iter
