@@ -196,9 +196,11 @@ def test_one_file_per_round() -> None:
 
 def test_the_small_heal_prompt_shows_request_traceback_then_one_numbered_file(failing: Any) -> None:  # noqa: F811
     ws, report, reg = failing
+    (ws.iterations_dir / "iter_001_notes" / "desc.txt").write_text("a notes app with GET /notes\n")
     prompt = healsmall.build(ws, results=report, registry=reg, rounds=[])
     text = prompt.text
     assert prompt.failing == ["list notes"] and prompt.files_shown == ["api/notes/server.js"]
+    assert text.index("The app was asked for: a notes app with GET /notes") < text.index("## The failing test")
     request = text.index("GET /notes: status 500, expected 200")
     traceback = text.index("TypeError: notes.map is not a function")
     shown = text.index("## api/notes/server.js (line numbers added")

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from genlib import prompts
+from genlib.app.iterations import up_to_head
 from genlib.app.registry import Registry
 from genlib.budget import head_tail
 from genlib.documents.llm_output import Answer
@@ -33,13 +35,16 @@ from genlib.model.healprompt import (
     log_sections,
 )
 from genlib.redact import redact
+from genlib.text import one_line
 from genlib.workspace import Workspace
 
 TEMPLATE = "small/heal.md.j2"
 EVIDENCE_CHARS = 1500  # the failing request and response
 TRACEBACK_CHARS = 1500  # the one traceback
 FILE_CHARS = 8000  # the file shown whole: its head and tail beyond this
-OTHER_FILES = 8  # names of the app's other files, most suspect first
+OTHER_FILES = 8
+ASKED = 3  # the last requests that built the app
+ASKED_CHARS = 400  # names of the app's other files, most suspect first
 _ENTRY = re.compile(r"^\[\d+x", re.MULTILINE)  # logscan's error entries: "[3x first .. last] text"
 _ERROR_LIKE = re.compile(r"\b\w*(Error|Exception)\b|\bERROR\b|\bFATAL\b")
 _KINDS = ("http", "page", "exec", "logs")  # the request-and-response kinds first: they show what went wrong
@@ -62,6 +67,7 @@ def build(
     top = files[0].path if files else ""
     text = found.read(_iteration_of(comps, top), top) if top else None
     context: dict[str, object] = {
+        "asked": _asked(ws),
         "failure": _failure(first, known),
         "others": [f"{r.name} ({r.service}: {r.reason})"[:200] for r in failing[1:4]],
         "traceback": _traceback(found.digests, [first.service, *found.involved], known),
@@ -75,6 +81,19 @@ def build(
     }
     prompt = prompts.render(ws, TEMPLATE, context)
     return HealPrompt(prompt, [r.name for r in failing], [top] if text is not None else [], [])
+
+
+def _asked(ws: Workspace) -> list[str]:
+    """What the person asked for: the requests of the gens up to HEAD (a patch's desc.txt is heal's own)."""
+    gens = [it for it in up_to_head(ws) if it.kind == "gen"][-ASKED:]
+    return [one_line(_read(it.path / "desc.txt"), ASKED_CHARS) for it in gens if _read(it.path / "desc.txt")]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def _failure(result: Result, known: Sequence[str]) -> dict[str, object]:
