@@ -134,3 +134,11 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_server_gone_mid_run_is_said_with_its_log(tmp_path: Path) -> None:
+    settings = Settings(provider="local", local_model=config(tmp_path).path, local_threads=1, local_ctx=2048)
+    with pytest.raises(local.LLMUnavailable) as gone, connect(settings, io.StringIO()) as llm:
+        local.stop()  # as if it crashed, or a person ran `genlib model stop`
+        llm.complete([{"role": "user", "content": "hi"}], None, None)
+    assert str(gone.value).endswith(f"(the local model server stopped: see {local.log_path()})")

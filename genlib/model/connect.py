@@ -91,6 +91,11 @@ def _local(settings: Settings, out: TextIO | None, why: str) -> Iterator[OpenAIL
         llm = _openai(served, out)
         try:
             yield llm
+        except LLMUnavailable as exc:
+            if local.running() is not None:
+                raise
+            # not "start llama-server or set base_url": genlib started this one, and it is gone
+            raise LLMUnavailable(f"{exc} (the local model server stopped: see {local.log_path()})") from exc
         finally:
             llm.close()
 
