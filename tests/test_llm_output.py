@@ -4,7 +4,8 @@ import json
 
 from conftest import APPS
 
-from genlib.documents.llm_output import answer_schema, load_output
+from genlib.documents.llm_output import Answer, answer_schema, load_output
+from genlib.model.stepgen import Plan
 
 
 def test_the_schema_offers_the_model_no_say_over_who_owns_a_scenario() -> None:
@@ -21,3 +22,29 @@ def test_the_notes_fixture_is_a_valid_output() -> None:
     output = load_output(APPS / "notes/llm_output.json")
     assert {c.service for c in output.answer.components} == {"web-frontend", "notes-api", "digest-workers"}
     assert json.loads((APPS / "notes/llm_output.json").read_text())["format"] == "genlib.llm_output/1"
+
+
+def _plan_with(scenario_service: str, *components: tuple[str, str]) -> dict[str, object]:
+    comps = [
+        {"name": name, "layer": layer, "runtime": "python", "command": ["python3", "app.py"]}
+        for name, layer in components
+    ]
+    scenario = {"name": "list", "service": scenario_service, "kind": "http", "request": {"path": "/notes"}}
+    return {"components": comps, "scenarios": [scenario]}
+
+
+def test_a_scenario_naming_a_component_tests_its_service() -> None:
+    # the real 0.5B and 1.5B both wrote this for the README's notes app: component notes-api, service notes-api-api
+    answer = Answer.model_validate(_plan_with("notes-api", ("notes-api", "api"), ("web", "frontend")))
+    assert answer.scenarios[0].service == "notes-api-api"
+    plan = Plan.model_validate(_plan_with("web", ("notes-api", "api"), ("web", "frontend")))
+    assert plan.scenarios[0].service == "web-frontend"
+
+
+def test_a_service_name_or_an_ambiguous_component_name_stays_as_written() -> None:
+    exact = Answer.model_validate(_plan_with("notes-api", ("notes", "api"), ("notes-api", "workers")))
+    assert exact.scenarios[0].service == "notes-api"  # a service of the app: never renamed
+    shared = Answer.model_validate(_plan_with("notes", ("notes", "api"), ("notes", "workers")))
+    assert shared.scenarios[0].service == "notes"  # two services it could mean: the rules refuse it, naming both
+    unknown = Answer.model_validate(_plan_with("ghost", ("notes", "api")))
+    assert unknown.scenarios[0].service == "ghost"

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from genlib.documents.scenarios import Scenario
 from genlib.errors import OutputError
@@ -65,6 +65,34 @@ class Answer(Strict):
     files: list[FileSpec] = Field(default_factory=list)
     deletions: list[str] = Field(default_factory=list)
     scenarios: list[Scenario] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _services_meant(cls, data: Any) -> Any:
+        return scenarios_name_services(data)
+
+
+def scenarios_name_services(data: Any) -> Any:
+    """A scenario that names a component where its service is meant gets the service (as depends_on may).
+
+    Models, small ones most, write `"service": "notes"` for component `notes` in layer api, whose service is
+    `notes-api`; the one service the name can mean is written instead, before the rules look. A name two
+    components share, or none has, is left for the rules to refuse."""
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return data
+    services: dict[str, list[str]] = {}
+    for comp in data.get("components") or []:
+        if isinstance(comp, dict) and isinstance(comp.get("name"), str) and isinstance(comp.get("layer"), str):
+            services.setdefault(comp["name"], []).append(service_name(comp["name"], comp["layer"]))
+    known = {service for named in services.values() for service in named}
+    scenarios = []
+    for scenario in data["scenarios"]:
+        named = scenario.get("service") if isinstance(scenario, dict) else None
+        meant = services.get(named) if isinstance(named, str) and named not in known else None
+        if meant is not None and len(meant) == 1:
+            scenario = {**scenario, "service": meant[0]}
+        scenarios.append(scenario)
+    return {**data, "scenarios": scenarios}
 
 
 class Attempt(Strict):

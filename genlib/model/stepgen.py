@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, TextIO, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from genlib import prompts
 from genlib.answer import rules
@@ -41,6 +41,7 @@ from genlib.documents.llm_output import (
     LLMOutput,
     Request,
     Step,
+    scenarios_name_services,
     schema_for,
 )
 from genlib.documents.scenarios import Scenario
@@ -85,6 +86,11 @@ class Plan(Strict):
     interfaces: list[Interface] = Field(default_factory=list, max_length=rules.MAX_INTERFACES)
     deletions: list[str] = Field(default_factory=list)
     scenarios: list[Scenario] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _services_meant(cls, data: Any) -> Any:
+        return scenarios_name_services(data)
 
     def as_answer(self, contents: dict[str, str]) -> Answer:
         files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]
