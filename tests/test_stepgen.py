@@ -58,6 +58,18 @@ def test_read_fenced_takes_the_one_block() -> None:
         read_fenced("```\na = 1\n```\nand\n```\nb = 2\n```\n")
 
 
+def test_read_fenced_ignores_a_stray_fence_and_the_same_block_again() -> None:
+    page = '<ul id="items"></ul>\n'
+    # what the real 0.5B sent for index.html: the file, then a lone ``` (three times, and gen failed)
+    assert read_fenced(f"```\n{page}```\n\n```") == page
+    assert read_fenced(f"```html\n{page}```\n```\n") == page
+    assert read_fenced(f"```\n{page}```\n\n```\n{page}```\n") == page  # sent twice
+    assert read_fenced(f"```\n```\n```\n{page}```") == page  # an empty block before it
+    assert read_fenced("```\n```\n") == ""  # an empty file is still one
+    with pytest.raises(OutputError, match="never closes"):
+        read_fenced(f"```\n```\n```\n{page}")
+
+
 @pytest.mark.parametrize(
     ("path", "content", "message"),
     [

@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,18 +129,37 @@ def parse_plan(raw: str, check: Check) -> Plan:
 
 
 def read_fenced(raw: str) -> str:
-    """The content of the answer's one fenced block (``` or longer, an optional language after it)."""
-    lines = raw.split("\n")
-    start = next((i for i, line in enumerate(lines) if _OPENING.match(line.strip())), None)
-    if start is None:
+    """The content of the answer's one fenced block (``` or longer, an optional language after it).
+
+    A stray fence after it, or the same block sent again, says nothing new and is ignored: small models do
+    both (a lone ``` after the file; the file twice). Two blocks that differ are refused: which is the file?"""
+    blocks = list(_fenced_blocks(raw.split("\n")))
+    if not blocks:
         raise OutputError("no fenced block: answer with the file's whole content between ``` lines")
-    fence = _OPENING.match(lines[start].strip()).group(1)  # type: ignore[union-attr]  # matched just above
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].strip() == fence), None)
-    if end is None:
-        raise OutputError(f"the fenced block never closes (no {fence} line after the content); was the answer cut?")
-    if any(_OPENING.match(line.strip()) for line in lines[end + 1 :]):
+    said = [block for block in blocks if block is None or any(line.strip() for line in block)]
+    first = said[0] if said else blocks[0]  # only empty blocks: an empty file
+    if first is None:
+        raise OutputError("the fenced block never closes (no ``` line after the content); was the answer cut?")
+    if any(block != first for block in said[1:]):
         raise OutputError("more than one fenced block: answer with exactly one, holding the whole file")
-    return "".join(line + "\n" for line in lines[start + 1 : end])  # each line inside the block ends with one
+    return "".join(line + "\n" for line in first)  # each line inside the block ends with one
+
+
+def _fenced_blocks(lines: list[str]) -> Iterator[list[str] | None]:
+    """Each fenced block's lines, in order; None for one that never closes after some content."""
+    i = 0
+    while i < len(lines):
+        opening = _OPENING.match(lines[i].strip())
+        if opening is None:
+            i += 1
+            continue
+        fence = opening.group(1)
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), None)
+        if end is None:
+            yield None if any(line.strip() for line in lines[i + 1 :]) else []
+            return
+        yield lines[i + 1 : end]
+        i = end + 1
 
 
 # -- what arrived so far -----------------------------------------------------------------------------
