@@ -250,3 +250,11 @@ def test_a_file_s_rules_are_the_same_on_arrival_and_in_a_whole_answer() -> None:
     current = Baseline(CURRENT.components, {**TREE, SERVER: old}, TESTS)
     with pytest.raises(PatchRejected, match="parts left out"):
         check(Answer.model_validate({"files": [{"path": SERVER, "content": shortened}]}), current, Limits(), patch=True)
+
+
+def test_an_http_scenario_on_a_worker_is_refused() -> None:
+    """A 1.5B planned http scenarios for a worker: they could never run (no port), and heal could not fix them."""
+    ask = {"name": "digest answers", "kind": "http", "service": "digest-workers"}
+    with pytest.raises(PatchRejected, match="is http on 'digest-workers', which listens on no port"):
+        patch(scenarios=[ask])
+    patch(scenarios=[{"name": "digest logs", "kind": "logs", "service": "digest-workers"}])

@@ -373,6 +373,11 @@ def check_scenarios(answer: Answer, current: Baseline, app: App) -> None:
                 f"scenario {scenario.name!r} names service {scenario.service!r}, which the app would not have "
                 f"(services: {', '.join(sorted(services)) or 'none'}; a service is <component>-<layer>)"
             )
+        if scenario.kind in ("http", "page") and scenario.service in _portless(app):
+            raise OutputError(
+                f"scenario {scenario.name!r} is {scenario.kind} on {scenario.service!r}, which listens on no port "
+                "(a worker or a data service): test it with a `logs` scenario (a line it prints) instead"
+            )
     before = App(current.components, set(current.files)).services
     for person in (s for s in current.tests.scenarios if s.origin == "user"):
         if person.service in before and person.service not in services:
@@ -380,6 +385,15 @@ def check_scenarios(answer: Answer, current: Baseline, app: App) -> None:
                 f"the answer removes or stops service {person.service!r}, which scenario {person.name!r} "
                 "(written by a person) tests; keep that component running"
             )
+
+
+def _portless(app: App) -> set[str]:
+    """Services no request can reach: a program without a port (a worker), a data service."""
+    return {
+        c.service
+        for c in app.components.values()
+        if c.runnable and (c.runtime in DATA_RUNTIMES or (c.runtime in ("python", "node") and not c.port))
+    }
 
 
 # -- heal patches ----------------------------------------------------------------------------------
