@@ -186,12 +186,12 @@ def test_a_persons_scenario_is_never_changed(workspace: Workspace, ollama: Scrip
 
 
 def test_a_scenario_for_an_unknown_service_is_sent_back(workspace: Workspace, ollama: ScriptedOllama) -> None:
-    wrong = {**NOTES, "scenarios": [{"name": "x", "kind": "logs", "service": "notes"}]}
+    wrong = {**NOTES, "scenarios": [{"name": "x", "kind": "logs", "service": "notes-backend"}]}  # no such layer
     ollama.enqueue(json.dumps(wrong), NOTES_TEXT)
     assert gen_in_process(workspace, "a notes app")[0] == 0
     feedback = ollama.app_chats()[1]["messages"][-1]["content"]
     services = "(services: digest-workers, notes-api, web-frontend"
-    assert f"scenario 'x' names service 'notes', which the app would not have {services}" in feedback
+    assert f"scenario 'x' names service 'notes-backend', which the app would not have {services}" in feedback
 
 
 def test_a_gen_may_not_remove_a_service_a_person_tests(workspace: Workspace, ollama: ScriptedOllama) -> None:
