@@ -48,3 +48,16 @@ def test_a_service_name_or_an_ambiguous_component_name_stays_as_written() -> Non
     assert shared.scenarios[0].service == "notes"  # two services it could mean: the rules refuse it, naming both
     unknown = Answer.model_validate(_plan_with("ghost", ("notes", "api")))
     assert unknown.scenarios[0].service == "ghost"
+
+
+def test_a_component_named_after_its_layer_takes_the_name_its_files_use() -> None:
+    # the real 0.5B's third plan of the README's notes app: component notes-api, its file under api/notes/
+    data = _plan_with("notes-api", ("notes-api", "api"), ("web", "frontend"))
+    data["components"][1]["depends_on"] = ["notes-api"]  # type: ignore[index]
+    data["files"] = [{"path": "api/notes/app.py"}, {"path": "frontend/web/index.html"}]
+    plan = Plan.model_validate(data)
+    assert [c.name for c in plan.components] == ["notes", "web"]
+    assert plan.components[1].depends_on == ["notes"]
+    assert plan.scenarios[0].service == "notes-api"  # the service its scenarios named all along
+    data["files"] = [{"path": "api/notes-api/app.py"}]  # a file under the name as written: nothing renamed
+    assert [c.name for c in Plan.model_validate(data).components] == ["notes-api", "web"]

@@ -95,6 +95,37 @@ def scenarios_name_services(data: Any) -> Any:
     return {**data, "scenarios": scenarios}
 
 
+def components_named_by_their_files(data: Any) -> Any:
+    """A component named after its layer (`notes-api` in api) whose files the answer puts under the name
+    without it (`api/notes/...`) is that component: `notes`, whose service is the `notes-api` its scenarios
+    name. Small models mix the component, its folder and its service up so; nothing is renamed while a file
+    sits under the name as written, and depends_on follows the rename."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    paths = [str(f["path"]) for f in data.get("files") or [] if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    renamed: dict[str, str] = {}
+    for comp in data["components"]:
+        name, layer = (comp.get("name"), comp.get("layer")) if isinstance(comp, dict) else (None, None)
+        if not (isinstance(name, str) and isinstance(layer, str) and name.endswith(f"-{layer}")):
+            continue
+        short = name.removesuffix(f"-{layer}")
+        under = [p for p in paths if p.startswith(f"{layer}/{name}/")]
+        if not under and any(p.startswith(f"{layer}/{short}/") for p in paths):
+            renamed[name] = short
+    if not renamed:
+        return data
+    components = [_renamed(comp, renamed) for comp in data["components"]]
+    return {**data, "components": components}
+
+
+def _renamed(comp: Any, renamed: dict[str, str]) -> Any:
+    if not isinstance(comp, dict):
+        return comp
+    name, depends = comp.get("name"), comp.get("depends_on")
+    comp = {**comp, "name": renamed.get(name, name)} if isinstance(name, str) else comp
+    return {**comp, "depends_on": [renamed.get(d, d) for d in depends]} if isinstance(depends, list) else comp
+
+
 class Attempt(Strict):
     raw: str
     error: str | None = None  # why it was rejected; None for the accepted one

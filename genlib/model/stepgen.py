@@ -41,6 +41,7 @@ from genlib.documents.llm_output import (
     LLMOutput,
     Request,
     Step,
+    components_named_by_their_files,
     scenarios_name_services,
     schema_for,
 )
@@ -90,7 +91,7 @@ class Plan(Strict):
     @model_validator(mode="before")
     @classmethod
     def _services_meant(cls, data: Any) -> Any:
-        return scenarios_name_services(data)
+        return scenarios_name_services(components_named_by_their_files(data))
 
     def as_answer(self, contents: dict[str, str]) -> Answer:
         files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]
