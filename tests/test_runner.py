@@ -4,6 +4,7 @@ server, the implicit service check, results.json and the table."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from genlib.documents.scenarios import (
     parse_scenarios,
     save_tests,
 )
+from genlib.stack import stack_actions, upstamp
 from genlib.stack.engine import Stack
 from genlib.stack.health import ServiceState
 from genlib.workspace import Workspace
@@ -423,6 +425,33 @@ def test_the_notes_app_passes_all_its_scenarios(workspace: Workspace, deploy: Ca
     assert "listening" in (logs_dir / "notes-api.log").read_text()
 
 
+def _started(stack: Stack, service: str) -> str:
+    """When Docker says the service's container last started, to the second (a logs window's words)."""
+    container = stack.container(service)
+    assert container is not None, service
+    return str(container.attrs["State"]["StartedAt"])[:19] + "Z"
+
+
+@pytest.mark.docker
+def test_an_up_that_changes_nothing_keeps_the_logs_window(
+    workspace: Workspace, deploy: Callable[[str | Path], Stack]
+) -> None:
+    """A second `up` of the same iteration recreates nothing: what the API printed when it started ('listening')
+    is still judged (the window starts when this iteration's stack came up or the service started, not at the
+    latest `up`). Failed before: each `up` moved the window on, and 'api logs clean' lacked 'listening'."""
+    stack = deploy("notes")
+    stack_actions.up(workspace, 90)
+    first, started = upstamp.load(workspace), _started(stack, "notes-api")
+    stack_actions.up(workspace, 90)  # a no-op: the same containers, still running
+    report = runner.test(workspace, stack)
+    assert report.ok, runner.render_table(report)
+    reason = str(_results(workspace)["api logs clean"]["reason"])
+    assert re.fullmatch(rf"\d+ log line\(s\) checked \(since notes-api last started, {started}\)", reason), reason
+    again = upstamp.load(workspace)
+    assert first is not None and again is not None and again.services == first.services  # nothing recreated
+    assert again.began == first.began and again.started != first.started  # `test` runs again, on the same window
+
+
 @pytest.mark.docker
 def test_a_broken_api_fails_the_doit_task_with_evidence(
     workspace: Workspace, deploy: Callable[[str | Path], Stack], tmp_path: Path
@@ -431,7 +460,7 @@ def test_a_broken_api_fails_the_doit_task_with_evidence(
         tmp_path,
         {"api/notes/server.js": ("return send(res, 200, notes);", 'return send(res, 500, { error: "db down" });')},
     )
-    deploy(broken)  # `doit test` brings it up through the `up` task
+    stack = deploy(broken)  # `doit test` brings it up through the `up` task
     run = run_doit(workspace, "test")
     assert run.returncode == 1, run.output
     assert "of 10 scenarios failed; see iterations/iter_001_notes/results.json" in run.output
@@ -440,7 +469,9 @@ def test_a_broken_api_fails_the_doit_task_with_evidence(
     assert (listed["status"], listed["reason"]) == ("failed", "status 500, expected 200; body lacks 'hello'")
     assert listed["evidence"]["body_head"] == '{"error":"db down"}'  # type: ignore[index]
     worker = results["worker reaches api"]
-    assert (worker["status"], worker["reason"]) == ("failed", "log lacks 'digest ok' (waited 10s)")
+    window = f"since digest-workers last started, {_started(stack, 'digest-workers')}"  # after `up` began
+    assert (worker["status"], worker["reason"]) == ("failed", f"log lacks 'digest ok' (waited 10s) ({window})")
+    assert worker["evidence"]["window"] == window  # type: ignore[index]
     assert "digest waiting for api" in str(results["worker reaches api"]["evidence"])
     assert results["api health"]["status"] == "passed"
     again = run_doit(workspace, "test")
@@ -497,8 +528,10 @@ def test_an_error_far_up_a_long_log_fails_the_logs_scenario(
     assert stack.up().ok
     runner.test(workspace, stack)
     worker = _results(workspace)["worker reaches api"]
-    assert (worker["status"], worker["reason"]) == ("failed", "log has 'ERROR' (1 line(s))")
+    window = f"since digest-workers last started, {_started(stack, 'digest-workers')}"  # no `up` stamp: the start
+    assert (worker["status"], worker["reason"]) == ("failed", f"log has 'ERROR' (1 line(s)) ({window})")
     evidence = worker["evidence"]
+    assert evidence["window"] == window  # type: ignore[index]
     assert evidence["matched"] == ["ERROR: cache warmup failed"]  # type: ignore[index]
     assert evidence["errors"][0].endswith("] ERROR: cache warmup failed")  # type: ignore[index]
     log = (workspace.iterations_dir / "iter_001_notes" / "logs" / "digest-workers.log").read_text()

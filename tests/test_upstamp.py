@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from genlib.stack import stack_actions, upstamp
 from genlib.stack.upstamp import UpStamp
@@ -11,10 +12,24 @@ from genlib.workspace import Workspace
 
 
 def test_a_stamp_round_trips_sorted(workspace: Workspace) -> None:
-    stamp = UpStamp(began=1.5, started="2026-01-02T03:04:05+00:00", services={"notes-api": "abc123"}, failed={})
+    stamp = UpStamp("2026-01-02T03:04:05+00:00", {"notes-api": "abc123"}, {}, began=1.5, iteration="iter_001_notes")
     upstamp.save(workspace, stamp)
     assert upstamp.load(workspace) == stamp and stack_actions.up_began(workspace) == 1.5
-    assert list(json.loads(upstamp.path(workspace).read_text())) == ["began", "failed", "services", "started"]
+    keys = ["began", "failed", "iteration", "services", "started"]
+    assert list(json.loads(upstamp.path(workspace).read_text())) == keys
+
+
+def test_a_later_up_of_the_same_iteration_keeps_when_its_stack_came_up(workspace: Workspace) -> None:
+    """A `doit` whose `up` changed nothing must not move the logs window past what a running service printed
+    when it started; a new iteration's stack comes up now (its fix is judged on what it prints)."""
+    upstamp.save(workspace, UpStamp("2026-01-02T03:04:05+00:00", {}, {}, began=1.5, iteration="iter_001_notes"))
+    assert stack_actions.stack_began(workspace, "iter_001_notes") == 1.5
+    before = time.time()
+    assert stack_actions.stack_began(workspace, "iter_002_fix") >= before
+    upstamp.save(workspace, UpStamp("2026-01-02T03:04:05+00:00", {}, {}, began=1.5))  # an older genlib's stamp
+    assert stack_actions.stack_began(workspace, "iter_001_notes") >= before
+    upstamp.path(workspace).unlink()  # `down` removed it: the stack comes up anew
+    assert stack_actions.stack_began(workspace, "iter_001_notes") >= before
 
 
 def test_a_stamp_of_an_older_genlib_has_no_beginning(workspace: Workspace) -> None:
@@ -32,6 +47,7 @@ def test_a_missing_or_damaged_stamp_is_none(workspace: Workspace) -> None:
         "[]",
         '{"started": "x", "services": {}}',
         '{"started": 1, "services": {}, "failed": {}}',
+        '{"started": "x", "services": {}, "failed": {}, "iteration": 1}',
     ):
         upstamp.path(workspace).write_text(damaged)
         assert upstamp.load(workspace) is None, damaged

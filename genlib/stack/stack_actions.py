@@ -1,7 +1,8 @@
 """The actions of the stack tasks (`up`, `down`, `logs`, `status`); the task dicts are in tasks.py.
 
-`up` leaves a stamp (genlib.stack.upstamp) holding when it began and ended (a `logs` scenario reads the output a
-service printed since it began: genlib.checks.runner) and the container id of each service:
+`up` leaves a stamp (genlib.stack.upstamp) holding when the stack of its iteration came up (a later `up` of the
+same iteration keeps it; a `logs` scenario reads the output a service printed since then: genlib.checks.runner)
+and the container id of each service:
 `down` removes it, so doit brings the stack up again on the next run, and the
 stamp's content changes whenever `up` ran, so `test` runs again against the new stack. `up`'s up-to-date
 check reads it without importing this module (tasks._stack_still_up: it must be cheap).
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from genlib import checkpoint
 from genlib.app import registry
 from genlib.app.dataservices import is_data, volume_name
+from genlib.app.iterations import head
 from genlib.errors import ConfigError
 from genlib.stack import migrations, ports, upstamp
 from genlib.stack.compose_file import compose_services
@@ -38,7 +40,9 @@ def up(ws: Workspace, up_timeout: int) -> None:
         print(NOTHING_YET)
         return
     stack = Stack(ws, up_timeout)
-    began = time.time()  # what the services print from now on is this stack's output
+    current = head(ws)
+    iteration = current.name if current else None
+    began = stack_began(ws, iteration)
     before = stack.container_ids()
     changed = migrate(ws, stack)
     restart_dependents(ws, stack, changed, before)
@@ -49,7 +53,18 @@ def up(ws: Workspace, up_timeout: int) -> None:
     checkpoint.reach("up")
     failed = {f.service: f.reason for f in result.failed}
     started = datetime.now(UTC).isoformat()
-    upstamp.save(ws, upstamp.UpStamp(began=began, started=started, services=stack.container_ids(), failed=failed))
+    services = stack.container_ids()
+    upstamp.save(ws, upstamp.UpStamp(started, services, failed, began=began, iteration=iteration))
+
+
+def stack_began(ws: Workspace, iteration: str | None) -> float:
+    """When the stack of this iteration came up: now, unless the last `up` brought up this same iteration (then
+    its beginning is kept). A `doit` whose `up` changed nothing must not hide what a service still running
+    printed when it started; a container that did start again is judged from then on (log_window)."""
+    last = upstamp.load(ws)
+    if last is not None and last.began is not None and iteration is not None and last.iteration == iteration:
+        return last.began
+    return time.time()  # what the services print from now on is this stack's output
 
 
 def up_began(ws: Workspace) -> float | None:
@@ -65,8 +80,9 @@ class LogWindow:
 
 
 def log_window(stack: Stack, service: str) -> LogWindow:
-    """What a service printed since the stack under test came up (`up` began: a container that `up` did not
-    recreate keeps its output from before a fix), or since the container last started, whichever is later."""
+    """What a service printed since the stack of the current iteration came up (the first `up` of that iteration
+    began: a container that `up` did not recreate keeps its output from before a fix), or since the container
+    last started, whichever is later."""
     began = up_began(stack.ws)
     state = stack.states().get(service)
     started = state.started_at if state else None

@@ -1,5 +1,5 @@
 """The stamp `up` leaves, .genlib/up.json: when it began and ended, each service's container, the services that
-failed.
+failed, and the iteration it brought up.
 
     path(ws)            where it is (doit's target of `up`; `down` removes it)
     save(ws, stamp)     written by stack_actions.up
@@ -28,18 +28,21 @@ class UpStamp:
     started: str  # ISO 8601: each up is a new stack to test (tasks.graph._same_stack hashes the file)
     services: dict[str, str]  # service -> container id
     failed: dict[str, str]  # service -> why it did not come up
-    began: float | None = None  # seconds since the epoch when up began (a logs scenario's window); older: none
+    began: float | None = None  # epoch seconds: the first up of `iteration` began (a logs window); older: none
+    iteration: str | None = None  # the iteration HEAD named: a later up of the same one keeps `began`
 
     @classmethod
     def parse(cls, data: dict[str, object]) -> UpStamp | None:
         """The stamp in `data`; None when a field is missing, unknown or of the wrong type."""
-        started, began = data.get("started"), data.get("began")
+        started, began, iteration = data.get("started"), data.get("began"), data.get("iteration")
         services, failed = _text_map(data.get("services")), _text_map(data.get("failed"))
         if set(data) - {f.name for f in fields(cls)} or not isinstance(started, str) or services is None:
             return None
         if failed is None or (began is not None and (isinstance(began, bool) or not isinstance(began, int | float))):
             return None
-        return cls(started, services, failed, None if began is None else float(began))
+        if iteration is not None and not isinstance(iteration, str):
+            return None
+        return cls(started, services, failed, None if began is None else float(began), iteration)
 
 
 def _text_map(value: object) -> dict[str, str] | None:
