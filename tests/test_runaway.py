@@ -23,6 +23,7 @@ from genlib.model.ask import Expect, ask_for
 from genlib.model.meter import token_meter
 from genlib.model.ollama import OllamaLLM
 from genlib.model.openai import OpenAILLM
+from genlib.model.stepgen import read_fenced
 from genlib.model.watch import Budget
 
 MESSAGES = [{"role": "user", "content": "plan a notes app"}]
@@ -89,6 +90,18 @@ def test_a_looping_answer_is_stopped_at_once_said_and_asked_again(served: Served
     assert first["seed"] == 5 and second["seed"] == 6  # another seed
     assert first["temperature"] == 0.2 and second["temperature"] == 0.7  # warmer
     assert served.chats()[1]["messages"] == MESSAGES  # asked as it was: the loop is not fed back
+
+
+def test_a_file_whole_before_its_loop_is_taken_without_asking_again(served: Served, tmp_path: Path) -> None:
+    # the real 0.5B's index.html: the whole page in its block, then the block again until the guard stopped it
+    page = "".join(f'<li id="note-{n}">note {n}</li>\n' for n in range(8))
+    served.server.enqueue(f"```html\n{page}```\n" + f"\n```html\n{page}```\n" * 60)
+    expect = Expect(read_fenced, None, "again", whole_before_a_loop=True)  # as a gen in steps asks for a file
+    accepted = ask(served.make(), tmp_path, expect)
+    assert accepted.answer == page and len(served.chats()) == 1  # one request: nothing asked again
+    assert accepted.replies[0].stopped.startswith("stopped a looping answer after ")
+    served.server.enqueue(f"```html\n{page}```\n" * 60, GOOD)
+    assert ask(served.make(), tmp_path).answer == GOOD  # an answer that opts out is asked again as before
 
 
 def test_the_retry_samples_against_repetition_in_each_servers_form(served: Served, tmp_path: Path) -> None:

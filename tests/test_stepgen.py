@@ -68,6 +68,10 @@ def test_read_fenced_ignores_a_stray_fence_and_the_same_block_again() -> None:
     assert read_fenced("```\n```\n") == ""  # an empty file is still one
     with pytest.raises(OutputError, match="never closes"):
         read_fenced(f"```\n```\n```\n{page}")
+    # what the guard stopped (the 0.5B's index.html): the page, then the page again, cut mid-line
+    assert read_fenced(f'```\n{page}```\n\n```\n<ul id="it') == page
+    with pytest.raises(OutputError, match="more than one fenced block"):
+        read_fenced(f"```\n{page}```\n```\nconst axios = require('axios');\n")  # another file begun: refused
 
 
 @pytest.mark.parametrize(

@@ -76,15 +76,18 @@ Resume = Callable[[LLM, list[Message], Reply, Progress | None], Reply]  # a cut 
 @dataclass(frozen=True)
 class Expect(Generic[T]):
     """What an answer must be: `parse` reads it or raises OutputError; `schema` None asks for plain text;
-    `again` follows the rejection reason when it goes back to the model; `resume`, when set, makes an answer
-    cut at the token limit whole (genlib.model.continued), before it counts as a failed attempt; `budget`, when
-    set, is the request's room and wall clock (genlib.model.watch)."""
+        `again` follows the rejection reason when it goes back to the model; `resume`, when set, makes an answer
+        cut at the token limit whole (genlib.model.continued), before it counts as a failed attempt; `budget`, when
+        set, is the request's room and wall clock (genlib.model.watch); `whole_before_a_loop`: an answer stopped for
+    looping is first parsed as it stands (a file's fenced block is whole before the model sends it again; a JSON
+    answer cut by the stop never parses anyway)."""
 
     parse: Callable[[str], T]
     schema: dict[str, Any] | None
     again: str
     resume: Resume | None = None
     budget: Budget | None = None
+    whole_before_a_loop: bool = False
 
 
 def sum_stats(parts: Iterable[Stats]) -> Stats:
@@ -179,6 +182,10 @@ def ask_for(
             reply = expect.resume(llm, conversation, reply, on_progress)  # made whole, or still cut
         room = more_room(reply) if reply.cut else room
         replies.append(reply)
+        whole = _parsed_before_the_stop(expect, reply.text) if reply.stopped else None
+        if whole is not None:
+            attempts.append(Attempt(raw=reply.text, thinking=reply.thinking))  # it looped only after a whole answer
+            return Accepted(whole, reply.text, attempts, replies)
         if reply.stopped:
             stops += 1
             attempts.append(Attempt(raw=reply.text, error=reply.stopped, thinking=reply.thinking))
@@ -204,6 +211,17 @@ def ask_for(
         f"({one_line(attempts[-1].error or '', 200)}); "
         f"raw answers kept in {path}; run again or pass another model="
     )
+
+
+def _parsed_before_the_stop(expect: Expect[T], text: str) -> T | None:
+    """What a stopped answer said before it went round, when that is already whole and valid (a file's block,
+    then the same block again and again until the guard stopped it); None otherwise."""
+    if not expect.whole_before_a_loop:
+        return None
+    try:
+        return expect.parse(text)
+    except OutputError:
+        return None
 
 
 def more_room(reply: Reply) -> int:
