@@ -10,7 +10,6 @@ check reads it without importing this module (tasks._stack_still_up: it must be 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -58,19 +57,15 @@ def up(ws: Workspace, up_timeout: int) -> None:
 
 
 def stack_began(ws: Workspace, iteration: str | None) -> float:
-    """When the stack of this iteration came up: now, unless the last `up` brought up this same iteration (then
-    its beginning is kept). A `doit` whose `up` changed nothing must not hide what a service still running
-    printed when it started; a container that did start again is judged from then on (log_window)."""
-    last = upstamp.load(ws)
-    if last is not None and last.began is not None and iteration is not None and last.iteration == iteration:
-        return last.began
-    return time.time()  # what the services print from now on is this stack's output
+    """When the stack of this iteration came up (upstamp.began_for): a `doit` whose `up` changed nothing, or
+    that finishes an `up` killed half way, must not hide what a service still running printed when it started;
+    a container that did start again is judged from then on (log_window)."""
+    return upstamp.began_for(ws, iteration)
 
 
 def up_began(ws: Workspace) -> float | None:
-    """When the last `up` began (seconds since the epoch); None without a stamp (or one from an older genlib)."""
-    stamp = upstamp.load(ws)
-    return stamp.began if stamp else None
+    """When the stack under test began to come up (seconds since the epoch); None before any `up`."""
+    return upstamp.began(ws)
 
 
 @dataclass(frozen=True)
@@ -142,6 +137,7 @@ def migrate(ws: Workspace, stack: Stack) -> set[str]:
 
 def down(ws: Workspace, volumes: bool = False) -> None:
     upstamp.path(ws).unlink(missing_ok=True)  # first: even a half-failed down must make the next `doit` bring it up
+    upstamp.forget_began(ws)  # the stack that comes up next is a new one
     stack = Stack(ws)
     doomed = stack.volumes() if volumes else []
     if doomed:

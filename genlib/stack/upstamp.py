@@ -4,6 +4,7 @@ failed, and the iteration it brought up.
     path(ws)            where it is (doit's target of `up`; `down` removes it)
     save(ws, stamp)     written by stack_actions.up
     load(ws) -> UpStamp | None   read by up's up-to-date check (tasks.graph): None when missing or damaged
+    began_for(ws, iteration)     when the stack of `iteration` began to come up (.genlib/up-began.json)
 
 Cheap to import (no Docker SDK): a no-op `doit` reads it.
 """
@@ -11,6 +12,7 @@ Cheap to import (no Docker SDK): a no-op `doit` reads it.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from genlib.fsutil import atomic_write_text, read_json_object
 from genlib.workspace import Workspace
 
 NAME = "up.json"
+BEGAN = "up-began.json"  # written before compose runs: an `up` killed half way still marks it
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,39 @@ def load(ws: Workspace) -> UpStamp | None:
     except WorkspaceError:
         return None
     return None if data is None else UpStamp.parse(data)
+
+
+def began_for(ws: Workspace, iteration: str | None) -> float:
+    """When the stack of `iteration` began to come up: kept from its first `up`, even one killed before its stamp
+    was written (the next `doit` finishes that stack; what its services printed then is this stack's output);
+    now, for another iteration."""
+    kept = _began_record(ws)
+    if kept is not None and iteration is not None and kept[0] == iteration:
+        return kept[1]
+    now = time.time()
+    atomic_write_text(ws.state_dir / BEGAN, json.dumps({"iteration": iteration, "began": now}) + "\n")
+    return now
+
+
+def forget_began(ws: Workspace) -> None:
+    (ws.state_dir / BEGAN).unlink(missing_ok=True)
+
+
+def began(ws: Workspace) -> float | None:
+    """When the stack under test began to come up; None before any `up` recorded it."""
+    kept = _began_record(ws)
+    if kept is not None:
+        return kept[1]
+    stamp = load(ws)  # a stamp of the genlib before up-began.json
+    return stamp.began if stamp else None
+
+
+def _began_record(ws: Workspace) -> tuple[str | None, float] | None:
+    try:
+        data = read_json_object(ws.state_dir / BEGAN, "")
+    except WorkspaceError:
+        return None
+    when, iteration = (data.get("began"), data.get("iteration")) if data else (None, None)
+    if isinstance(when, bool) or not isinstance(when, int | float) or not isinstance(iteration, str | None):
+        return None
+    return iteration, float(when)
