@@ -13,6 +13,7 @@ or Ctrl-C at any earlier step leaves the workspace as it was.
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections import Counter
@@ -21,7 +22,6 @@ from typing import TextIO, get_args
 
 from genlib.answer import rules
 from genlib.answer.file_rules import SyntaxCheck
-from genlib.answer.syntax import Syntax
 from genlib.app.iterations import Iteration, set_head, slugify, write_iteration
 from genlib.app.registry import STATIC_PORT
 from genlib.config import Settings
@@ -29,10 +29,9 @@ from genlib.documents.llm_output import FORMAT, Answer, LLMOutput, Runtime, answ
 from genlib.documents.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.errors import ConfigError, ModelMissing
 from genlib.model import genprompt, profile, stepgen
-from genlib.model.ask import Accepted, Check, ask
+from genlib.model.ask import Accepted, Check, ask_whole
 from genlib.model.base import LLM, Message
 from genlib.model.connect import connect
-from genlib.model.meter import token_meter
 from genlib.stack import compose, migrations
 from genlib.tasks import doit_run
 from genlib.workspace import LAYERS, Workspace
@@ -110,20 +109,8 @@ def ensure_model(llm: LLM, pull: bool, out: TextIO) -> None:
 def ask_model(
     ws: Workspace, llm: LLM, messages: list[Message], settings: Settings, current: rules.Baseline, out: TextIO
 ) -> Accepted[Answer]:
-    on_progress, finish = token_meter(out, f"{llm.model}")
-    try:
-        with Syntax() as syntax:  # each file's rules, as in steps (genlib.answer.file_rules)
-            return ask(
-                llm,
-                messages,
-                check=answer_rules(ws, settings, current, syntax),
-                retries=settings.retries,
-                rejected_dir=ws.state_dir / "rejected",
-                on_progress=on_progress,
-                limits=rules.Limits.of(settings),
-            )
-    finally:
-        finish()
+    check_with = functools.partial(answer_rules, ws, settings, current)
+    return ask_whole(llm, messages, settings, check_with, ws.state_dir / "rejected", out)
 
 
 def whole_answer(

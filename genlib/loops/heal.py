@@ -12,6 +12,7 @@ round's iteration stays, and HEAD points at the last one written.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,6 @@ from typing import TextIO
 
 from genlib.answer import patch, rules
 from genlib.answer.file_rules import SyntaxCheck
-from genlib.answer.syntax import Syntax
 from genlib.app import registry
 from genlib.app.dataservices import known_secrets
 from genlib.app.iterations import PATCH_SLUG, Iteration, head, set_head, write_iteration
@@ -33,10 +33,9 @@ from genlib.documents.results import RunReport
 from genlib.documents.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.errors import AnswerInvalid, LLMError, WorkspaceError
 from genlib.model import healprompt, healsmall, profile, stepgen
-from genlib.model.ask import Accepted, Check, ask
+from genlib.model.ask import Accepted, Check, ask_whole
 from genlib.model.base import LLM, Message
 from genlib.model.connect import connect
-from genlib.model.meter import token_meter
 from genlib.stack import compose, migrations
 from genlib.tasks import doit_run
 from genlib.workspace import Workspace
@@ -177,20 +176,8 @@ def ask_for_patch(
     if settings.steps:  # a small JSON header, then each changed file as plain text (docs/steps.md)
         run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
         return stepgen.patch(run, messages)
-    on_progress, finish = token_meter(out, llm.model)
-    try:
-        with Syntax() as syntax:  # each file's rules, as in steps (genlib.answer.file_rules)
-            return ask(
-                llm,
-                messages,
-                check=patch_rules(ws, current, settings, syntax),
-                retries=settings.retries,
-                rejected_dir=ws.state_dir / "rejected",
-                on_progress=on_progress,
-                limits=rules.Limits.of(settings),
-            )
-    finally:
-        finish()
+    check_with = functools.partial(patch_rules, ws, current, settings)
+    return ask_whole(llm, messages, settings, check_with, ws.state_dir / "rejected", out)
 
 
 def record(

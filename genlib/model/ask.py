@@ -11,16 +11,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from genlib.answer.bounds import bounded
 from genlib.answer.rules import Limits
+from genlib.answer.syntax import Syntax
+from genlib.config import Settings
 from genlib.documents.llm_output import Answer, Attempt, Request, Stats, Step, answer_schema
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text, sha256_bytes
 from genlib.model.base import LLM, Message, Progress, Reply
+from genlib.model.meter import token_meter
 from genlib.model.watch import Budget
 from genlib.strict import describe_validation_error
 from genlib.text import one_line
@@ -236,3 +239,29 @@ def save_rejected(folder: Path, llm: LLM, attempts: list[Attempt]) -> Path:
     # ASCII escapes: a raw answer or a reason may quote a lone surrogate, which UTF-8 cannot write
     atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=True) + "\n")
     return path
+
+
+def ask_whole(
+    llm: LLM,
+    messages: list[Message],
+    settings: Settings,
+    check_with: Callable[[Syntax], Check],
+    rejected_dir: Path,
+    out: TextIO,
+) -> Accepted[Answer]:
+    """The whole answer in one JSON (`steps = false`), for gen and heal alike: each file checked by the rules a
+    file gets in steps (genlib.answer.file_rules), a meter while it streams."""
+    on_progress, finish = token_meter(out, llm.model)
+    try:
+        with Syntax() as syntax:
+            return ask(
+                llm,
+                messages,
+                check=check_with(syntax),
+                retries=settings.retries,
+                rejected_dir=rejected_dir,
+                on_progress=on_progress,
+                limits=Limits.of(settings),
+            )
+    finally:
+        finish()
