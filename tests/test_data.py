@@ -20,7 +20,6 @@ from ollama_server import ScriptedOllama
 
 from genlib.app.dataservices import known_secrets
 from genlib.app.iterations import head, write_iteration
-from genlib.commands.cli import init_workspace
 from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.documents.llm_output import FORMAT, Answer, FileSpec, LLMOutput, dump_output
 from genlib.documents.scenarios import TestFile, load_tests, merge_model_scenarios, parse_scenarios, save_tests
@@ -260,14 +259,15 @@ BUSY = (
 
 
 def test_two_workspaces_of_the_same_app_come_up_side_by_side_under_load(ledger: Workspace, tmp_path: Path) -> None:
-    """Issue 24, item 7: two workspaces of one app, each `doit` right after its gen, on a loaded machine."""
-    twin = Workspace(init_workspace(tmp_path / "twin" / ledger.root.name))  # the same folder name, too
-    add_iteration(twin, "iter_001_ledger", LEDGER)
-    twin.tests_path.write_bytes(ledger.tests_path.read_bytes())
+    """Issue 24, item 7: two workspaces of one app, each `doit` right after its gen, on a loaded machine. The second
+    is a `cp -r` of the first, as a person tries the same app twice: it carries the first one's .genlib/ (its
+    ports, up stamp, images, doit's database), and kept the first one's host ports: its `up` always failed."""
+    built = [run_doit(ledger, "compose")]  # what gen runs
+    subprocess.run(["cp", "-r", str(ledger.root), str(tmp_path / "twin")], check=True, timeout=60)
+    twin = Workspace(tmp_path / "twin")
     busy = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range(3)]  # more work than cores
     try:
         with ThreadPoolExecutor(2) as pool:
-            built = list(pool.map(lambda ws: run_doit(ws, "compose"), [ledger, twin]))  # what gen runs
             runs = list(pool.map(run_doit, [ledger, twin]))
     finally:
         for loop in busy:
@@ -277,3 +277,4 @@ def test_two_workspaces_of_the_same_app_come_up_side_by_side_under_load(ledger: 
     for run in [*built, *runs]:
         assert run.returncode == 0, run.output
         assert "has no container" not in run.output
+    assert not set(ports.load(ledger).values()) & set(ports.load(twin).values())

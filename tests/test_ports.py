@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +43,23 @@ def test_chosen_ports_are_kept_even_once_they_are_busy(workspace: Workspace) -> 
     assert again["digest-workers"] not in first.values()
     assert ports.load(workspace) == again
     assert "picked for this workspace" in ports.origin(workspace)
+
+
+def test_a_copied_workspace_picks_its_own_ports(workspace: Workspace, tmp_path: Path) -> None:
+    """`cp -r` of a workspace carries .genlib/ports.json: the copy is another project, and its stack published the
+    same ports as the original's, so one of the two could never come up (issue 24, item 7)."""
+    first = ports.assign(workspace, NAMES, port_base=0)
+    copy = Workspace(Path(shutil.copytree(workspace.root, tmp_path / "copy" / workspace.root.name)))
+    theirs = ports.assign(copy, NAMES, port_base=0)
+    assert not set(first.values()) & set(theirs.values())
+    assert ports.assign(copy, NAMES, port_base=0) == theirs  # and the copy keeps its own from then on
+
+
+def test_a_ports_file_of_an_older_genlib_is_kept(workspace: Workspace) -> None:
+    workspace.state_dir.mkdir(exist_ok=True)
+    older = {"port_base": 0, "services": {"notes-api": 20123, "web-frontend": 20124}}  # no project yet
+    (workspace.state_dir / ports.PORTS_FILE).write_text(json.dumps(older))
+    assert ports.assign(workspace, NAMES, port_base=0) == older["services"]
 
 
 def test_a_taken_port_is_never_chosen(workspace: Workspace) -> None:

@@ -6,7 +6,9 @@ same in every clone) has none. The compose task chooses them and keeps them in
 
     port_base = 0 (default)  each workspace picks its own: a port from a hash of the
                              workspace's project and the service, the next free one if
-                             that is taken; kept once chosen (stable across runs)
+                             that is taken; kept once chosen (stable across runs), for
+                             this workspace only: a copy (`cp -r`) or a moved folder is
+                             another project, whose stack must not publish the same ports
     port_base = N            port N + a hash of the service name, as a person set it
 """
 
@@ -47,15 +49,17 @@ def assign(ws: Workspace, services: Iterable[str], port_base: int) -> dict[str, 
     if port_base:
         chosen = hashed(wanted, port_base)
     else:
-        kept_base, kept = _read(ws)
-        chosen = _automatic(ws, wanted, kept if kept_base == 0 else {})
+        kept_base, kept, project = _read(ws)
+        mine = project in (None, ws.project_name)  # a file of older genlibs names no project: kept too
+        chosen = _automatic(ws, wanted, kept if kept_base == 0 and mine else {})
     record(ws, chosen, port_base)
     return chosen
 
 
 def record(ws: Workspace, chosen: dict[str, int], port_base: int = 0) -> None:
     """Write .genlib/ports.json (only when it changes, so doit's checksum stays put)."""
-    text = json.dumps({"port_base": port_base, "services": chosen}, indent=2, sort_keys=True) + "\n"
+    data = {"port_base": port_base, "project": ws.project_name, "services": chosen}
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     target = ws.state_dir / PORTS_FILE
     write_if_changed(target, text)
 
@@ -110,16 +114,17 @@ def is_free(port: int) -> bool:
     return True
 
 
-def _read(ws: Workspace) -> tuple[int, dict[str, int]]:
-    """(port_base they were chosen with, service -> port); a damaged file is chosen again."""
+def _read(ws: Workspace) -> tuple[int, dict[str, int], str | None]:
+    """(port_base they were chosen with, service -> port, the project they were chosen for); a damaged file is
+    chosen again."""
     try:
         data = read_json_object(ws.state_dir / PORTS_FILE, fix="it is rebuilt by `doit compose`")
     except WorkspaceError:
-        return -1, {}
+        return -1, {}, None
     if data is None:
-        return -1, {}
-    services = data.get("services")
-    base = data.get("port_base")
+        return -1, {}, None
+    services, base, project = data.get("services"), data.get("port_base"), data.get("project")
     if not isinstance(services, dict) or not isinstance(base, int):
-        return -1, {}
-    return base, {str(k): v for k, v in services.items() if isinstance(v, int) and 0 < v < 65536}
+        return -1, {}, None
+    kept = {str(k): v for k, v in services.items() if isinstance(v, int) and 0 < v < 65536}
+    return base, kept, project if isinstance(project, str) else None
