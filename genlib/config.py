@@ -31,6 +31,7 @@ ONLINE_IMAGES = {
     "redis": "redis:7-bookworm",
 }
 OFFLINE_IMAGE = "genlib/base:bookworm"
+DEPS_REPOSITORY = "genlib/deps"  # genlib.stack.images tags each dependency set's image genlib/deps:<runtime>-<hash>
 # Built on OFFLINE_IMAGE by `genlib base-image` from Debian's packages (genlib/stack/dataimages/).
 OFFLINE_DATA_IMAGES = {"postgres": "genlib/postgres:bookworm", "redis": "genlib/redis:bookworm"}
 

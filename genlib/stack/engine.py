@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from genlib import bounded, process
 from genlib.app import dataservices
+from genlib.config import DEPS_REPOSITORY
 from genlib.errors import CommandFailed, ComposeFailed, DockerError, DockerUnavailable, ImageMissing
 from genlib.logscan import TAIL_LINES, split_timestamp
 from genlib.stack import health
@@ -37,8 +39,10 @@ from genlib.workspace import Workspace
 
 DAEMON_HINT = "is the Docker daemon running? start dockerd or set DOCKER_HOST"
 IMAGE_HINT = "build the offline ones and make them this machine's images: `genlib base-image --use`"
+SLOW_HINT = "the machine is too busy or dockerd hangs; run it again when the load is lower, or restart dockerd"
 BUILT_LABEL = "genlib.built"  # on every image genlib builds or imports, build stages too: the tag it was made for
 _PROJECT_LABEL = "com.docker.compose.project"
+_SERVICE_CONTAINERS = "com.docker.compose.oneoff=False"  # not `docker compose run`'s one-off containers
 
 
 # -- the engine (Docker SDK) ---------------------------------------------------------------------
@@ -53,7 +57,9 @@ def docker_errors(action: str) -> Iterator[None]:
 
     try:
         yield
-    except requests.exceptions.ConnectionError as exc:
+    except (requests.exceptions.Timeout, requests.exceptions.ConnectionError) as exc:
+        if _too_late(exc):  # it escaped as a traceback, or blamed a daemon that was there but slow
+            raise DockerUnavailable(f"Docker did not answer in time to {action}: {SLOW_HINT}") from exc
         raise DockerUnavailable(f"cannot reach Docker to {action}: {DAEMON_HINT}") from exc
     except docker.errors.ImageNotFound as exc:
         raise ImageMissing(f"cannot {action}: {_explain(exc)}; {IMAGE_HINT}") from exc
@@ -62,6 +68,16 @@ def docker_errors(action: str) -> Iterator[None]:
     except docker.errors.DockerException as exc:
         # from_env() raises a bare DockerException when no daemon answers the version probe.
         raise DockerUnavailable(f"cannot reach Docker to {action}: {DAEMON_HINT}") from exc
+
+
+def _too_late(exc: Exception) -> bool:
+    """The client's timeout ran out: waiting for the answer (Timeout), or within its body (requests calls that a
+    ConnectionError around urllib3's ReadTimeoutError)."""
+    import requests
+    import urllib3
+
+    late = urllib3.exceptions.ReadTimeoutError
+    return isinstance(exc, requests.exceptions.Timeout) or any(isinstance(arg, late) for arg in exc.args)
 
 
 def _explain(exc: Exception) -> str:
@@ -201,8 +217,10 @@ class Stack:
 
     def states(self) -> dict[str, ServiceState]:
         """Per service of this project: container id, state, health, exit code, restart count."""
+        labels = [f"{_PROJECT_LABEL}={self.ws.project_name}", _SERVICE_CONTAINERS]
         with docker_errors("list the stack's containers"):
-            found = self._sdk().containers.list(all=True, filters={"label": f"{_PROJECT_LABEL}={self.ws.project_name}"})
+            # ignore_removed: a container removed between the list and its inspect (a recreate) is not an error
+            found = self._sdk().containers.list(all=True, filters={"label": labels}, ignore_removed=True)
             return {st.service: st for st in sorted(map(health.state_of, found), key=lambda s: s.service)}
 
     def logs(self, service: str, tail: int = TAIL_LINES) -> str:
@@ -283,6 +301,7 @@ class Stack:
         code, output = self._compose(args, on_line=on_line, timeout=wait_s + 120)
         if code != 0:
             self._raise_tool_fault(output)
+            self._raise_unmade(output, only)
         after, verdicts, timed_out = health.settle(self, time.monotonic() + (wait_s if code == 0 else 5), on_line, only)
         result = health.classify(before, {name: st.container_id for name, st in after.items()})
         error = last_line(output) if code != 0 else ""
@@ -375,7 +394,9 @@ class Stack:
                 [*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line, input_bytes=input_bytes
             )
         except CommandFailed as exc:
-            raise ComposeFailed(f"docker compose {args[0]}: {exc}") from exc
+            slow = isinstance(exc.__cause__, subprocess.TimeoutExpired)  # killed by genlib, not failed
+            hint = "; the machine may be too busy: run `doit` again, or raise up_timeout" if slow else ""
+            raise ComposeFailed(f"docker compose {args[0]}: {exc}{hint}") from exc
 
     def _raise_tool_fault(self, output: str) -> None:
         """Raise when compose failed for a reason that is not the app's: config, port, image."""
@@ -388,8 +409,22 @@ class Stack:
             )
         missing = [image for image in compose_images(self.ws.compose_path) if not image_exists(image)]
         if missing:
-            raise ImageMissing(f"image {missing[0]} is not here and cannot be pulled; {IMAGE_HINT}")
+            raise ImageMissing(f"image {missing[0]} is not here and cannot be pulled; {_image_hint(missing[0])}")
         check_compose_file(self.ws, self.ws.compose_path)
+
+    def _raise_unmade(self, output: str, only: list[str] | None) -> None:
+        """Raise when compose failed before it made a service's container: nothing the app does causes that
+        (a network Docker cannot create, a name another container holds), so it is not a failure to heal."""
+        states = self.states()
+        unmade = [name for name in only or compose_services(self.ws.compose_path) if name not in states]
+        if unmade:
+            raise ComposeFailed(health.unmade(unmade, last_line(output)))
+
+
+def _image_hint(image: str) -> str:
+    if image.startswith(DEPS_REPOSITORY + ":"):  # removed since the images task looked (`doit prune` elsewhere)
+        return "run `doit` again: its images task builds it"
+    return IMAGE_HINT
 
 
 def split_lines(chunks: Iterator[bytes]) -> Iterator[str]:

@@ -25,6 +25,7 @@ _DOCKER_DNS = "0B00007F"  # 127.0.0.11 as /proc/net/tcp writes it
 _HEALTH_URL = re.compile(r"http://(?:127\.0\.0\.1|HOST):(\d+)(/[^'\s]*)?")
 _PORT_IN_USE = re.compile(r"(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)(?: failed: port is already allocated|: bind: address)")
 _SERVICE_LABEL = "com.docker.compose.service"
+_NO_POOL = "could not find an available, non-overlapping IPv4 address pool"  # dockerd, on creating a network
 
 
 class Inspected(Protocol):
@@ -213,12 +214,12 @@ def failures(
     compose_error: str = "",
 ) -> list[ServiceFailure]:
     """Each service that is not ok, and why. `compose_error`: Compose's own line when `up` failed, given to
-    the services it left without a started container ('has no container' alone sent people round in circles)."""
+    the services it left without a started container ('is created' alone sent people round in circles)."""
     failed = []
     for name in only or compose_services(stack.ws.compose_path):
         state = states.get(name)
         if state is None:
-            failed.append(ServiceFailure(name, _because("has no container", compose_error), ""))
+            failed.append(ServiceFailure(name, "has no container", ""))  # Stack.up raised if compose failed
         elif not state.ok:
             reason = (verdicts or {}).get(name) or state.problem()
             if timed_out and state.health == "starting" and not (verdicts or {}).get(name):
@@ -305,6 +306,20 @@ def port_in_use(output: str) -> int | None:
     """The host port Docker could not bind, from either of its messages (another container, another program)."""
     found = _PORT_IN_USE.search(output)
     return int(found.group(1)) if found else None
+
+
+def unmade(services: list[str], compose_error: str) -> str:
+    """One line for a `compose up` that failed before it made these services' containers: what happened, what
+    to do. Docker's address pools come first: the default ones hold ~31 networks, and each stack takes two."""
+    said = compose_error[:300].rstrip(".")
+    if _NO_POOL in compose_error:
+        todo = (
+            "Docker has no address range left for the stack's networks (each stack uses 2): `doit down` the "
+            "stacks you do not need, `docker network prune`, or give dockerd more default-address-pools"
+        )
+    else:
+        todo = "not the app's fault: fix that"
+    return f"docker compose up made no container for {', '.join(services)}: {said}; {todo}, then run `doit` again"
 
 
 def classify(before: dict[str, str], after: dict[str, str]) -> UpResult:

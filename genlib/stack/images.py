@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from genlib import logscan
 from genlib.answer import depfiles
-from genlib.config import Settings
+from genlib.config import DEPS_REPOSITORY, Settings
 from genlib.defaults import defaults_dir
 from genlib.errors import OutputError, WorkspaceError
 from genlib.fsutil import read_json_object, write_if_changed
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from genlib.app.registry import Registry
 
 FORMAT = "genlib.images/1"
-REPOSITORY = "genlib/deps"
+REPOSITORY = DEPS_REPOSITORY
 TEMPLATE = "Dockerfile.j2"
 CA_FILE = "genlib-ca.crt"
 LABEL = "genlib.deps"
