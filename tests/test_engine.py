@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -308,6 +309,8 @@ def test_logs_exec_and_status(notes: Workspace) -> None:
     assert stack.exec("notes-api", ["node", "-e", "console.log(6 * 7)"]) == (0, "42\n")
     assert stack.exec("digest-workers", ["python3", "-c", "import sys; sys.exit(3)"])[0] == 3
     assert stack.exec("notes-api", ["sleep", "5"], timeout=1) == (124, "timed out after 1s")
+    with pytest.raises(ComposeFailed, match=r"timed out after 1s; the machine may be too busy: run it again$"):
+        stack.exec_input("notes-api", ["sleep", "5"], b"", timeout=1)  # compose exec, stopped at its deadline
     # libraries cache under ~ (npm, pip, matplotlib, ...): the user has a home it can write, the only writable dir
     cache = "import pathlib; p = pathlib.Path.home() / '.cache' / 'lib'; p.mkdir(parents=True); print(p)"
     assert stack.exec("digest-workers", ["python3", "-c", cache]) == (0, "/tmp/.cache/lib\n")
@@ -470,7 +473,8 @@ def test_no_address_pool_left_says_what_to_do() -> None:
 @pytest.mark.docker
 def test_a_one_off_container_is_not_the_service_s(notes: Workspace) -> None:
     """`docker compose run` makes a one-off container with the service's labels: an exited one made before `up`
-    was taken for the service, which then 'exited with code 0' (issue 24, item 7)."""
+    was taken for the service, which then 'exited with code 0'. And a container removed while the stack's
+    containers are listed (a recreate) is not an error (issue 24, item 7)."""
     cli = compose_file.compose_cli()
     assert cli is not None
     one_off = [*cli, "-p", notes.project_name, *compose_file.compose_args(notes, notes.compose_path)]
@@ -480,6 +484,25 @@ def test_a_one_off_container_is_not_the_service_s(notes: Workspace) -> None:
     result = stack.up(only=["notes-api"])  # `only`: no --remove-orphans, which would remove the one-off
     assert result.ok, result.failed
     assert stack.states()["notes-api"].state == "running"
+
+    errors: list[str] = []
+    done = threading.Event()
+
+    def look() -> None:  # as a person's `doit status` would while something recreates the stack
+        while not done.is_set():
+            try:
+                stack.states()
+            except DockerError as exc:  # 'No such container': gone between the list and its inspect
+                errors.append(str(exc))
+
+    looking = threading.Thread(target=look)
+    looking.start()
+    try:
+        stack.force_recreate()
+    finally:
+        done.set()
+        looking.join()
+    assert errors == []
 
 
 @pytest.mark.docker

@@ -394,9 +394,7 @@ class Stack:
                 [*base, *args], cwd=self.ws.root, timeout=timeout, check=False, on_line=on_line, input_bytes=input_bytes
             )
         except CommandFailed as exc:
-            slow = isinstance(exc.__cause__, subprocess.TimeoutExpired)  # killed by genlib, not failed
-            hint = "; the machine may be too busy: run `doit` again, or raise up_timeout" if slow else ""
-            raise ComposeFailed(f"docker compose {args[0]}: {exc}{hint}") from exc
+            raise ComposeFailed(f"docker compose {args[0]}: {exc}{_timeout_hint(exc, args[0])}") from exc
 
     def _raise_tool_fault(self, output: str) -> None:
         """Raise when compose failed for a reason that is not the app's: config, port, image."""
@@ -419,6 +417,13 @@ class Stack:
         unmade = [name for name in only or compose_services(self.ws.compose_path) if name not in states]
         if unmade:
             raise ComposeFailed(health.unmade(unmade, last_line(output)))
+
+
+def _timeout_hint(exc: CommandFailed, command: str) -> str:
+    """What to do when genlib stopped compose at its deadline ('' for other failures)."""
+    if not isinstance(exc.__cause__, subprocess.TimeoutExpired):
+        return ""
+    return "; the machine may be too busy: run it again" + (", or raise up_timeout" if command == "up" else "")
 
 
 def _image_hint(image: str) -> str:
