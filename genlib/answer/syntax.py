@@ -11,7 +11,6 @@ check is a courtesy, the tests decide.
 
 from __future__ import annotations
 
-import ast
 import json
 import shutil
 import subprocess
@@ -98,10 +97,12 @@ class Syntax:
 
 
 def _python(path: str, content: str) -> None:
+    """Compiled, not only parsed: `await` outside an async function, `return` outside a function, a duplicate
+    argument parse fine and fail only when Python compiles the module, i.e. when the container starts."""
     try:
         with warnings.catch_warnings():  # an invalid escape is a warning, not a reason to refuse the file
             warnings.simplefilter("ignore")
-            ast.parse(content, filename=path)
+            compile(content, path, "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise OutputError(f"{path} line {exc.lineno}: python syntax error: {exc.msg}") from exc
 
