@@ -7,16 +7,17 @@ or alone, as it arrives in steps. genlib.answer.rules applies them in both modes
                 (`python3 main.py`, `python3 -m pkg.app`, `sh ./bin/run.sh`) or a static site's index.html.
                 Anything else may be empty (`__init__.py`, an empty stylesheet), as it may in a repository
     syntax      python, JavaScript and JSON parse (genlib.answer.syntax), when a checker is given
+    imports     a program imports no package its component installs nothing for (genlib.answer.imports)
     shortened   a patched file that lost most of its lines and says so ("... rest unchanged") is refused
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol
 
-from genlib.answer import depfiles
+from genlib.answer import depfiles, imports
 from genlib.documents.llm_output import ComponentSpec
 from genlib.errors import OutputError
 
@@ -39,9 +40,11 @@ def check_file(
     runs: Iterable[ComponentSpec] = (),
     syntax: SyntaxCheck | None = None,
     before: str | None = None,
+    app_files: Collection[str] | None = None,
 ) -> None:
     """Every rule of one file's content. `runs`: the components whose command may run it (the app's);
-    `before`: the file's content before a patch."""
+    `before`: the file's content before a patch; `app_files`: every path of the app it belongs to (for its
+    imports)."""
     check_content(path, content, max_bytes)
     depfiles.check_answer_file(path, content)
     if not content.strip():
@@ -50,6 +53,9 @@ def check_file(
             raise OutputError(f"{path} is empty, and {runner.service} runs it; write its whole content")
     if syntax is not None:
         syntax.check(path, content)
+    owner = next((c for c in runs if path.startswith(f"{c.layer}/{c.name}/")), None)
+    if owner is not None and app_files is not None:
+        imports.check(path, content, app_files, owner.runtime)
     if before is not None:
         check_not_shortened(path, before, content)
 

@@ -226,7 +226,7 @@ def check_one_file(
     migration its database ran stays as it is."""
     before = current.files.get(spec.path) if patch else None
     runs = app.components.values()
-    file_rules.check_file(spec.path, spec.content, limits.max_file_bytes, runs, syntax, before)
+    file_rules.check_file(spec.path, spec.content, limits.max_file_bytes, runs, syntax, before, app.files)
     check_migrations(Answer(files=[spec]), current)
 
 

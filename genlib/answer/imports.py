@@ -1,0 +1,107 @@
+"""A program's imports against what its component installs.
+
+    check(path, content, files)   raises OutputError for a package no dependency file of the component installs
+
+A component without a dependency file gets nothing installed: only the runtime's own modules and the component's
+own files can be imported. A Python file importing flask, or a Node file requiring express, with no
+requirements.txt / package.json beside it parses, builds and then dies at start with "No module named 'flask'"
+(what the small models wrote most often). Said on arrival, the model rewrites the file with the standard library
+instead. With a dependency file the check is left to the build: import names and package names differ
+(`yaml` is PyYAML), so genlib does not guess. Imports guarded by `try` are optional and pass.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Collection, Iterator
+
+from genlib.answer.depfiles import NODE_FILES, PYTHON_FILES
+from genlib.errors import OutputError
+
+# node's require("module").builtinModules (node 18-20), without the internal `_…` ones
+# fmt: off
+NODE_BUILTINS = frozenset({
+    "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto", "dgram",
+    "diagnostics_channel", "dns", "domain", "events", "fs", "http", "http2", "https", "inspector", "module", "net",
+    "os", "path", "perf_hooks", "process", "punycode", "querystring", "readline", "repl", "stream", "string_decoder",
+    "sys", "test", "timers", "tls", "trace_events", "tty", "url", "util", "v8", "vm", "wasi", "worker_threads",
+    "zlib",
+})
+# fmt: on
+_NODE_SUFFIXES = (".js", ".cjs", ".mjs")
+# require("x"), import … from "x", import "x", import("x"): the specifier
+_NODE_IMPORT = re.compile(
+    r"""\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)|\bimport\s*\(\s*(['"])([^'"\n]+)\3\s*\)"""
+    r"""|^\s*import\s+(?:[^'";]*?\s+from\s+)?(['"])([^'"\n]+)\5|^\s*export\s+[^'";]*?\s+from\s+(['"])([^'"\n]+)\7""",
+    re.MULTILINE,
+)
+_STDLIB_HINT = {"python": "http.server, json, urllib, sqlite3", "node": "http, fs, url"}
+
+
+def check(path: str, content: str, files: Collection[str], runtime: str) -> None:
+    """`files`: every path of the app as it will be (the plan's in steps); `runtime`: the component's."""
+    parts = path.split("/")
+    if len(parts) < 3:
+        return
+    folder = "/".join(parts[:2])
+    if runtime == "python" and path.endswith(".py"):
+        dependency_file, found = PYTHON_FILES[0], _foreign_python(content, _local_names(folder, files))
+    elif runtime == "node" and path.endswith(_NODE_SUFFIXES):
+        dependency_file, found = NODE_FILES[0], _foreign_node(content)
+    else:
+        return
+    if not found or any(f"{folder}/{name}" in files for name in (PYTHON_FILES if runtime == "python" else NODE_FILES)):
+        return
+    names = ", ".join(sorted(found)[:3])
+    raise OutputError(
+        f"{path} imports {names}, which {runtime}'s standard library does not have, and {folder} has no "
+        f"{dependency_file}, so nothing is installed for it: write it with the standard library only "
+        f"({_STDLIB_HINT[runtime]}, …)"
+    )
+
+
+def _local_names(folder: str, files: Collection[str]) -> set[str]:
+    """Module names the component's own files provide: `helpers.py`, `models/…` anywhere below its folder."""
+    names = set()
+    for path in files:
+        if path.startswith(folder + "/"):
+            for part in path[len(folder) + 1 :].split("/"):
+                names.add(part.removesuffix(".py"))
+    return names
+
+
+def _foreign_python(content: str, local: set[str]) -> set[str]:
+    try:
+        tree = ast.parse(content)
+    except SyntaxError:
+        return set()  # the syntax check says why
+    known = set(sys.stdlib_module_names) | local | {"__future__"}
+    return {name for name in _python_imports(tree) if name not in known}
+
+
+def _python_imports(node: ast.AST) -> Iterator[str]:
+    """Top-level module names of absolute imports, except those under a `try` (optional ones)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Try | ast.TryStar):
+            continue
+        if isinstance(child, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in child.names)
+        elif isinstance(child, ast.ImportFrom) and child.level == 0 and child.module:
+            yield child.module.split(".")[0]
+        else:
+            yield from _python_imports(child)
+
+
+def _foreign_node(content: str) -> set[str]:
+    found = set()
+    code = "\n".join(line for line in content.splitlines() if not line.lstrip().startswith(("//", "*", "/*")))
+    for match in _NODE_IMPORT.finditer(code):
+        spec = next(group for group in match.groups()[1::2] if group)
+        if spec.startswith((".", "/", "node:")):
+            continue
+        package = "/".join(spec.split("/")[:2]) if spec.startswith("@") else spec.split("/")[0]
+        if package not in NODE_BUILTINS:
+            found.add(package)
+    return found
