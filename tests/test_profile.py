@@ -234,6 +234,22 @@ def test_the_small_heal_prompt_shows_request_traceback_then_one_numbered_file(fa
     assert len(text) < 8000  # the big log and the 90 KB body are cut to their telling part
 
 
+def test_the_small_heal_fixes_the_persons_failure_first_with_its_own_file(failing: Any) -> None:  # noqa: F811
+    ws, report, reg = failing
+    page = report.failing[0].model_copy(
+        update={
+            "name": "notes page",
+            "service": "web-frontend",
+            "origin": "model",
+            "reason": "uncaught TypeError: x is null at http://127.0.0.1:2876/app.js:26:8 (frontend/web/app.js line 2)",
+        }
+    )
+    report = report.model_copy(update={"results": [page, *report.results]})  # the model's own failure listed first
+    prompt = healsmall.build(ws, results=report, registry=reg, rounds=[])
+    assert prompt.failing[0] == "list notes" and prompt.files_shown == ["api/notes/server.js"]
+    assert "Also failing: notes page (web-frontend:" in prompt.text
+
+
 def test_a_small_file_request_restates_the_plans_routes_last(workspace: Workspace) -> None:
     plan = _plan("python", ["api/todos/app.py"])
     plan = plan.model_copy(update={"interfaces": [Interface(kind="route", name="GET /todos", shape="200 [..]")]})

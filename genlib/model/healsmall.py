@@ -3,11 +3,12 @@
     build(ws, results=..., registry=..., rounds=...) -> HealPrompt   (templates/small/heal.md.j2)
 
 A small model given the large heal prompt (every failure, every log, many files) patched the wrong file or
-rewrote several. This one shows, in order: the failing scenario's exact request and response, the one
-traceback that matters (the last in the log of the service the evidence points at), then the file the
-evidence ranks first, whole, with line numbers (a traceback's "line 12" is found at a glance), and the names of
-the app's other files. The answer's header names the one file it changes (heal checks that: `one_file`).
-Logs and responses are untrusted: redacted and fenced as in the large prompt.
+rewrote several. This one takes the failure to fix first (a person's scenario before the model's own) and
+shows, in order: its exact request and response, the one traceback that matters (the last in the log of the
+service the evidence points at), then the file its evidence (no other failure's) ranks first, whole, with line
+numbers (a traceback's "line 12" is found at a glance), and the names of the app's other files. The answer's
+header names the one file it changes (heal checks that: `one_file`). Logs and responses are untrusted:
+redacted and fenced as in the large prompt.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def build(
     known: Sequence[str] = (),
     strategy: Strategy | None = None,
 ) -> HealPrompt:
-    failing = sorted(results.failing, key=lambda r: _KINDS.index(r.kind) if r.kind in _KINDS else len(_KINDS))
+    failing = sorted(results.failing, key=_to_fix_first)
     first = failing[0]
-    found = investigate(ws, results, registry)
+    found = investigate(ws, _focused_on(results, first.service), registry)
     comps = registry.components
     files = [c for c in found.ranked if c.path.rsplit("/", 1)[-1] not in ("genlib-env.js",)]
     top = files[0].path if files else ""
@@ -81,6 +82,19 @@ def build(
     }
     prompt = prompts.render(ws, TEMPLATE, context)
     return HealPrompt(prompt, [r.name for r in failing], [top] if text is not None else [], [])
+
+
+def _to_fix_first(result: Result) -> tuple[bool, int]:
+    """The person's own scenarios first (what was asked; a page the model added on its own waits), then the
+    kinds that show a request and its response."""
+    return result.origin != "user", _KINDS.index(result.kind) if result.kind in _KINDS else len(_KINDS)
+
+
+def _focused_on(results: RunReport, service: str) -> RunReport:
+    """The run as if only `service` failed: the file shown is one the chosen failure points at, not one another
+    failure's traceback names (the 0.5B was shown a page's script three rounds running for an API's 404)."""
+    kept = [r for r in results.results if not r.failing or r.service == service]
+    return results.model_copy(update={"results": kept})
 
 
 def _asked(ws: Workspace) -> list[str]:
