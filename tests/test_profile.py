@@ -22,6 +22,7 @@ from genlib import prompts
 from genlib.config import Settings, load_settings
 from genlib.documents.llm_output import Answer, FileSpec
 from genlib.errors import AnswerInvalid, ConfigError, OutputError
+from genlib.loops.gen import asks_for_page
 from genlib.model import healsmall, profile, starters
 from genlib.model.healsmall import numbered, one_file, unnumbered
 from genlib.model.ollama import OllamaLLM
@@ -113,6 +114,32 @@ def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
     assert "process.env.PORT || 3000" in server_file["messages"][-1]["content"]
     page = next(c for c in chats if "## Now write frontend/web/app.js" in c["messages"][-1]["content"])
     assert 'GENLIB_SERVICES || {})["notes-api"]' in page["messages"][-1]["content"]  # the api the page depends on
+
+
+@pytest.mark.parametrize(
+    ("request_text", "page"),
+    [
+        ("A small JSON API, service hello-api, with GET /hello", False),
+        ("A worker that prints tick every two seconds", False),
+        ("A notes API and a web page that lists the notes", True),
+        ("A static home page with three links", True),
+        ("A todo app with a form to add items", True),
+    ],
+)
+def test_the_small_plan_example_has_a_page_only_when_the_request_mentions_one(
+    workspace: Workspace, request_text: str, page: bool
+) -> None:
+    context = {
+        "description": request_text,
+        "static_port": 8080,
+        "app": None,
+        "asks_for_page": asks_for_page(request_text),
+    }
+    text = prompts.render(workspace, "small/gen.md.j2", context)
+    example = text.split("Example answer:\n", 1)[1].split("\n\n", 1)[0]
+    plan = Plan.model_validate(json.loads(example))  # valid in both shapes
+    assert any(c.runtime == "static" for c in plan.components) is page
+    assert "\n\nExample request:" in text
 
 
 def test_gen_with_profile_large_keeps_the_long_prompt(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:

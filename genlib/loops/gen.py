@@ -14,6 +14,7 @@ or Ctrl-C at any earlier step leaves the workspace as it was.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import time
 from collections import Counter
@@ -61,6 +62,17 @@ def read_description(raw: str | None) -> str:
     return text
 
 
+_PAGE_WORDS = re.compile(
+    r"\b(pages?|web ?(site|app|ui)?|html|site|frontend|ui|forms?|browser|dashboard|screen)\b", re.I
+)
+
+
+def asks_for_page(description: str) -> bool:
+    """Whether the request mentions something a browser shows: the small prompt's example has a page only then
+    (the 0.5B copied the example's page into an API-only request)."""
+    return bool(_PAGE_WORDS.search(description))
+
+
 def build_messages(ws: Workspace, description: str, app: genprompt.App | None, settings: Settings) -> list[Message]:
     """The gen prompt within gen_budget_chars (genlib.model.genprompt); with `steps` it asks for the plan (each file
     is asked for next, genlib.model.stepgen, repeating this prompt: it gets STEPS_SHARE of the budget less)."""
@@ -72,6 +84,7 @@ def build_messages(ws: Workspace, description: str, app: genprompt.App | None, s
         "static_port": STATIC_PORT,
         "schema": stepgen.plan_schema() if steps else answer_schema(),
         "steps": steps,
+        "asks_for_page": asks_for_page(description),
     }
     budget = settings.gen_budget_chars
     room = int(budget * (1 - genprompt.STEPS_SHARE)) if steps else budget
