@@ -21,7 +21,7 @@ from test_heal_prompt import SECRET_HEX, failing  # noqa: F401  (the fixture)
 from genlib import prompts
 from genlib.config import Settings, load_settings
 from genlib.documents.llm_output import Answer, FileSpec
-from genlib.errors import AnswerInvalid, ConfigError, OutputError
+from genlib.errors import ConfigError, OutputError
 from genlib.loops.gen import asks_for_page
 from genlib.model import healsmall, profile, starters
 from genlib.model.healsmall import numbered, one_file, unnumbered
@@ -151,27 +151,6 @@ def test_gen_with_profile_large_keeps_the_long_prompt(workspace: Workspace, open
     plan = openai_api.chats()[0]["messages"][0]["content"]
     assert "## Answer schema" in plan and "Example answer:" not in plan
     assert all("working file" not in c["messages"][-1]["content"] for c in openai_api.chats())
-
-
-def test_a_starter_sent_back_unchanged_is_refused_with_what_to_add(
-    workspace: Workspace, openai_api: ScriptedOpenAI
-) -> None:
-    plan = Plan.model_validate(
-        {k: v for k, v in NOTES.items() if k in ("summary", "components", "interfaces")}
-        | {"files": [{"path": f["path"]} for f in NOTES["files"]]}
-    )
-    starter = starters.for_file(workspace, plan.outline(), "api/notes/server.js")
-    assert starter is not None and starter.name == "node-http.js.j2"
-    lazy = {**NOTES, "files": [
-        {**f, "content": starter.content} if f["path"] == "api/notes/server.js" else f for f in NOTES["files"]
-    ]}  # fmt: skip
-    openai_api.n_params = 1_777_088_000
-    openai_api.enqueue(json.dumps(lazy))
-    with pytest.raises(AnswerInvalid, match=r"api/notes/server\.js is the starting file sent back unchanged"):
-        gen_in_process(workspace, "a notes app", provider="openai", base_url=openai_api.url, model=MODEL)
-    asked = [" ".join(str(m["content"]) for m in c["messages"]) for c in openai_api.file_chats()]
-    again = [text for text in asked if "## Now write api/notes/server.js" in text]
-    assert len(again) == 3 and "sent back unchanged; add what it is for" in again[-1]
 
 
 def _plan(runtime: str, files: list[str], port: int | None = 8000, summary: str = "") -> Plan:

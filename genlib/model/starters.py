@@ -2,7 +2,6 @@
 instead of writing a server from nothing.
 
     for_file(ws, outline, path)   the starter for a new file of a gen (profile small), or None
-    check_changed(starter, ...)   a file sent back as its starter, unchanged, is refused (nothing was added)
 
 A starter is chosen by the component's runtime and the file's role: the program its command runs (an HTTP server
 when it has a port, a worker when it has none), a static page's index.html and script, a dependency file. Flask or
@@ -17,7 +16,6 @@ from dataclasses import dataclass
 
 from genlib import prompts
 from genlib.documents.llm_output import ComponentSpec
-from genlib.errors import OutputError
 from genlib.workspace import Workspace
 
 FOLDER = "starters"
@@ -94,15 +92,3 @@ def _api_of(component: ComponentSpec, components: list[ComponentSpec]) -> str:
         if found is not None and found.port:
             return found.service
     return next((c.service for c in components if c.port and c.runtime in _SERVERS), "api")
-
-
-def check_changed(starter: Starter, path: str, purpose: str, content: str) -> None:
-    """The starter sent back as it is (the 0.5B did: a hello API answering only /items) is not the file asked
-    for; the reason says what to add."""
-    if _lines(content) == _lines(starter.content):
-        what = f": {purpose}" if purpose else ""
-        raise OutputError(f"{path} is the starting file sent back unchanged; add what it is for{what}")
-
-
-def _lines(text: str) -> list[str]:
-    return [line.rstrip() for line in text.strip().splitlines()]

@@ -302,8 +302,6 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = 
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
             last = number == len(order)
             arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
-            if starter is not None:
-                arrival = _changed_from(starter, planned, arrival)
             kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch)
             received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
@@ -358,16 +356,6 @@ def _arrival_rules(
         rules.check_one_file(spec, run.current, limits, on.app, on.syntax, patch=on.patch)
         if last:
             run.check(plan.as_answer({**contents, on.path: content}))
-
-    return check
-
-
-def _changed_from(
-    starter: starters.Starter, planned: PlannedFile, rules_of: Callable[[str], None]
-) -> Callable[[str], None]:
-    def check(content: str) -> None:
-        starters.check_changed(starter, planned.path, planned.purpose, content)
-        rules_of(content)
 
     return check
 
