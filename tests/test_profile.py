@@ -4,9 +4,14 @@ round. Against the scripted servers (the model's size as Ollama and llama.cpp sa
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+import socket
 import subprocess
+import sys
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,7 +115,7 @@ def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
     asked = server_file["messages"][-1]["content"]
     assert asked.index("## A working file to start from") < asked.index("## Now write api/notes/server.js")
     assert "Start from the working file above" in asked and "do not send it back as it is" in asked
-    assert '"GET /items": listItems' in server_file["messages"][-1]["content"]  # node-http.js.j2, port 3000
+    assert '"POST /notes": postNotes,' in server_file["messages"][-1]["content"]  # node-http.js.j2 with its routes
     assert "process.env.PORT || 3000" in server_file["messages"][-1]["content"]
     page = next(c for c in chats if "## Now write frontend/web/app.js" in c["messages"][-1]["content"])
     assert 'GENLIB_SERVICES || {})["notes-api"]' in page["messages"][-1]["content"]  # the api the page depends on
@@ -187,10 +192,10 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     folder = workspace.templates_dir / starters.FOLDER
     names = sorted(p.name for p in folder.glob("*.j2"))
     assert len(names) >= 10
-    for name in names:
-        content = prompts.render(
-            workspace, f"{starters.FOLDER}/{name}", {"name": "todos", "port": 8000, "api": "x-api"}
-        )
+    routes = [starters.Route("GET", "/todos"), starters.Route("POST", "/todos/done")]
+    for name, with_routes in itertools.product(names, ([], routes)):
+        context = {"name": "todos", "port": 8000, "api": "x-api", "routes": with_routes}
+        content = prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
         if name.endswith(".py.j2"):
             compile(content, name, "exec")
         elif name.endswith(".json.j2"):
@@ -201,6 +206,42 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     plan = _plan("python", ["api/todos/app.py"])
     rendered = starters.for_file(workspace, plan.outline(), plan.files[0].path)
     assert rendered is not None and 'os.environ.get("PORT", "8000")' in rendered.content
+
+
+def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Workspace) -> None:
+    plan = _plan("python", ["api/todos/app.py"])
+    interfaces = [Interface(kind="route", name=n) for n in ("GET /todos", "GET /todos/{id}", "GET /health", "x")]
+    scenario = {"name": "add", "kind": "http", "service": "todos-api", "request": {"method": "POST", "path": "/todos/"}}
+    other = {"name": "o", "kind": "http", "service": "other-api", "request": {"method": "GET", "path": "/other?q=1"}}
+    plan = plan.model_copy(update={"interfaces": interfaces, "scenarios": plan.model_validate(
+        {"scenarios": [scenario, other]}).scenarios})  # fmt: skip
+    outline = plan.outline()
+    component = plan.components[0]
+    assert [(r.method, r.path) for r in outline.routes_of(component)] == [("GET", "/todos"), ("POST", "/todos")]
+    starter = starters.for_file(workspace, outline, "api/todos/app.py")
+    assert starter is not None and "each answers 501 until written" in starter.hint
+    assert '("POST", "/todos"): post_todos,' in starter.content and "/other" not in starter.content
+    assert "/items" not in starter.content  # the example routes only when the plan names none
+
+
+def test_a_starters_routes_answer_501_until_written(workspace: Workspace, tmp_path: Path) -> None:
+    """The stdlib starter with the plan's routes, run for real: each route says it is not written yet."""
+    context = {"name": "x", "port": 8000, "api": "a", "routes": [starters.Route("GET", "/hello")]}
+    (tmp_path / "app.py").write_text(prompts.render(workspace, f"{starters.FOLDER}/python-http.py.j2", context))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=tmp_path, env={"PORT": str(port)}, stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and b"listening" in server.stdout.readline()
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/hello", timeout=10)
+        assert answered.value.code == 501 and b"GET /hello is not written yet" in answered.value.read()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as health:
+            assert json.loads(health.read()) == {"status": "ok"}
+    finally:
+        server.kill()
+        server.communicate()
 
 
 def test_numbered_lines_round_trip() -> None:

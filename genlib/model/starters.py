@@ -3,16 +3,21 @@ instead of writing a server from nothing.
 
     for_file(ws, outline, path)   the starter for a new file of a gen (profile small), or None
 
+An HTTP server's starter holds the plan's routes for its service, each answering 501 "not written yet" until the
+model writes it: the model fills in bodies rather than inventing names, and a route left as it was fails its
+scenario with a reason that says which function to write.
+
 A starter is chosen by the component's runtime and the file's role: the program its command runs (an HTTP server
 when it has a port, a worker when it has none), a static page's index.html and script, a dependency file. Flask or
 Express only when the component plans a dependency file and the plan names the package (without one, the import
-would fail); else the standard library. The files are Jinja templates a person can read and edit like the prompts
-(a workspace's templates/starters/ wins), rendered with the component's `port` and the `api` service a page calls.
+would fail); else the standard library. The files are Jinja templates a person can read and edit like the prompts (a
+workspace's templates/starters/ wins), rendered with the component's `port` and the `api` service a page calls.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from genlib import prompts
 from genlib.documents.llm_output import ComponentSpec
@@ -37,6 +42,12 @@ _HINTS = {
     "package.json.j2": "only the packages the code requires; known good: express 4.19.2, pg 8.12.0, redis 4.7.0",
 }
 
+_FILL_IN = "write the body of each route's function (each answers 501 until written) and the data they share"
+_ROUTES_HINTS = {name: _FILL_IN for name in (*_SERVERS.values(), *(f for _, f in _FRAMEWORKS.values()))}
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_PARAMETER = re.compile(r"[{}<>:*]")
+MAX_ROUTES = 12
+
 
 @dataclass(frozen=True)
 class Starter:
@@ -46,12 +57,50 @@ class Starter:
 
 
 @dataclass(frozen=True)
+class Route:
+    method: str  # GET, POST, …
+    path: str  # /notes (no query, no parameters)
+    service: str = ""  # the service a scenario sends it to; "" when the plan does not say
+
+    @classmethod
+    def named(cls, name: str, service: str = "") -> Route | None:
+        """From an interface's name ("GET /notes") or a scenario's request; None for what a starter cannot
+        route by exact path (`/notes/{id}`, `/files/*`) and for /health, which every starter answers."""
+        method, _, path = name.strip().partition(" ")
+        path = path.strip().split("?")[0].rstrip("/") or "/"
+        if method.upper() not in _METHODS or not path.startswith("/") or _PARAMETER.search(path) or path == "/health":
+            return None
+        return cls(method.upper(), path, service)
+
+    @property
+    def function(self) -> str:
+        """`get_quotes_random`: a name for its handler (python; the node starters use function_js)."""
+        return "_".join([self.method.lower(), *re.findall(r"[a-z0-9]+", self.path.lower())])
+
+    @property
+    def function_js(self) -> str:
+        first, *rest = self.function.split("_")
+        return first + "".join(word.capitalize() for word in rest)
+
+
+@dataclass(frozen=True)
 class Outline:
-    """What of a plan chooses a starter: its components, the paths it plans, and its words (lower case)."""
+    """What of a plan chooses a starter: its components, the paths it plans, its words (lower case) and
+    the routes its interfaces and http scenarios name."""
 
     components: list[ComponentSpec]
     paths: set[str]
     words: str
+    routes: list[Route] = field(default_factory=list)
+
+    def routes_of(self, component: ComponentSpec) -> list[Route]:
+        """The routes `component` answers: those its scenarios send it, and those the plan leaves unassigned
+        when it is the plan's only server."""
+        servers = [c for c in self.components if c.port and c.runtime in _SERVERS]
+        alone = servers == [component]
+        found = [r for r in self.routes if r.service == component.service or (alone and not r.service)]
+        unique = {(r.method, r.path): Route(r.method, r.path) for r in found}
+        return list(unique.values())[:MAX_ROUTES]
 
     def component_of(self, path: str) -> ComponentSpec | None:
         return next((c for c in self.components if path.startswith(f"{c.layer}/{c.name}/")), None)
@@ -62,8 +111,15 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
     name = choose(component, path, outline) if component else None
     if component is None or name is None:
         return None
-    context = {"name": component.name, "port": component.port, "api": _api_of(component, outline.components)}
-    return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), _HINTS.get(name, ""))
+    routes = outline.routes_of(component) if component.port else []
+    context = {
+        "name": component.name,
+        "port": component.port,
+        "api": _api_of(component, outline.components),
+        "routes": routes,
+    }
+    hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
+    return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint)
 
 
 def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:

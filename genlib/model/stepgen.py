@@ -45,7 +45,7 @@ from genlib.documents.llm_output import (
     scenarios_name_services,
     schema_for,
 )
-from genlib.documents.scenarios import Scenario
+from genlib.documents.scenarios import HttpScenario, Scenario
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
 from genlib.model import continued, genprompt, profile, starters
@@ -108,7 +108,13 @@ class Plan(Strict):
 
     def outline(self) -> starters.Outline:
         words = self.model_dump_json(include={"summary", "components", "files"}).lower()
-        return starters.Outline(self.components, {f.path for f in self.files}, words)
+        routes = [starters.Route.named(i.name) for i in self.interfaces if i.kind == "route"]
+        routes += [
+            starters.Route.named(f"{s.request.method} {s.request.path}", s.service)
+            for s in self.scenarios
+            if isinstance(s, HttpScenario)
+        ]
+        return starters.Outline(self.components, {f.path for f in self.files}, words, [r for r in routes if r])
 
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
