@@ -230,6 +230,15 @@ def test_a_shortened_file_is_never_taken_for_a_whole_one() -> None:
     check_not_shortened("api/x/a.js", before, before.replace("line 5\n", "line 5 ... fixed\n"))  # as long
 
 
+def test_a_program_that_comes_back_as_a_fragment_is_refused() -> None:
+    runs = [ComponentSpec(name="x", layer="api", runtime="python", port=8000, command=["python3", "app.py"])]
+    server = "".join(f"line_{i} = {i}\n" for i in range(40))
+    with pytest.raises(OutputError, match=r"api/x/app.py, the program x-api runs, came back 1 line\(s\) long, from 40"):
+        check_file("api/x/app.py", "obj['files'][0]['content']\n", 100_000, runs, before=server)
+    check_file("api/x/helpers.py", "x = 1\n", 100_000, runs, before=server)  # not a program: may shrink
+    check_file("api/x/app.py", server[:200], 100_000, runs, before=server)  # shorter, not a fragment
+
+
 @pytest.mark.docker
 def test_heal_in_steps_header_then_files(engine: Workspace, ollama: ScriptedOllama) -> None:
     broken_workspace(engine)

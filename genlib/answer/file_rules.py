@@ -8,7 +8,8 @@ or alone, as it arrives in steps. genlib.answer.rules applies them in both modes
                 Anything else may be empty (`__init__.py`, an empty stylesheet), as it may in a repository
     syntax      python, JavaScript and JSON parse (genlib.answer.syntax), when a checker is given
     imports     a program imports no package its component installs nothing for (genlib.answer.imports)
-    shortened   a patched file that lost most of its lines and says so ("... rest unchanged") is refused
+    shortened   a patched file that lost most of its lines and says so ("... rest unchanged") is refused, and so
+                is a program (a file a command runs) that came back a few lines long from many: a fragment
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from genlib.documents.llm_output import ComponentSpec
 from genlib.errors import OutputError
 
 STATIC_ENTRY = "index.html"  # what genlib's static server answers at /
+FRAGMENT_FROM, FRAGMENT_LINES = 10, 5  # a program of 10+ lines that comes back 5 or fewer (and a fifth) is a fragment
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 SURROGATE = re.compile("[\ud800-\udfff]")
 _ELISION = re.compile(
@@ -47,10 +49,9 @@ def check_file(
     imports)."""
     check_content(path, content, max_bytes)
     depfiles.check_answer_file(path, content)
-    if not content.strip():
-        runner = next((c for c in runs if path in entry_files(c)), None)
-        if runner is not None:
-            raise OutputError(f"{path} is empty, and {runner.service} runs it; write its whole content")
+    runner = next((c for c in runs if path in entry_files(c)), None)
+    if not content.strip() and runner is not None:
+        raise OutputError(f"{path} is empty, and {runner.service} runs it; write its whole content")
     if syntax is not None:
         syntax.check(path, content)
     owner = next((c for c in runs if path.startswith(f"{c.layer}/{c.name}/")), None)
@@ -58,6 +59,8 @@ def check_file(
         imports.check(path, content, app_files, owner.runtime)
     if before is not None:
         check_not_shortened(path, before, content)
+        if runner is not None:
+            check_not_a_fragment(path, runner.service, before, content)
 
 
 def check_content(path: str, content: str, max_bytes: int) -> None:
@@ -87,6 +90,21 @@ def _named(command: list[str]) -> Iterator[str]:
             yield arg.replace(".", "/") + ".py"
         elif not arg.startswith(("-", "/")) and "." in arg.rsplit("/", 1)[-1]:
             yield arg.removeprefix("./")
+
+
+def check_not_a_fragment(path: str, service: str, before: str, after: str) -> None:
+    """A program that came back a few lines long, from many, is a fragment (the 1.5B sent `obj['files'][0]
+    ['content']` for a 40-line server, and the service exited): refused, so the model sends the whole file."""
+    lines_before, lines_after = _code_lines(before), _code_lines(after)
+    if lines_before >= FRAGMENT_FROM and lines_after <= FRAGMENT_LINES and lines_after * 5 < lines_before:
+        raise OutputError(
+            f"{path}, the program {service} runs, came back {lines_after} line(s) long, from {lines_before}: "
+            "send the whole file with the fix, every line of it"
+        )
+
+
+def _code_lines(text: str) -> int:
+    return sum(1 for line in text.splitlines() if line.strip())
 
 
 def check_not_shortened(path: str, before: str, after: str) -> None:
