@@ -18,7 +18,7 @@ from ollama_server import LoopbackServer, ScriptedOllama, slow
 from openai_server import MODEL, ScriptedOpenAI
 
 from genlib.config import Settings, load_settings
-from genlib.errors import AnswerInvalid, ConfigError
+from genlib.errors import AnswerInvalid, ConfigError, OutputError
 from genlib.model.ask import Expect, ask_for
 from genlib.model.meter import token_meter
 from genlib.model.ollama import OllamaLLM
@@ -114,6 +114,19 @@ def test_the_retry_samples_against_repetition_in_each_servers_form(served: Serve
     else:  # a server that is not llama.cpp's: OpenAI's own field, on the retry only
         assert "frequency_penalty" not in first and second["frequency_penalty"] == 0.3
         assert not {"repeat_penalty", "dry_multiplier"} & (set(first) | set(second))
+
+
+def test_a_refused_answer_is_asked_again_with_another_seed(served: Served, tmp_path: Path) -> None:
+    served.server.enqueue("no", "no", GOOD)
+
+    def strict(raw: str) -> str:
+        if raw != GOOD:
+            raise OutputError("not the answer")
+        return raw
+
+    assert ask(served.make(), tmp_path, Expect(strict, None, "again")).answer == GOOD
+    assert [served.sampling(c)["seed"] for c in served.chats()] == [0, 1, 2]
+    assert served.sampling(served.chats()[1])["temperature"] >= 0.7
 
 
 def test_a_model_that_keeps_looping_ends_in_one_line_with_every_answer_kept(served: Served, tmp_path: Path) -> None:

@@ -172,7 +172,9 @@ def ask_for(
 
     A cut answer is never parsed (even when what arrived happens to parse): it is asked for again with more
     room, or first given to `expect.resume`. A stopped one (it looped, or ran over its wall clock) is asked
-    again as it was, with another seed and anti-repetition sampling: what it said is not fed back."""
+    again as it was, with another seed and anti-repetition sampling: what it said is not fed back. A refused one is
+    asked again with the reason and another seed too: the same seed gave the real 0.5B the same refused file
+    three times running, whatever the reason said."""
     conversation = list(messages)
     attempts: list[Attempt] = []
     replies: list[Reply] = []
@@ -180,7 +182,7 @@ def ask_for(
     room: int | None = budget.tokens if budget is not None else None
     stops = 0
     for _ in range(retries + 1):
-        reply = llm.complete(conversation, expect.schema, on_progress, room, again=stops, budget=budget)
+        reply = llm.complete(conversation, expect.schema, on_progress, room, again=len(attempts), budget=budget)
         if reply.cut and expect.resume is not None:
             reply = expect.resume(llm, conversation, reply, on_progress)  # made whole, or still cut
         room = more_room(reply) if reply.cut else room

@@ -1,8 +1,9 @@
 """What a server is asked to sample with, in the form each server takes, and how a retry after a stopped answer
 differs (issue 22: a small model loops; llama.cpp's DRY sampler and a mild repeat penalty end most loops).
 
-    Sampling.of(settings, again)   temperature, seed and the anti-repetition settings; `again` > 0 after a stopped
-                                   answer (a loop, or over its wall-clock budget): another seed, warmer, stronger
+    Sampling.of(settings, again)   temperature, seed and the anti-repetition settings; `again` > 0 on a retry
+                                   (a loop, an answer over its wall-clock budget, a refused answer): another
+                                   seed, warmer, stronger
     ollama_options(s)              Ollama's options (it has no DRY): repeat_penalty, repeat_last_n
     llama_fields(s)                llama.cpp's own fields, beyond OpenAI's: repeat_penalty, repeat_last_n and DRY
     openai_fields(s)               what any OpenAI-compatible API takes (a strict hosted one refuses unknown
