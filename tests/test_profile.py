@@ -278,6 +278,8 @@ def test_the_small_heal_prompt_shows_request_traceback_then_one_numbered_file(fa
     assert numbered(server) in text  # whole, every line numbered
     assert "frontend/web/index.html" in text.split("Other files: ")[1]  # the rest by name only
     assert "## Answer in steps: name the one file you change" in text
+    # the answer's example is this failure's (the 0.5B wrote a todos app after an example about /todos)
+    assert '{"summary": "fix list notes", "files": [{"path": "api/notes/server.js"' in text and "todos" not in text
     assert len(text) < 8000  # the big log and the 90 KB body are cut to their telling part
 
 
