@@ -210,8 +210,10 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
 
 def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Workspace) -> None:
     plan = _plan("python", ["api/todos/app.py"])
-    interfaces = [Interface(kind="route", name=n) for n in ("GET /todos", "GET /todos/{id}", "GET /health", "x")]
-    scenario = {"name": "add", "kind": "http", "service": "todos-api", "request": {"method": "POST", "path": "/todos/"}}
+    interfaces = [Interface(kind="route", name=n) for n in ("GET /todos/{id}", "GET /health", "x")]
+    interfaces.append(Interface(kind="route", name="GET /todos", shape='200 [{"title": "milk"}]'))
+    scenario = {"name": "add", "kind": "http", "service": "todos-api", "request": {"method": "POST", "path": "/todos/"},
+                "expect": {"status": 201, "body_contains": ["milk"]}}  # fmt: skip
     other = {"name": "o", "kind": "http", "service": "other-api", "request": {"method": "GET", "path": "/other?q=1"}}
     plan = plan.model_copy(update={"interfaces": interfaces, "scenarios": plan.model_validate(
         {"scenarios": [scenario, other]}).scenarios})  # fmt: skip
@@ -221,6 +223,8 @@ def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Work
     starter = starters.for_file(workspace, outline, "api/todos/app.py")
     assert starter is not None and "each answers 501 until written" in starter.hint
     assert '("POST", "/todos"): post_todos,' in starter.content and "/other" not in starter.content
+    assert '    # answers: 201, with "milk" in the body\n    return 501' in starter.content  # what its scenario expects
+    assert '    # answers: 200 [{"title": "milk"}]\n' in starter.content  # the interface's shape
     assert "/items" not in starter.content  # the example routes only when the plan names none
 
 

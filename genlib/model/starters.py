@@ -61,16 +61,17 @@ class Route:
     method: str  # GET, POST, …
     path: str  # /notes (no query, no parameters)
     service: str = ""  # the service a scenario sends it to; "" when the plan does not say
+    answers: str = ""  # what it should answer, one line: the interface's shape, or what a scenario expects
 
     @classmethod
-    def named(cls, name: str, service: str = "") -> Route | None:
+    def named(cls, name: str, service: str = "", answers: str = "") -> Route | None:
         """From an interface's name ("GET /notes") or a scenario's request; None for what a starter cannot
         route by exact path (`/notes/{id}`, `/files/*`) and for /health, which every starter answers."""
         method, _, path = name.strip().partition(" ")
         path = path.strip().split("?")[0].rstrip("/") or "/"
         if method.upper() not in _METHODS or not path.startswith("/") or _PARAMETER.search(path) or path == "/health":
             return None
-        return cls(method.upper(), path, service)
+        return cls(method.upper(), path, service, " ".join(answers.split())[:200])
 
     @property
     def function(self) -> str:
@@ -99,7 +100,12 @@ class Outline:
         servers = [c for c in self.components if c.port and c.runtime in _SERVERS]
         alone = servers == [component]
         found = [r for r in self.routes if r.service == component.service or (alone and not r.service)]
-        unique = {(r.method, r.path): Route(r.method, r.path) for r in found}
+        unique: dict[tuple[str, str], Route] = {}
+        for r in found:  # one per route; what it answers from the first source that says
+            kept = unique.get((r.method, r.path))
+            unique[(r.method, r.path)] = Route(
+                r.method, r.path, "", kept.answers if kept and kept.answers else r.answers
+            )
         return list(unique.values())[:MAX_ROUTES]
 
     def component_of(self, path: str) -> ComponentSpec | None:

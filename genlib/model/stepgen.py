@@ -108,9 +108,9 @@ class Plan(Strict):
 
     def outline(self) -> starters.Outline:
         words = self.model_dump_json(include={"summary", "components", "files"}).lower()
-        routes = [starters.Route.named(i.name) for i in self.interfaces if i.kind == "route"]
+        routes = [starters.Route.named(i.name, answers=i.shape) for i in self.interfaces if i.kind == "route"]
         routes += [
-            starters.Route.named(f"{s.request.method} {s.request.path}", s.service)
+            starters.Route.named(f"{s.request.method} {s.request.path}", s.service, expected(s))
             for s in self.scenarios
             if isinstance(s, HttpScenario)
         ]
@@ -119,6 +119,12 @@ class Plan(Strict):
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
         return [f for f in self.files if f.interface] + [f for f in self.files if not f.interface]
+
+
+def expected(scenario: HttpScenario) -> str:
+    """What an http scenario expects, in a line a starter's route can show: `200, with "hello" in the body`."""
+    said = [f'"{text}"' for text in scenario.expect.body_contains[:3]]
+    return f"{scenario.expect.status}" + (f", with {' and '.join(said)} in the body" if said else "")
 
 
 def plan_schema() -> dict[str, object]:
