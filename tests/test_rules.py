@@ -258,3 +258,17 @@ def test_an_http_scenario_on_a_worker_is_refused() -> None:
     with pytest.raises(PatchRejected, match="is http on 'digest-workers', which listens on no port"):
         patch(scenarios=[ask])
     patch(scenarios=[{"name": "digest logs", "kind": "logs", "service": "digest-workers"}])
+
+
+def test_a_command_runs_a_script_its_component_has() -> None:
+    """The 0.5B planned `node server.js` and wrote api/time/app.js: refused at the plan, with what it has."""
+    time_api = {"name": "time", "layer": "api", "runtime": "node", "port": 8000, "command": ["node", "server.js"]}
+    plan = Answer.model_validate({"components": [time_api], "files": [{"path": "api/time/app.js", "content": ""}]})
+    with pytest.raises(OutputError, match=r"runs `node server.js`, but there is no api/time/server.js \(it has api/"):
+        check(plan, Baseline(), Limits(), planned=True)
+    fixed = plan.model_copy(update={"components": [ComponentSpec(**{**time_api, "command": ["node", "app.js"]})]})
+    check(fixed, Baseline(), Limits(), planned=True)
+    shop = Answer.model_validate(
+        {"components": SHOP, "files": [{"path": p, "content": c} for p, c in SHOP_FILES.items()]}
+    )
+    check(shop, Baseline(), Limits())  # `sh ./bin/run.sh` is there; `-m jobs.loop` may come from a package

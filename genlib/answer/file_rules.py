@@ -23,6 +23,7 @@ from genlib.documents.llm_output import ComponentSpec
 from genlib.errors import OutputError
 
 STATIC_ENTRY = "index.html"  # what genlib's static server answers at /
+SCRIPT_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".sh")
 FRAGMENT_FROM, FRAGMENT_LINES = 10, 5  # a program of 10+ lines that comes back 5 or fewer (and a fifth) is a fragment
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -81,6 +82,14 @@ def entry_files(comp: ComponentSpec) -> set[str]:
     if comp.runtime == "static":
         return {folder + STATIC_ENTRY}
     return {folder + rel for rel in _named(comp.command or [])}
+
+
+def scripts(comp: ComponentSpec) -> list[str]:
+    """The component-relative script files its command runs by path (`node server.js`, `python3 app.py`);
+    not `-m` modules, which may come from a package."""
+    command = comp.command or []
+    found = [arg.removeprefix("./") for arg in command[1:] if arg.endswith(SCRIPT_SUFFIXES)]
+    return [rel for rel in found if not rel.startswith(("/", "-")) and ".." not in rel.split("/")]
 
 
 def _named(command: list[str]) -> Iterator[str]:

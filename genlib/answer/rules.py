@@ -25,6 +25,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from genlib.answer import depfiles, file_rules
@@ -123,6 +124,7 @@ def _check(
     for spec in [] if planned else answer.files:
         check_one_file(spec, current, limits, app, syntax, patch=patch)
     check_components(answer.components, answer.files, limits)
+    check_commands(answer.components, app)
     if patch:
         check_patch(answer, current)
     check_migrations(answer, current)
@@ -271,6 +273,22 @@ def check_components(components: list[ComponentSpec], files: list[FileSpec], lim
             raise OutputError(f"{where} is declared twice")
         names.add((comp.layer, comp.name))
         _check_data_component(comp, files)
+
+
+def check_commands(components: list[ComponentSpec], app: App) -> None:
+    """A command runs a script the component has (the 0.5B planned `node server.js` and wrote app.js: the
+    container would exit at start, and no starter fits a file the command does not run)."""
+    for comp in components:
+        folder = f"{comp.layer}/{comp.name}/"
+        for script in file_rules.scripts(comp) if comp.runnable else []:
+            if folder + script in app.files:
+                continue
+            same_kind = sorted(p for p in app.files if p.startswith(folder) and p.endswith(Path(script).suffix))
+            has = f" (it has {', '.join(same_kind[:3])})" if same_kind else ""
+            raise OutputError(
+                f"component {comp.layer}/{comp.name} runs `{' '.join(comp.command or [])}`, but there is no "
+                f"{folder}{script}{has}: make its command run the file it has, or add that file"
+            )
 
 
 def _check_data_component(comp: ComponentSpec, files: list[FileSpec]) -> None:
