@@ -61,3 +61,14 @@ def test_a_component_named_after_its_layer_takes_the_name_its_files_use() -> Non
     assert plan.scenarios[0].service == "notes-api"  # the service its scenarios named all along
     data["files"] = [{"path": "api/notes-api/app.py"}]  # a file under the name as written: nothing renamed
     assert [c.name for c in Plan.model_validate(data).components] == ["notes-api", "web"]
+
+
+def test_a_planned_command_runs_the_one_script_of_its_kind_the_component_has() -> None:
+    # the real 0.5B's node-time plan: `node server.js` in the command, api/time/app.js in the files
+    component = {"name": "time", "layer": "api", "runtime": "node", "port": 8000, "command": ["node", "server.js"]}
+    data = {"components": [component], "files": [{"path": "api/time/app.js"}, {"path": "api/time/package.json"}]}
+    assert Plan.model_validate(data).components[0].command == ["node", "app.js"]
+    data["files"] = [{"path": "api/time/app.js"}, {"path": "api/time/lib.js"}]  # two it could mean: as written
+    assert Plan.model_validate(data).components[0].command == ["node", "server.js"]
+    data["files"] = [{"path": "api/time/server.js"}, {"path": "api/time/lib.js"}]  # there: as written
+    assert Plan.model_validate(data).components[0].command == ["node", "server.js"]

@@ -19,11 +19,10 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol
 
 from genlib.answer import depfiles, imports
-from genlib.documents.llm_output import ComponentSpec
+from genlib.documents.llm_output import SCRIPT_SUFFIXES, ComponentSpec
 from genlib.errors import OutputError
 
 STATIC_ENTRY = "index.html"  # what genlib's static server answers at /
-SCRIPT_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".sh")
 FRAGMENT_FROM, FRAGMENT_LINES = 10, 5  # a program of 10+ lines that comes back 5 or fewer (and a fifth) is a fragment
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 SURROGATE = re.compile("[\ud800-\udfff]")

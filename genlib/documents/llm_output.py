@@ -26,6 +26,7 @@ Layer = Literal["frontend", "backend", "workers", "api", "deployment"]
 Runtime = Literal["python", "node", "static", "shell", "postgres", "redis"]
 DATA_RUNTIMES: Final = ("postgres", "redis")  # genlib.app.dataservices runs them
 COMPONENT_PATTERN = r"^[a-z][a-z0-9-]{0,30}$"
+SCRIPT_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".sh")  # what a command runs by path
 
 
 class FileSpec(Strict):
@@ -116,6 +117,30 @@ def components_named_by_their_files(data: Any) -> Any:
         return data
     components = [_renamed(comp, renamed) for comp in data["components"]]
     return {**data, "components": components}
+
+
+def commands_run_their_files(data: Any) -> Any:
+    """A command naming a script the component does not plan (`node server.js` beside api/time/app.js) runs the
+    one script of that kind the component plans instead: small models name the example's file in the command
+    and their own in the files. Two candidates, or none, are left for the rules to refuse."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    paths = [str(f["path"]) for f in data.get("files") or [] if isinstance(f, dict) and isinstance(f.get("path"), str)]
+    return {**data, "components": [_running_its_file(comp, paths) for comp in data["components"]]}
+
+
+def _running_its_file(comp: Any, paths: list[str]) -> Any:
+    if not isinstance(comp, dict) or not isinstance(comp.get("command"), list):
+        return comp
+    folder = f"{comp.get('layer')}/{comp.get('name')}/"
+    mine = [p.removeprefix(folder) for p in paths if p.startswith(folder)]
+    command = []
+    for arg in comp["command"]:
+        if isinstance(arg, str) and arg.endswith(SCRIPT_SUFFIXES) and arg.removeprefix("./") not in mine:
+            same_kind = [rel for rel in mine if rel.endswith(Path(arg).suffix)]
+            arg = same_kind[0] if len(same_kind) == 1 else arg
+        command.append(arg)
+    return {**comp, "command": command}
 
 
 def _renamed(comp: Any, renamed: dict[str, str]) -> Any:

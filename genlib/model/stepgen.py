@@ -41,6 +41,7 @@ from genlib.documents.llm_output import (
     LLMOutput,
     Request,
     Step,
+    commands_run_their_files,
     components_named_by_their_files,
     scenarios_name_services,
     schema_for,
@@ -91,7 +92,7 @@ class Plan(Strict):
     @model_validator(mode="before")
     @classmethod
     def _services_meant(cls, data: Any) -> Any:
-        return scenarios_name_services(components_named_by_their_files(data))
+        return scenarios_name_services(commands_run_their_files(components_named_by_their_files(data)))
 
     def as_answer(self, contents: dict[str, str]) -> Answer:
         files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]
