@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,9 @@ def offline_build_image(image: str = OFFLINE_IMAGE) -> str:
 
 @dataclass(frozen=True)
 class Settings:
+    """One run's settings, merged by load_settings. (A docstring of its own also spares the dataclass from
+    building one out of its ~75-parameter signature each time genlib is imported.)"""
+
     # the model
     # "auto": Ollama when it answers at ollama_host, else the local model when installed; "ollama"; "openai": any
     # OpenAI-compatible server (llama.cpp, vLLM, a hosted API); "local": a llama.cpp server genlib runs itself
@@ -178,6 +180,8 @@ def _field_names() -> set[str]:
 def _from_file(path: Path) -> dict[str, object]:
     if not path.exists():
         return {}
+    import tomllib  # here: most workspaces have no genlib.toml, and a no-op `doit` should not load a parser
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -175,6 +174,8 @@ def _parent(it: Iteration, previous: Iteration | None, earlier: dict[str, Iterat
 
 def slugify(text: str, limit: int = 40) -> str:
     """'Add a user profile view!' -> 'add_a_user_profile_view'."""
+    import unicodedata  # only gen names an iteration; the graph of a no-op `doit` never does
+
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
     slug = slug[:limit].rstrip("_")

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genlib import logscan
 from genlib.answer import depfiles
 from genlib.config import DEPS_REPOSITORY, Settings
 from genlib.defaults import defaults_dir
@@ -33,6 +32,7 @@ from genlib.fsutil import read_json_object, write_if_changed
 from genlib.workspace import Workspace
 
 if TYPE_CHECKING:
+    from genlib import logscan
     from genlib.app.iterations import Layout
     from genlib.app.registry import Registry
 
@@ -374,6 +374,8 @@ def scan_build(log: list[str], error: str, tail: int = EVIDENCE_LINES) -> logsca
     """The failed step's output (from its `Step N/M` line) scanned as a service's log is (genlib.logscan):
     colours stripped, every error-like line kept whole wherever it is, the first and the last lines; Docker's
     error last."""
+    from genlib import logscan  # only a failed build reads its log: not on a no-op `doit`'s path
+
     steps = [i for i, line in enumerate(log) if line.startswith("Step ")]
     step = log[steps[-1] if steps else 0 :]
     lines = (logscan.strip_ansi(line).rstrip() for line in [*step, error])
