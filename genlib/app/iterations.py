@@ -290,8 +290,8 @@ def overlay(
     iterations: list[Iteration], manifests: Callable[[Iteration], Layout | None] = read_manifest
 ) -> dict[str, FileRef]:
     """Resolve each path to its newest version; later deletions hide earlier files."""
-    current: dict[str, FileRef] = {}
-    for it in iterations:
+    current: dict[str, tuple[Iteration, str]] = {}  # a FileRef only for the versions that win: a long history
+    for it in iterations:  # of patches rewrites the same files over and over
         manifest = manifests(it)
         if manifest is None:
             continue
@@ -299,5 +299,5 @@ def overlay(
             for path in [p for p in current if p == gone or p.startswith(gone + "/")]:
                 del current[path]
         for path, sha in manifest.files.items():
-            current[path] = FileRef(path, it, sha)
-    return dict(sorted(current.items()))
+            current[path] = (it, sha)
+    return {path: FileRef(path, it, sha) for path, (it, sha) in sorted(current.items())}

@@ -11,9 +11,11 @@ index is a cache of them, rewritten whenever materialize runs.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from genlib.app.iterations import (
     FileRef,
@@ -33,25 +35,26 @@ from genlib.workspace import Workspace
 INDEX_FORMAT = "genlib.index/1"
 
 
-@dataclass(frozen=True)
-class ListedComponent:
+# The index's records are NamedTuples, not dataclasses: no pydantic on a no-op's path, and a NamedTuple
+# class costs a fifth of a frozen dataclass to define (each `doit` defines them again).
+
+
+class ListedComponent(NamedTuple):
     layer: str
     name: str
     runtime: str
     command: Sequence[str] | None
 
 
-@dataclass(frozen=True)
-class Listed:
-    """The graph's part of a manifest as the index holds it (no pydantic on a no-op's path)."""
+class Listed(NamedTuple):
+    """The graph's part of a manifest as the index holds it."""
 
     files: Mapping[str, str]
     deletions: Sequence[str]
     components: Sequence[ListedComponent]
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     name: str
     parent: str | None
     layout: Listed | None
@@ -62,13 +65,19 @@ class Snapshot:
     iterations: list[Iteration]
     parents: dict[str, Iteration | None]
     manifests: Mapping[str, Layout | None]
+    # the last overlay asked for: the graph's creators ask for HEAD's three times per run
+    _last: dict[tuple[str, ...], dict[str, FileRef]] = field(default_factory=dict, compare=False, repr=False)
 
     def head_lineage(self, ws: Workspace) -> list[Iteration]:
         current = head(ws)
         return chain(current, self.parents) if current else []
 
     def overlay(self, iterations: list[Iteration]) -> dict[str, FileRef]:
-        return overlay(iterations, lambda it: self.manifests.get(it.name))
+        key = tuple(it.name for it in iterations)
+        if key not in self._last:
+            self._last.clear()  # one kept: prune asks for every iteration's
+            self._last[key] = overlay(iterations, lambda it: self.manifests.get(it.name))
+        return dict(self._last[key])
 
 
 def index_path(ws: Workspace) -> Path:
@@ -77,12 +86,32 @@ def index_path(ws: Workspace) -> Path:
 
 def load(ws: Workspace) -> Snapshot:
     iterations = list_iterations(ws)
+    names = [it.name for it in iterations]
+    key = _index_key(ws)
+    cached = _loaded.get(ws.root)
+    if key is not None and cached is not None and cached[0] == (key, names):
+        return cached[1]  # the graph's creators load it three times per run; unchanged, it is read once
     index = _read_index(ws)
-    if index is not None and [entry.name for entry in index] == [it.name for it in iterations]:
-        by_name = {it.name: it for it in iterations}
-        parents = {e.name: by_name[e.parent] if e.parent else None for e in index}
-        return Snapshot(iterations, parents, {e.name: e.layout for e in index})
-    return _from_folder(ws, iterations)
+    if key is None or index is None or [entry.name for entry in index] != names:
+        return _from_folder(ws, iterations)
+    by_name = {it.name: it for it in iterations}
+    parents = {e.name: by_name[e.parent] if e.parent else None for e in index}
+    snap = Snapshot(iterations, parents, {e.name: e.layout for e in index})
+    _loaded[ws.root] = ((key, names), snap)
+    return snap
+
+
+# workspace root -> ((the index file's stat, the iterations' names), the snapshot they made)
+_loaded: dict[Path, tuple[tuple[tuple[int, int, int], list[str]], Snapshot]] = {}
+
+
+def _index_key(ws: Workspace) -> tuple[int, int, int] | None:
+    """What tells one version of the index from another (write_if_changed replaces the file by a rename)."""
+    try:
+        stat = os.stat(index_path(ws))
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def write(ws: Workspace) -> None:
