@@ -40,8 +40,18 @@ def _commands(path: Path) -> dict[str, str]:
 
 def missing_commands(root: Path) -> dict[str, str]:
     """genlib's commands a workspace's doit.cfg lacks (one made by an older genlib has fewer)."""
-    have = _commands(root / "doit.cfg")
-    return {name: entry for name, entry in _commands(defaults_dir() / "doit.cfg").items() if name not in have}
+    ours, theirs = defaults_dir() / "doit.cfg", root / "doit.cfg"
+    if _text(theirs) == _text(ours):
+        return {}  # the usual case, asked on every `doit`: genlib's own file, which need not be parsed
+    have = _commands(theirs)
+    return {name: entry for name, entry in _commands(ours).items() if name not in have}
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 def add_missing_commands(root: Path) -> list[str]:

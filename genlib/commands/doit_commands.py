@@ -25,7 +25,6 @@ from doit.cmd_run import Run as DoitRun
 from genlib import lock
 from genlib.app import lent_head
 from genlib.errors import ConfigError, GenlibError
-from genlib.tasks import doit_run
 from genlib.tasks.graph import setting_variables
 from genlib.workspace import Workspace
 
@@ -61,6 +60,8 @@ class Run(DoitRun):  # type: ignore[misc]  # doit has no type hints
         try:
             return int(super().execute(params, args))
         except KeyboardInterrupt:
+            from genlib.tasks import doit_run  # only Ctrl-C asks: a no-op `doit` need not load it
+
             if doit_run.nested():
                 raise  # a graph inside gen or heal: their command says it, once
             sys.stdout.flush()
