@@ -20,10 +20,10 @@ from openai_server import MODEL, ScriptedOpenAI
 from genlib.config import Settings, load_settings
 from genlib.errors import AnswerInvalid, ConfigError, OutputError
 from genlib.model.ask import Expect, ask_for
+from genlib.model.fenced import read_fenced
 from genlib.model.meter import token_meter
 from genlib.model.ollama import OllamaLLM
 from genlib.model.openai import OpenAILLM
-from genlib.model.stepgen import read_fenced
 from genlib.model.watch import Budget
 
 MESSAGES = [{"role": "user", "content": "plan a notes app"}]

@@ -26,7 +26,8 @@ from genlib.answer.file_rules import check_file, check_not_shortened
 from genlib.answer.syntax import Syntax
 from genlib.documents.llm_output import ComponentSpec, load_output
 from genlib.errors import OutputError
-from genlib.model.stepgen import Plan, read_fenced
+from genlib.model.fenced import read_fenced
+from genlib.model.stepgen import Plan
 from genlib.workspace import Workspace
 
 

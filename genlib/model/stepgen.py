@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +51,7 @@ from genlib.fsutil import atomic_write_text
 from genlib.model import continued, genprompt, profile, starters
 from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
 from genlib.model.base import LLM, Message
+from genlib.model.fenced import read_fenced
 from genlib.model.healsmall import unnumbered
 from genlib.model.meter import token_meter
 from genlib.model.watch import Budget, Kind
@@ -64,7 +64,6 @@ ROUTES_SHOWN = 12  # the plan's routes, restated beside a file request
 JSON_AGAIN = "Answer again with the whole JSON object, corrected, matching the schema; no text outside the JSON."
 FILE_AGAIN = "Answer again with the whole corrected file in one fenced block, and nothing else."
 T = TypeVar("T")
-_OPENING = re.compile(r"^(`{3,})[\w.+#-]*\s*$")
 
 
 class PlannedFile(Strict):
@@ -140,57 +139,6 @@ def parse_plan(raw: str, check: Check) -> Plan:
 
 
 # -- one file ----------------------------------------------------------------------------------------
-
-
-def read_fenced(raw: str) -> str:
-    """The content of the answer's one fenced block (``` or longer, an optional language after it).
-
-    A stray fence after it, or the same block sent again (whole, or cut where the answer was stopped), says
-    nothing new and is ignored: small models do both. Two blocks that differ are refused: which is the file?"""
-    blocks = list(_fenced_blocks(raw.split("\n")))
-    if not blocks:
-        raise OutputError("no fenced block: answer with the file's whole content between ``` lines")
-    said = [block for block in blocks if any(line.strip() for line in block.lines)]
-    first = said[0] if said else blocks[0]  # only empty blocks: an empty file
-    if not first.closed:
-        raise OutputError("the fenced block never closes (no ``` line after the content); was the answer cut?")
-    if not all(block.repeats(first) for block in said[1:]):
-        raise OutputError("more than one fenced block: answer with exactly one, holding the whole file")
-    return "".join(line + "\n" for line in first.lines)  # each line inside the block ends with one
-
-
-@dataclass(frozen=True)
-class _Block:
-    lines: list[str]
-    closed: bool  # False: the answer ended inside it
-
-    def repeats(self, first: _Block) -> bool:
-        """This block is `first` again, or the start of it (cut where the answer ended)."""
-        if self.closed:
-            return self.lines == first.lines
-        n = len(self.lines)
-        return (
-            n <= len(first.lines)
-            and self.lines[:-1] == first.lines[: n - 1]
-            and first.lines[n - 1].startswith(self.lines[-1])
-        )
-
-
-def _fenced_blocks(lines: list[str]) -> Iterator[_Block]:
-    """Each fenced block, in order; the last may be open (no closing fence before the answer ends)."""
-    i = 0
-    while i < len(lines):
-        opening = _OPENING.match(lines[i].strip())
-        if opening is None:
-            i += 1
-            continue
-        fence = opening.group(1)
-        end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == fence), None)
-        if end is None:
-            yield _Block(lines[i + 1 :], closed=False)
-            return
-        yield _Block(lines[i + 1 : end], closed=True)
-        i = end + 1
 
 
 # -- what arrived so far -----------------------------------------------------------------------------
