@@ -7,9 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from ollama_server import ScriptedOllama
 from openai_server import MODEL, ScriptedOpenAI
 from test_gen import gen_in_process
 from test_heal_prompt import SECRET_HEX, failing  # noqa: F401  (the fixture)
+from test_routefill import serving
 
 from genlib import prompts
 from genlib.config import Settings, load_settings
@@ -231,21 +230,13 @@ def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Work
 def test_a_starters_routes_answer_501_until_written(workspace: Workspace, tmp_path: Path) -> None:
     """The stdlib starter with the plan's routes, run for real: each route says it is not written yet."""
     context = {"name": "x", "port": 8000, "api": "a", "routes": [starters.Route("GET", "/hello")]}
-    (tmp_path / "app.py").write_text(prompts.render(workspace, f"{starters.FOLDER}/python-http.py.j2", context))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=tmp_path, env={"PORT": str(port)}, stdout=subprocess.PIPE)
-    try:
-        assert server.stdout is not None and b"listening" in server.stdout.readline()
+    app = prompts.render(workspace, f"{starters.FOLDER}/python-http.py.j2", context)
+    with serving(tmp_path, app) as url:
         with pytest.raises(urllib.error.HTTPError) as answered:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/hello", timeout=10)
+            urllib.request.urlopen(f"{url}/hello", timeout=10)
         assert answered.value.code == 501 and b"GET /hello is not written yet" in answered.value.read()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as health:
+        with urllib.request.urlopen(f"{url}/health", timeout=10) as health:
             assert json.loads(health.read()) == {"status": "ok"}
-    finally:
-        server.kill()
-        server.communicate()
 
 
 def test_numbered_lines_round_trip() -> None:

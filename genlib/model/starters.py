@@ -54,6 +54,7 @@ class Starter:
     name: str  # the template under templates/starters/
     content: str
     hint: str  # where the model's part goes
+    routes: list[Route] = field(default_factory=list)  # the plan's routes it holds as stubs
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         "routes": routes,
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
-    return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint)
+    return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes)
 
 
 def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:

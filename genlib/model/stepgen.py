@@ -48,7 +48,7 @@ from genlib.documents.llm_output import (
 from genlib.documents.scenarios import HttpScenario, Scenario
 from genlib.errors import OutputError
 from genlib.fsutil import atomic_write_text
-from genlib.model import continued, genprompt, profile, starters
+from genlib.model import continued, genprompt, profile, routefill, starters
 from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
 from genlib.model.base import LLM, Message
 from genlib.model.fenced import read_fenced
@@ -205,7 +205,7 @@ class Run:
 def generate(run: Run, description: str, messages: list[Message]) -> LLMOutput:
     """Plan, then every file (resuming from what a killed run received); the iteration's llm_output."""
     with Syntax() as syntax:
-        got = collect(run, messages, syntax)
+        got = collect(run, messages, syntax, asked=description)
     return LLMOutput(
         format=FORMAT,
         kind="gen",
@@ -236,9 +236,11 @@ changes, `deletions`, and `files` as {path, purpose} for every file the patch wr
 those files is asked for next, one at a time: then send it whole, never with parts left out."""
 
 
-def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = False) -> Accepted[Answer]:
+def collect(
+    run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = False, asked: str = ""
+) -> Accepted[Answer]:
     """The plan, then each file; kept under .genlib/gen/ as they arrive. `patch`: heal's (each file is checked
-    against its content in run.current too)."""
+    against its content in run.current too); `asked`: the person's request, for a route asked for alone."""
     received = Received.for_request(run.ws, run.llm, messages)
     budget = run.settings.gen_budget_chars  # what each file request adds to `messages`: STEPS_SHARE of it
     run.llm.reserve(sum(len(m["content"]) for m in messages) + int(budget * genprompt.STEPS_SHARE))
@@ -253,20 +255,26 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = 
     steps = [plan_step]
     for number, planned in enumerate(order, 1):
         kept = received.file(planned.path)
+        small = run.settings.profile == profile.SMALL and not patch
+        starter = starters.for_file(run.ws, plan.outline(), planned.path) if small else None
+        last = number == len(order)
+        arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
         if kept is None:
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
             written, left_out = _shown(plan, interfaces, contents, room)
-            small = run.settings.profile == profile.SMALL and not patch
-            starter = starters.for_file(run.ws, plan.outline(), planned.path) if small else None
             template = profile.template(run.settings, FILE_TEMPLATE)
             shown = notes + left_out
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
-            last = number == len(order)
-            arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
             kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch)
             received.keep_file(planned.path, *kept)
+        route_steps: list[Step] = []
+        if starter is not None and starter.name in routefill.STARTERS:  # routes left as stubs: one at a time
+            filled = _fill_routes(run, planned.path, kept[0], starter.routes, asked, arrival, route_steps)
+            if filled != kept[0]:
+                kept = (filled, kept[1])
+                received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
-        steps.append(kept[1])
+        steps += [kept[1], *route_steps]
     answer = plan.as_answer(contents)
     try:
         run.check(answer)  # every rule once more, on the whole answer (files kept by a killed run too)
@@ -274,6 +282,27 @@ def collect(run: Run, messages: list[Message], syntax: Syntax, *, patch: bool = 
         received.clear()  # a rerun asks again rather than resume into the same refusal
         raise
     return Accepted(answer, "", [], steps=steps, made=request)
+
+
+def _fill_routes(
+    run: Run,
+    path: str,
+    content: str,
+    routes: list[starters.Route],
+    request: str,
+    check: Callable[[str], None],
+    steps: list[Step],
+) -> str:
+    """The file with each route its starter left a stub written by the model alone (genlib.model.routefill)."""
+
+    def ask(prompt: str, parse: Callable[[str], str], label: str) -> str:
+        asking: list[Message] = [{"role": "user", "content": prompt}]
+        expect = Expect(parse, None, routefill.AGAIN, None, Budget.of(run.settings, "file"), True)
+        accepted = _ask(run, asking, expect, label)
+        steps.append(_step(label, asking, accepted))
+        return accepted.answer
+
+    return routefill.fill(run.ws, content, routes, path, request, ask, check)
 
 
 def _plan(run: Run, messages: list[Message], received: Received, kind: Kind) -> tuple[str, Step, Request, Plan]:

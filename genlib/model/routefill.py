@@ -1,0 +1,139 @@
+"""Each route a server's starter left unwritten, asked for as one function (profile small).
+
+    stubs(content, routes)                    the routes whose stub is still in the file
+    fill(content, routes, path, ask, check)   the file with each stub replaced by the model's function
+
+A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
+in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
+name, its route, what it answers, the file around it), it writes that function. genlib puts it in place of the
+stub and checks the whole file as any arriving file is checked; a reason goes back with that function alone.
+
+Only the standard-library starters (templates/starters/python-http.py.j2, node-http.js.j2) are filled so:
+their stubs have one known shape, `def get_x(query, body):` / `function getX(query, body) {`, ending where the
+next top-level statement begins (Python, by its ast) or at the first `}` at the start of a line (JavaScript).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+
+from genlib import prompts
+from genlib.errors import OutputError
+from genlib.model.fenced import read_fenced
+from genlib.model.starters import Route
+from genlib.workspace import Workspace
+
+TEMPLATE = "small/route.md.j2"
+STARTERS = ("python-http.py.j2", "node-http.js.j2")  # the starters whose stubs have the shape above
+AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
+
+Ask = Callable[[str, Callable[[str], str], str], str]  # (prompt, parse, label) -> the parsed answer
+
+
+def marker(route: Route) -> str:
+    """What a stub answers: the starters' own words, so a stub is found by them."""
+    return f"{route.method} {route.path} is not written yet"
+
+
+def stubs(content: str, routes: list[Route]) -> list[Route]:
+    return [r for r in routes if marker(r) in content]
+
+
+def fill(
+    ws: Workspace,
+    content: str,
+    routes: list[Route],
+    path: str,
+    request: str,
+    ask: Ask,
+    check: Callable[[str], None],
+) -> str:
+    """`content` with each of `routes` still a stub written by the model, one request per route; `check` is
+    every rule the file obeys (a refusal goes back with that function)."""
+    left = stubs(content, routes)
+    for number, route in enumerate(left, 1):
+        name = _name(route, path)
+        context = {"path": path, "content": content, "function": name, "route": route, "request": request}
+        prompt = prompts.render(ws, TEMPLATE, context | {"python": path.endswith(".py")})
+
+        def parse(raw: str, name: str = name, before: str = content) -> str:
+            filled = splice(before, name, read_fenced(raw), path)
+            check(filled)
+            return filled
+
+        content = ask(prompt, parse, f"route {number} of {len(left)} {route.method} {route.path} in {path}")
+    return content
+
+
+def _name(route: Route, path: str) -> str:
+    return route.function if path.endswith(".py") else route.function_js
+
+
+def splice(content: str, name: str, function: str, path: str) -> str:
+    """`content` with the stub of function `name` replaced by `function` (which must define it)."""
+    python = Path(path).suffix == ".py"
+    lines = content.split("\n")
+    start, end = _python_span(content, name) if python else _javascript_span(lines, name)
+    if not _defines(function, name, python):
+        header = f"def {name}(query, body):" if python else f"function {name}(query, body) {{"
+        raise OutputError(f"the answer does not define {name}: send the function, `{header}` and its body")
+    _only_the_function(function, name, content, python)
+    return "\n".join([*lines[:start], function.strip("\n"), *lines[end:]])
+
+
+def _python_span(content: str, name: str) -> tuple[int, int]:
+    """The stub's lines, 0-based and end-exclusive: its def to the next top-level statement."""
+    tree = ast.parse(content)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return node.lineno - 1, node.end_lineno or node.lineno
+    raise OutputError(f"no function {name} in the file to fill in")
+
+
+def _javascript_span(lines: list[str], name: str) -> tuple[int, int]:
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"function {name}(")), None)
+    end = next((j for j in range(start, len(lines)) if lines[j].rstrip() == "}"), None) if start is not None else None
+    if start is None or end is None:
+        raise OutputError(f"no function {name} in the file to fill in")
+    return start, end + 1
+
+
+def _only_the_function(function: str, name: str, content: str, python: bool) -> None:
+    """The answer holds the function (and maybe data it needs), not the file again: the 0.5B copies."""
+    if python:
+        again = (_top_level_names(function) & _top_level_names(content)) - {name}
+        if "__name__" in function:
+            again.add("the `if __name__` block")
+    else:
+        again = {part for part in ("createServer(", "const ROUTES", ".listen(") if part in function}
+    if again:
+        raise OutputError(
+            f"send only the function {name} (and any data it needs): the answer also holds "
+            f"{', '.join(sorted(again)[:3])}, which the file has already"
+        )
+
+
+def _top_level_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return names
+
+
+def _defines(function: str, name: str, python: bool) -> bool:
+    if not python:
+        return f"function {name}(" in function or f"{name} = " in function
+    try:
+        tree = ast.parse(function)
+    except SyntaxError as exc:
+        raise OutputError(f"the function does not parse: line {exc.lineno}: {exc.msg}") from exc
+    return any(isinstance(node, ast.FunctionDef) and node.name == name for node in tree.body)

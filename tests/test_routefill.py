@@ -1,0 +1,118 @@
+"""A route a server's starter left a stub is asked for alone and put in its place (genlib.model.routefill)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from openai_server import MODEL, ScriptedOpenAI
+from test_gen import gen_in_process
+
+from genlib import prompts
+from genlib.documents.llm_output import load_output
+from genlib.errors import OutputError
+from genlib.model import routefill, starters
+from genlib.model.stepgen import Plan
+from genlib.workspace import Workspace
+
+HELLO = starters.Route("GET", "/hello", answers='200 {"message": "hello"}')
+ADD = starters.Route("POST", "/notes")
+GET_HELLO = 'def get_hello(query, body):\n    return 200, {"message": "hello"}\n'
+
+
+def starter(ws: Workspace, name: str, routes: list[starters.Route]) -> str:
+    return prompts.render(ws, f"{starters.FOLDER}/{name}", {"name": "x", "port": 8000, "api": "a", "routes": routes})
+
+
+def test_a_python_stub_is_replaced_by_the_function(workspace: Workspace) -> None:
+    content = starter(workspace, "python-http.py.j2", [HELLO, ADD])
+    assert routefill.stubs(content, [HELLO, ADD]) == [HELLO, ADD]
+    notes = "NOTES = []\n\n\ndef post_notes(query, body):\n    NOTES.append(body)\n    return 201, body\n"
+    filled = routefill.splice(routefill.splice(content, "get_hello", GET_HELLO, "a.py"), "post_notes", notes, "a.py")
+    assert routefill.stubs(filled, [HELLO, ADD]) == []
+    compile(filled, "a.py", "exec")
+    assert filled.count("def get_hello(") == 1 and '("POST", "/notes"): post_notes,' in filled
+
+
+def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> None:
+    content = starter(workspace, "node-http.js.j2", [HELLO])
+    function = 'function getHello(query, body) {\n  return [200, { message: "hello" }];\n}\n'
+    filled = routefill.splice(content, "getHello", function, "api/x/server.js")
+    assert "is not written yet" not in filled and filled.count("function getHello(") == 1
+    assert '"GET /hello": getHello,' in filled
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ("def hello(query, body):\n    return 200, {}\n", "the answer does not define get_hello"),
+        ("def get_hello(query, body):\n  return 200, {\n", "the function does not parse"),
+        (GET_HELLO + "\nROUTES = {}\n", "send only the function get_hello .* also holds ROUTES"),
+        (GET_HELLO + "\nif __name__ == '__main__':\n    pass\n", "also holds the `if __name__` block"),
+    ],
+    ids=["other-name", "broken", "the-file-again", "main-block"],
+)
+def test_an_answer_that_is_not_the_function_is_refused(workspace: Workspace, answer: str, reason: str) -> None:
+    content = starter(workspace, "python-http.py.j2", [HELLO])
+    with pytest.raises(OutputError, match=reason):
+        routefill.splice(content, "get_hello", answer, "api/x/app.py")
+
+
+def test_a_gen_asks_for_each_route_left_a_stub_and_the_app_answers(
+    workspace: Workspace, openai_api: ScriptedOpenAI, tmp_path: Path
+) -> None:
+    """The 0.5B sent the starter back as it was; each stub is then asked for alone, and the app works."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    scenario = {"name": "hello", "kind": "http", "service": "hello-api", "request": {"path": "/hello"},
+                "expect": {"status": 200, "body_contains": ["hello"]}}  # fmt: skip
+    plan = Plan.model_validate({"components": [component], "files": [{"path": "api/hello/app.py"}],
+                                "scenarios": [scenario]})  # fmt: skip
+    found = starters.for_file(workspace, plan.outline(), "api/hello/app.py")
+    assert found is not None and [r.path for r in found.routes] == ["/hello"]
+    unchanged = {"components": [component], "scenarios": [scenario],
+                 "files": [{"path": "api/hello/app.py", "content": found.content}]}  # fmt: skip
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(
+        json.dumps(unchanged), "```python\n" + GET_HELLO + "ROUTES = {}\n```", f"```python\n{GET_HELLO}```"
+    )
+    code, out = gen_in_process(workspace, "a hello API", provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    asked = openai_api.chats()[-1]["messages"]
+    assert "## Now write the function get_hello" in asked[0]["content"]
+    assert 'It answers GET /hello: 200, with "hello" in the body.' in asked[0]["content"]
+    assert "send only the function get_hello" in asked[-1]["content"]  # the refused first answer, with its reason
+    it = workspace.iterations_dir / "iter_001_a_hello_api"
+    steps = [s.name for s in load_output(it / "llm_output.json").steps]
+    assert steps == ["plan", "api/hello/app.py", "route 1 of 1 GET /hello in api/hello/app.py"]
+    app = (it / "api/hello/app.py").read_text()
+    assert "not written yet" not in app
+    assert _get(tmp_path, app, "/hello") == {"message": "hello"}  # the filled file, run for real
+
+
+@contextmanager
+def serving(folder: Path, app: str) -> Iterator[str]:
+    """`app` (a Python server reading PORT) run for real from `folder`: its base URL while it runs."""
+    (folder / "app.py").write_text(app)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=folder, env={"PORT": str(port)}, stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and b"listening" in server.stdout.readline()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.communicate()
+
+
+def _get(tmp_path: Path, app: str, path: str) -> object:
+    with serving(tmp_path, app) as url, urllib.request.urlopen(url + path, timeout=10) as answer:
+        return json.loads(answer.read())
