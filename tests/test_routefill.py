@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,16 @@ def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> 
     assert '"GET /hello": getHello,' in filled
 
 
+def test_the_model_sees_the_routes_with_the_unwritten_bodies_left_out(workspace: Workspace) -> None:
+    content = starter(workspace, "python-http.py.j2", [HELLO, ADD])
+    shown = routefill.shown_part(content, [ADD], "api/x/app.py")
+    assert shown.startswith("# the data the routes share") and "class Handler" not in shown
+    assert "def post_notes(query, body):\n    ...  # to write\n" in shown and "POST /notes is not" not in shown
+    assert "GET /hello is not written yet" in shown  # only the one asked for is left out
+    js = routefill.shown_part(starter(workspace, "node-http.js.j2", [HELLO]), [HELLO], "api/x/server.js")
+    assert "function getHello(query, body) {\n  // answers: 200" in js and "  // to write\n}" in js
+
+
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
@@ -56,8 +67,9 @@ def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> 
         ("def get_hello(query, body):\n  return 200, {\n", "the function does not parse"),
         (GET_HELLO + "\nROUTES = {}\n", "send only the function get_hello .* also holds ROUTES"),
         (GET_HELLO + "\nif __name__ == '__main__':\n    pass\n", "also holds the `if __name__` block"),
+        ('def get_hello(query, body):\n    return 200, {"error": "GET /hello is not written yet"}\n', "still answers"),
     ],
-    ids=["other-name", "broken", "the-file-again", "main-block"],
+    ids=["other-name", "broken", "the-file-again", "main-block", "still-a-stub"],
 )
 def test_an_answer_that_is_not_the_function_is_refused(workspace: Workspace, answer: str, reason: str) -> None:
     content = starter(workspace, "python-http.py.j2", [HELLO])
@@ -116,3 +128,20 @@ def serving(folder: Path, app: str) -> Iterator[str]:
 def _get(tmp_path: Path, app: str, path: str) -> object:
     with serving(tmp_path, app) as url, urllib.request.urlopen(url + path, timeout=10) as answer:
         return json.loads(answer.read())
+
+
+def test_the_stdlib_starter_takes_a_route_returning_its_data_and_reports_a_crash(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A route may return only its data (200); one that raises answers 500 naming the error, and the log gets
+    the traceback (it was a 400 'the body is not JSON' for any ValueError, and a dropped connection else)."""
+    app = starter(workspace, "python-http.py.j2", [HELLO, ADD])
+    app = routefill.splice(app, "get_hello", 'def get_hello(query, body):\n    return {"message": "hello"}\n', "a.py")
+    app = routefill.splice(app, "post_notes", "def post_notes(query, body):\n    return 201, int(body['n'])\n", "a.py")
+    with serving(tmp_path, app) as url:
+        with urllib.request.urlopen(url + "/hello", timeout=10) as answer:
+            assert answer.status == 200 and json.loads(answer.read()) == {"message": "hello"}
+        crash = urllib.request.Request(url + "/notes", data=b'{"n": "x"}', method="POST")
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(crash, timeout=10)
+        assert answered.value.code == 500 and "invalid literal for int()" in answered.value.read().decode()

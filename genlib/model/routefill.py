@@ -1,6 +1,7 @@
 """Each route a server's starter left unwritten, asked for as one function (profile small).
 
     stubs(content, routes)                    the routes whose stub is still in the file
+    shown_part(content, unwritten, path)      what the model is shown of the file
     fill(content, routes, path, ask, check)   the file with each stub replaced by the model's function
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
@@ -26,6 +27,7 @@ from genlib.model.starters import Route
 from genlib.workspace import Workspace
 
 TEMPLATE = "small/route.md.j2"
+DATA_COMMENT = "the data the routes share goes here"  # where a starter's app part begins
 STARTERS = ("python-http.py.j2", "node-http.js.j2")  # the starters whose stubs have the shape above
 AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
 
@@ -55,7 +57,8 @@ def fill(
     left = stubs(content, routes)
     for number, route in enumerate(left, 1):
         name = _name(route, path)
-        context = {"path": path, "content": content, "function": name, "route": route, "request": request}
+        shown = shown_part(content, left[number - 1 :], path)
+        context = {"path": path, "content": shown, "function": name, "route": route, "request": request}
         prompt = prompts.render(ws, TEMPLATE, context | {"python": path.endswith(".py")})
 
         def parse(raw: str, name: str = name, before: str = content) -> str:
@@ -65,6 +68,18 @@ def fill(
 
         content = ask(prompt, parse, f"route {number} of {len(left)} {route.method} {route.path} in {path}")
     return content
+
+
+def shown_part(content: str, unwritten: list[Route], path: str) -> str:
+    """What the model is shown: the app part of the starter (from its data comment on; the server above it is
+    not the model's to write) with each unwritten stub's body left out: shown the whole file, the 0.5B sent the
+    whole file back; shown the stub's 501, it kept the 501."""
+    start = content.find(DATA_COMMENT)
+    if start >= 0:
+        content = content[content.rfind("\n", 0, start) + 1 :]
+    elided = "    ...  # to write" if path.endswith(".py") else "  // to write"
+    lines = [elided if any(marker(r) in line for r in unwritten) else line for line in content.split("\n")]
+    return "\n".join(lines)
 
 
 def _name(route: Route, path: str) -> str:
@@ -80,6 +95,8 @@ def splice(content: str, name: str, function: str, path: str) -> str:
         header = f"def {name}(query, body):" if python else f"function {name}(query, body) {{"
         raise OutputError(f"the answer does not define {name}: send the function, `{header}` and its body")
     _only_the_function(function, name, content, python)
+    if "is not written yet" in function:
+        raise OutputError(f"{name} still answers that it is not written: write what it does and returns")
     return "\n".join([*lines[:start], function.strip("\n"), *lines[end:]])
 
 
