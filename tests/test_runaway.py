@@ -129,6 +129,24 @@ def test_a_refused_answer_is_asked_again_with_another_seed(served: Served, tmp_p
     assert served.sampling(served.chats()[1])["temperature"] >= 0.7
 
 
+def test_a_small_model_is_asked_again_afresh_with_the_reason_as_a_note(served: Served, tmp_path: Path) -> None:
+    served.server.enqueue("no", GOOD)
+
+    def strict(raw: str) -> str:
+        if raw != GOOD:
+            raise OutputError("not the answer")
+        return raw
+
+    accepted = ask_for(
+        served.make(), MESSAGES, Expect(strict, None, "again"), retries=2, rejected_dir=tmp_path, fresh=True
+    )
+    assert accepted.answer == GOOD
+    again = served.chats()[1]["messages"]
+    assert len(again) == 1 and again[0]["content"].startswith(MESSAGES[0]["content"])  # the refused one not shown
+    assert again[0]["content"].endswith("(A previous answer was refused: not the answer.)")
+    assert MESSAGES[0]["content"] == "plan a notes app"  # the request itself is not changed
+
+
 def test_a_model_that_keeps_looping_ends_in_one_line_with_every_answer_kept(served: Served, tmp_path: Path) -> None:
     served.server.enqueue(ENDLESS, ENDLESS, ENDLESS)
     with pytest.raises(AnswerInvalid, match=r"still invalid after 3 attempts \(stopped a looping answer after"):

@@ -93,6 +93,12 @@ class Expect(Generic[T]):
     whole_before_a_loop: bool = False
 
 
+def _with_note(messages: list[Message], note: str) -> list[Message]:
+    """`messages` with `note` at the end of the last one (a new list; the request itself is not changed)."""
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": f"{last['content'].rstrip()}\n\n{note}"}]
+
+
 def sum_stats(parts: Iterable[Stats]) -> Stats:
     totals: dict[str, float] = {}
     for stats in parts:
@@ -167,8 +173,13 @@ def ask_for(
     retries: int,
     rejected_dir: Path,
     on_progress: Progress | None = None,
+    fresh: bool = False,
 ) -> Accepted[T]:
     """Ask until `expect.parse` takes the answer, at most `retries` more times, feeding each error back.
+
+    `fresh` (small models): a refused answer is not shown back; the request is asked again as it was, with the
+    reason as a note at its end. The 0.5B, shown its refused plan and the reason, sent the plan back with its
+    components deleted, twice: what a small model is shown, it copies.
 
     A cut answer is never parsed (even when what arrived happens to parse): it is asked for again with more
     room, or first given to `expect.resume`. A stopped one (it looped, or ran over its wall clock) is asked
@@ -206,7 +217,10 @@ def ask_for(
         except OutputError as exc:
             attempts.append(Attempt(raw=reply.text, error=str(exc), thinking=reply.thinking, parts=list(reply.parts)))
             again = f"Your answer was rejected: {exc}. {expect.again}"
-            conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": again}]
+            if fresh:
+                conversation = _with_note(messages, f"(A previous answer was refused: {exc}.)")
+            else:
+                conversation += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": again}]
             continue
         attempts.append(Attempt(raw=reply.text, thinking=reply.thinking, parts=list(reply.parts)))
         return Accepted(answer, reply.text, attempts, replies)

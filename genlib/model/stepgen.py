@@ -422,6 +422,7 @@ def _ask(run: Run, messages: list[Message], expect: Expect[T], label: str) -> Ac
             retries=run.settings.retries,
             rejected_dir=run.ws.state_dir / "rejected",
             on_progress=on_progress,
+            fresh=run.settings.profile == profile.SMALL,
         )
     finally:
         finish()
