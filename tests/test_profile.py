@@ -26,7 +26,7 @@ from genlib import prompts
 from genlib.config import Settings, load_settings
 from genlib.documents.llm_output import Answer, FileSpec
 from genlib.errors import ConfigError, OutputError
-from genlib.loops.gen import asks_for_page
+from genlib.loops.gen import asks_for_page, example_for
 from genlib.model import healsmall, profile, starters
 from genlib.model.healsmall import numbered, one_file, unnumbered
 from genlib.model.ollama import OllamaLLM
@@ -121,28 +121,32 @@ def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
 
 
 @pytest.mark.parametrize(
-    ("request_text", "page"),
+    ("request_text", "layers"),
     [
-        ("A small JSON API, service hello-api, with GET /hello", False),
-        ("A worker that prints tick every two seconds", False),
-        ("A notes API and a web page that lists the notes", True),
-        ("A static home page with three links", True),
-        ("A todo app with a form to add items", True),
+        ("A small JSON API, service hello-api, with GET /hello", {"api"}),
+        ("A worker that prints tick every two seconds", {"workers"}),
+        ("A worker polling the orders API every minute", {"api"}),  # an API named: the API's example
+        ("A notes API and a web page that lists the notes", {"api", "frontend"}),
+        ("A static home page with three links", {"api", "frontend"}),
+        ("A todo app with a form to add items", {"api", "frontend"}),
     ],
 )
-def test_the_small_plan_example_has_a_page_only_when_the_request_mentions_one(
-    workspace: Workspace, request_text: str, page: bool
+def test_the_small_plan_example_is_shaped_like_the_request(
+    workspace: Workspace, request_text: str, layers: set[str]
 ) -> None:
+    """A page only when the request mentions one, a worker's example for a worker: the 0.5B copied the example's
+    page into an API-only request, and its bookmark routes into a worker that prints ticks."""
     context = {
         "description": request_text,
         "static_port": 8080,
         "app": None,
         "asks_for_page": asks_for_page(request_text),
+        "example": example_for(request_text),
     }
     text = prompts.render(workspace, "small/gen.md.j2", context)
     example = text.split("Example answer:\n", 1)[1].split("\n\n", 1)[0]
-    plan = Plan.model_validate(json.loads(example))  # valid in both shapes
-    assert any(c.runtime == "static" for c in plan.components) is page
+    plan = Plan.model_validate(json.loads(example))  # valid in every shape
+    assert {c.layer for c in plan.components} == layers
     assert "\n\nExample request:" in text
 
 

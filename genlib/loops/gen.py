@@ -73,6 +73,16 @@ def asks_for_page(description: str) -> bool:
     return bool(_PAGE_WORDS.search(description))
 
 
+_WORKER_WORDS = re.compile(r"\b(workers?|background|every|forever|periodic(ally)?|cron|jobs?|queue)\b", re.I)
+_API_WORDS = re.compile(r"\b(api|apis|routes?|endpoints?|http|rest|GET|POST|PUT|DELETE|server|pages?|web)\b", re.I)
+
+
+def example_for(description: str) -> str:
+    """The small plan prompt's example: a worker's for a request for a worker and no API (the 0.5B planned the
+    example's bookmark routes into a worker that prints ticks), else the API's."""
+    return "worker" if _WORKER_WORDS.search(description) and not _API_WORDS.search(description) else "api"
+
+
 def build_messages(ws: Workspace, description: str, app: genprompt.App | None, settings: Settings) -> list[Message]:
     """The gen prompt within gen_budget_chars (genlib.model.genprompt); with `steps` it asks for the plan (each file
     is asked for next, genlib.model.stepgen, repeating this prompt: it gets STEPS_SHARE of the budget less)."""
@@ -85,6 +95,7 @@ def build_messages(ws: Workspace, description: str, app: genprompt.App | None, s
         "schema": stepgen.plan_schema() if steps else answer_schema(),
         "steps": steps,
         "asks_for_page": asks_for_page(description),
+        "example": example_for(description),
     }
     budget = settings.gen_budget_chars
     room = int(budget * (1 - genprompt.STEPS_SHARE)) if steps else budget
