@@ -60,6 +60,16 @@ def test_the_model_sees_the_routes_with_the_unwritten_bodies_left_out(workspace:
     assert "function getHello(query, body) {\n  // answers: 200" in js and "  // to write\n}" in js
 
 
+def test_a_function_the_file_has_already_is_left_out_of_the_answer(workspace: Workspace) -> None:
+    """Asked for post_notes, the 0.5B sent get_hello (written the step before) with it: the file's stays."""
+    content = routefill.splice(starter(workspace, "python-http.py.j2", [HELLO, ADD]), "get_hello", GET_HELLO, "a.py")
+    answer = "def get_hello(query, body):\n    return 500, {}\n\n\ndef post_notes(query, body):\n    return 201, body\n"
+    filled = routefill.splice(content, "post_notes", answer, "api/x/app.py")
+    assert filled.count("def get_hello(") == 1 and 'return 200, {"message": "hello"}' in filled
+    assert "return 500, {}" not in filled and "    return 201, body" in filled
+    compile(filled, "app.py", "exec")
+
+
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
@@ -123,6 +133,27 @@ def serving(folder: Path, app: str) -> Iterator[str]:
     finally:
         server.kill()
         server.communicate()
+
+
+def test_a_route_the_model_cannot_write_stays_a_stub_and_the_gen_lands(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    scenario = {"name": "hello", "kind": "http", "service": "hello-api", "request": {"path": "/hello"}}
+    plan = Plan.model_validate({"components": [component], "files": [{"path": "api/hello/app.py"}],
+                                "scenarios": [scenario]})  # fmt: skip
+    found = starters.for_file(workspace, plan.outline(), "api/hello/app.py")
+    assert found is not None
+    unchanged = {"components": [component], "scenarios": [scenario],
+                 "files": [{"path": "api/hello/app.py", "content": found.content}]}  # fmt: skip
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(json.dumps(unchanged), *["```python\ndef hello():\n    pass\n```"] * 3)
+    code, out = gen_in_process(workspace, "a hello API", provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out  # landed: its scenario will fail on the 501, for heal
+    assert "route 1 of 1 GET /hello in api/hello/app.py: left as it was (the model's answer was still invalid" in out
+    app = (workspace.iterations_dir / "iter_001_a_hello_api" / "api/hello/app.py").read_text()
+    assert app == found.content
 
 
 def _get(tmp_path: Path, app: str, path: str) -> object:

@@ -17,6 +17,7 @@ next top-level statement begins (Python, by its ast) or at the first `}` at the 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,7 +32,8 @@ DATA_COMMENT = "the data the routes share goes here"  # where a starter's app pa
 STARTERS = ("python-http.py.j2", "node-http.js.j2")  # the starters whose stubs have the shape above
 AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
 
-Ask = Callable[[str, Callable[[str], str], str], str]  # (prompt, parse, label) -> the parsed answer
+# (prompt, parse, label) -> the parsed answer, or None when the model gave none that parses (the stub stays)
+Ask = Callable[[str, Callable[[str], str], str], str | None]
 
 
 def marker(route: Route) -> str:
@@ -66,7 +68,8 @@ def fill(
             check(filled)
             return filled
 
-        content = ask(prompt, parse, f"route {number} of {len(left)} {route.method} {route.path} in {path}")
+        filled = ask(prompt, parse, f"route {number} of {len(left)} {route.method} {route.path} in {path}")
+        content = content if filled is None else filled
     return content
 
 
@@ -94,6 +97,7 @@ def splice(content: str, name: str, function: str, path: str) -> str:
     if not _defines(function, name, python):
         header = f"def {name}(query, body):" if python else f"function {name}(query, body) {{"
         raise OutputError(f"the answer does not define {name}: send the function, `{header}` and its body")
+    function = _without_known_functions(function, name, content, python)
     _only_the_function(function, name, content, python)
     if "is not written yet" in function:
         raise OutputError(f"{name} still answers that it is not written: write what it does and returns")
@@ -104,7 +108,7 @@ def _python_span(content: str, name: str) -> tuple[int, int]:
     """The stub's lines, 0-based and end-exclusive: its def to the next top-level statement."""
     tree = ast.parse(content)
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             return node.lineno - 1, node.end_lineno or node.lineno
     raise OutputError(f"no function {name} in the file to fill in")
 
@@ -115,6 +119,30 @@ def _javascript_span(lines: list[str], name: str) -> tuple[int, int]:
     if start is None or end is None:
         raise OutputError(f"no function {name} in the file to fill in")
     return start, end + 1
+
+
+def _without_known_functions(function: str, name: str, content: str, python: bool) -> str:
+    """The answer less the other functions the file has already (the 0.5B asked for post_hello sent get_hello,
+    written the step before, with it): the file's own stay, and a stub among them is asked for in its turn."""
+    lines = function.split("\n")
+    known = _functions(content, python) - {name}
+    spans = [_span(function, lines, other, python) for other in _functions(function, python) & known]
+    drop = {i for start, end in spans for i in range(start, end)}
+    return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _functions(source: str, python: bool) -> set[str]:
+    if not python:
+        return set(re.findall(r"^function (\w+)\(", source, re.MULTILINE))
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
+def _span(source: str, lines: list[str], name: str, python: bool) -> tuple[int, int]:
+    return _python_span(source, name) if python else _javascript_span(lines, name)
 
 
 def _only_the_function(function: str, name: str, content: str, python: bool) -> None:
