@@ -8,14 +8,14 @@ Every knob has one name used in all four places: `model` in genlib.toml's
 [model] table, GENLIB_MODEL in the environment, `model=` on the doit line.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here, unlike the rest of genlib: Settings is a NamedTuple, which
+# would turn each of its ~70 string annotations into a ForwardRef compiled at every import (a no-op `doit` too).
 
 import json
 import os
 import re
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from genlib.errors import ConfigError
 from genlib.fsutil import atomic_write_text
@@ -43,10 +43,12 @@ def offline_build_image(image: str = OFFLINE_IMAGE) -> str:
     return f"{image}-build"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """One run's settings, merged by load_settings. (A docstring of its own also spares the dataclass from
-    building one out of its ~75-parameter signature each time genlib is imported.)"""
+class Settings(NamedTuple):
+    """One run's settings, merged by load_settings; `settings._replace(model=...)` makes a changed copy.
+
+    A NamedTuple, not a frozen dataclass: every `doit` defines this class, a no-op too, and a dataclass of
+    ~70 fields compiles its generated methods (~19 KB of source) each time, the largest part of genlib's
+    start-up; a NamedTuple's are generic."""
 
     # the model
     # "auto": Ollama when it answers at ollama_host, else the local model when installed; "ollama"; "openai": any
@@ -174,7 +176,7 @@ def remember(values: dict[str, str | int | float]) -> Path:
 
 
 def _field_names() -> set[str]:
-    return {f.name for f in fields(Settings)}
+    return set(Settings._fields)
 
 
 def _from_file(path: Path) -> dict[str, object]:
@@ -221,7 +223,7 @@ def _coerce(values: dict[str, object]) -> Settings:
     host = converted.get("ollama_host")
     if isinstance(host, str) and host and "://" not in host:
         converted["ollama_host"] = f"http://{host}"
-    settings = replace(defaults, **converted)
+    settings = defaults._replace(**converted)
     _check_provider(settings)
     return settings
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING, TextIO
 
 from genlib.config import Settings
@@ -85,8 +84,8 @@ def _local(settings: Settings, out: TextIO | None, why: str) -> Iterator[OpenAIL
     _say(out, f"model: {config.name} (local llama.cpp, {local.threads(local.threads_for(config))}{why})")
     catalogue.ensure_installed(settings.local_model, say)
     with local.serving(config, say) as state:
-        served = replace(
-            settings, provider="openai", base_url=state.base_url, model=config.name, api_key_env="", llama_samplers="on"
+        served = settings._replace(
+            provider="openai", base_url=state.base_url, model=config.name, api_key_env="", llama_samplers="on"
         )
         llm = _openai(served, out)
         try:

@@ -14,7 +14,6 @@ prompts, which every scripted test holds to.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from genlib.config import Settings
 
@@ -55,7 +54,7 @@ def settle(settings: Settings, llm: object) -> tuple[Settings, str]:
         why = f"{count / 1e9:.1f}B parameters" if count else "the model's size is unknown"
     other = "large" if profile == SMALL else SMALL
     line = f"prompts: {profile} ({why}; profile={other} for the {other} ones)"
-    return replace(settings, profile=profile, steps=settings.steps or profile == SMALL), line
+    return settings._replace(profile=profile, steps=settings.steps or profile == SMALL), line
 
 
 def template(settings: Settings, name: str) -> str:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from genlib.answer import depfiles
 from genlib.config import DEPS_REPOSITORY, Settings
@@ -46,9 +46,9 @@ EVIDENCE_LINES = 30  # the last lines of the failed step kept (its error-like li
 _NAMES_IT = re.compile(r"No matching|not found|ResolutionImpossible|conflict|incompatible", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class DepSet:
-    """A component's dependency files: the image of its service installs them."""
+class DepSet(NamedTuple):
+    """A component's dependency files: the image of its service installs them. (A NamedTuple: cheaper than a
+    dataclass to define, and a no-op `doit` defines it.)"""
 
     service: str
     runtime: str

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from genlib.errors import WorkspaceError
 from genlib.fsutil import atomic_write_text, read_json_object
@@ -24,9 +24,9 @@ NAME = "up.json"
 BEGAN = "up-began.json"  # written before compose runs: an `up` killed half way still marks it
 
 
-@dataclass(frozen=True)
-class UpStamp:
-    """A dataclass, not a pydantic model: building pydantic's models is about half of a no-op doit's start-up."""
+class UpStamp(NamedTuple):
+    """A NamedTuple, neither a pydantic model nor a dataclass: a no-op `doit` defines this class, and those cost
+    it more to define (pydantic's models, about half of its start-up; a dataclass, its methods compiled)."""
 
     started: str  # ISO 8601: each up is a new stack to test (tasks.graph._same_stack hashes the file)
     services: dict[str, str]  # service -> container id
@@ -39,7 +39,7 @@ class UpStamp:
         """The stamp in `data`; None when a field is missing, unknown or of the wrong type."""
         started, began, iteration = data.get("started"), data.get("began"), data.get("iteration")
         services, failed = _text_map(data.get("services")), _text_map(data.get("failed"))
-        if set(data) - {f.name for f in fields(cls)} or not isinstance(started, str) or services is None:
+        if set(data) - set(cls._fields) or not isinstance(started, str) or services is None:
             return None
         if failed is None or (began is not None and (isinstance(began, bool) or not isinstance(began, int | float))):
             return None
@@ -60,7 +60,7 @@ def path(ws: Workspace) -> Path:
 
 
 def save(ws: Workspace, stamp: UpStamp) -> None:
-    atomic_write_text(path(ws), json.dumps(asdict(stamp), indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path(ws), json.dumps(stamp._asdict(), indent=2, sort_keys=True) + "\n")
 
 
 def load(ws: Workspace) -> UpStamp | None:

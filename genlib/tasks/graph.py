@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,7 @@ def step(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def setting_variables(*extra: str) -> dict[str, str]:
     """Settings (and `extra` names) given on the doit line as name=value."""
-    names = (*extra, *(f.name for f in fields(Settings)))
+    names = (*extra, *Settings._fields)
     return {name: str(value) for name in names if (value := get_var(name, None)) is not None}
 
 
