@@ -81,6 +81,11 @@ def test_read_fenced_ignores_a_stray_fence_and_the_same_block_again() -> None:
         ("workers/w/a.py", "def f(:\n    pass\n", r"a.py line 1: python syntax error"),
         ("api/x/b.py", "import asyncio\n\nawait asyncio.sleep(1)\n", r"b.py line 3: python syntax error: .await"),
         ("api/x/c.py", "def f(a, a):\n    return a\n", r"c.py line 1: python syntax error: duplicate argument"),
+        (
+            "api/x/d.py",
+            "import json\n\nprint(os.environ['PORT'], json)\n",
+            r"d.py line 3: undefined name\(s\) os: import",
+        ),
         ("api/x/a.json", '{"a": 1,}', "is not valid JSON"),
         (
             "api/x/a.js",
@@ -89,7 +94,7 @@ def test_read_fenced_ignores_a_stray_fence_and_the_same_block_again() -> None:
         ),
         ("api/x/a.js", "  \n", "is empty, and x-api runs it"),
     ],
-    ids=["python", "python-await", "python-compile", "json", "javascript", "empty"],
+    ids=["python", "python-await", "python-compile", "python-undefined", "json", "javascript", "empty"],
 )
 def test_each_file_is_checked_on_arrival(
     path: str, content: str, message: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
