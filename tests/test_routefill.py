@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,14 @@ from test_gen import gen_in_process
 
 from genlib import prompts
 from genlib.documents.llm_output import load_output
+from genlib.documents.results import Result, RunReport
+from genlib.documents.scenarios import load_tests
 from genlib.errors import OutputError
+from genlib.loops import heal
 from genlib.model import routefill, starters
+from genlib.model.openai import OpenAILLM
 from genlib.model.stepgen import Plan
+from genlib.stack import migrations
 from genlib.workspace import Workspace
 
 HELLO = starters.Route("GET", "/hello", answers='200 {"message": "hello"}')
@@ -154,6 +161,36 @@ def test_a_route_the_model_cannot_write_stays_a_stub_and_the_gen_lands(
     assert "route 1 of 1 GET /hello in api/hello/app.py: left as it was (the model's answer was still invalid" in out
     app = (workspace.iterations_dir / "iter_001_a_hello_api" / "api/hello/app.py").read_text()
     assert app == found.content
+
+
+def test_heal_writes_a_route_still_a_stub_alone(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:
+    """A scenario's 501 "GET /hello is not written yet": a small model's heal round asks for that function alone
+    (shown the whole file, the 0.5B rewrote it and broke it)."""
+    test_a_route_the_model_cannot_write_stays_a_stub_and_the_gen_lands(workspace, openai_api)
+    it = workspace.iterations_dir / "iter_001_a_hello_api"
+    failed = {"name": "hello", "kind": "http", "service": "hello-api", "origin": "user", "status": "failed",
+              "reason": "status 501, expected 200",
+              "evidence": {"status": 501, "body_head": '{"error": "GET /hello is not written yet"}'}}  # fmt: skip
+    report = RunReport.of(it.name, datetime.now(UTC), 1.0, [Result.model_validate(failed)])
+    settings = workspace.settings(
+        {"provider": "openai", "base_url": openai_api.url, "model": MODEL, "profile": "small"}
+    )
+    openai_api.enqueue(f"```python\n{GET_HELLO}```")
+    out = io.StringIO()
+    llm = OpenAILLM(settings)
+    try:
+        current = migrations.baseline(workspace, load_tests(workspace.tests_path))
+        accepted = heal.write_unwritten_routes(workspace, heal.State(report), settings, llm, current, out, 1)
+    finally:
+        llm.close()
+    assert accepted is not None and accepted.answer.summary == "write GET /hello"
+    assert (
+        "heal: round 1: writing GET /hello of api/hello/app.py alone (still the starter's stub: 501)" in out.getvalue()
+    )
+    [written] = accepted.answer.files
+    assert written.path == "api/hello/app.py" and 'return 200, {"message": "hello"}' in written.content
+    assert [s.name for s in accepted.steps] == ["route 1 of 1 GET /hello in api/hello/app.py"]
+    assert accepted.request(openai_api.url, []).model == MODEL  # what record() keeps of the request
 
 
 def _get(tmp_path: Path, app: str, path: str) -> object:

@@ -83,11 +83,10 @@ def entry_files(comp: ComponentSpec) -> set[str]:
     return {folder + rel for rel in _named(comp.command or [])}
 
 
-def scripts(comp: ComponentSpec) -> list[str]:
-    """The component-relative script files its command runs by path (`node server.js`, `python3 app.py`);
+def scripts(command: list[str] | None) -> list[str]:
+    """The component-relative script files a command runs by path (`node server.js`, `python3 app.py`);
     not `-m` modules, which may come from a package."""
-    command = comp.command or []
-    found = [arg.removeprefix("./") for arg in command[1:] if arg.endswith(SCRIPT_SUFFIXES)]
+    found = [arg.removeprefix("./") for arg in (command or [])[1:] if arg.endswith(SCRIPT_SUFFIXES)]
     return [rel for rel in found if not rel.startswith(("/", "-")) and ".." not in rel.split("/")]
 
 

@@ -280,7 +280,7 @@ def check_commands(components: list[ComponentSpec], app: App) -> None:
     container would exit at start, and no starter fits a file the command does not run)."""
     for comp in components:
         folder = f"{comp.layer}/{comp.name}/"
-        for script in file_rules.scripts(comp) if comp.runnable else []:
+        for script in file_rules.scripts(comp.command) if comp.runnable else []:
             if folder + script in app.files:
                 continue
             same_kind = sorted(p for p in app.files if p.startswith(folder) and p.endswith(Path(script).suffix))

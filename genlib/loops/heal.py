@@ -180,6 +180,23 @@ def ask_for_patch(
     return ask_whole(llm, messages, settings, check_with, ws.state_dir / "rejected", out)
 
 
+def write_unwritten_routes(
+    ws: Workspace, state: State, settings: Settings, llm: LLM, current: rules.Baseline, out: TextIO, number: int
+) -> Accepted[Answer] | None:
+    """Profile small: routes a failing scenario found still a starter's stub (501 "not written yet") are asked
+    for alone, one function each, as in a gen (the 0.5B rewrote the whole file shown to it and broke it, but
+    writes one function); None when there are none, or the model wrote none of them (a patch round then)."""
+    if settings.profile != profile.SMALL:
+        return None
+    path, routes = healsmall.unwritten_routes(state.results, registry.load(ws), current.files)
+    if not routes:
+        return None
+    names = ", ".join(f"{r.method} {r.path}" for r in routes)
+    print(f"heal: round {number}: writing {names} of {path} alone (still the starter's stub: 501)", file=out)
+    run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
+    return stepgen.write_routes(run, path, routes, healsmall.asked_text(ws))
+
+
 def record(
     ws: Workspace, number: int, accepted: Accepted[Answer], llm: LLM, messages: list[Message], current: rules.Baseline
 ) -> Iteration:
@@ -276,8 +293,9 @@ def _round(
         state.regenerated.add(strategy.component)
         print(f"heal: round {number}: rewriting {strategy.component} whole ({strategy.why})", file=out)
     current = migrations.baseline(ws, load_tests(ws.tests_path))
+    accepted = write_unwritten_routes(ws, state, settings, llm, current, out, number)
     try:
-        accepted = ask_for_patch(ws, llm, messages, settings, current, out)
+        accepted = accepted or ask_for_patch(ws, llm, messages, settings, current, out)
     except AnswerInvalid as exc:  # e.g. unchanged files resent on every retry: a failed round, not a tool error
         return _missed(ws, state, out, number, len(messages[0]["content"]), f"no usable patch: {exc}")
     fingerprint = patch.fingerprint(accepted.answer)

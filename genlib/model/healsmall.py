@@ -13,11 +13,13 @@ redacted and fenced as in the large prompt.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from genlib import prompts
+from genlib.answer.file_rules import scripts
 from genlib.app.iterations import up_to_head
 from genlib.app.registry import Registry
 from genlib.budget import head_tail
@@ -35,6 +37,8 @@ from genlib.model.healprompt import (
     investigate,
     log_sections,
 )
+from genlib.model.routefill import marker
+from genlib.model.starters import Route
 from genlib.redact import redact
 from genlib.text import one_line
 from genlib.workspace import Workspace
@@ -95,6 +99,30 @@ def _focused_on(results: RunReport, service: str) -> RunReport:
     failure's traceback names (the 0.5B was shown a page's script three rounds running for an API's 404)."""
     kept = [r for r in results.results if not r.failing or r.service == service]
     return results.model_copy(update={"results": kept})
+
+
+_UNWRITTEN = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s\"']*) is not written yet")
+
+
+def unwritten_routes(results: RunReport, registry: Registry, files: Mapping[str, str]) -> tuple[str, list[Route]]:
+    """The program file whose routes failing scenarios found still a starter's stub (its 501 "GET /x is not
+    written yet"), and those routes; ("", []) when there are none. `files`: the app's, path -> content."""
+    found: dict[str, list[Route]] = {}
+    for result in results.failing:
+        said = _UNWRITTEN.search(json.dumps(result.evidence.fields()))
+        comp = registry.services.get(result.service)
+        if said is None or comp is None:
+            continue
+        route = Route(said.group(1), said.group(2))
+        for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
+            if marker(route) in files.get(script, "") and route not in found.setdefault(script, []):
+                found[script].append(route)
+    path = next(iter(found), "")
+    return path, found.get(path, [])
+
+
+def asked_text(ws: Workspace) -> str:
+    return " Then: ".join(_asked(ws))
 
 
 def _asked(ws: Workspace) -> list[str]:

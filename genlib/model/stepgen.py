@@ -284,6 +284,28 @@ def collect(
     return Accepted(answer, "", [], steps=steps, made=request)
 
 
+def write_routes(run: Run, path: str, routes: list[starters.Route], asked: str) -> Accepted[Answer] | None:
+    """A heal round (profile small) for routes a scenario found unwritten (their stub's 501): each asked for
+    alone, as in a gen, into the file as it is; None when the model wrote none of them."""
+    before = run.current.files[path]
+    limits = rules.Limits.of(run.settings)
+    steps: list[Step] = []
+    made: list[Request] = []
+    with Syntax() as syntax:
+        app = rules.apply(Answer(), run.current)
+
+        def check(content: str) -> None:
+            rules.check_one_file(FileSpec(path=path, content=content), run.current, limits, app, syntax, patch=True)
+            run.check(Answer(files=[FileSpec(path=path, content=content)]))
+
+        filled = _fill_routes(run, path, before, routes, asked, check, steps, made)
+    if filled == before:
+        return None
+    written = ", ".join(f"{r.method} {r.path}" for r in routes if routefill.marker(r) not in filled)
+    answer = Answer(summary=f"write {written}", files=[FileSpec(path=path, content=filled)])
+    return Accepted(answer, "", [], steps=steps, made=made[0])
+
+
 def _fill_routes(
     run: Run,
     path: str,
@@ -292,8 +314,10 @@ def _fill_routes(
     request: str,
     check: Callable[[str], None],
     steps: list[Step],
+    made: list[Request] | None = None,
 ) -> str:
-    """The file with each route its starter left a stub written by the model alone (genlib.model.routefill)."""
+    """The file with each route its starter left a stub written by the model alone (genlib.model.routefill);
+    `steps` (and `made`, each request) collect what was asked."""
 
     def ask(prompt: str, parse: Callable[[str], str], label: str) -> str | None:
         asking: list[Message] = [{"role": "user", "content": prompt}]
@@ -304,6 +328,8 @@ def _fill_routes(
             print(f"{label}: left as it was ({exc})", file=run.out)
             return None
         steps.append(_step(label, asking, accepted))
+        if made is not None:
+            made.append(accepted.request(run.llm.host, asking))
         return accepted.answer
 
     return routefill.fill(run.ws, content, routes, path, request, ask, check)
