@@ -30,8 +30,9 @@ def test_doit_gen_with_no_ollama_lands_an_app_from_the_embedded_model(workspace:
     assert its, f"no iteration landed (exit {run.returncode}):\n{said[-3000:]}\n{_kept(workspace.root / '.genlib')}"
     output = json.loads((its[0] / "llm_output.json").read_text())
     steps = [step["name"] for step in output["steps"]]
-    assert steps[0] == "plan" and len(steps) > 1, steps
-    for path in steps[1:]:
+    files = [name for name in steps[1:] if not name.startswith("route ")]  # "route 1 of 2 GET /x in <file>": a stub
+    assert steps[0] == "plan" and files, steps
+    for path in files:
         assert (its[0] / path).is_file(), path
     assert run.returncode == 0, said[-3000:]
 
