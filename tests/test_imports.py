@@ -83,3 +83,16 @@ def test_rules_refuse_the_file_in_a_whole_answer() -> None:
         update={"files": [*answer.files, FileSpec(path="api/x/requirements.txt", content="flask==3.0.3\n")]}
     )
     rules.check(with_requirements, rules.Baseline(), limits)
+
+
+def test_the_imports_a_python_file_forgot_are_added_when_certain() -> None:
+    """The 0.5B dropped its starter's first lines, imports and all, three times running."""
+    starter = '"""A server."""\n\nimport json\nfrom urllib.parse import parse_qsl, urlparse\n\nPORT = 1\n'
+    sent = "def answer(raw):\n    return json.loads(raw), parse_qsl(raw), os.environ\n"
+    fixed = imports.completed(sent, starter)
+    assert fixed.splitlines()[:3] == ["import json", "from urllib.parse import parse_qsl", "import os"]
+    compile(fixed, "app.py", "exec")
+    docstring = '"""d"""\nfrom __future__ import annotations\nimport sys\n\nprint(os.getcwd(), sys)\n'
+    assert imports.completed(docstring).splitlines()[3] == "import os"  # after the imports that are there
+    assert imports.completed("print(helper())\n") == "print(helper())\n"  # not certain: left for the rule
+    assert imports.completed("import os\nprint(os.sep)\n") == "import os\nprint(os.sep)\n"  # nothing missing

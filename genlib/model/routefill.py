@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from genlib import prompts
+from genlib.answer import imports
 from genlib.errors import OutputError
 from genlib.model.fenced import read_fenced
 from genlib.model.starters import Route
@@ -65,6 +66,7 @@ def fill(
 
         def parse(raw: str, name: str = name, before: str = content) -> str:
             filled = splice(before, name, read_fenced(raw), path)
+            filled = imports.completed(filled, before) if path.endswith(".py") else filled  # `datetime` used, say
             check(filled)
             return filled
 

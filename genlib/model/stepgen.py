@@ -26,7 +26,7 @@ from typing import Any, Literal, TextIO, TypeVar
 from pydantic import Field, ValidationError, model_validator
 
 from genlib import prompts
-from genlib.answer import rules
+from genlib.answer import imports, rules
 from genlib.answer.bounds import bounded
 from genlib.answer.syntax import Syntax
 from genlib.budget import Candidate, ShownFile, clip_list, fit_files
@@ -265,7 +265,8 @@ def collect(
             template = profile.template(run.settings, FILE_TEMPLATE)
             shown = notes + left_out
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
-            kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch)
+            known = starter.content if starter else run.current.files.get(planned.path, "")
+            kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch, known=known)
             received.keep_file(planned.path, *kept)
         route_steps: list[Step] = []
         if starter is not None and starter.name in routefill.STARTERS:  # routes left as stubs: one at a time
@@ -398,11 +399,13 @@ def _one_file(
     position: tuple[int, int],
     *,
     numbered: bool = False,  # a heal's file: sent back with the line numbers it was shown with (profile small)?
+    known: str = "",  # what it was made from (its starter, or the file before a patch): imports it may have lost
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
 
     def parse(raw: str) -> str:
         content = unnumbered(read_fenced(raw)) if numbered else read_fenced(raw)
+        content = imports.completed(content, known) if planned.path.endswith(".py") else content
         arrival(content)
         return content
 
