@@ -72,3 +72,28 @@ def test_a_planned_command_runs_the_one_script_of_its_kind_the_component_has() -
     assert Plan.model_validate(data).components[0].command == ["node", "server.js"]
     data["files"] = [{"path": "api/time/server.js"}, {"path": "api/time/lib.js"}]  # there: as written
     assert Plan.model_validate(data).components[0].command == ["node", "server.js"]
+
+
+def test_a_planned_path_without_its_layer_goes_under_the_one_component_it_names() -> None:
+    # the real 0.5B's guestbook and static-home plans: `db/001_schema.sql`, `front/home/index.html`
+    data = {
+        "components": [
+            {"name": "db", "layer": "backend", "runtime": "postgres"},
+            {"name": "home", "layer": "frontend", "runtime": "static"},
+        ],
+        "files": [{"path": "db/001_schema.sql"}, {"path": "front/home/index.html"}, {"path": "ghost/x/a.py"}],
+    }
+    paths = [f.path for f in Plan.model_validate(data).files]
+    assert paths == ["backend/db/001_schema.sql", "frontend/home/index.html", "ghost/x/a.py"]  # the last: refused
+
+
+def test_a_scenario_in_a_one_service_app_means_that_service() -> None:
+    # the real 0.5B's ticker-worker plan: service `worker-tickers` for component ticker in workers
+    data = {
+        "components": [{"name": "ticker", "layer": "workers", "runtime": "python", "command": ["python3", "main.py"]}],
+        "files": [{"path": "workers/ticker/main.py"}],
+        "scenarios": [{"name": "ticks", "kind": "logs", "service": "worker-tickers", "must_contain": ["tick"]}],
+    }
+    assert Plan.model_validate(data).scenarios[0].service == "ticker-workers"
+    two = {**data, "components": [*data["components"], {"name": "api", "layer": "api", "runtime": "python"}]}
+    assert Plan.model_validate(two).scenarios[0].service == "worker-tickers"  # two it could mean: refused

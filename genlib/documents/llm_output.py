@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from genlib.documents.scenarios import Scenario
 from genlib.errors import OutputError
 from genlib.strict import Strict, describe_validation_error
-from genlib.workspace import service_name
+from genlib.workspace import LAYERS, service_name
 
 FORMAT: Final = "genlib.llm_output/2"
 FORMATS: Final = ("genlib.llm_output/1", FORMAT)  # /1: before thinking and steps; read as it is
@@ -93,6 +93,53 @@ def scenarios_name_services(data: Any) -> Any:
         if meant is not None and len(meant) == 1:
             scenario = {**scenario, "service": meant[0]}
         scenarios.append(scenario)
+    return {**data, "scenarios": scenarios}
+
+
+def paths_under_their_layer(data: Any) -> Any:
+    """A planned file whose path does not begin with a layer, but names exactly one planned component, goes
+    under that component's layer: `db/001_schema.sql` is backend/db's, `front/home/index.html` frontend/home's
+    (small models drop or clip the layer). Anything else is left for the rules to refuse."""
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        return data
+    layers: dict[str, list[str]] = {}
+    for comp in data.get("components") or []:
+        if isinstance(comp, dict) and isinstance(comp.get("name"), str) and isinstance(comp.get("layer"), str):
+            layers.setdefault(comp["name"], []).append(comp["layer"])
+    files = [_under_its_layer(f, layers) for f in data["files"]]
+    return {**data, "files": files}
+
+
+def _under_its_layer(spec: Any, layers: dict[str, list[str]]) -> Any:
+    path = spec.get("path") if isinstance(spec, dict) else None
+    if not isinstance(path, str) or path.split("/")[0] in LAYERS:
+        return spec
+    parts = path.split("/")
+    for rest in (parts, parts[1:]):  # `db/...`: the component first; `front/home/...`: the component second
+        found = layers.get(rest[0], []) if len(rest) > 1 else []
+        if len(found) == 1:
+            return {**spec, "path": "/".join([found[0], *rest])}
+    return spec
+
+
+def single_service_meant(data: Any) -> Any:
+    """In an app with one service a request can reach, a scenario naming a service the app does not have
+    (`worker-tickers` for ticker-workers) means that one."""
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return data
+    services = [
+        service_name(c["name"], c["layer"])
+        for c in data.get("components") or []
+        if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("layer"), str)
+        and c.get("runtime") not in ("postgres", "redis")
+    ]  # fmt: skip
+    if len(services) != 1:
+        return data
+    scenarios = [
+        {**s, "service": services[0]} if isinstance(s, dict) and isinstance(s.get("service"), str)
+        and s["service"] not in services else s
+        for s in data["scenarios"]
+    ]  # fmt: skip
     return {**data, "scenarios": scenarios}
 
 

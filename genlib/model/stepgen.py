@@ -42,8 +42,10 @@ from genlib.documents.llm_output import (
     Step,
     commands_run_their_files,
     components_named_by_their_files,
+    paths_under_their_layer,
     scenarios_name_services,
     schema_for,
+    single_service_meant,
 )
 from genlib.documents.scenarios import HttpScenario, Scenario
 from genlib.errors import AnswerInvalid, OutputError
@@ -91,7 +93,8 @@ class Plan(Strict):
     @model_validator(mode="before")
     @classmethod
     def _services_meant(cls, data: Any) -> Any:
-        return scenarios_name_services(commands_run_their_files(components_named_by_their_files(data)))
+        data = paths_under_their_layer(components_named_by_their_files(data))
+        return single_service_meant(scenarios_name_services(commands_run_their_files(data)))
 
     def as_answer(self, contents: dict[str, str]) -> Answer:
         files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]
