@@ -119,7 +119,7 @@ def completed(content: str, known: str = "") -> str:
         tree = ast.parse(content)
     except SyntaxError:
         return content
-    missing = list(dict.fromkeys(str(m.message_args[0]) for m in _undefined(tree)))
+    missing = list(dict.fromkeys(str(m.message_args[0]) for m in undefined(tree)))
     if not missing:
         return content
     offered = _imports_of(known)
@@ -131,7 +131,8 @@ def completed(content: str, known: str = "") -> str:
     return "\n".join([*body[:at], *dict.fromkeys(lines), *body[at:]])
 
 
-def _undefined(tree: ast.Module) -> list[messages.UndefinedName]:
+def undefined(tree: ast.Module) -> list[messages.UndefinedName]:
+    """Each use of a name nothing defines (pyflakes): the one place genlib asks it, for the rule and the fix."""
     return [m for m in checker.Checker(tree).messages if isinstance(m, messages.UndefinedName)]
 
 

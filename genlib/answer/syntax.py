@@ -20,9 +20,8 @@ import warnings
 from pathlib import Path
 from types import TracebackType
 
-from pyflakes import checker, messages
-
 from genlib import process
+from genlib.answer import imports
 from genlib.errors import CommandFailed, OutputError
 
 _COMPILER = r"""
@@ -111,7 +110,7 @@ def _python(path: str, content: str) -> None:
             tree = ast.parse(content, filename=path)
     except SyntaxError as exc:
         raise OutputError(f"{path} line {exc.lineno}: python syntax error: {exc.msg}") from exc
-    undefined = [m for m in checker.Checker(tree, filename=path).messages if isinstance(m, messages.UndefinedName)]
+    undefined = imports.undefined(tree)
     if undefined:
         first = undefined[0]
         names = ", ".join(dict.fromkeys(str(m.message_args[0]) for m in undefined))
