@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from genlib.documents.scenarios import Scenario
 from genlib.errors import OutputError
 from genlib.strict import Strict, describe_validation_error
-from genlib.workspace import LAYERS, service_name
+from genlib.workspace import service_name
 
 FORMAT: Final = "genlib.llm_output/2"
 FORMATS: Final = ("genlib.llm_output/1", FORMAT)  # /1: before thinking and steps; read as it is
@@ -94,108 +94,6 @@ def scenarios_name_services(data: Any) -> Any:
             scenario = {**scenario, "service": meant[0]}
         scenarios.append(scenario)
     return {**data, "scenarios": scenarios}
-
-
-def paths_under_their_layer(data: Any) -> Any:
-    """A planned file whose path does not begin with a layer, but names exactly one planned component, goes
-    under that component's layer: `db/001_schema.sql` is backend/db's, `front/home/index.html` frontend/home's
-    (small models drop or clip the layer). Anything else is left for the rules to refuse."""
-    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
-        return data
-    layers: dict[str, list[str]] = {}
-    for comp in data.get("components") or []:
-        if isinstance(comp, dict) and isinstance(comp.get("name"), str) and isinstance(comp.get("layer"), str):
-            layers.setdefault(comp["name"], []).append(comp["layer"])
-    files = [_under_its_layer(f, layers) for f in data["files"]]
-    return {**data, "files": files}
-
-
-def _under_its_layer(spec: Any, layers: dict[str, list[str]]) -> Any:
-    path = spec.get("path") if isinstance(spec, dict) else None
-    if not isinstance(path, str) or path.split("/")[0] in LAYERS:
-        return spec
-    parts = path.split("/")
-    for rest in (parts, parts[1:]):  # `db/...`: the component first; `front/home/...`: the component second
-        found = layers.get(rest[0], []) if len(rest) > 1 else []
-        if len(found) == 1:
-            return {**spec, "path": "/".join([found[0], *rest])}
-    return spec
-
-
-def single_service_meant(data: Any) -> Any:
-    """In an app with one service a request can reach, a scenario naming a service the app does not have
-    (`worker-tickers` for ticker-workers) means that one."""
-    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-        return data
-    services = [
-        service_name(c["name"], c["layer"])
-        for c in data.get("components") or []
-        if isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("layer"), str)
-        and c.get("runtime") not in ("postgres", "redis")
-    ]  # fmt: skip
-    if len(services) != 1:
-        return data
-    scenarios = [
-        {**s, "service": services[0]} if isinstance(s, dict) and isinstance(s.get("service"), str)
-        and s["service"] not in services else s
-        for s in data["scenarios"]
-    ]  # fmt: skip
-    return {**data, "scenarios": scenarios}
-
-
-def components_named_by_their_files(data: Any) -> Any:
-    """A component named after its layer (`notes-api` in api) whose files the answer puts under the name
-    without it (`api/notes/...`) is that component: `notes`, whose service is the `notes-api` its scenarios
-    name. Small models mix the component, its folder and its service up so; nothing is renamed while a file
-    sits under the name as written, and depends_on follows the rename."""
-    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
-        return data
-    paths = [str(f["path"]) for f in data.get("files") or [] if isinstance(f, dict) and isinstance(f.get("path"), str)]
-    renamed: dict[str, str] = {}
-    for comp in data["components"]:
-        name, layer = (comp.get("name"), comp.get("layer")) if isinstance(comp, dict) else (None, None)
-        if not (isinstance(name, str) and isinstance(layer, str) and name.endswith(f"-{layer}")):
-            continue
-        short = name.removesuffix(f"-{layer}")
-        under = [p for p in paths if p.startswith(f"{layer}/{name}/")]
-        if not under and any(p.startswith(f"{layer}/{short}/") for p in paths):
-            renamed[name] = short
-    if not renamed:
-        return data
-    components = [_renamed(comp, renamed) for comp in data["components"]]
-    return {**data, "components": components}
-
-
-def commands_run_their_files(data: Any) -> Any:
-    """A command naming a script the component does not plan (`node server.js` beside api/time/app.js) runs the
-    one script of that kind the component plans instead: small models name the example's file in the command
-    and their own in the files. Two candidates, or none, are left for the rules to refuse."""
-    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
-        return data
-    paths = [str(f["path"]) for f in data.get("files") or [] if isinstance(f, dict) and isinstance(f.get("path"), str)]
-    return {**data, "components": [_running_its_file(comp, paths) for comp in data["components"]]}
-
-
-def _running_its_file(comp: Any, paths: list[str]) -> Any:
-    if not isinstance(comp, dict) or not isinstance(comp.get("command"), list):
-        return comp
-    folder = f"{comp.get('layer')}/{comp.get('name')}/"
-    mine = [p.removeprefix(folder) for p in paths if p.startswith(folder)]
-    command = []
-    for arg in comp["command"]:
-        if isinstance(arg, str) and arg.endswith(SCRIPT_SUFFIXES) and arg.removeprefix("./") not in mine:
-            same_kind = [rel for rel in mine if rel.endswith(Path(arg).suffix)]
-            arg = same_kind[0] if len(same_kind) == 1 else arg
-        command.append(arg)
-    return {**comp, "command": command}
-
-
-def _renamed(comp: Any, renamed: dict[str, str]) -> Any:
-    if not isinstance(comp, dict):
-        return comp
-    name, depends = comp.get("name"), comp.get("depends_on")
-    comp = {**comp, "name": renamed.get(name, name)} if isinstance(name, str) else comp
-    return {**comp, "depends_on": [renamed.get(d, d) for d in depends]} if isinstance(depends, list) else comp
 
 
 class Attempt(Strict):

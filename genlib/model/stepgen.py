@@ -40,13 +40,9 @@ from genlib.documents.llm_output import (
     LLMOutput,
     Request,
     Step,
-    commands_run_their_files,
-    components_named_by_their_files,
-    paths_under_their_layer,
-    scenarios_name_services,
     schema_for,
-    single_service_meant,
 )
+from genlib.documents.mends import mend_plan
 from genlib.documents.scenarios import HttpScenario, Scenario
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text
@@ -92,9 +88,8 @@ class Plan(Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _services_meant(cls, data: Any) -> Any:
-        data = paths_under_their_layer(components_named_by_their_files(data))
-        return single_service_meant(scenarios_name_services(commands_run_their_files(data)))
+    def _mended(cls, data: Any) -> Any:
+        return mend_plan(data)
 
     def as_answer(self, contents: dict[str, str]) -> Answer:
         files = [FileSpec(path=f.path, content=contents.get(f.path, "")) for f in self.files]

@@ -1,0 +1,240 @@
+"""Plans mended where the model's meaning is certain, before the rules look (genlib.answer.rules).
+
+Small models get the shape of a plan right and its details wrong in a few ways that have exactly one
+meaning: a component named after its service, a path missing its layer, a command naming the example's
+script, a data service given a port. Each mend here rewrites only what can mean one thing; anything
+else is left as written, for the rules to refuse with a reason the model is told. Every mend takes and
+returns the raw JSON data (a validator "before"), and never raises.
+
+    mend_plan(data)   all of them, in order (genlib.model.stepgen.Plan)
+
+The whole answer of a gen in one step gets only `scenarios_name_services` (genlib.documents.llm_output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from genlib.documents.llm_output import DATA_RUNTIMES, SCRIPT_SUFFIXES, scenarios_name_services
+from genlib.workspace import LAYERS, service_name
+
+Raw = dict[str, Any]  # a plan or one of its components, as the model wrote it: JSON not validated yet
+_PROGRAM_RUNTIMES = ("python", "node")
+_DEPENDENCY_FILES = {"python": "requirements.txt", "node": "package.json"}
+_RUN_FROM_IMAGE = ("command", "port", "health", "depends_on")  # what genlib sets for a data service itself
+
+
+def mend_plan(data: Any) -> Any:
+    data = paths_under_their_layer(components_named_by_their_files(data))
+    data = commands_have_their_files(commands_run_their_files(data))
+    data = clients_have_a_dependency_file(data_services_used(data_services_run_from_their_image(data)))
+    return url_paths_rooted(single_service_meant(scenarios_name_services(data)))
+
+
+def _components(data: Raw) -> Iterator[Raw]:
+    """The components that name themselves and their layer (the rest is the rules' to refuse)."""
+    for comp in data.get("components") or []:
+        if isinstance(comp, dict) and isinstance(comp.get("name"), str) and isinstance(comp.get("layer"), str):
+            yield comp
+
+
+def _paths(data: Raw) -> list[str]:
+    return [str(f["path"]) for f in data.get("files") or [] if isinstance(f, dict) and isinstance(f.get("path"), str)]
+
+
+def paths_under_their_layer(data: Any) -> Any:
+    """A planned file whose path does not begin with a layer, but names exactly one planned component, goes
+    under that component's layer: `db/001_schema.sql` is backend/db's, `front/home/index.html` frontend/home's
+    (small models drop or clip the layer). Anything else is left for the rules to refuse."""
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        return data
+    layers: dict[str, list[str]] = {}
+    for comp in _components(data):
+        layers.setdefault(comp["name"], []).append(comp["layer"])
+    files = [_under_its_layer(f, layers) for f in data["files"]]
+    return {**data, "files": files}
+
+
+def _under_its_layer(spec: Any, layers: dict[str, list[str]]) -> Any:
+    path = spec.get("path") if isinstance(spec, dict) else None
+    if not isinstance(path, str) or path.split("/")[0] in LAYERS:
+        return spec
+    parts = path.split("/")
+    for rest in (parts, parts[1:]):  # `db/...`: the component first; `front/home/...`: the component second
+        found = layers.get(rest[0], []) if len(rest) > 1 else []
+        if len(found) == 1:
+            return {**spec, "path": "/".join([found[0], *rest])}
+    return spec
+
+
+def single_service_meant(data: Any) -> Any:
+    """In an app with one service a request can reach, a scenario naming a service the app does not have
+    (`worker-tickers` for ticker-workers) means that one."""
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return data
+    services = [service_name(c["name"], c["layer"]) for c in _components(data) if c.get("runtime") not in DATA_RUNTIMES]
+    if len(services) != 1:
+        return data
+    scenarios = [
+        {**s, "service": services[0]} if isinstance(s, dict) and isinstance(s.get("service"), str)
+        and s["service"] not in services else s
+        for s in data["scenarios"]
+    ]  # fmt: skip
+    return {**data, "scenarios": scenarios}
+
+
+def components_named_by_their_files(data: Any) -> Any:
+    """A component named after its layer (`notes-api` in api) whose files the answer puts under the name
+    without it (`api/notes/...`) is that component: `notes`, whose service is the `notes-api` its scenarios
+    name. Small models mix the component, its folder and its service up so; nothing is renamed while a file
+    sits under the name as written, and depends_on follows the rename."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    paths = _paths(data)
+    renamed: dict[str, str] = {}
+    for comp in data["components"]:
+        name, layer = (comp.get("name"), comp.get("layer")) if isinstance(comp, dict) else (None, None)
+        if not (isinstance(name, str) and isinstance(layer, str) and name.endswith(f"-{layer}")):
+            continue
+        short = name.removesuffix(f"-{layer}")
+        under = [p for p in paths if p.startswith(f"{layer}/{name}/")]
+        if not under and any(p.startswith(f"{layer}/{short}/") for p in paths):
+            renamed[name] = short
+    if not renamed:
+        return data
+    components = [_renamed(comp, renamed) for comp in data["components"]]
+    return {**data, "components": components}
+
+
+def commands_run_their_files(data: Any) -> Any:
+    """A command naming a script the component does not plan (`node server.js` beside api/time/app.js) runs the
+    one script of that kind the component plans instead: small models name the example's file in the command
+    and their own in the files. Two candidates, or none, are left for the rules to refuse."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    paths = _paths(data)
+    return {**data, "components": [_running_its_file(comp, paths) for comp in data["components"]]}
+
+
+def _running_its_file(comp: Any, paths: list[str]) -> Any:
+    if not isinstance(comp, dict) or not isinstance(comp.get("command"), list):
+        return comp
+    folder = f"{comp.get('layer')}/{comp.get('name')}/"
+    mine = [p.removeprefix(folder) for p in paths if p.startswith(folder)]
+    command = []
+    for arg in comp["command"]:
+        if isinstance(arg, str) and arg.endswith(SCRIPT_SUFFIXES) and arg.removeprefix("./") not in mine:
+            same_kind = [rel for rel in mine if rel.endswith(Path(arg).suffix)]
+            arg = same_kind[0] if len(same_kind) == 1 else arg
+        command.append(arg)
+    return {**comp, "command": command}
+
+
+def _renamed(comp: Any, renamed: dict[str, str]) -> Any:
+    if not isinstance(comp, dict):
+        return comp
+    name, depends = comp.get("name"), comp.get("depends_on")
+    comp = {**comp, "name": renamed.get(name, name)} if isinstance(name, str) else comp
+    return {**comp, "depends_on": [renamed.get(d, d) for d in depends]} if isinstance(depends, list) else comp
+
+
+def commands_have_their_files(data: Any) -> Any:
+    """A program planning no file at all gets the script its command runs (`python3 app.py`: `app.py`), for the
+    purpose the component says: the 0.5B plans the component and forgets its file. A component with files of
+    its own, or a script path leaving its folder, is left for the rules."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    for comp in _components(data):
+        command, folder = comp.get("command"), f"{comp['layer']}/{comp['name']}/"
+        if comp.get("runtime") not in _PROGRAM_RUNTIMES or not isinstance(command, list):
+            continue
+        scripts = [a.removeprefix("./") for a in command if isinstance(a, str) and a.endswith(SCRIPT_SUFFIXES)]
+        if not scripts or ".." in scripts[0] or scripts[0].startswith("/"):
+            continue
+        if not any(p.startswith(folder) for p in _paths(data)):
+            purpose = comp.get("description") if isinstance(comp.get("description"), str) else ""
+            data = {**data, "files": [*(data.get("files") or []), {"path": folder + scripts[0], "purpose": purpose}]}
+    return data
+
+
+def data_services_run_from_their_image(data: Any) -> Any:
+    """A postgres or redis component loses the command, port, health and depends_on given it: genlib runs it
+    from its image and sets all four itself (small models give the database `psql …` as its command, port 5432)."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    components = [
+        {k: v for k, v in comp.items() if k not in _RUN_FROM_IMAGE}
+        if isinstance(comp, dict) and comp.get("runtime") in DATA_RUNTIMES else comp
+        for comp in data["components"]
+    ]  # fmt: skip
+    return {**data, "components": components}
+
+
+def data_services_used(data: Any) -> Any:
+    """A data service no component depends on, in an app with one program, is that program's: it is listed in
+    its depends_on, which is what tells the program where to find it (DATABASE_URL, REDIS_URL). With two
+    programs it could be either's, and stays as written."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    comps = list(_components(data))
+    programs = [c for c in comps if c.get("runtime") in _PROGRAM_RUNTIMES and c.get("command")]
+    used = {d for c in comps for d in _depends_on(c)}
+    unused = [
+        _service(c) for c in comps if c.get("runtime") in DATA_RUNTIMES and not {c["name"], _service(c)} & used
+    ]  # fmt: skip
+    if len(programs) != 1 or not unused:
+        return data
+    program = programs[0]
+    mended = {**program, "depends_on": [*_depends_on(program), *unused]}
+    return {**data, "components": [mended if c is program else c for c in data["components"]]}
+
+
+def url_paths_rooted(data: Any) -> Any:
+    """A scenario's URL path without its leading `/` (`""` for a page's root, `todos`) is that path from the
+    root: the only thing it can mean."""
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return data
+    return {**data, "scenarios": [_rooted(s) for s in data["scenarios"]]}
+
+
+def _rooted(scenario: Any) -> Any:
+    if not isinstance(scenario, dict):
+        return scenario
+    request = scenario.get("request")
+    if isinstance(request, dict) and _unrooted(request.get("path")):
+        scenario = {**scenario, "request": {**request, "path": f"/{request['path'].strip()}"}}
+    if scenario.get("kind") == "page" and _unrooted(scenario.get("path")):
+        scenario = {**scenario, "path": f"/{scenario['path'].strip()}"}
+    return scenario
+
+
+def _unrooted(path: Any) -> bool:
+    return isinstance(path, str) and not path.strip().startswith(("/", "{")) and "://" not in path
+
+
+def clients_have_a_dependency_file(data: Any) -> Any:
+    """A python or node program using a data service plans its dependency file: neither standard library has a
+    Postgres or Redis client, so the program cannot run without one (the 0.5B plans `app.py` alone)."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    comps = list(_components(data))
+    data_services = {n for c in comps if c.get("runtime") in DATA_RUNTIMES for n in (c["name"], _service(c))}
+    for comp in comps:
+        depends = set(_depends_on(comp))
+        file = _DEPENDENCY_FILES.get(str(comp.get("runtime")))
+        path = f"{comp['layer']}/{comp['name']}/{file}"
+        if file and comp.get("command") and data_services & depends and path not in _paths(data):
+            planned = {"path": path, "purpose": "the client library of the data service it uses, pinned"}
+            data = {**data, "files": [*(data.get("files") or []), planned]}
+    return data
+
+
+def _service(comp: Raw) -> str:
+    return service_name(comp["name"], comp["layer"])
+
+
+def _depends_on(comp: Raw) -> list[str]:
+    depends = comp.get("depends_on")
+    return [d for d in depends if isinstance(d, str)] if isinstance(depends, list) else []

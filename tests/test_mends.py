@@ -1,0 +1,85 @@
+"""Plans mended where the meaning is certain (genlib.documents.mends), on plans the real 0.5B wrote."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from genlib.answer import rules
+from genlib.config import load_settings
+from genlib.loops.gen import answer_rules
+from genlib.model.stepgen import Plan, parse_plan
+from genlib.workspace import Workspace
+
+# The real 0.5B's first plan of bench/requests.yaml's visits-redis (2026-12-06): refused, for the cache's port
+# and command, before these mends.
+VISITS_REDIS = {
+    "summary": "A visit counter",
+    "components": [
+        {"name": "cache", "layer": "backend", "runtime": "redis", "description": "visit counter", "port": 6379,
+         "command": ["redis-cli", "INCR", "visits"]},
+        {"name": "visits-api", "layer": "api", "runtime": "python", "description": "visit counter", "port": 8000,
+         "command": ["python3", "app.py"], "health": "/health", "depends_on": []},
+    ],
+    "files": [{"path": "api/visits/app.py", "purpose": "HTTP server: GET /health, GET /visits"}],
+    "scenarios": [{"name": "list visits", "service": "visits-api", "kind": "http", "request": {"path": "/visits"}}],
+}  # fmt: skip
+
+
+def _program(name: str, **fields: Any) -> dict[str, Any]:
+    return {"name": name, "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"], **fields}
+
+
+def test_the_real_visits_plan_becomes_an_api_using_its_redis(workspace: Workspace) -> None:
+    check = answer_rules(workspace, load_settings(workspace.root), rules.Baseline())
+    plan = parse_plan(json.dumps(VISITS_REDIS), check)  # every rule passes: it lands
+    cache, api = plan.components
+    assert (cache.port, cache.command, cache.depends_on) == (None, None, [])  # run from its image, as genlib does
+    assert api.service == "visits-api" and api.depends_on == ["cache-backend"]  # the one program uses it
+    assert [f.path for f in plan.files] == ["api/visits/app.py", "api/visits/requirements.txt"]  # its client's
+
+
+def test_a_data_service_stays_unassigned_when_two_programs_could_use_it() -> None:
+    data = {"components": [_program("a"), _program("b"), {"name": "db", "layer": "backend", "runtime": "postgres"}]}
+    assert [c.depends_on for c in Plan.model_validate(data).components] == [[], [], []]
+    data["components"][0]["depends_on"] = ["db-backend"]
+    a, b, _ = Plan.model_validate(data).components
+    assert a.depends_on == ["db-backend"] and b.depends_on == []
+    paths = [f.path for f in Plan.model_validate(data).files]
+    assert paths == ["api/a/app.py", "api/b/app.py", "api/a/requirements.txt"]  # the user's client only
+
+
+def test_a_command_gets_its_script_planned_only_when_the_component_plans_no_file() -> None:
+    data = {"components": [_program("links", description="lists three links")], "files": []}
+    assert [(f.path, f.purpose) for f in Plan.model_validate(data).files] == [("api/links/app.py", "lists three links")]
+    data["files"] = [{"path": "api/links/notes.txt"}]  # a file of its own: the rules say what is missing
+    assert [f.path for f in Plan.model_validate(data).files] == ["api/links/notes.txt"]
+    data = {"components": [_program("x", command=["python3", "../../etc/evil.py"])], "files": []}
+    assert Plan.model_validate(data).files == []  # leaving its folder: the rules refuse it
+
+
+def test_a_dependency_file_already_planned_is_not_planned_twice() -> None:
+    data = {
+        "components": [_program("g", depends_on=["db"]), {"name": "db", "layer": "backend", "runtime": "postgres"}],
+        "files": [{"path": "api/g/app.py"}, {"path": "api/g/requirements.txt", "purpose": "flask"}],
+    }
+    assert [(f.path, f.purpose) for f in Plan.model_validate(data).files] == [
+        ("api/g/app.py", ""), ("api/g/requirements.txt", "flask")
+    ]  # fmt: skip
+
+
+def test_a_url_path_without_its_slash_is_from_the_root() -> None:
+    # the real 0.5B's static-home plan: a page scenario with path ""
+    scenarios = [
+        {"name": "home", "kind": "page", "service": "home-frontend", "path": ""},
+        {"name": "list", "kind": "http", "service": "home-frontend", "request": {"path": "links"}},
+    ]
+    data = {"components": [{"name": "home", "layer": "frontend", "runtime": "static"}], "scenarios": scenarios}
+    home, listed = Plan.model_validate(data).scenarios
+    assert home.path == "/" and listed.request.path == "/links"  # type: ignore[union-attr]
+    scenarios[0]["path"] = "https://example.org/"  # a whole URL: not a path from the root, refused as written
+    with pytest.raises(ValidationError, match="not a URL path"):
+        Plan.model_validate(data)
