@@ -26,7 +26,7 @@ from genlib import prompts
 from genlib.config import Settings, load_settings
 from genlib.documents.llm_output import Answer, FileSpec
 from genlib.errors import ConfigError, OutputError
-from genlib.loops.gen import asks_for_page, example_for
+from genlib.loops.gen import asks_for_page, example_for, store_for
 from genlib.model import healsmall, profile, starters
 from genlib.model.healsmall import numbered, one_file, unnumbered
 from genlib.model.ollama import OllamaLLM
@@ -129,6 +129,8 @@ def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
         ("A notes API and a web page that lists the notes", {"api", "frontend"}),
         ("A static home page with three links", {"api", "frontend"}),
         ("A todo app with a form to add items", {"api", "frontend"}),
+        ("A guestbook API storing entries in Postgres", {"api", "backend"}),  # the example's database too
+        ("A visit counter counting in Redis, with a page", {"api", "backend", "frontend"}),
     ],
 )
 def test_the_small_plan_example_is_shaped_like_the_request(
@@ -142,6 +144,7 @@ def test_the_small_plan_example_is_shaped_like_the_request(
         "app": None,
         "asks_for_page": asks_for_page(request_text),
         "example": example_for(request_text),
+        "store": store_for(request_text),
     }
     text = prompts.render(workspace, "small/gen.md.j2", context)
     example = text.split("Example answer:\n", 1)[1].split("\n\n", 1)[0]
@@ -196,8 +199,11 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     names = sorted(p.name for p in folder.glob("*.j2"))
     assert len(names) >= 10
     routes = [starters.Route("GET", "/todos"), starters.Route("POST", "/todos/done")]
-    for name, with_routes in itertools.product(names, ([], routes)):
-        context = {"name": "todos", "port": 8000, "api": "x-api", "routes": with_routes}
+    clients = {"psycopg[binary]": "3.2.3", "redis": "5.0.8"}
+    for name, with_routes, using in itertools.product(names, ([], routes), ([], ["postgres", "redis"])):
+        packages = clients if using else {}
+        context = {"name": "todos", "port": 8000, "api": "x-api", "routes": with_routes, "clients": using,
+                   "packages": packages}  # fmt: skip
         content = prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
         if name.endswith(".py.j2"):
             compile(content, name, "exec")
@@ -209,6 +215,28 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     plan = _plan("python", ["api/todos/app.py"])
     rendered = starters.for_file(workspace, plan.outline(), plan.files[0].path)
     assert rendered is not None and 'os.environ.get("PORT", "8000")' in rendered.content
+
+
+def test_a_program_using_data_services_starts_with_their_clients(workspace: Workspace) -> None:
+    """A db() connection and a Redis client, their packages pinned: the 0.5B, given neither, planned the database
+    as a component running `psql` and never connected to it."""
+    program = {"name": "g", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+               "depends_on": ["db-backend", "cache"]}  # fmt: skip
+    data = [{"name": "db", "layer": "backend", "runtime": "postgres"}, {"name": "cache", "layer": "backend",
+            "runtime": "redis"}]  # fmt: skip
+    plan = Plan.model_validate(
+        {"summary": "in Flask", "components": [program, *data], "files": [{"path": "api/g/app.py"}]}
+    )
+    assert [f.path for f in plan.files] == ["api/g/app.py", "api/g/requirements.txt"]  # planned for its clients
+    app = starters.for_file(workspace, plan.outline(), "api/g/app.py")
+    assert app is not None and app.name == "python-flask.py.j2"
+    assert 'psycopg.connect(os.environ["DATABASE_URL"]' in app.content
+    assert 'redis.Redis.from_url(os.environ["REDIS_URL"]' in app.content
+    requirements = starters.for_file(workspace, plan.outline(), "api/g/requirements.txt")
+    assert requirements is not None
+    assert requirements.content.splitlines()[1:] == ["flask==3.0.3", "psycopg[binary]==3.2.3", "redis==5.0.8"]
+    alone = starters.for_file(workspace, _plan("python", ["api/todos/app.py"]).outline(), "api/todos/app.py")
+    assert alone is not None and "psycopg" not in alone.content and "redis" not in alone.content
 
 
 def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Workspace) -> None:
@@ -233,7 +261,7 @@ def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Work
 
 def test_a_starters_routes_answer_501_until_written(workspace: Workspace, tmp_path: Path) -> None:
     """The stdlib starter with the plan's routes, run for real: each route says it is not written yet."""
-    context = {"name": "x", "port": 8000, "api": "a", "routes": [starters.Route("GET", "/hello")]}
+    context = {"name": "x", "port": 8000, "api": "a", "routes": [starters.Route("GET", "/hello")], "clients": []}
     app = prompts.render(workspace, f"{starters.FOLDER}/python-http.py.j2", context)
     with serving(tmp_path, app) as url:
         with pytest.raises(urllib.error.HTTPError) as answered:

@@ -14,9 +14,13 @@ import httpx
 import pytest
 from conftest import APPS, run_doit, wait_for_base_image
 from ollama_server import ScriptedOllama
+from openai_server import MODEL, ScriptedOpenAI
+from test_gen import gen_in_process
 
 from genlib.config import OFFLINE_DATA_IMAGES
 from genlib.documents.scenarios import TestFile, load_tests, parse_scenarios, save_tests
+from genlib.model import starters
+from genlib.model.stepgen import Plan
 from genlib.stack import ports
 from genlib.stack.engine import Stack
 from genlib.workspace import Workspace
@@ -81,3 +85,62 @@ def test_notes_in_postgres_survive_recreates_heal_and_down(data_engine: Workspac
     again = run_doit(engine, timeout=900)
     assert again.returncode == 0, again.output
     assert "persist-me" in notes(engine)
+
+
+# The real 0.5B's plan of a Postgres guestbook, as it plans one: the database given a port, the API not using it,
+# no dependency file. genlib's mends make the API use it and plan requirements.txt; the starters hand it db().
+GUESTBOOK_PLAN = {
+    "summary": "A guestbook API",
+    "components": [
+        {"name": "guestbook", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+         "health": "/health"},
+        {"name": "db", "layer": "backend", "runtime": "postgres", "port": 5432},
+    ],
+    "files": [{"path": "api/guestbook/app.py", "purpose": "GET /entries, POST /entries"},
+              {"path": "backend/db/001_schema.sql", "purpose": "the table entries"}],
+    "scenarios": [
+        {"name": "sign", "kind": "http", "service": "guestbook-api",
+         "request": {"method": "POST", "path": "/entries", "json": {"name": "ann", "text": "hi there"}},
+         "expect": {"status": 201, "body_contains": ["hi there"]}},
+        {"name": "entries", "kind": "http", "service": "guestbook-api", "request": {"path": "/entries"},
+         "expect": {"status": 200}},
+    ],
+}  # fmt: skip
+ROUTE_BODIES = {
+    "get_entries": """def get_entries(query, body):
+    with db() as conn:
+        rows = conn.execute("SELECT name, text FROM entries ORDER BY id").fetchall()
+    return 200, [{"name": name, "text": text} for name, text in rows]
+""",
+    "post_entries": """def post_entries(query, body):
+    with db() as conn:
+        conn.execute("INSERT INTO entries (name, text) VALUES (%s, %s)", (body["name"], body["text"]))
+    return 201, body
+""",
+}
+
+
+def test_a_small_models_postgres_app_uses_the_starters_client_and_ends_green(
+    data_engine: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The small profile end to end on the real engine: the plan mended, the starter sent back as it is (the 0.5B's
+    habit), each route asked for alone and written against db(), psycopg installed from the pinned starter."""
+    plan = Plan.model_validate(GUESTBOOK_PLAN)
+    assert [f.path for f in plan.files][-1] == "api/guestbook/requirements.txt"
+    starter = starters.for_file(data_engine, plan.outline(), "api/guestbook/app.py")
+    requirements = starters.for_file(data_engine, plan.outline(), "api/guestbook/requirements.txt")
+    assert starter is not None and requirements is not None
+    routes = [f"```python\n{ROUTE_BODIES[r.function]}```" for r in starter.routes]
+    schema = "CREATE TABLE entries (id SERIAL PRIMARY KEY, name TEXT NOT NULL, text TEXT NOT NULL);\n"
+    openai_api.n_params = 494_000_000  # a 0.5B: the small profile
+    openai_api.enqueue(
+        json.dumps(GUESTBOOK_PLAN), f"```python\n{starter.content}```", *routes, f"```sql\n{schema}```",
+        f"```\n{requirements.content}```",
+    )  # fmt: skip
+    code, out = gen_in_process(data_engine, "a guestbook in Postgres", provider="openai", base_url=openai_api.url,
+                               model=MODEL)  # fmt: skip
+    assert code == 0, out
+    run = run_doit(data_engine)
+    assert run.returncode == 0, run.output
+    kept = httpx.get(f"http://127.0.0.1:{ports.load(data_engine)['guestbook-api']}/entries", timeout=10).json()
+    assert kept == [{"name": "ann", "text": "hi there"}]  # the scenario's entry, read back from Postgres

@@ -36,7 +36,9 @@ GET_HELLO = 'def get_hello(query, body):\n    return 200, {"message": "hello"}\n
 
 
 def starter(ws: Workspace, name: str, routes: list[starters.Route]) -> str:
-    return prompts.render(ws, f"{starters.FOLDER}/{name}", {"name": "x", "port": 8000, "api": "a", "routes": routes})
+    return prompts.render(
+        ws, f"{starters.FOLDER}/{name}", {"name": "x", "port": 8000, "api": "a", "routes": routes, "clients": []}
+    )
 
 
 def test_a_python_stub_is_replaced_by_the_function(workspace: Workspace) -> None:

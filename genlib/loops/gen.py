@@ -83,6 +83,18 @@ def example_for(description: str) -> str:
     return "worker" if _WORKER_WORDS.search(description) and not _API_WORDS.search(description) else "api"
 
 
+_STORES = {
+    "postgres": re.compile(r"\b(postgres(ql)?|psycopg|sql|database|db)\b", re.I),
+    "redis": re.compile(r"\bredis\b", re.I),
+}
+
+
+def store_for(description: str) -> str | None:
+    """The data service the small plan prompt's example stores in: the one the request names, else none (the
+    0.5B planned a Redis app as the cache alone, and a Postgres app as a database running `psql`)."""
+    return next((store for store, words in _STORES.items() if words.search(description)), None)
+
+
 def build_messages(ws: Workspace, description: str, app: genprompt.App | None, settings: Settings) -> list[Message]:
     """The gen prompt within gen_budget_chars (genlib.model.genprompt); with `steps` it asks for the plan (each file
     is asked for next, genlib.model.stepgen, repeating this prompt: it gets STEPS_SHARE of the budget less)."""
@@ -96,6 +108,7 @@ def build_messages(ws: Workspace, description: str, app: genprompt.App | None, s
         "steps": steps,
         "asks_for_page": asks_for_page(description),
         "example": example_for(description),
+        "store": store_for(description),
     }
     budget = settings.gen_budget_chars
     room = int(budget * (1 - genprompt.STEPS_SHARE)) if steps else budget

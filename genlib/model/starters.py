@@ -10,8 +10,10 @@ scenario with a reason that says which function to write.
 A starter is chosen by the component's runtime and the file's role: the program its command runs (an HTTP server
 when it has a port, a worker when it has none), a static page's index.html and script, a dependency file. Flask or
 Express only when the component plans a dependency file and the plan names the package (without one, the import
-would fail); else the standard library. The files are Jinja templates a person can read and edit like the prompts (a
-workspace's templates/starters/ wins), rendered with the component's `port` and the `api` service a page calls.
+would fail); else the standard library. The files are Jinja templates a person can read and edit like the
+prompts (a workspace's templates/starters/ wins), rendered with the component's `port`, the `api` service a page
+calls, and the data services it uses (a `db()` connection, a Redis client, their packages pinned in the dependency
+file).
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import re
 from dataclasses import dataclass, field
 
 from genlib import prompts
-from genlib.documents.llm_output import ComponentSpec
+from genlib.documents.llm_output import DATA_RUNTIMES, ComponentSpec
 from genlib.workspace import Workspace
 
 FOLDER = "starters"
 _DEPENDENCY_FILES = {"python": "requirements.txt", "node": "package.json"}
 _FRAMEWORKS = {"python": ("flask", "python-flask.py.j2"), "node": ("express", "node-express.js.j2")}
+# Known-good pins a dependency file starts with: the framework the plan names, the clients of its data services.
+_PINS = {
+    "python": {"flask": ("flask", "3.0.3"), "postgres": ("psycopg[binary]", "3.2.3"), "redis": ("redis", "5.0.8")},
+    "node": {"express": ("express", "4.19.2"), "postgres": ("pg", "8.12.0"), "redis": ("redis", "4.7.0")},
+}
 _SERVERS = {"python": "python-http.py.j2", "node": "node-http.js.j2"}
 _WORKERS = {"python": "python-worker.py.j2", "node": "node-worker.js.j2"}
 _ROUTES_HINT = "at the end: the data, a function per route, each route in ROUTES; GET /health is answered already"
@@ -112,6 +119,23 @@ class Outline:
     def component_of(self, path: str) -> ComponentSpec | None:
         return next((c for c in self.components if path.startswith(f"{c.layer}/{c.name}/")), None)
 
+    def data_services_of(self, component: ComponentSpec) -> list[str]:
+        """The data runtimes (postgres, redis) of the services `component` depends on."""
+        found = {c.runtime for c in self.components if c.runtime in DATA_RUNTIMES and _needs(component, c)}
+        return sorted(found)
+
+
+def _needs(component: ComponentSpec, other: ComponentSpec) -> bool:
+    return any(dep in (other.name, other.service) for dep in component.depends_on)
+
+
+def _packages(runtime: str, clients: list[str], words: str) -> dict[str, str]:
+    """name -> version: the framework when the plan names it, then the clients of the data services."""
+    pins = _PINS.get(runtime, {})
+    framework = _FRAMEWORKS.get(runtime, ("", ""))[0]
+    wanted = ([framework] if framework and framework in words else []) + clients
+    return dict(pins[w] for w in wanted if w in pins)
+
 
 def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
     component = outline.component_of(path)
@@ -119,11 +143,14 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
     if component is None or name is None:
         return None
     routes = outline.routes_of(component) if component.port else []
+    clients = outline.data_services_of(component)
     context = {
         "name": component.name,
         "port": component.port,
         "api": _api_of(component, outline.components),
         "routes": routes,
+        "clients": clients,
+        "packages": _packages(component.runtime, clients, outline.words),
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
     return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes)
