@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import run_doit
 from openai_server import MODEL, ScriptedOpenAI
 from test_gen import gen_in_process
 
@@ -215,3 +216,51 @@ def test_the_stdlib_starter_takes_a_route_returning_its_data_and_reports_a_crash
         with pytest.raises(urllib.error.HTTPError) as answered:
             urllib.request.urlopen(crash, timeout=10)
         assert answered.value.code == 500 and "invalid literal for int()" in answered.value.read().decode()
+
+
+def test_the_routes_table_names_each_routes_function(workspace: Workspace) -> None:
+    python = starter(workspace, "python-http.py.j2", [HELLO, ADD])
+    assert routefill.routes_table(python, "a.py") == {("GET", "/hello"): "get_hello", ("POST", "/notes"): "post_notes"}
+    node = starter(workspace, "node-http.js.j2", [HELLO])
+    assert routefill.routes_table(node, "server.js") == {("GET", "/hello"): "getHello"}
+    assert routefill.routes_table("print('no table')\n", "a.py") == {}  # not a starter's file: a whole-file fix
+
+
+# The 0.5B's own scenario beside the person's (bench/requests.yaml hello-api, 2026-12-06): POST /hello, whose
+# function crashed; three heal rounds rewrote the whole file and left undefined names each time.
+POST_HELLO = {"name": "post hello", "kind": "http", "service": "hello-api",
+              "request": {"method": "POST", "path": "/hello", "json": {}},
+              "expect": {"status": 201, "body_contains": ["hello"]}}  # fmt: skip
+CRASHING = 'def post_hello(query, body):\n    return 201, {"message": "hello " + body["name"]}\n'
+FIXED = 'def post_hello(query, body):\n    return 201, {"message": "hello " + body.get("name", "you")}\n'
+
+
+@pytest.mark.docker
+def test_heal_fixes_a_routes_function_alone_shown_its_failure(engine: Workspace, openai_api: ScriptedOpenAI) -> None:
+    """On the real engine: a written route answers 500; a small model's heal round asks for that function alone,
+    with the request, the response and the traceback, and the app ends green with its other route untouched."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    hello = {"name": "hello", "kind": "http", "service": "hello-api", "request": {"path": "/hello"},
+             "expect": {"status": 200, "body_contains": ["hello"]}}  # fmt: skip
+    data = {"components": [component], "files": [{"path": "api/hello/app.py"}], "scenarios": [hello, POST_HELLO]}
+    found = starters.for_file(engine, Plan.model_validate(data).outline(), "api/hello/app.py")
+    assert found is not None and [r.function for r in found.routes] == ["get_hello", "post_hello"]
+    openai_api.n_params = 494_000_000  # a 0.5B: the small profile
+    openai_api.enqueue(json.dumps(data), f"```python\n{found.content}```", f"```python\n{GET_HELLO}```",
+                       f"```python\n{CRASHING}```")  # fmt: skip
+    provider = {"provider": "openai", "base_url": openai_api.url, "model": MODEL}
+    code, out = gen_in_process(engine, "a hello API", **provider)
+    assert code == 0, out
+    first = run_doit(engine)
+    assert first.returncode == 1 and "status 500, expected 201" in first.output, first.output
+    openai_api.enqueue(f"```python\n{FIXED}```")
+    healed = run_doit(engine, "heal", "max_iter=2", *(f"{k}={v}" for k, v in provider.items()), timeout=900)
+    assert healed.returncode == 0, healed.output
+    assert "heal: round 1: fixing POST /hello of api/hello/app.py alone" in healed.output
+    asked = openai_api.chats()[-1]["messages"][0]["content"]
+    assert "## Now fix the function post_hello" in asked and CRASHING.strip() in asked  # shown as it is
+    assert 'It should answer POST /hello: 201, with "hello" in the body.' in asked
+    assert "status: 500" in asked and "KeyError: 'name'" in asked  # the response, and the traceback in the log
+    app = (engine.iterations_dir / "iter_002_patch" / "api/hello/app.py").read_text()
+    assert FIXED.strip() in app and GET_HELLO.strip() in app and "KeyError" not in app

@@ -74,6 +74,7 @@ class State:
     escalate: bool = False  # the last round proved patching this way goes nowhere
     suspect: str = ""  # layer/name of the component the evidence points at (the prompt's first file)
     regenerated: set[str] = field(default_factory=set)
+    routes_fixed: set[str] = field(default_factory=set)  # "<path> <function>": asked for alone once already
 
 
 PATCHES_BEFORE_REGENERATE = 2  # failed patch rounds before the suspect component is rewritten whole
@@ -197,6 +198,28 @@ def write_unwritten_routes(
     return stepgen.write_routes(run, path, routes, healsmall.asked_text(ws))
 
 
+def fix_failing_routes(
+    ws: Workspace, state: State, settings: Settings, llm: LLM, current: rules.Baseline, out: TextIO, number: int
+) -> Accepted[Answer] | None:
+    """Profile small: written routes that answered their scenarios wrong (a 500, a wrong status or body) are asked
+    for alone, each function shown its request, response and traceback, once per heal (the 0.5B, shown the whole
+    file for one route's 500, rewrote it three rounds running and broke names the other routes used); None when
+    there are none, or none left to try (a patch round then)."""
+    if settings.profile != profile.SMALL:
+        return None
+    known = known_secrets(ws)
+    tests = load_tests(ws.tests_path)
+    path, failures = healsmall.failing_routes(ws, state.results, registry.load(ws), current.files, tests, known)
+    failures = [f for f in failures if f"{path} {f.function}" not in state.routes_fixed]
+    if not failures:
+        return None
+    state.routes_fixed.update(f"{path} {f.function}" for f in failures)
+    names = ", ".join(f"{f.route.method} {f.route.path}" for f in failures)
+    print(f"heal: round {number}: fixing {names} of {path} alone (its function, shown its failure)", file=out)
+    run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
+    return stepgen.fix_routes(run, path, failures, healsmall.asked_text(ws))
+
+
 def record(
     ws: Workspace, number: int, accepted: Accepted[Answer], llm: LLM, messages: list[Message], current: rules.Baseline
 ) -> Iteration:
@@ -294,6 +317,8 @@ def _round(
         print(f"heal: round {number}: rewriting {strategy.component} whole ({strategy.why})", file=out)
     current = migrations.baseline(ws, load_tests(ws.tests_path))
     accepted = write_unwritten_routes(ws, state, settings, llm, current, out, number)
+    if strategy.mode == "patch":  # a component to rewrite whole is not asked for a function at a time
+        accepted = accepted or fix_failing_routes(ws, state, settings, llm, current, out, number)
     try:
         accepted = accepted or ask_for_patch(ws, llm, messages, settings, current, out)
     except AnswerInvalid as exc:  # e.g. unchanged files resent on every retry: a failed round, not a tool error

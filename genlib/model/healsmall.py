@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlparse
 
 from genlib import prompts
 from genlib.answer.file_rules import scripts
@@ -24,7 +25,8 @@ from genlib.app.iterations import up_to_head
 from genlib.app.registry import Registry
 from genlib.budget import head_tail
 from genlib.documents.llm_output import Answer
-from genlib.documents.results import Result, RunReport
+from genlib.documents.results import HttpEvidence, Result, RunReport
+from genlib.documents.scenarios import HttpScenario, TestFile
 from genlib.errors import OutputError
 from genlib.model.ask import Check
 from genlib.model.healprompt import (
@@ -36,9 +38,10 @@ from genlib.model.healprompt import (
     fence,
     investigate,
     log_sections,
+    read_digest,
 )
-from genlib.model.routefill import marker
-from genlib.model.starters import Route
+from genlib.model.routefill import Failure, marker, routes_table
+from genlib.model.starters import Route, expected
 from genlib.redact import redact
 from genlib.text import one_line
 from genlib.workspace import Workspace
@@ -119,6 +122,45 @@ def unwritten_routes(results: RunReport, registry: Registry, files: Mapping[str,
                 found[script].append(route)
     path = next(iter(found), "")
     return path, found.get(path, [])
+
+
+def failing_routes(
+    ws: Workspace,
+    results: RunReport,
+    registry: Registry,
+    files: Mapping[str, str],
+    tests: TestFile,
+    known: Sequence[str],
+) -> tuple[str, list[Failure]]:
+    """The program file whose written routes answered failing http scenarios wrong (a status, from the route's
+    own function in the file's ROUTES table), and those routes, the person's first; ("", []) when there are
+    none: a service that does not answer, or a route the table lacks, is a whole-file fix."""
+    found: dict[str, list[Failure]] = {}
+    scenarios = {s.name: s for s in tests.scenarios if isinstance(s, HttpScenario)}
+    for result in sorted(results.failing, key=_to_fix_first):
+        evidence, comp, scenario = result.evidence, registry.services.get(result.service), scenarios.get(result.name)
+        if not isinstance(evidence, HttpEvidence) or evidence.status is None or not evidence.request or not comp:
+            continue
+        route = Route.named(f"{evidence.request.method} {urlparse(evidence.request.url).path}")
+        for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
+            content = files.get(script, "")
+            function = routes_table(content, script).get((route.method, route.path)) if route else None
+            if route is None or function is None or marker(route) in content:
+                continue  # not a written route of this file (a stub is write_routes' to ask for)
+            answers = Route(route.method, route.path, answers=expected(scenario) if scenario else "")
+            sent = fence(f"evidence of {result.name}", _evidence_text(result, EVIDENCE_CHARS, known))
+            error = _traceback(
+                {result.service: read_digest(ws, results.iteration, result.service)}, [result.service], known
+            )
+            failure = Failure(answers, function, _fenced(sent), _fenced(error) if error else "")
+            if all(f.function != function for f in found.get(script, [])):
+                found.setdefault(script, []).append(failure)
+    path = next(iter(found), "")
+    return path, found.get(path, [])
+
+
+def _fenced(part: Mapping[str, str]) -> str:
+    return "\n".join([part["begin"], part["text"], part["end"]])
 
 
 def asked_text(ws: Workspace) -> str:

@@ -3,6 +3,8 @@
     stubs(content, routes)                    the routes whose stub is still in the file
     shown_part(content, unwritten, path)      what the model is shown of the file
     fill(content, routes, path, ask, check)   the file with each stub replaced by the model's function
+    fix(content, failures, path, ask, check)  the file with each failing route's function rewritten (heal)
+    routes_table(content, path)               (method, path) -> function, from the file's ROUTES
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
 in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
@@ -19,6 +21,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from genlib import prompts
@@ -58,21 +61,86 @@ def fill(
     """`content` with each of `routes` still a stub written by the model, one request per route; `check` is
     every rule the file obeys (a refusal goes back with that function)."""
     left = stubs(content, routes)
-    for number, route in enumerate(left, 1):
-        name = _name(route, path)
-        shown = shown_part(content, left[number - 1 :], path)
-        context = {"path": path, "content": shown, "function": name, "route": route, "request": request}
-        prompt = prompts.render(ws, TEMPLATE, context | {"python": path.endswith(".py")})
+    wanted = [Wanted(r, _name(r, path), f"route {n} of {len(left)} {r.method} {r.path} in {path}") for n, r in
+              enumerate(left, 1)]  # fmt: skip
+    return _write_each(ws, content, wanted, path, request, ask, check)
 
-        def parse(raw: str, name: str = name, before: str = content) -> str:
+
+@dataclass(frozen=True)
+class Failure:
+    """A written route that answered its scenario wrong (a heal round): what the model is shown with it."""
+
+    route: Route  # its `answers`: what the scenario expects
+    function: str  # its function in the file's ROUTES table
+    sent: str  # the request the scenario sent and the response it got, fenced as untrusted
+    error: str = ""  # the traceback in the service's log, fenced as untrusted; "" when there is none
+
+
+def fix(
+    ws: Workspace,
+    content: str,
+    failures: list[Failure],
+    path: str,
+    request: str,
+    ask: Ask,
+    check: Callable[[str], None],
+) -> str:
+    """`content` with the function of each failing route rewritten by the model alone, shown its failure (the
+    0.5B, shown a whole file and a 500 of one route, rewrote the file and broke names elsewhere)."""
+    wanted = [Wanted(f.route, f.function, f"fix {n} of {len(failures)} {f.route.method} {f.route.path} in {path}", f)
+              for n, f in enumerate(failures, 1)]  # fmt: skip
+    return _write_each(ws, content, wanted, path, request, ask, check)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One function to ask for: its route, its name, the step's label, and the failure it is to fix (if any)."""
+
+    route: Route
+    function: str
+    label: str
+    failure: Failure | None = None
+
+
+def _write_each(
+    ws: Workspace,
+    content: str,
+    wanted: list[Wanted],
+    path: str,
+    request: str,
+    ask: Ask,
+    check: Callable[[str], None],
+) -> str:
+    for item in wanted:
+        shown = shown_part(content, stubs(content, [w.route for w in wanted]), path)
+        context = {"path": path, "content": shown, "function": item.function, "route": item.route,
+                   "request": request, "failure": item.failure, "python": path.endswith(".py")}  # fmt: skip
+        prompt = prompts.render(ws, TEMPLATE, context)
+
+        def parse(raw: str, name: str = item.function, before: str = content) -> str:
             filled = splice(before, name, read_fenced(raw), path)
             filled = imports.completed(filled, before) if path.endswith(".py") else filled  # `datetime` used, say
             check(filled)
             return filled
 
-        filled = ask(prompt, parse, f"route {number} of {len(left)} {route.method} {route.path} in {path}")
+        filled = ask(prompt, parse, item.label)
         content = content if filled is None else filled
     return content
+
+
+_PY_TABLE = re.compile(
+    r"""\(\s*["'](GET|POST|PUT|PATCH|DELETE)["']\s*,\s*["'](/[^"']*)["']\s*\)\s*:\s*([A-Za-z_]\w*)"""
+)
+_JS_TABLE = re.compile(r"""["'](GET|POST|PUT|PATCH|DELETE) (/[^"']*)["']\s*:\s*([A-Za-z_$][\w$]*)""")
+
+
+def routes_table(content: str, path: str) -> dict[tuple[str, str], str]:
+    """(method, path) -> the function a starter-shaped file's ROUTES table sends it to; {} for any other file."""
+    table = _PY_TABLE if path.endswith(".py") else _JS_TABLE
+    start = content.find("ROUTES = {")
+    if start < 0:
+        return {}
+    return {(m.group(1), m.group(2)): m.group(3) for m in table.finditer(content, start)}
 
 
 def shown_part(content: str, unwritten: list[Route], path: str) -> str:

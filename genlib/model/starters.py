@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from genlib import prompts
 from genlib.documents.llm_output import DATA_RUNTIMES, ComponentSpec
+from genlib.documents.scenarios import HttpScenario
 from genlib.workspace import Workspace
 
 FOLDER = "starters"
@@ -90,6 +91,12 @@ class Route:
     def function_js(self) -> str:
         first, *rest = self.function.split("_")
         return first + "".join(word.capitalize() for word in rest)
+
+
+def expected(scenario: HttpScenario) -> str:
+    """What an http scenario expects, in a line a starter's route can show: `200, with "hello" in the body`."""
+    said = [f'"{text}"' for text in scenario.expect.body_contains[:3]]
+    return f"{scenario.expect.status}" + (f", with {' and '.join(said)} in the body" if said else "")
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ class Plan(Strict):
         words = self.model_dump_json(include={"summary", "components", "files"}).lower()
         routes = [starters.Route.named(i.name, answers=i.shape) for i in self.interfaces if i.kind == "route"]
         routes += [
-            starters.Route.named(f"{s.request.method} {s.request.path}", s.service, expected(s))
+            starters.Route.named(f"{s.request.method} {s.request.path}", s.service, starters.expected(s))
             for s in self.scenarios
             if isinstance(s, HttpScenario)
         ]
@@ -117,12 +117,6 @@ class Plan(Strict):
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
         return [f for f in self.files if f.interface] + [f for f in self.files if not f.interface]
-
-
-def expected(scenario: HttpScenario) -> str:
-    """What an http scenario expects, in a line a starter's route can show: `200, with "hello" in the body`."""
-    said = [f'"{text}"' for text in scenario.expect.body_contains[:3]]
-    return f"{scenario.expect.status}" + (f", with {' and '.join(said)} in the body" if said else "")
 
 
 def plan_schema() -> dict[str, object]:
@@ -286,6 +280,37 @@ def collect(
 def write_routes(run: Run, path: str, routes: list[starters.Route], asked: str) -> Accepted[Answer] | None:
     """A heal round (profile small) for routes a scenario found unwritten (their stub's 501): each asked for
     alone, as in a gen, into the file as it is; None when the model wrote none of them."""
+
+    def write(content: str, ask: routefill.Ask, check: Callable[[str], None]) -> str:
+        return routefill.fill(run.ws, content, routes, path, asked, ask, check)
+
+    def summary(filled: str) -> str:
+        return "write " + ", ".join(f"{r.method} {r.path}" for r in routes if routefill.marker(r) not in filled)
+
+    return _routes_round(run, path, write, summary)
+
+
+def fix_routes(run: Run, path: str, failures: list[routefill.Failure], asked: str) -> Accepted[Answer] | None:
+    """A heal round (profile small) for written routes that answered their scenarios wrong: each function asked
+    for alone, shown its failure, into the file as it is; None when the model changed none of them."""
+
+    def write(content: str, ask: routefill.Ask, check: Callable[[str], None]) -> str:
+        return routefill.fix(run.ws, content, failures, path, asked, ask, check)
+
+    def summary(_: str) -> str:
+        return "fix " + ", ".join(f"{f.route.method} {f.route.path} ({f.function})" for f in failures)
+
+    return _routes_round(run, path, write, summary)
+
+
+def _routes_round(
+    run: Run,
+    path: str,
+    write: Callable[[str, routefill.Ask, Callable[[str], None]], str],
+    summary: Callable[[str], str],
+) -> Accepted[Answer] | None:
+    """A heal round that asks for functions of `path` one at a time (`write`) and lands the file they make;
+    None when it is the file as it was."""
     before = run.current.files[path]
     limits = rules.Limits.of(run.settings)
     steps: list[Step] = []
@@ -297,11 +322,10 @@ def write_routes(run: Run, path: str, routes: list[starters.Route], asked: str) 
             rules.check_one_file(FileSpec(path=path, content=content), run.current, limits, app, syntax, patch=True)
             run.check(Answer(files=[FileSpec(path=path, content=content)]))
 
-        filled = _fill_routes(run, path, before, routes, asked, check, steps, made)
-    if filled == before:
+        written = write(before, _route_asker(run, steps, made), check)
+    if written == before:
         return None
-    written = ", ".join(f"{r.method} {r.path}" for r in routes if routefill.marker(r) not in filled)
-    answer = Answer(summary=f"write {written}", files=[FileSpec(path=path, content=filled)])
+    answer = Answer(summary=summary(written), files=[FileSpec(path=path, content=written)])
     return Accepted(answer, "", [], steps=steps, made=made[0])
 
 
@@ -313,17 +337,22 @@ def _fill_routes(
     request: str,
     check: Callable[[str], None],
     steps: list[Step],
-    made: list[Request] | None = None,
 ) -> str:
     """The file with each route its starter left a stub written by the model alone (genlib.model.routefill);
-    `steps` (and `made`, each request) collect what was asked."""
+    `steps` collect what was asked."""
+    return routefill.fill(run.ws, content, routes, path, request, _route_asker(run, steps), check)
+
+
+def _route_asker(run: Run, steps: list[Step], made: list[Request] | None = None) -> routefill.Ask:
+    """How routefill asks for one function: alone, refused answers back with their reason; None when the model
+    gave none that passes (the route stays as it was). `steps` (and `made`, each request) collect what was asked."""
 
     def ask(prompt: str, parse: Callable[[str], str], label: str) -> str | None:
         asking: list[Message] = [{"role": "user", "content": prompt}]
         expect = Expect(parse, None, routefill.AGAIN, None, Budget.of(run.settings, "file"), True)
         try:
             accepted = _ask(run, asking, expect, label)
-        except AnswerInvalid as exc:  # a better file, not a must: the stub stays, for heal to show its 501
+        except AnswerInvalid as exc:  # a better file, not a must: the route stays as it was
             print(f"{label}: left as it was ({exc})", file=run.out)
             return None
         steps.append(_step(label, asking, accepted))
@@ -331,7 +360,7 @@ def _fill_routes(
             made.append(accepted.request(run.llm.host, asking))
         return accepted.answer
 
-    return routefill.fill(run.ws, content, routes, path, request, ask, check)
+    return ask
 
 
 def _plan(run: Run, messages: list[Message], received: Received, kind: Kind) -> tuple[str, Step, Request, Plan]:
