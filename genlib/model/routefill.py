@@ -11,9 +11,10 @@ in the gen, and copied it again when heal showed it the 501 the stub answers. As
 name, its route, what it answers, the file around it), it writes that function. genlib puts it in place of the
 stub and checks the whole file as any arriving file is checked; a reason goes back with that function alone.
 
-Only the standard-library starters (templates/starters/python-http.py.j2, node-http.js.j2) are filled so:
-their stubs have one known shape, `def get_x(query, body):` / `function getX(query, body) {`, ending where the
-next top-level statement begins (Python, by its ast) or at the first `}` at the start of a line (JavaScript).
+The stdlib and Flask starters (templates/starters/python-http.py.j2, python-flask.py.j2, node-http.js.j2) are
+filled so: their stubs have one known shape, `def get_x(query, body):` (Flask: `def get_x():` under its
+`@app.route`) / `function getX(query, body) {`, ending where the next top-level statement begins (Python, by its
+ast) or at the first `}` at the start of a line (JavaScript). Express's route handlers have no names: left whole.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from genlib.workspace import Workspace
 
 TEMPLATE = "small/route.md.j2"
 DATA_COMMENT = "the data the routes share goes here"  # where a starter's app part begins
-STARTERS = ("python-http.py.j2", "node-http.js.j2")  # the starters whose stubs have the shape above
+STARTERS = ("python-http.py.j2", "python-flask.py.j2", "node-http.js.j2")  # stubs of the shape above
 AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
 
 # (prompt, parse, label) -> the parsed answer, or None when the model gave none that parses (the stub stays)
@@ -114,7 +115,8 @@ def _write_each(
     for item in wanted:
         shown = shown_part(content, stubs(content, [w.route for w in wanted]), path)
         context = {"path": path, "content": shown, "function": item.function, "route": item.route,
-                   "request": request, "failure": item.failure, "python": path.endswith(".py")}  # fmt: skip
+                   "request": request, "failure": item.failure, "python": path.endswith(".py"),
+                   "flask": _FLASK_IMPORT in content}  # fmt: skip
         prompt = prompts.render(ws, TEMPLATE, context)
 
         def parse(raw: str, name: str = item.function, before: str = content) -> str:
@@ -128,6 +130,12 @@ def _write_each(
     return content
 
 
+_FLASK_IMPORT = "from flask import"
+_FLASK_ROUTE = re.compile(
+    r"""^@app\.(route|get|post|put|patch|delete)\(\s*["'](/[^"']*)["']\s*(?:,\s*methods\s*=\s*\[([^\]]*)\])?[^\n]*\n"""
+    r"(?:@[^\n]*\n)*def ([A-Za-z_]\w*)\(",
+    re.MULTILINE,
+)
 _PY_TABLE = re.compile(
     r"""\(\s*["'](GET|POST|PUT|PATCH|DELETE)["']\s*,\s*["'](/[^"']*)["']\s*\)\s*:\s*([A-Za-z_]\w*)"""
 )
@@ -136,11 +144,24 @@ _JS_TABLE = re.compile(r"""["'](GET|POST|PUT|PATCH|DELETE) (/[^"']*)["']\s*:\s*(
 
 def routes_table(content: str, path: str) -> dict[tuple[str, str], str]:
     """(method, path) -> the function a starter-shaped file's ROUTES table sends it to; {} for any other file."""
+    if path.endswith(".py") and _FLASK_IMPORT in content:
+        return _flask_table(content)
     table = _PY_TABLE if path.endswith(".py") else _JS_TABLE
     start = content.find("ROUTES = {")
     if start < 0:
         return {}
     return {(m.group(1), m.group(2)): m.group(3) for m in table.finditer(content, start)}
+
+
+def _flask_table(content: str) -> dict[tuple[str, str], str]:
+    """Flask's routes are its decorators: `@app.route("/x", methods=["POST"])` or `@app.post("/x")`."""
+    found: dict[tuple[str, str], str] = {}
+    for m in _FLASK_ROUTE.finditer(content):
+        kind, route_path, methods, function = m.groups()
+        named = re.findall(r"[A-Za-z]+", methods or "") if kind == "route" else [kind]
+        for method in named or ["GET"]:
+            found[(method.upper(), route_path.rstrip("/") or "/")] = function
+    return found
 
 
 def shown_part(content: str, unwritten: list[Route], path: str) -> str:
@@ -169,18 +190,38 @@ def splice(content: str, name: str, function: str, path: str) -> str:
         raise OutputError(f"the answer does not define {name}: send the function, `{header}` and its body")
     function = _without_known_functions(function, name, content, python)
     _only_the_function(function, name, content, python)
+    if python:
+        function = _under_its_decorators(function, name, lines[start : _def_line(content, name)])
     if "is not written yet" in function:
         raise OutputError(f"{name} still answers that it is not written: write what it does and returns")
     return "\n".join([*lines[:start], function.strip("\n"), *lines[end:]])
 
 
 def _python_span(content: str, name: str) -> tuple[int, int]:
-    """The stub's lines, 0-based and end-exclusive: its def to the next top-level statement."""
-    tree = ast.parse(content)
-    for node in tree.body:
+    """The function's lines, 0-based and end-exclusive: its first decorator (else its def) to its last line."""
+    node = _python_function(content, name)
+    return min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1, node.end_lineno or node.lineno
+
+
+def _def_line(content: str, name: str) -> int:
+    return _python_function(content, name).lineno - 1
+
+
+def _python_function(source: str, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef:
+    for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
-            return node.lineno - 1, node.end_lineno or node.lineno
+            return node
     raise OutputError(f"no function {name} in the file to fill in")
+
+
+def _under_its_decorators(function: str, name: str, decorators: list[str]) -> str:
+    """A Flask route's `@app.route` is the file's: put back above the answer's def, unless the answer brings its
+    own (then the file's would register the route twice)."""
+    node = _python_function(function, name)
+    if node.decorator_list or not decorators:
+        return function
+    lines = function.split("\n")
+    return "\n".join([*lines[: node.lineno - 1], *decorators, *lines[node.lineno - 1 :]])
 
 
 def _javascript_span(lines: list[str], name: str) -> tuple[int, int]:
