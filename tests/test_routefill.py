@@ -316,3 +316,37 @@ def test_a_flask_starters_routes_are_written_one_at_a_time_and_the_app_is_green(
     assert run.returncode == 0, run.output
     written = (engine.iterations_dir / "iter_001_a_counter_api_in_flask" / "api/counter/app.py").read_text()
     assert "is not written yet" not in written and written.count('@app.route("/count"') == 2
+
+
+def test_the_routes_a_request_names_are_read_with_what_it_says_of_each() -> None:
+    request = (
+        "A to-do API, service todos-api (python), keeping to-dos in memory: GET /todos returns the list as JSON, "
+        'POST /todos with {"title": "..."} adds one and answers 201 with it; and a page, service web.'
+    )
+    assert starters.routes_in(request) == [
+        starters.Route("GET", "/todos", "todos-api", "returns the list as JSON"),
+        starters.Route("POST", "/todos", "todos-api", 'with {"title": "..."} adds one and answers 201 with it'),
+    ]
+    [add] = starters.routes_in('GET /add?a=2&b=3 answers {"result": 5}.')
+    assert (add.path, add.answers) == ("/add", 'for GET /add?a=2&b=3: answers {"result": 5}')  # its query's names
+    assert starters.routes_in("a notes app with a page") == []
+
+
+def test_a_route_the_request_names_is_written_though_the_plan_forgot_it(
+    workspace: Workspace, openai_api: ScriptedOpenAI, tmp_path: Path
+) -> None:
+    """The real 1.5B's hello-api plan (2026-12-06): one component, no interface, no scenario. Its starter served the
+    example's /items and the person's GET /hello was a 404 through three heal rounds; the request names the route."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "description": "JSON API", "port": 8000,
+                 "command": ["python3", "app.py"], "health": "/health", "depends_on": []}  # fmt: skip
+    plan = {"summary": "A small JSON API", "components": [component], "files": [{"path": "api/hello/app.py"}]}
+    request = 'A small JSON API, service hello-api (python), with GET /hello answering {"message": "hello"}.'
+    found = starters.for_file(workspace, Plan.model_validate(plan).outline(request), "api/hello/app.py")
+    assert found is not None and [r.function for r in found.routes] == ["get_hello"] and "/items" not in found.content
+    assert '# answers: answering {"message": "hello"}' in found.content
+    openai_api.n_params = 1_540_000_000  # a 1.5B: the small profile
+    openai_api.enqueue(json.dumps(plan), f"```python\n{found.content}```", f"```python\n{GET_HELLO}```")
+    code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    [it] = workspace.iterations_dir.iterdir()
+    assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}  # run for real

@@ -93,6 +93,29 @@ class Route:
         return first + "".join(word.capitalize() for word in rest)
 
 
+_ASKED_ROUTE = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s,;:()]*)")
+_ASKED_SERVICE = re.compile(r"\bservice ([a-z][a-z0-9-]*)")
+_TRAILING = re.compile(r"[\s,]*\b(and|or|with)$")
+
+
+def routes_in(request: str) -> list[Route]:
+    """The routes a person's request names (`GET /hello answering {"message": "hello"}`), each with what the
+    request says of it (up to the next route) and the service last named before it: routes a plan must not lose
+    (the 1.5B planned a hello API with no interface and no scenario, and its starter served /items)."""
+    found = list(_ASKED_ROUTE.finditer(request))
+    routes = []
+    for i, m in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(request)
+        said = request[m.end() : end].split(";")[0]
+        said = _TRAILING.sub("", said.strip(" ,."))
+        said = f"for {m.group(1)} {m.group(2)}: {said}" if "?" in m.group(2) else said  # its query's names
+        services = _ASKED_SERVICE.findall(request, 0, m.start())
+        route = Route.named(f"{m.group(1)} {m.group(2)}", services[-1] if services else "", said)
+        if route is not None:
+            routes.append(route)
+    return routes
+
+
 def expected(scenario: HttpScenario) -> str:
     """What an http scenario expects, in a line a starter's route can show: `200, with "hello" in the body`."""
     said = [f'"{text}"' for text in scenario.expect.body_contains[:3]]

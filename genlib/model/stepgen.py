@@ -18,7 +18,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
@@ -104,7 +104,8 @@ class Plan(Strict):
     def component_of(self, path: str) -> ComponentSpec | None:
         return self.outline().component_of(path)
 
-    def outline(self) -> starters.Outline:
+    def outline(self, request: str = "") -> starters.Outline:
+        """What chooses and fills the starters: the plan, and the routes the person's `request` names."""
         words = self.model_dump_json(include={"summary", "components", "files"}).lower()
         routes = [starters.Route.named(i.name, answers=i.shape) for i in self.interfaces if i.kind == "route"]
         routes += [
@@ -112,6 +113,8 @@ class Plan(Strict):
             for s in self.scenarios
             if isinstance(s, HttpScenario)
         ]
+        services = {c.service for c in self.components}
+        routes += [r if r.service in services else replace(r, service="") for r in starters.routes_in(request)]
         return starters.Outline(self.components, {f.path for f in self.files}, words, [r for r in routes if r])
 
     def in_order(self) -> list[PlannedFile]:
@@ -248,7 +251,7 @@ def collect(
     for number, planned in enumerate(order, 1):
         kept = received.file(planned.path)
         small = run.settings.profile == profile.SMALL and not patch
-        starter = starters.for_file(run.ws, plan.outline(), planned.path) if small else None
+        starter = starters.for_file(run.ws, plan.outline(asked), planned.path) if small else None
         last = number == len(order)
         arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
         if kept is None:
