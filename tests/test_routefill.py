@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import run_doit
 from openai_server import MODEL, ScriptedOpenAI
 from test_gen import gen_in_process
@@ -350,3 +352,51 @@ def test_a_route_the_request_names_is_written_though_the_plan_forgot_it(
     assert code == 0, out
     [it] = workspace.iterations_dir.iterdir()
     assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}  # run for real
+
+
+@pytest.mark.parametrize("name", ["python-http.py.j2", "python-flask.py.j2", "node-http.js.j2"])
+def test_a_stub_is_added_for_a_route_the_file_lacks_the_way_its_starter_holds_one(
+    workspace: Workspace, tmp_path: Path, name: str
+) -> None:
+    path = "api/x/server.js" if name.endswith(".js.j2") else "api/x/app.py"
+    content = starter(workspace, name, [HELLO])
+    added = routefill.with_stub(content, ADD, path)
+    assert added is not None and routefill.stubs(added, [HELLO, ADD]) == [HELLO, ADD]
+    function = "postNotes" if path.endswith(".js") else "post_notes"
+    assert routefill.routes_table(added, path)[("POST", "/notes")] == function
+    if path.endswith(".py"):
+        compile(added, path, "exec")
+    elif shutil.which("node"):
+        (tmp_path / "check.js").write_text(added)
+        assert subprocess.run(["node", "--check", str(tmp_path / "check.js")], check=False).returncode == 0
+    assert routefill.with_stub(added, ADD, path) is None  # its function is there already
+    assert routefill.with_stub("print('hello')\n", ADD, "app.py") is None  # not a starter's file
+
+
+@pytest.mark.docker
+def test_heal_adds_a_route_the_app_answers_404_for_and_writes_it_alone(
+    engine: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The real 1.5B's hello-api, when nothing names the route at gen: its starter serves the example's /items,
+    the person's GET /hello is a 404; a heal round adds the stub and asks for the function alone."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    plan = {"components": [component], "files": [{"path": "api/hello/app.py"}]}
+    found = starters.for_file(engine, Plan.model_validate(plan).outline(), "api/hello/app.py")
+    assert found is not None and "/items" in found.content
+    openai_api.n_params = 1_540_000_000  # a 1.5B: the small profile
+    openai_api.enqueue(json.dumps(plan), f"```python\n{found.content}```")
+    provider = {"provider": "openai", "base_url": openai_api.url, "model": MODEL}
+    code, out = gen_in_process(engine, "a small JSON API", **provider)
+    assert code == 0, out
+    hello = {"name": "hello", "kind": "http", "service": "hello-api", "request": {"path": "/hello"},
+             "expect": {"status": 200, "body_contains": ["hello"]}, "origin": "user"}  # fmt: skip
+    engine.tests_path.write_text(yaml.safe_dump({"version": 1, "scenarios": [hello]}))  # the person's own
+    openai_api.enqueue(f"```python\n{GET_HELLO}```")
+    healed = run_doit(engine, "heal", "max_iter=2", *(f"{k}={v}" for k, v in provider.items()), timeout=900)
+    assert healed.returncode == 0, healed.output
+    assert "heal: round 1: writing GET /hello of api/hello/app.py alone (the file has no such route: 404)" in (
+        healed.output
+    )
+    app = (engine.iterations_dir / "iter_002_patch" / "api/hello/app.py").read_text()
+    assert '("GET", "/hello"): get_hello,' in app and GET_HELLO.strip() in app and "def list_items(" in app

@@ -32,7 +32,7 @@ from genlib.documents.llm_output import FORMAT, Answer, LLMOutput, dump_output
 from genlib.documents.results import RunReport
 from genlib.documents.scenarios import load_tests, merge_model_scenarios, save_tests, settle
 from genlib.errors import AnswerInvalid, LLMError, WorkspaceError
-from genlib.model import healprompt, healsmall, profile, stepgen
+from genlib.model import healprompt, healroutes, healsmall, profile, routefill, stepgen
 from genlib.model.ask import Accepted, Check, ask_whole
 from genlib.model.base import LLM, Message
 from genlib.model.connect import connect
@@ -184,18 +184,29 @@ def ask_for_patch(
 def write_unwritten_routes(
     ws: Workspace, state: State, settings: Settings, llm: LLM, current: rules.Baseline, out: TextIO, number: int
 ) -> Accepted[Answer] | None:
-    """Profile small: routes a failing scenario found still a starter's stub (501 "not written yet") are asked
-    for alone, one function each, as in a gen (the 0.5B rewrote the whole file shown to it and broke it, but
-    writes one function); None when there are none, or the model wrote none of them (a patch round then)."""
+    """Profile small: routes a failing scenario found still a starter's stub (501 "not written yet"), else routes
+    it found missing (404 from a starter-shaped file that lacks them: a stub is added first), are asked for
+    alone, one function each, as in a gen (the 0.5B rewrote the whole file shown to it and broke it, but writes
+    one function); None when there are none, or the model wrote none of them (a patch round then)."""
     if settings.profile != profile.SMALL:
         return None
-    path, routes = healsmall.unwritten_routes(state.results, registry.load(ws), current.files)
+    found = registry.load(ws)
+    path, routes = healsmall.unwritten_routes(state.results, found, current.files)
+    why = "still the starter's stub: 501"
+    content = current.files.get(path, "")
+    if not routes:
+        path, routes = healsmall.missing_routes(state.results, found, current.files)
+        content = current.files.get(path, "")
+        for route in routes:
+            content = routefill.with_stub(content, route, path) or content
+        routes = routefill.stubs(content, routes)
+        why = "the file has no such route: 404"
     if not routes:
         return None
     names = ", ".join(f"{r.method} {r.path}" for r in routes)
-    print(f"heal: round {number}: writing {names} of {path} alone (still the starter's stub: 501)", file=out)
+    print(f"heal: round {number}: writing {names} of {path} alone ({why})", file=out)
     run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
-    return stepgen.write_routes(run, path, routes, healsmall.asked_text(ws))
+    return healroutes.write_routes(run, path, routes, healsmall.asked_text(ws), content)
 
 
 def fix_failing_routes(
@@ -217,7 +228,7 @@ def fix_failing_routes(
     names = ", ".join(f"{f.route.method} {f.route.path}" for f in failures)
     print(f"heal: round {number}: fixing {names} of {path} alone (its function, shown its failure)", file=out)
     run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
-    return stepgen.fix_routes(run, path, failures, healsmall.asked_text(ws))
+    return healroutes.fix_routes(run, path, failures, healsmall.asked_text(ws))
 
 
 def record(

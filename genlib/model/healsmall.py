@@ -124,6 +124,26 @@ def unwritten_routes(results: RunReport, registry: Registry, files: Mapping[str,
     return path, found.get(path, [])
 
 
+def missing_routes(results: RunReport, registry: Registry, files: Mapping[str, str]) -> tuple[str, list[Route]]:
+    """The starter-shaped program file that answered failing http scenarios 404 for routes it lacks, and those
+    routes (the person's first); ("", []) when there are none. The 0.5B and 1.5B, shown the file and the 404,
+    rewrote the whole file; a stub added and asked for alone is the gen's way."""
+    found: dict[str, list[Route]] = {}
+    for result in sorted(results.failing, key=_to_fix_first):
+        evidence, comp = result.evidence, registry.services.get(result.service)
+        if not isinstance(evidence, HttpEvidence) or evidence.status != 404 or not evidence.request or not comp:
+            continue
+        route = Route.named(f"{evidence.request.method} {urlparse(evidence.request.url).path}")
+        if route is None:
+            continue
+        for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
+            table = routes_table(files.get(script, ""), script)
+            if table and (route.method, route.path) not in table and route not in found.get(script, []):
+                found.setdefault(script, []).append(route)
+    path = next(iter(found), "")
+    return path, found.get(path, [])
+
+
 def failing_routes(
     ws: Workspace,
     results: RunReport,

@@ -5,6 +5,7 @@
     fill(content, routes, path, ask, check)   the file with each stub replaced by the model's function
     fix(content, failures, path, ask, check)  the file with each failing route's function rewritten (heal)
     routes_table(content, path)               (method, path) -> function, from the file's ROUTES
+    with_stub(content, route, path)           the file with a stub added for a route it lacks (heal)
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
 in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
@@ -151,6 +152,33 @@ def routes_table(content: str, path: str) -> dict[tuple[str, str], str]:
     if start < 0:
         return {}
     return {(m.group(1), m.group(2)): m.group(3) for m in table.finditer(content, start)}
+
+
+def with_stub(content: str, route: Route, path: str) -> str | None:
+    """`content` with a stub for `route` added the way its starter holds one (a function answering 501 "not
+    written yet", and its ROUTES entry or `@app.route`), for a route the file lacks; None when the file is not
+    starter-shaped, or already has a function of that name."""
+    python = path.endswith(".py")
+    name = _name(route, path)
+    if name in _functions(content, python):
+        return None
+    error = marker(route)
+    if python and _FLASK_IMPORT in content and 'if __name__ == "__main__":' in content:
+        stub = f'@app.route("{route.path}", methods=["{route.method}"])\ndef {name}():\n'
+        stub += f'    return jsonify(error="{error}"), 501\n\n\n'
+        return content.replace('if __name__ == "__main__":', stub + 'if __name__ == "__main__":', 1)
+    table, entry, stub = (
+        ("ROUTES = {", f'    ("{route.method}", "{route.path}"): {name},', f"def {name}(query, body):\n"
+         f'    return 501, {{"error": "{error}"}}\n\n\n')
+        if python else
+        ("const ROUTES = {", f'  "{route.method} {route.path}": {name},', f"function {name}(query, body) {{\n"
+         f'  return [501, {{ error: "{error}" }}];\n}}\n\n')
+    )  # fmt: skip
+    lines = content.split("\n")
+    at = next((i for i, line in enumerate(lines) if line.rstrip() == table), None)  # the starter's shape only
+    if at is None:
+        return None
+    return "\n".join([*lines[:at], *stub.split("\n")[:-1], lines[at], entry, *lines[at + 1 :]])
 
 
 def _flask_table(content: str) -> dict[tuple[str, str], str]:

@@ -280,58 +280,6 @@ def collect(
     return Accepted(answer, "", [], steps=steps, made=request)
 
 
-def write_routes(run: Run, path: str, routes: list[starters.Route], asked: str) -> Accepted[Answer] | None:
-    """A heal round (profile small) for routes a scenario found unwritten (their stub's 501): each asked for
-    alone, as in a gen, into the file as it is; None when the model wrote none of them."""
-
-    def write(content: str, ask: routefill.Ask, check: Callable[[str], None]) -> str:
-        return routefill.fill(run.ws, content, routes, path, asked, ask, check)
-
-    def summary(filled: str) -> str:
-        return "write " + ", ".join(f"{r.method} {r.path}" for r in routes if routefill.marker(r) not in filled)
-
-    return _routes_round(run, path, write, summary)
-
-
-def fix_routes(run: Run, path: str, failures: list[routefill.Failure], asked: str) -> Accepted[Answer] | None:
-    """A heal round (profile small) for written routes that answered their scenarios wrong: each function asked
-    for alone, shown its failure, into the file as it is; None when the model changed none of them."""
-
-    def write(content: str, ask: routefill.Ask, check: Callable[[str], None]) -> str:
-        return routefill.fix(run.ws, content, failures, path, asked, ask, check)
-
-    def summary(_: str) -> str:
-        return "fix " + ", ".join(f"{f.route.method} {f.route.path} ({f.function})" for f in failures)
-
-    return _routes_round(run, path, write, summary)
-
-
-def _routes_round(
-    run: Run,
-    path: str,
-    write: Callable[[str, routefill.Ask, Callable[[str], None]], str],
-    summary: Callable[[str], str],
-) -> Accepted[Answer] | None:
-    """A heal round that asks for functions of `path` one at a time (`write`) and lands the file they make;
-    None when it is the file as it was."""
-    before = run.current.files[path]
-    limits = rules.Limits.of(run.settings)
-    steps: list[Step] = []
-    made: list[Request] = []
-    with Syntax() as syntax:
-        app = rules.apply(Answer(), run.current)
-
-        def check(content: str) -> None:
-            rules.check_one_file(FileSpec(path=path, content=content), run.current, limits, app, syntax, patch=True)
-            run.check(Answer(files=[FileSpec(path=path, content=content)]))
-
-        written = write(before, _route_asker(run, steps, made), check)
-    if written == before:
-        return None
-    answer = Answer(summary=summary(written), files=[FileSpec(path=path, content=written)])
-    return Accepted(answer, "", [], steps=steps, made=made[0])
-
-
 def _fill_routes(
     run: Run,
     path: str,
@@ -343,10 +291,10 @@ def _fill_routes(
 ) -> str:
     """The file with each route its starter left a stub written by the model alone (genlib.model.routefill);
     `steps` collect what was asked."""
-    return routefill.fill(run.ws, content, routes, path, request, _route_asker(run, steps), check)
+    return routefill.fill(run.ws, content, routes, path, request, route_asker(run, steps), check)
 
 
-def _route_asker(run: Run, steps: list[Step], made: list[Request] | None = None) -> routefill.Ask:
+def route_asker(run: Run, steps: list[Step], made: list[Request] | None = None) -> routefill.Ask:
     """How routefill asks for one function: alone, refused answers back with their reason; None when the model
     gave none that passes (the route stays as it was). `steps` (and `made`, each request) collect what was asked."""
 
