@@ -347,11 +347,14 @@ def test_a_route_the_request_names_is_written_though_the_plan_forgot_it(
     assert found is not None and [r.function for r in found.routes] == ["get_hello"] and "/items" not in found.content
     assert '# answers: answering {"message": "hello"}' in found.content
     openai_api.n_params = 1_540_000_000  # a 1.5B: the small profile
-    openai_api.enqueue(json.dumps(plan), f"```python\n{found.content}```", f"```python\n{GET_HELLO}```")
+    its_health = found.content.replace('if url.path == "/health":', 'if url.path == "/hello":')  # as it answered
+    openai_api.enqueue(json.dumps(plan), f"```python\n{its_health}```", f"```python\n{GET_HELLO}```")
     code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
     [it] = workspace.iterations_dir.iterdir()
-    assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}  # run for real
+    app = (it / "api/hello/app.py").read_text()
+    assert 'if url.path == "/health":' in app  # the starter's server part, kept
+    assert _get(tmp_path, app, "/hello") == {"message": "hello"} and _get(tmp_path, app, "/health") == {"status": "ok"}
 
 
 @pytest.mark.parametrize("name", ["python-http.py.j2", "python-flask.py.j2", "node-http.js.j2"])
@@ -400,3 +403,19 @@ def test_heal_adds_a_route_the_app_answers_404_for_and_writes_it_alone(
     )
     app = (engine.iterations_dir / "iter_002_patch" / "api/hello/app.py").read_text()
     assert '("GET", "/hello"): get_hello,' in app and GET_HELLO.strip() in app and "def list_items(" in app
+
+
+def test_the_starters_server_part_is_kept_under_the_models_app_part(workspace: Workspace) -> None:
+    """The real 1.5B's hello-api file (2026-12-06): its routes right, the starter's `/health` turned into `/hello`
+    above them, so the service was never healthy. The part above the app is genlib's."""
+    ours = starter(workspace, "python-http.py.j2", [HELLO])
+    app = routefill.splice(ours, "get_hello", GET_HELLO, "a.py")
+    broken = app.replace('if url.path == "/health":', 'if url.path == "/hello":').replace(
+        "import os\n", "import os\nimport datetime\n"
+    )  # fmt: skip
+    kept = routefill.on_scaffold(broken, ours)
+    assert kept == app.replace("from urllib.parse import parse_qsl, urlparse\n", "from urllib.parse import "
+                               "parse_qsl, urlparse\nimport datetime\n")  # fmt: skip  # its import kept, after ours
+    helper = broken.replace("class Handler(", "def greeting():\n    return 'hello'\n\n\nclass Handler(")
+    assert routefill.on_scaffold(helper, ours) == helper  # a helper of its own up there: as the model wrote it
+    assert routefill.on_scaffold(GET_HELLO, ours) == GET_HELLO  # no app part to put under it: the rules judge it

@@ -6,6 +6,7 @@
     fix(content, failures, path, ask, check)  the file with each failing route's function rewritten (heal)
     routes_table(content, path)               (method, path) -> function, from the file's ROUTES
     with_stub(content, route, path)           the file with a stub added for a route it lacks (heal)
+    on_scaffold(answer, starter)              the model's app part under the starter's own server part (gen)
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
 in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
@@ -190,6 +191,28 @@ def _flask_table(content: str) -> dict[tuple[str, str], str]:
         for method in named or ["GET"]:
             found[(method.upper(), route_path.rstrip("/") or "/")] = function
     return found
+
+
+_IMPORT = re.compile(r"^(import \w|from \S+ import |const \w+ = require\(|import .* from )")
+_DEFINITION = re.compile(r"^(async def |def |class |function |const |let |var |[A-Za-z_]\w* *=)")
+
+
+def on_scaffold(answer: str, starter: str) -> str:
+    """The answer's app part (from the data comment on) under its starter's own server part: that part is genlib's,
+    known good (the 1.5B rewrote the starter's `/health` to `/hello`, and the service never got healthy). Import
+    lines the answer added above are kept, after the starter's. An answer without the comment, or one that defines
+    something of its own up there (a helper its routes call), stays as it is."""
+    at, start = answer.find(DATA_COMMENT), starter.find(DATA_COMMENT)
+    if at < 0 or start < 0:
+        return answer
+    at, start = answer.rfind("\n", 0, at) + 1, starter.rfind("\n", 0, start) + 1
+    head, ours = answer[:at].split("\n"), starter[:start].split("\n")
+    new = [line for line in head if line not in ours]
+    if any(_DEFINITION.match(line) and not _IMPORT.match(line) for line in new):
+        return answer  # a helper of its own up there: its routes may call it
+    added = [line for line in new if _IMPORT.match(line)]
+    last_import = max((i for i, line in enumerate(ours) if _IMPORT.match(line)), default=-1)
+    return "\n".join([*ours[: last_import + 1], *added, *ours[last_import + 1 :]]) + answer[at:]
 
 
 def shown_part(content: str, unwritten: list[Route], path: str) -> str:

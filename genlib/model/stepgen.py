@@ -261,7 +261,9 @@ def collect(
             shown = notes + left_out
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
             known = starter.content if starter else run.current.files.get(planned.path, "")
-            kept = _one_file(run, asking, planned, arrival, (number, len(order)), numbered=patch, known=known)
+            scaffold = starter.content if starter and starter.name in routefill.STARTERS else ""
+            position = (number, len(order))
+            kept = _one_file(run, asking, planned, arrival, position, numbered=patch, known=known, scaffold=scaffold)
             received.keep_file(planned.path, *kept)
         route_steps: list[Step] = []
         if starter is not None and starter.name in routefill.STARTERS:  # routes left as stubs: one at a time
@@ -378,11 +380,13 @@ def _one_file(
     *,
     numbered: bool = False,  # a heal's file: sent back with the line numbers it was shown with (profile small)?
     known: str = "",  # what it was made from (its starter, or the file before a patch): imports it may have lost
+    scaffold: str = "",  # its starter, when the part above the app is genlib's (routefill.on_scaffold)
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
 
     def parse(raw: str) -> str:
         content = unnumbered(read_fenced(raw)) if numbered else read_fenced(raw)
+        content = routefill.on_scaffold(content, scaffold) if scaffold else content
         content = imports.completed(content, known) if planned.path.endswith(".py") else content
         arrival(content)
         return content
