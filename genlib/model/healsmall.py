@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from genlib import prompts
@@ -46,6 +47,7 @@ from genlib.redact import redact
 from genlib.text import one_line
 from genlib.workspace import Workspace
 
+T = TypeVar("T")
 TEMPLATE = "small/heal.md.j2"
 EVIDENCE_CHARS = 1500  # the failing request and response
 TRACEBACK_CHARS = 1500  # the one traceback
@@ -120,8 +122,7 @@ def unwritten_routes(results: RunReport, registry: Registry, files: Mapping[str,
         for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
             if marker(route) in files.get(script, "") and route not in found.setdefault(script, []):
                 found[script].append(route)
-    path = next(iter(found), "")
-    return path, found.get(path, [])
+    return _first_file(found)
 
 
 def missing_routes(results: RunReport, registry: Registry, files: Mapping[str, str]) -> tuple[str, list[Route]]:
@@ -129,19 +130,14 @@ def missing_routes(results: RunReport, registry: Registry, files: Mapping[str, s
     routes (the person's first); ("", []) when there are none. The 0.5B and 1.5B, shown the file and the 404,
     rewrote the whole file; a stub added and asked for alone is the gen's way."""
     found: dict[str, list[Route]] = {}
-    for result in sorted(results.failing, key=_to_fix_first):
-        evidence, comp = result.evidence, registry.services.get(result.service)
-        if not isinstance(evidence, HttpEvidence) or evidence.status != 404 or not evidence.request or not comp:
+    for _, evidence, route, programs in _http_failures(results, registry):
+        if evidence.status != 404:
             continue
-        route = Route.named(f"{evidence.request.method} {urlparse(evidence.request.url).path}")
-        if route is None:
-            continue
-        for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
+        for script in programs:
             table = routes_table(files.get(script, ""), script)
             if table and (route.method, route.path) not in table and route not in found.get(script, []):
                 found.setdefault(script, []).append(route)
-    path = next(iter(found), "")
-    return path, found.get(path, [])
+    return _first_file(found)
 
 
 def failing_routes(
@@ -157,24 +153,41 @@ def failing_routes(
     none: a service that does not answer, or a route the table lacks, is a whole-file fix."""
     found: dict[str, list[Failure]] = {}
     scenarios = {s.name: s for s in tests.scenarios if isinstance(s, HttpScenario)}
-    for result in sorted(results.failing, key=_to_fix_first):
-        evidence, comp, scenario = result.evidence, registry.services.get(result.service), scenarios.get(result.name)
-        if not isinstance(evidence, HttpEvidence) or evidence.status is None or not evidence.request or not comp:
-            continue
-        route = Route.named(f"{evidence.request.method} {urlparse(evidence.request.url).path}")
-        for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
+    for result, evidence, route, programs in _http_failures(results, registry):
+        if evidence.status is None:
+            continue  # the service did not answer: not one route's fault
+        for script in programs:
             content = files.get(script, "")
-            function = routes_table(content, script).get((route.method, route.path)) if route else None
-            if route is None or function is None or marker(route) in content:
-                continue  # not a written route of this file (a stub is write_routes' to ask for)
-            answers = Route(route.method, route.path, answers=expected(scenario) if scenario else "")
+            function = routes_table(content, script).get((route.method, route.path))
+            asked = [f.function for f in found.get(script, [])]
+            if function is None or function in asked or marker(route) in content:
+                continue  # not a written route of this file (a stub is write_routes' to ask for), or asked already
+            expects = expected(scenarios[result.name]) if result.name in scenarios else ""
             sent = fence(f"evidence of {result.name}", _evidence_text(result, EVIDENCE_CHARS, known))
             error = _traceback(
                 {result.service: read_digest(ws, results.iteration, result.service)}, [result.service], known
             )
-            failure = Failure(answers, function, _fenced(sent), _fenced(error) if error else "")
-            if all(f.function != function for f in found.get(script, [])):
-                found.setdefault(script, []).append(failure)
+            wanted = Route(route.method, route.path, answers=expects)
+            found.setdefault(script, []).append(
+                Failure(wanted, function, _fenced(sent), _fenced(error) if error else "")
+            )
+    return _first_file(found)
+
+
+def _http_failures(results: RunReport, registry: Registry) -> Iterator[tuple[Result, HttpEvidence, Route, list[str]]]:
+    """Each failing http scenario, the person's first: its evidence, the route it requested (one a starter can
+    route), and the program files of its service."""
+    for result in sorted(results.failing, key=_to_fix_first):
+        evidence, comp = result.evidence, registry.services.get(result.service)
+        if not isinstance(evidence, HttpEvidence) or not evidence.request or comp is None:
+            continue
+        route = Route.named(f"{evidence.request.method} {urlparse(evidence.request.url).path}")
+        if route is not None:
+            yield result, evidence, route, [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]
+
+
+def _first_file(found: dict[str, list[T]]) -> tuple[str, list[T]]:
+    """The first file found, and what was found in it: a round changes one file."""
     path = next(iter(found), "")
     return path, found.get(path, [])
 
