@@ -88,24 +88,28 @@ def test_notes_in_postgres_survive_recreates_heal_and_down(data_engine: Workspac
 
 
 # The real 0.5B's plan of a Postgres guestbook, as it plans one: the database given a port, the API not using it,
-# no dependency file. genlib's mends make the API use it and plan requirements.txt; the starters hand it db().
-GUESTBOOK_PLAN = {
-    "summary": "A guestbook API",
-    "components": [
-        {"name": "guestbook", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
-         "health": "/health"},
-        {"name": "db", "layer": "backend", "runtime": "postgres", "port": 5432},
-    ],
-    "files": [{"path": "api/guestbook/app.py", "purpose": "GET /entries, POST /entries"},
-              {"path": "backend/db/001_schema.sql", "purpose": "the table entries"}],
-    "scenarios": [
-        {"name": "sign", "kind": "http", "service": "guestbook-api",
-         "request": {"method": "POST", "path": "/entries", "json": {"name": "ann", "text": "hi there"}},
-         "expect": {"status": 201, "body_contains": ["hi there"]}},
-        {"name": "entries", "kind": "http", "service": "guestbook-api", "request": {"path": "/entries"},
-         "expect": {"status": 200}},
-    ],
-}  # fmt: skip
+# no dependency file. genlib's mends make the API use it and plan its dependency file; the starters hand it db().
+def guestbook_plan(runtime: str) -> dict[str, object]:
+    program = "app.py" if runtime == "python" else "server.js"
+    return {
+        "summary": "A guestbook API",
+        "components": [
+            {"name": "guestbook", "layer": "api", "runtime": runtime, "port": 8000,
+             "command": ["python3" if runtime == "python" else "node", program], "health": "/health"},
+            {"name": "db", "layer": "backend", "runtime": "postgres", "port": 5432},
+        ],
+        "files": [{"path": f"api/guestbook/{program}", "purpose": "GET /entries, POST /entries"},
+                  {"path": "backend/db/001_schema.sql", "purpose": "the table entries"}],
+        "scenarios": [
+            {"name": "sign", "kind": "http", "service": "guestbook-api",
+             "request": {"method": "POST", "path": "/entries", "json": {"name": "ann", "text": "hi there"}},
+             "expect": {"status": 201, "body_contains": ["hi there"]}},
+            {"name": "entries", "kind": "http", "service": "guestbook-api", "request": {"path": "/entries"},
+             "expect": {"status": 200}},
+        ],
+    }  # fmt: skip
+
+
 ROUTE_BODIES = {
     "get_entries": """def get_entries(query, body):
     with db() as conn:
@@ -117,26 +121,39 @@ ROUTE_BODIES = {
         conn.execute("INSERT INTO entries (name, text) VALUES (%s, %s)", (body["name"], body["text"]))
     return 201, body
 """,
+    "getEntries": """async function getEntries(query, body) {
+  const { rows } = await db.query("SELECT name, text FROM entries ORDER BY id");
+  return [200, rows];
+}
+""",
+    "postEntries": """async function postEntries(query, body) {
+  await db.query("INSERT INTO entries (name, text) VALUES ($1, $2)", [body.name, body.text]);
+  return [201, body];
+}
+""",
 }
 
 
+@pytest.mark.parametrize(("runtime", "dependencies"), [("python", "requirements.txt"), ("node", "package.json")])
 def test_a_small_models_postgres_app_uses_the_starters_client_and_ends_green(
-    data_engine: Workspace, openai_api: ScriptedOpenAI
+    data_engine: Workspace, openai_api: ScriptedOpenAI, runtime: str, dependencies: str
 ) -> None:
     """The small profile end to end on the real engine: the plan mended, the starter sent back as it is (the 0.5B's
-    habit), each route asked for alone and written against db(), psycopg installed from the pinned starter."""
-    plan = Plan.model_validate(GUESTBOOK_PLAN)
-    assert [f.path for f in plan.files][-1] == "api/guestbook/requirements.txt"
-    starter = starters.for_file(data_engine, plan.outline(), "api/guestbook/app.py")
-    requirements = starters.for_file(data_engine, plan.outline(), "api/guestbook/requirements.txt")
-    assert starter is not None and requirements is not None
-    routes = [f"```python\n{ROUTE_BODIES[r.function]}```" for r in starter.routes]
+    habit), each route asked for alone and written against db(), psycopg or pg installed from the pinned starter."""
+    data = guestbook_plan(runtime)
+    plan = Plan.model_validate(data)
+    program, _, deps = (f.path for f in plan.files)
+    assert deps == f"api/guestbook/{dependencies}"
+    starter = starters.for_file(data_engine, plan.outline(), program)
+    pinned = starters.for_file(data_engine, plan.outline(), deps)
+    assert starter is not None and pinned is not None
+    function = (lambda r: r.function) if runtime == "python" else (lambda r: r.function_js)
+    routes = [f"```\n{ROUTE_BODIES[function(r)]}```" for r in starter.routes]
     schema = "CREATE TABLE entries (id SERIAL PRIMARY KEY, name TEXT NOT NULL, text TEXT NOT NULL);\n"
     openai_api.n_params = 494_000_000  # a 0.5B: the small profile
     openai_api.enqueue(
-        json.dumps(GUESTBOOK_PLAN), f"```python\n{starter.content}```", *routes, f"```sql\n{schema}```",
-        f"```\n{requirements.content}```",
-    )  # fmt: skip
+        json.dumps(data), f"```\n{starter.content}```", *routes, f"```sql\n{schema}```", f"```\n{pinned.content}```"
+    )
     code, out = gen_in_process(data_engine, "a guestbook in Postgres", provider="openai", base_url=openai_api.url,
                                model=MODEL)  # fmt: skip
     assert code == 0, out

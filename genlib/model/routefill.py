@@ -172,7 +172,7 @@ def with_stub(content: str, route: Route, path: str) -> str | None:
         ("ROUTES = {", f'    ("{route.method}", "{route.path}"): {name},', f"def {name}(query, body):\n"
          f'    return 501, {{"error": "{error}"}}\n\n\n')
         if python else
-        ("const ROUTES = {", f'  "{route.method} {route.path}": {name},', f"function {name}(query, body) {{\n"
+        ("const ROUTES = {", f'  "{route.method} {route.path}": {name},', f"async function {name}(query, body) {{\n"
          f'  return [501, {{ error: "{error}" }}];\n}}\n\n')
     )  # fmt: skip
     lines = content.split("\n")
@@ -193,7 +193,7 @@ def _flask_table(content: str) -> dict[tuple[str, str], str]:
     return found
 
 
-_IMPORT = re.compile(r"^(import \w|from \S+ import |const \w+ = require\(|import .* from )")
+_IMPORT = re.compile(r"^(import \w|from \S+ import |const (\w+|\{[^}]*\}) = require\(|import .* from )")
 _DEFINITION = re.compile(r"^(async def |def |class |function |const |let |var |[A-Za-z_]\w* *=)")
 
 
@@ -237,7 +237,7 @@ def splice(content: str, name: str, function: str, path: str) -> str:
     lines = content.split("\n")
     start, end = _python_span(content, name) if python else _javascript_span(lines, name)
     if not _defines(function, name, python):
-        header = f"def {name}(query, body):" if python else f"function {name}(query, body) {{"
+        header = f"def {name}(query, body):" if python else f"async function {name}(query, body) {{"
         raise OutputError(f"the answer does not define {name}: send the function, `{header}` and its body")
     function = _without_known_functions(function, name, content, python)
     _only_the_function(function, name, content, python)
@@ -276,7 +276,8 @@ def _under_its_decorators(function: str, name: str, decorators: list[str]) -> st
 
 
 def _javascript_span(lines: list[str], name: str) -> tuple[int, int]:
-    start = next((i for i, line in enumerate(lines) if line.startswith(f"function {name}(")), None)
+    heads = (f"function {name}(", f"async function {name}(")
+    start = next((i for i, line in enumerate(lines) if line.startswith(heads)), None)
     end = next((j for j in range(start, len(lines)) if lines[j].rstrip() == "}"), None) if start is not None else None
     if start is None or end is None:
         raise OutputError(f"no function {name} in the file to fill in")
@@ -295,7 +296,7 @@ def _without_known_functions(function: str, name: str, content: str, python: boo
 
 def _functions(source: str, python: bool) -> set[str]:
     if not python:
-        return set(re.findall(r"^function (\w+)\(", source, re.MULTILINE))
+        return set(re.findall(r"^(?:async )?function (\w+)\(", source, re.MULTILINE))
     try:
         tree = ast.parse(source)
     except SyntaxError:
