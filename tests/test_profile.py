@@ -200,10 +200,12 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     assert len(names) >= 10
     routes = [starters.Route("GET", "/todos"), starters.Route("POST", "/todos/done")]
     clients = {"psycopg[binary]": "3.2.3", "redis": "5.0.8"}
-    for name, with_routes, using in itertools.product(names, ([], routes), ([], ["postgres", "redis"])):
+    pages = [starters.Page("todos", "/todos", "/todos", "title"), starters.Page("items", None, None, "text")]
+    for name, with_routes, using, page in itertools.product(names, ([], routes), ([], ["postgres", "redis"]), pages):
         packages = clients if using else {}
-        context = {"name": "todos", "port": 8000, "api": "x-api", "routes": with_routes, "clients": using,
-                   "packages": packages}  # fmt: skip
+        api = "x-api" if page.list_path else None
+        context = {"name": "todos", "port": 8000, "api": api, "routes": with_routes, "clients": using,
+                   "packages": packages, "page": page}  # fmt: skip
         content = prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
         if name.endswith(".py.j2"):
             compile(content, name, "exec")

@@ -419,3 +419,64 @@ def test_the_starters_server_part_is_kept_under_the_models_app_part(workspace: W
     helper = broken.replace("class Handler(", "def greeting():\n    return 'hello'\n\n\nclass Handler(")
     assert routefill.on_scaffold(helper, ours) == helper  # a helper of its own up there: as the model wrote it
     assert routefill.on_scaffold(GET_HELLO, ours) == GET_HELLO  # no app part to put under it: the rules judge it
+
+
+def _page_plan(scenarios: list[dict[str, object]], api: bool = True) -> Plan:
+    components: list[dict[str, object]] = [{"name": "web", "layer": "frontend", "runtime": "static"}]
+    if api:
+        components.append({"name": "notes", "layer": "api", "runtime": "python", "port": 8000,
+                           "command": ["python3", "app.py"], "health": "/health"})  # fmt: skip
+    files = [{"path": "frontend/web/index.html"}, {"path": "frontend/web/app.js"}]
+    return Plan.model_validate({"components": components, "files": files, "scenarios": scenarios})
+
+
+def test_a_pages_starter_lists_and_adds_through_the_apis_routes_with_the_ids_its_tests_look_for(
+    workspace: Workspace,
+) -> None:
+    """The 0.5B's notes page kept the starter's example: it loaded /items into #items, which neither the API nor the
+    page scenario had ("#notes" not on the page; GET /items 404)."""
+    page = {"name": "page", "kind": "page", "service": "web-frontend", "expect_selectors": ["#notes"]}
+    request = 'Notes: service notes-api with GET /notes (a JSON list) and POST /notes with {"text": "..."}; a page.'
+    outline = _page_plan([page]).outline(request)
+    html = starters.for_file(workspace, outline, "frontend/web/index.html")
+    script = starters.for_file(workspace, outline, "frontend/web/app.js")
+    assert html is not None and script is not None
+    assert '<ul id="notes"></ul>' in html.content and '<input id="text" name="text"' in html.content
+    assert (
+        'call("GET", "/notes")' in script.content and 'call("POST", "/notes", { text: input.value })' in script.content
+    )
+    assert '["notes-api"]' in script.content and "/items" not in script.content
+    alone = _page_plan([], api=False).outline("A static home page with three links")
+    static = starters.for_file(workspace, alone, "frontend/web/app.js")
+    assert static is not None and "fetch(" not in static.content  # no API: nothing to call, nothing to fail
+
+
+@pytest.mark.docker
+@pytest.mark.browser
+def test_a_small_models_notes_page_from_the_starters_lists_and_adds_in_a_real_browser(
+    engine: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The notes-page request as a small model answers it (every starter sent back as it was, each route written
+    alone): the page lists the notes and its form adds one, in Chromium, against the real API."""
+    adds = {"name": "adds", "kind": "page", "service": "web-frontend", "expect_selectors": ["#notes"],
+            "steps": [{"fill": "#text", "value": "milk"}, {"click": "button"}, {"wait_for_text": "milk"}]}  # fmt: skip
+    plan = _page_plan([adds])
+    data = json.loads(plan.model_dump_json())
+    data["components"][0]["depends_on"] = ["notes-api"]
+    assert [f["path"] for f in data["files"]][-1] == "api/notes/app.py"  # the API's file: planned by the mends
+    request = (
+        'A notes app: service notes-api with GET /notes (a JSON list) and POST /notes with {"text": "..."}; a page.'
+    )
+    outline = Plan.model_validate(data).outline(request)
+    html, script, api = (starters.for_file(engine, outline, f["path"]) for f in data["files"])
+    assert html is not None and script is not None and api is not None
+    get = "NOTES = []\n\n\ndef get_notes(query, body):\n    return 200, NOTES\n"
+    post = "def post_notes(query, body):\n    NOTES.append(body)\n    return 201, body\n"
+    openai_api.n_params = 494_000_000  # a 0.5B: the small profile
+    sent = [f"```\n{f.content}```" for f in (html, script, api)]
+    openai_api.enqueue(json.dumps(data), *sent, f"```python\n{get}```", f"```python\n{post}```")
+    code, out = gen_in_process(engine, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    run = run_doit(engine)
+    assert run.returncode == 0, run.output
+    assert "pass    adds" in run.output

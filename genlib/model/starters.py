@@ -131,6 +131,7 @@ class Outline:
     paths: set[str]
     words: str
     routes: list[Route] = field(default_factory=list)
+    selectors: dict[str, list[str]] = field(default_factory=dict)  # service -> what its page scenarios look for
 
     def routes_of(self, component: ComponentSpec) -> list[Route]:
         """The routes `component` answers: those its scenarios send it, and those the plan leaves unassigned
@@ -174,13 +175,15 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         return None
     routes = outline.routes_of(component) if component.port else []
     clients = outline.data_services_of(component)
+    api = _api_of(component, outline.components)
     context = {
         "name": component.name,
         "port": component.port,
-        "api": _api_of(component, outline.components),
+        "api": api.service if api else None,
         "routes": routes,
         "clients": clients,
         "packages": _packages(component.runtime, clients, outline.words),
+        "page": _page_of(component, api, outline) if component.runtime == "static" else None,
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
     return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes)
@@ -205,10 +208,40 @@ def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:
     return _SERVERS[runtime]
 
 
-def _api_of(component: ComponentSpec, components: list[ComponentSpec]) -> str:
-    """The service a page calls: its first dependency that is a program with a port (a name or a service)."""
+def _api_of(component: ComponentSpec, components: list[ComponentSpec]) -> ComponentSpec | None:
+    """The program a page calls: its first dependency that is a program with a port (a name or a service), else
+    the app's first server; None when the app has none (a static site: its script calls nothing)."""
     for dep in component.depends_on:
         found = next((c for c in components if dep in (c.name, c.service)), None)
         if found is not None and found.port:
-            return found.service
-    return next((c.service for c in components if c.port and c.runtime in _SERVERS), "api")
+            return found
+    return next((c for c in components if c.port and c.runtime in _SERVERS), None)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a page's starter shows and calls: a list loaded from the API, and a form that adds to it."""
+
+    list_id: str  # the element the list goes in: the id the plan's page scenarios look for, else the route's name
+    list_path: str | None  # the API's GET route that lists, or None
+    add_path: str | None  # the API's POST route that adds, or None
+    field: str  # the one field the form sends ({"text": "..."}: text)
+
+
+_FIELD = re.compile(r'\{\s*"(\w+)"')
+_ID_SELECTOR = re.compile(r"^#([A-Za-z][\w-]*)$")
+
+
+def _page_of(component: ComponentSpec, api: ComponentSpec | None, outline: Outline) -> Page:
+    routes = outline.routes_of(api) if api else []
+    listing = next((r for r in routes if r.method == "GET"), None)
+    adding = next((r for r in routes if r.method == "POST" and (not listing or r.path == listing.path)), None)
+    ids = [m.group(1) for sel in outline.selectors.get(component.service, []) if (m := _ID_SELECTOR.match(sel))]
+    named = re.sub(r"[^a-z0-9]+", "-", listing.path.lower()).strip("-") if listing else ""
+    field = _FIELD.search(adding.answers) if adding else None
+    return Page(
+        ids[0] if ids else named or "items",
+        listing.path if listing else None,
+        adding.path if adding else None,
+        field.group(1) if field else "text",
+    )

@@ -43,7 +43,7 @@ from genlib.documents.llm_output import (
     schema_for,
 )
 from genlib.documents.mends import mend_plan
-from genlib.documents.scenarios import HttpScenario, Scenario
+from genlib.documents.scenarios import HttpScenario, PageScenario, Scenario
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text
 from genlib.model import continued, genprompt, profile, routefill, starters
@@ -115,7 +115,11 @@ class Plan(Strict):
         ]
         services = {c.service for c in self.components}
         routes += [r if r.service in services else replace(r, service="") for r in starters.routes_in(request)]
-        return starters.Outline(self.components, {f.path for f in self.files}, words, [r for r in routes if r])
+        selectors: dict[str, list[str]] = {}
+        for page in (s for s in self.scenarios if isinstance(s, PageScenario)):
+            selectors.setdefault(page.service, []).extend(page.expect_selectors)
+        paths = {f.path for f in self.files}
+        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors)
 
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
