@@ -480,3 +480,38 @@ def test_a_small_models_notes_page_from_the_starters_lists_and_adds_in_a_real_br
     run = run_doit(engine)
     assert run.returncode == 0, run.output
     assert "pass    adds" in run.output
+
+
+def test_a_failing_routes_function_is_asked_for_alone_in_two_rounds_at_most(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The 1.5B's first fix of POST /todos raised a TypeError: a second round sees it; a third is a whole file."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    data = {"components": [component], "files": [{"path": "api/hello/app.py"}], "scenarios": [POST_HELLO]}
+    found = starters.for_file(workspace, Plan.model_validate(data).outline(), "api/hello/app.py")
+    assert found is not None
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(json.dumps(data), f"```python\n{found.content}```", f"```python\n{CRASHING}```")
+    code, out = gen_in_process(workspace, "a hello API", provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    [it] = workspace.iterations_dir.iterdir()
+    evidence = {"request": {"method": "POST", "url": "http://127.0.0.1:1/hello"}, "status": 500,
+                "body_head": "{\"error\": \"KeyError('name')\"}"}  # fmt: skip
+    failed = {"name": "post hello", "kind": "http", "service": "hello-api", "origin": "model", "status": "failed",
+              "reason": "status 500, expected 201", "evidence": evidence}  # fmt: skip
+    state = heal.State(RunReport.of(it.name, datetime.now(UTC), 1.0, [Result.model_validate(failed)]))
+    settings = workspace.settings({"provider": "openai", "base_url": openai_api.url, "model": MODEL,
+                                   "profile": "small"})  # fmt: skip
+    current = migrations.baseline(workspace, load_tests(workspace.tests_path))
+    llm = OpenAILLM(settings)
+    try:
+        rounds = []
+        for number in (1, 2, 3):
+            openai_api.enqueue(f"```python\n{FIXED}```")
+            rounds.append(heal.fix_failing_routes(workspace, state, settings, llm, current, io.StringIO(), number))
+    finally:
+        llm.close()
+    first, second, third = rounds
+    assert first is not None and second is not None and third is None  # then a whole-file round
+    assert [f.path for f in first.answer.files] == ["api/hello/app.py"] and first.answer.summary.startswith("fix POST")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,10 +75,13 @@ class State:
     escalate: bool = False  # the last round proved patching this way goes nowhere
     suspect: str = ""  # layer/name of the component the evidence points at (the prompt's first file)
     regenerated: set[str] = field(default_factory=set)
-    routes_fixed: set[str] = field(default_factory=set)  # "<path> <function>": asked for alone once already
+    routes_fixed: Counter[str] = field(default_factory=Counter)  # "<path> <function>" -> rounds it was asked for alone
 
 
 PATCHES_BEFORE_REGENERATE = 2  # failed patch rounds before the suspect component is rewritten whole
+# Rounds a failing route's function is asked for alone (profile small): a second sees what the first one's fix
+# did (the 1.5B's first fix of POST /todos raised a TypeError its traceback pointed at); then whole-file rounds.
+ROUTE_FIX_ROUNDS = 2
 
 
 def choose_strategy(state: State) -> healprompt.Strategy:
@@ -213,15 +217,15 @@ def fix_failing_routes(
     ws: Workspace, state: State, settings: Settings, llm: LLM, current: rules.Baseline, out: TextIO, number: int
 ) -> Accepted[Answer] | None:
     """Profile small: written routes that answered their scenarios wrong (a 500, a wrong status or body) are asked
-    for alone, each function shown its request, response and traceback, once per heal (the 0.5B, shown the whole
-    file for one route's 500, rewrote it three rounds running and broke names the other routes used); None when
-    there are none, or none left to try (a patch round then)."""
+    for alone, each function shown its request, response and traceback, in at most ROUTE_FIX_ROUNDS rounds per
+    heal (the 0.5B, shown the whole file for one route's 500, rewrote it three rounds running and broke names the
+    other routes used); None when there are none, or none left to try (a patch round then)."""
     if settings.profile != profile.SMALL:
         return None
     known = known_secrets(ws)
     tests = load_tests(ws.tests_path)
     path, failures = healsmall.failing_routes(ws, state.results, registry.load(ws), current.files, tests, known)
-    failures = [f for f in failures if f"{path} {f.function}" not in state.routes_fixed]
+    failures = [f for f in failures if state.routes_fixed[f"{path} {f.function}"] < ROUTE_FIX_ROUNDS]
     if not failures:
         return None
     state.routes_fixed.update(f"{path} {f.function}" for f in failures)
