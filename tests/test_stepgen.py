@@ -241,6 +241,8 @@ def test_a_program_that_comes_back_as_a_fragment_is_refused() -> None:
     server = "".join(f"line_{i} = {i}\n" for i in range(40))
     with pytest.raises(OutputError, match=r"api/x/app.py, the program x-api runs, came back 1 line\(s\) long, from 40"):
         check_file("api/x/app.py", "obj['files'][0]['content']\n", 100_000, runs, before=server)
+    with Syntax() as syntax, pytest.raises(OutputError, match="came back 1 line"):  # not "undefined name obj"
+        check_file("api/x/app.py", "obj['app']\n", 100_000, runs, syntax, before=server)  # the 1.5B, 2026-12-07
     check_file("api/x/helpers.py", "x = 1\n", 100_000, runs, before=server)  # not a program: may shrink
     check_file("api/x/app.py", server[:200], 100_000, runs, before=server)  # shorter, not a fragment
 

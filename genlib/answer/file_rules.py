@@ -52,15 +52,15 @@ def check_file(
     runner = next((c for c in runs if path in entry_files(c)), None)
     if not content.strip() and runner is not None:
         raise OutputError(f"{path} is empty, and {runner.service} runs it; write its whole content")
+    if before is not None:  # before the syntax: a fragment's reason is that it is one, not its undefined names
+        check_not_shortened(path, before, content)
+        if runner is not None:
+            check_not_a_fragment(path, runner.service, before, content)
     if syntax is not None:
         syntax.check(path, content)
     owner = next((c for c in runs if path.startswith(f"{c.layer}/{c.name}/")), None)
     if owner is not None and app_files is not None:
         imports.check(path, content, app_files, owner.runtime)
-    if before is not None:
-        check_not_shortened(path, before, content)
-        if runner is not None:
-            check_not_a_fragment(path, runner.service, before, content)
 
 
 def check_content(path: str, content: str, max_bytes: int) -> None:
