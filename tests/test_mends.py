@@ -83,3 +83,12 @@ def test_a_url_path_without_its_slash_is_from_the_root() -> None:
     scenarios[0]["path"] = "https://example.org/"  # a whole URL: not a path from the root, refused as written
     with pytest.raises(ValidationError, match="not a URL path"):
         Plan.model_validate(data)
+
+
+def test_a_module_command_naming_the_planned_file_runs_that_file() -> None:
+    # the real 1.5B's flask-counter plan (2026-12-07): `python3 -m flask app.py`, flask not installed
+    component = _program("counter", command=["python3", "-m", "flask", "app.py"])
+    data = {"components": [component], "files": [{"path": "api/counter/app.py"}]}
+    assert Plan.model_validate(data).components[0].command == ["python3", "app.py"]
+    component["command"] = ["python3", "-m", "http.server", "8000"]  # a module run as it is: as written
+    assert Plan.model_validate(data).components[0].command == ["python3", "-m", "http.server", "8000"]

@@ -121,6 +121,7 @@ def commands_run_their_files(data: Any) -> Any:
 def _running_its_file(comp: Any, paths: list[str]) -> Any:
     if not isinstance(comp, dict) or not isinstance(comp.get("command"), list):
         return comp
+    comp = _module_running_its_file(comp, paths)
     folder = f"{comp.get('layer')}/{comp.get('name')}/"
     mine = [p.removeprefix(folder) for p in paths if p.startswith(folder)]
     command = []
@@ -130,6 +131,17 @@ def _running_its_file(comp: Any, paths: list[str]) -> Any:
             arg = same_kind[0] if len(same_kind) == 1 else arg
         command.append(arg)
     return {**comp, "command": command}
+
+
+def _module_running_its_file(comp: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """`python3 -m flask app.py` (the 1.5B's Flask counter: a module that is not installed, given the file)
+    runs the planned file it names: `python3 app.py` (the Flask starter runs itself under `__main__`)."""
+    command = comp["command"]
+    if len(command) < 3 or command[0] not in ("python", "python3") or command[1] != "-m":
+        return comp
+    folder = f"{comp.get('layer')}/{comp.get('name')}/"
+    named = [a for a in command[2:] if isinstance(a, str) and a.endswith(".py") and f"{folder}{a}" in paths]
+    return {**comp, "command": [command[0], named[0]]} if len(named) == 1 else comp
 
 
 def _renamed(comp: Any, renamed: dict[str, str]) -> Any:
