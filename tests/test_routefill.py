@@ -449,6 +449,11 @@ def test_a_pages_starter_lists_and_adds_through_the_apis_routes_with_the_ids_its
     alone = _page_plan([], api=False).outline("A static home page with three links")
     static = starters.for_file(workspace, alone, "frontend/web/app.js")
     assert static is not None and "fetch(" not in static.content  # no API: nothing to call, nothing to fail
+    # the 1.5B's static-home planned index.html alone: its page loaded the starter's app.js, a 404 on the page
+    bare = Plan.model_validate({"components": [{"name": "web", "layer": "frontend", "runtime": "static"}],
+                                "files": [{"path": "frontend/web/index.html"}]})  # fmt: skip
+    page = starters.for_file(workspace, bare.outline(), "frontend/web/index.html")
+    assert page is not None and "app.js" not in page.content and '<script src="genlib-env.js">' in page.content
 
 
 @pytest.mark.docker

@@ -226,6 +226,7 @@ class Page:
     list_path: str | None  # the API's GET route that lists, or None
     add_path: str | None  # the API's POST route that adds, or None
     field: str  # the one field the form sends ({"text": "..."}: text)
+    script: str | None = "app.js"  # the page's own script, as the plan names it; None when it plans none
 
 
 _FIELD = re.compile(r'\{\s*"(\w+)"')
@@ -239,9 +240,12 @@ def _page_of(component: ComponentSpec, api: ComponentSpec | None, outline: Outli
     ids = [m.group(1) for sel in outline.selectors.get(component.service, []) if (m := _ID_SELECTOR.match(sel))]
     named = re.sub(r"[^a-z0-9]+", "-", listing.path.lower()).strip("-") if listing else ""
     field = _FIELD.search(adding.answers) if adding else None
+    folder = f"{component.layer}/{component.name}/"
+    scripts = sorted(p.removeprefix(folder) for p in outline.paths if p.startswith(folder) and p.endswith(".js"))
     return Page(
         ids[0] if ids else named or "items",
         listing.path if listing else None,
         adding.path if adding else None,
         field.group(1) if field else "text",
+        next((s for s in scripts if s != "genlib-env.js"), None),
     )
