@@ -92,3 +92,9 @@ def test_a_module_command_naming_the_planned_file_runs_that_file() -> None:
     assert Plan.model_validate(data).components[0].command == ["python3", "app.py"]
     component["command"] = ["python3", "-m", "http.server", "8000"]  # a module run as it is: as written
     assert Plan.model_validate(data).components[0].command == ["python3", "-m", "http.server", "8000"]
+
+
+def test_files_that_are_not_a_list_are_left_for_the_schema() -> None:
+    data = {"components": [_program("a")], "files": {"a": "b"}}  # a mend must not turn it into a list
+    with pytest.raises(ValidationError, match=r"files\n  Input should be a valid list"):
+        Plan.model_validate(data)

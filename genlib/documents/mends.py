@@ -40,6 +40,12 @@ def _components(data: Raw) -> Iterator[Raw]:
             yield comp
 
 
+def _planned_too(data: Raw, planned: Raw) -> Raw:
+    """`data` with one more file planned; as it is when its files are not a list (the schema's to refuse)."""
+    files = data.get("files")
+    return data if files is not None and not isinstance(files, list) else {**data, "files": [*(files or []), planned]}
+
+
 def _paths(data: Raw) -> list[str]:
     return [str(f["path"]) for f in data.get("files") or [] if isinstance(f, dict) and isinstance(f.get("path"), str)]
 
@@ -167,7 +173,7 @@ def commands_have_their_files(data: Any) -> Any:
             continue
         if not any(p.startswith(folder) for p in _paths(data)):
             purpose = comp.get("description") if isinstance(comp.get("description"), str) else ""
-            data = {**data, "files": [*(data.get("files") or []), {"path": folder + scripts[0], "purpose": purpose}]}
+            data = _planned_too(data, {"path": folder + scripts[0], "purpose": purpose})
     return data
 
 
@@ -238,8 +244,9 @@ def clients_have_a_dependency_file(data: Any) -> Any:
         file = _DEPENDENCY_FILES.get(str(comp.get("runtime")))
         path = f"{comp['layer']}/{comp['name']}/{file}"
         if file and comp.get("command") and data_services & depends and path not in _paths(data):
-            planned = {"path": path, "purpose": "the client library of the data service it uses, pinned"}
-            data = {**data, "files": [*(data.get("files") or []), planned]}
+            data = _planned_too(
+                data, {"path": path, "purpose": "the client library of the data service it uses, pinned"}
+            )
     return data
 
 
