@@ -8,6 +8,7 @@ or alone, as it arrives in steps. genlib.answer.rules applies them in both modes
                 Anything else may be empty (`__init__.py`, an empty stylesheet), as it may in a repository
     syntax      python, JavaScript and JSON parse (genlib.answer.syntax), when a checker is given
     imports     a program imports no package its component installs nothing for (genlib.answer.imports)
+    pages       a static page loads no local script or stylesheet its component lacks (genlib.answer.pages)
     shortened   a patched file that lost most of its lines and says so ("... rest unchanged") is refused, and so
                 is a program (a file a command runs) that came back a few lines long from many: a fragment
 """
@@ -18,7 +19,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator
 from typing import Protocol
 
-from genlib.answer import depfiles, imports
+from genlib.answer import depfiles, imports, pages
 from genlib.documents.llm_output import SCRIPT_SUFFIXES, ComponentSpec
 from genlib.errors import OutputError
 
@@ -61,6 +62,8 @@ def check_file(
     owner = next((c for c in runs if path.startswith(f"{c.layer}/{c.name}/")), None)
     if owner is not None and app_files is not None:
         imports.check(path, content, app_files, owner.runtime)
+        if owner.runtime == "static":
+            pages.check(path, content, app_files)
 
 
 def check_content(path: str, content: str, max_bytes: int) -> None:

@@ -1,0 +1,58 @@
+"""A static page loads only files its component has: a `<script src>` or stylesheet `<link href>` naming a local
+file the app does not hold is refused on arrival, since genlib's static server would answer it 404 and the page
+scenario fail on it (the 1.5B's static-home loaded an app.js nobody wrote, through three heal rounds).
+
+    check(path, content, app_files)   raises OutputError for the first such file
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Collection
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+from genlib.errors import OutputError
+
+SERVED = ("genlib-env.js",)  # what genlib's static server adds to every site
+
+
+class _Assets(HTMLParser):
+    """The local files a page loads: scripts' src and stylesheets' href."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "script" and named.get("src"):
+            self.found.append(str(named["src"]))
+        elif tag == "link" and named.get("href") and "stylesheet" in (named.get("rel") or "").lower():
+            self.found.append(str(named["href"]))
+
+
+def check(path: str, content: str, app_files: Collection[str]) -> None:
+    if not path.endswith((".html", ".htm")) or path.count("/") < 2:
+        return
+    layer, component, *_ = path.split("/")
+    root, here = f"{layer}/{component}", posixpath.dirname(path)
+    parser = _Assets()
+    parser.feed(content)
+    for asset in parser.found:
+        local = _local(asset, root, here)
+        if local is not None and local not in app_files and posixpath.basename(local) not in SERVED:
+            raise OutputError(
+                f"{path} loads {asset!r}, which {root} does not have (genlib's server would answer 404): "
+                f"write {local} too, or remove the tag"
+            )
+
+
+def _local(asset: str, root: str, here: str) -> str | None:
+    """The app path a page's reference names, or None for one elsewhere (a URL, `//cdn...`, `data:`)."""
+    url = urlsplit(asset)
+    if url.scheme or url.netloc or not url.path:
+        return None
+    joined = posixpath.join(root, url.path.lstrip("/")) if url.path.startswith("/") else posixpath.join(here, url.path)
+    normal = posixpath.normpath(joined)
+    return normal if normal.startswith(f"{root}/") else None
