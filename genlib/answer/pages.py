@@ -2,12 +2,14 @@
 file the app does not hold is refused on arrival, since genlib's static server would answer it 404 and the page
 scenario fail on it (the 1.5B's static-home loaded an app.js nobody wrote, through three heal rounds).
 
-    check(path, content, app_files)   raises OutputError for the first such file
+    check(path, content, app_files)             raises OutputError for the first such file (a whole answer can add it)
+    without_missing(path, content, app_files)   the page less those tags (in steps the plan is settled)
 """
 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Collection
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -33,19 +35,37 @@ class _Assets(HTMLParser):
 
 
 def check(path: str, content: str, app_files: Collection[str]) -> None:
+    for asset, local in _missing(path, content, app_files):
+        root = "/".join(path.split("/")[:2])
+        raise OutputError(
+            f"{path} loads {asset!r}, which {root} does not have (genlib's server would answer 404): "
+            f"write {local} too, or remove the tag"
+        )
+
+
+def without_missing(path: str, content: str, app_files: Collection[str]) -> str:
+    """`content` less the tags loading files the app will not have: in a gen in steps the plan is settled, so a
+    page can no longer be given the file, and the tag could only fail the page (the 0.5B and 1.5B add
+    `<script src="app.js">` to a page planned alone)."""
+    for asset, _ in _missing(path, content, app_files):
+        quoted = rf"""["']{re.escape(asset)}["']"""
+        content = re.sub(rf"[ \t]*<script\b[^>]*\bsrc\s*=\s*{quoted}[^>]*>\s*</script>[ \t]*\n?", "", content)
+        content = re.sub(rf"[ \t]*<link\b[^>]*\bhref\s*=\s*{quoted}[^>]*>[ \t]*\n?", "", content)
+    return content
+
+
+def _missing(path: str, content: str, app_files: Collection[str]) -> list[tuple[str, str]]:
+    """(as the page names it, its app path) for each local script or stylesheet the app does not hold."""
     if not path.endswith((".html", ".htm")) or path.count("/") < 2:
-        return
+        return []
     layer, component, *_ = path.split("/")
     root, here = f"{layer}/{component}", posixpath.dirname(path)
     parser = _Assets()
     parser.feed(content)
-    for asset in parser.found:
-        local = _local(asset, root, here)
-        if local is not None and local not in app_files and posixpath.basename(local) not in SERVED:
-            raise OutputError(
-                f"{path} loads {asset!r}, which {root} does not have (genlib's server would answer 404): "
-                f"write {local} too, or remove the tag"
-            )
+    found = [(asset, _local(asset, root, here)) for asset in parser.found]
+    return [
+        (a, local) for a, local in found if local and local not in app_files and posixpath.basename(local) not in SERVED
+    ]
 
 
 def _local(asset: str, root: str, here: str) -> str | None:

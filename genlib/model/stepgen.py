@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,7 @@ from typing import Any, Literal, TextIO, TypeVar
 from pydantic import Field, ValidationError, model_validator
 
 from genlib import prompts
-from genlib.answer import imports, rules
+from genlib.answer import imports, pages, rules
 from genlib.answer.bounds import bounded
 from genlib.answer.syntax import Syntax
 from genlib.budget import Candidate, ShownFile, clip_list, fit_files
@@ -267,7 +267,9 @@ def collect(
             known = starter.content if starter else run.current.files.get(planned.path, "")
             scaffold = starter.content if starter and starter.name in routefill.STARTERS else ""
             position = (number, len(order))
-            kept = _one_file(run, asking, planned, arrival, position, numbered=patch, known=known, scaffold=scaffold)
+            kept = _one_file(
+                run, asking, planned, arrival, position, numbered=patch, known=known, scaffold=scaffold, app=app.files
+            )
             received.keep_file(planned.path, *kept)
         route_steps: list[Step] = []
         if starter is not None and starter.name in routefill.STARTERS:  # routes left as stubs: one at a time
@@ -385,12 +387,14 @@ def _one_file(
     numbered: bool = False,  # a heal's file: sent back with the line numbers it was shown with (profile small)?
     known: str = "",  # what it was made from (its starter, or the file before a patch): imports it may have lost
     scaffold: str = "",  # its starter, when the part above the app is genlib's (routefill.on_scaffold)
+    app: Collection[str] = (),  # every path the app will have: a page's tags loading others are dropped
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
 
     def parse(raw: str) -> str:
         content = unnumbered(read_fenced(raw)) if numbered else read_fenced(raw)
         content = routefill.on_scaffold(content, scaffold) if scaffold else content
+        content = pages.without_missing(planned.path, content, app) if app else content
         content = imports.completed(content, known) if planned.path.endswith(".py") else content
         arrival(content)
         return content
