@@ -98,3 +98,20 @@ def test_files_that_are_not_a_list_are_left_for_the_schema() -> None:
     data = {"components": [_program("a")], "files": {"a": "b"}}  # a mend must not turn it into a list
     with pytest.raises(ValidationError, match=r"files\n  Input should be a valid list"):
         Plan.model_validate(data)
+
+
+def test_an_objects_text_in_body_contains_becomes_the_fields_it_names() -> None:
+    # the real 1.5B's calc-api scenarios (2026-12-07): `{'result': 5}`, which no JSON body contains
+    def scenario(*texts: str) -> dict[str, Any]:
+        return {"name": "add", "kind": "http", "service": "calc-api", "request": {"path": "/add?a=2&b=3"},
+                "expect": {"status": 200, "body_contains": list(texts)}}  # fmt: skip
+
+    data = {"components": [_program("calc")], "scenarios": [scenario("{'result': 5}", '{"ok": true}', "sum")]}
+    plan = Plan.model_validate(data)
+    expect = plan.scenarios[0].expect  # type: ignore[union-attr]
+    assert expect.json_fields == {"result": 5, "ok": True} and expect.body_contains == ["sum"]
+    [route] = plan.outline().routes_of(plan.components[0])
+    assert route.answers == '200, with "sum" in the body, JSON with {"result": 5, "ok": true}'  # what a stub says
+    for kept in ('{"count": N}', '{"a": {"b": 1}}', "{}", "[1, 2]"):  # not a flat object of plain values
+        data["scenarios"] = [scenario(kept)]
+        assert Plan.model_validate(data).scenarios[0].expect.body_contains == [kept]  # type: ignore[union-attr]

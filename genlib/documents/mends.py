@@ -13,6 +13,8 @@ The whole answer of a gen in one step gets only `scenarios_name_services` (genli
 
 from __future__ import annotations
 
+import ast
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,7 @@ def mend_plan(data: Any) -> Any:
     data = paths_under_their_layer(components_named_by_their_files(data))
     data = commands_have_their_files(commands_run_their_files(data))
     data = clients_have_a_dependency_file(data_services_used(data_services_run_from_their_image(data)))
-    return url_paths_rooted(single_service_meant(scenarios_name_services(data)))
+    return bodies_as_fields(url_paths_rooted(single_service_meant(scenarios_name_services(data))))
 
 
 def _components(data: Raw) -> Iterator[Raw]:
@@ -257,3 +259,48 @@ def _service(comp: Raw) -> str:
 def _depends_on(comp: Raw) -> list[str]:
     depends = comp.get("depends_on")
     return [d for d in depends if isinstance(d, str)] if isinstance(depends, list) else []
+
+
+def bodies_as_fields(data: Any) -> Any:
+    """An http scenario expecting the body to contain an object's text (`{'result': 5}`, `{"count": 1}`) expects
+    those fields: the text depends on how the server writes JSON (quotes, spaces), the fields do not. The 1.5B's
+    calc-api expected `{'result': 5}`, Python's spelling, which no JSON body contains: heal then "fixed" two
+    correct routes. Only flat objects of plain values move; anything else stays as written."""
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return data
+    return {**data, "scenarios": [_fields_for_objects(s) for s in data["scenarios"]]}
+
+
+def _fields_for_objects(scenario: Any) -> Any:
+    expect = scenario.get("expect") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
+    texts = expect.get("body_contains") if isinstance(expect, dict) else None
+    if not isinstance(expect, dict) or not isinstance(texts, list) or not isinstance(expect.get("json", {}), dict):
+        return scenario
+    fields, kept = dict(expect.get("json") or {}), []
+    for text in texts:
+        found = _flat_object(text)
+        if found is None or any(key in fields and fields[key] != value for key, value in found.items()):
+            kept.append(text)
+        else:
+            fields.update(found)
+    if len(kept) == len(texts):
+        return scenario
+    return {**scenario, "expect": {**expect, "body_contains": kept, "json": fields}}
+
+
+def _flat_object(text: Any) -> dict[str, Any] | None:
+    if not isinstance(text, str) or not text.strip().startswith("{"):
+        return None
+    for parse in (json.loads, ast.literal_eval):
+        try:
+            found = parse(text.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            continue
+        plain = (str, int, float, bool, type(None))
+        if (
+            isinstance(found, dict)
+            and found
+            and all(isinstance(k, str) and isinstance(v, plain) for k, v in found.items())
+        ):
+            return found
+    return None

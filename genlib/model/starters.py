@@ -18,6 +18,7 @@ file).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -119,7 +120,12 @@ def routes_in(request: str) -> list[Route]:
 def expected(scenario: HttpScenario) -> str:
     """What an http scenario expects, in a line a starter's route can show: `200, with "hello" in the body`."""
     said = [f'"{text}"' for text in scenario.expect.body_contains[:3]]
-    return f"{scenario.expect.status}" + (f", with {' and '.join(said)} in the body" if said else "")
+    fields = json.dumps(scenario.expect.json_fields)[:120] if scenario.expect.json_fields else ""
+    return (
+        f"{scenario.expect.status}"
+        + (f", with {' and '.join(said)} in the body" if said else "")
+        + (f", JSON with {fields}" if fields else "")
+    )
 
 
 @dataclass(frozen=True)
