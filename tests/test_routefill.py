@@ -87,11 +87,10 @@ def test_a_function_the_file_has_already_is_left_out_of_the_answer(workspace: Wo
     [
         ("def hello(query, body):\n    return 200, {}\n", "the answer does not define get_hello"),
         ("def get_hello(query, body):\n  return 200, {\n", "the function does not parse"),
-        (GET_HELLO + "\nROUTES = {}\n", "send only the function get_hello .* also holds ROUTES"),
-        (GET_HELLO + "\nif __name__ == '__main__':\n    pass\n", "also holds the `if __name__` block"),
+        ("def get_hello(query, body):\n    # answers: 200\n    ...  # to write\n", "get_hello has no body yet"),
         ('def get_hello(query, body):\n    return 200, {"error": "GET /hello is not written yet"}\n', "still answers"),
     ],
-    ids=["other-name", "broken", "the-file-again", "main-block", "still-a-stub"],
+    ids=["other-name", "broken", "the-elided-stub-back", "still-a-stub"],
 )
 def test_an_answer_that_is_not_the_function_is_refused(workspace: Workspace, answer: str, reason: str) -> None:
     content = starter(workspace, "python-http.py.j2", [HELLO])
@@ -114,15 +113,14 @@ def test_a_gen_asks_for_each_route_left_a_stub_and_the_app_answers(
     unchanged = {"components": [component], "scenarios": [scenario],
                  "files": [{"path": "api/hello/app.py", "content": found.content}]}  # fmt: skip
     openai_api.n_params = 494_000_000
-    openai_api.enqueue(
-        json.dumps(unchanged), "```python\n" + GET_HELLO + "ROUTES = {}\n```", f"```python\n{GET_HELLO}```"
-    )
+    no_body = "def get_hello(query, body):\n    ...  # to write\n"  # the shown stub sent back
+    openai_api.enqueue(json.dumps(unchanged), f"```python\n{no_body}```", f"```python\n{GET_HELLO}ROUTES = {{}}\n```")
     code, out = gen_in_process(workspace, "a hello API", provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
     asked = openai_api.chats()[-1]["messages"]
     assert "## Now write the function get_hello" in asked[0]["content"]
     assert 'It answers GET /hello: 200, with "hello" in the body.' in asked[0]["content"]
-    assert "send only the function get_hello" in asked[-1]["content"]  # the refused first answer, with its reason
+    assert "get_hello has no body yet" in asked[-1]["content"]  # the refused first answer, with its reason
     it = workspace.iterations_dir / "iter_001_a_hello_api"
     steps = [s.name for s in load_output(it / "llm_output.json").steps]
     assert steps == ["plan", "api/hello/app.py", "route 1 of 1 GET /hello in api/hello/app.py"]
@@ -520,3 +518,18 @@ def test_a_failing_routes_function_is_asked_for_alone_in_two_rounds_at_most(
     first, second, third = rounds
     assert first is not None and second is not None and third is None  # then a whole-file round
     assert [f.path for f in first.answer.files] == ["api/hello/app.py"] and first.answer.summary.startswith("fix POST")
+
+
+def test_what_an_answer_echoes_of_the_file_is_dropped_and_its_function_kept(workspace: Workspace) -> None:
+    """The 1.5B sent get_visits with the starter's CACHE three times, and the 0.5B the file's ROUTES and main block:
+    the file's own stay, the function goes in."""
+    content = starter(workspace, "python-http.py.j2", [HELLO, ADD])
+    echo = (
+        "import json\nimport os\nGREETING = 'hello'\n\n\n" + GET_HELLO.replace("\"hello\"", "GREETING")
+        + "\n\nROUTES = {('GET', '/hello'): get_hello}\n\nif __name__ == '__main__':\n    print('again')\n"
+    )  # fmt: skip
+    filled = routefill.splice(content, "get_hello", echo, "app.py")
+    assert "GREETING = 'hello'" in filled and 'return 200, {"message": GREETING}' in filled  # its own data kept
+    assert filled.count("ROUTES = {") == 1 and '("POST", "/notes"): post_notes,' in filled  # the file's table
+    assert filled.count("__main__") == 1 and "print('again')" not in filled
+    compile(filled, "app.py", "exec")

@@ -285,13 +285,47 @@ def _javascript_span(lines: list[str], name: str) -> tuple[int, int]:
 
 
 def _without_known_functions(function: str, name: str, content: str, python: bool) -> str:
-    """The answer less the other functions the file has already (the 0.5B asked for post_hello sent get_hello,
-    written the step before, with it): the file's own stay, and a stub among them is asked for in its turn."""
+    """The answer less what the file has already: the other functions (the 0.5B asked for post_hello sent get_hello,
+    written the step before, with it) and, in Python, every other top-level statement binding a name the file
+    binds (its imports, CACHE, ROUTES) and the `if __name__` block (the 1.5B sent get_visits with the starter's
+    CACHE three times). The file's own stay, and a stub among them is asked for in its turn."""
     lines = function.split("\n")
     known = _functions(content, python) - {name}
     spans = [_span(function, lines, other, python) for other in _functions(function, python) & known]
+    if python:
+        spans += _python_echoes(function, content, name)
     drop = {i for start, end in spans for i in range(start, end)}
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
+
+
+def _python_echoes(function: str, content: str, name: str) -> list[tuple[int, int]]:
+    """The lines (0-based, end-exclusive) of the answer's top-level statements that echo the file: binding only
+    names the file binds already, or its `if __name__` block."""
+    try:
+        tree = ast.parse(function)
+    except SyntaxError:
+        return []
+    file_names = _top_level_names(content) - {name}
+    spans = []
+    for node in tree.body:
+        bound = _bound_names(node)
+        main_block = isinstance(node, ast.If) and "__name__" in ast.unparse(node.test)
+        if main_block or (bound and bound <= file_names):
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            spans.append((first - 1, node.end_lineno or node.lineno))
+    return spans
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return {t.id for t in node.targets if isinstance(t, ast.Name)}
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return {node.target.id}
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return set()
 
 
 def _functions(source: str, python: bool) -> set[str]:
@@ -309,13 +343,13 @@ def _span(source: str, lines: list[str], name: str, python: bool) -> tuple[int, 
 
 
 def _only_the_function(function: str, name: str, content: str, python: bool) -> None:
-    """The answer holds the function (and maybe data it needs), not the file again: the 0.5B copies."""
+    """The answer holds the function (and maybe data it needs), not the file again: the 0.5B copies. (Python's
+    echoes of the file are dropped before this: _python_echoes; what is left must be a body, not `...`.)"""
     if python:
-        again = (_top_level_names(function) & _top_level_names(content)) - {name}
-        if "__name__" in function:
-            again.add("the `if __name__` block")
-    else:
-        again = {part for part in ("createServer(", "const ROUTES", ".listen(") if part in function}
+        if not _has_body(function, name):
+            raise OutputError(f"{name} has no body yet (`...` or `pass`): write what it does and returns")
+        return
+    again = {part for part in ("createServer(", "const ROUTES", ".listen(") if part in function}
     if again:
         raise OutputError(
             f"send only the function {name} (and any data it needs): the answer also holds "
@@ -323,18 +357,22 @@ def _only_the_function(function: str, name: str, content: str, python: bool) -> 
         )
 
 
+def _has_body(function: str, name: str) -> bool:
+    """Whether `name` does something: a statement besides its docstring, `...` and `pass`."""
+    node = _python_function(function, name)
+    real = [
+        stmt for stmt in node.body
+        if not isinstance(stmt, ast.Pass) and not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+    ]  # fmt: skip
+    return bool(real)
+
+
 def _top_level_names(source: str) -> set[str]:
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
-    return names
+    return {bound for node in tree.body for bound in _bound_names(node)}
 
 
 def _defines(function: str, name: str, python: bool) -> bool:
