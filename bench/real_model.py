@@ -12,7 +12,8 @@ Each request of bench/requests.yaml gets a fresh workspace (`genlib init`), then
 request's own checks go into test.yaml as the person's scenarios (so green means the app does what was asked,
 not only what the model chose to test); then `doit`, and when it fails `doit heal max_iter=N`. A request that
 runs past --minutes is stopped with Ctrl-C (SIGINT) and counts as not green. Prints, per request, whether an app
-landed, whether it ended green, the heal rounds, the tokens (prompt + answer) and the minutes, then a summary.
+landed, whether it ended green (every scenario, the model's own too), whether the request's own checks pass
+("asked"), the heal rounds, the tokens (prompt + answer) and the minutes, then a summary.
 Needs Docker and the machine's images as `doit` needs them (`genlib base-image --use` on an offline machine).
 """
 
@@ -49,6 +50,7 @@ class Outcome:
     name: str
     landed: bool = False
     green: bool = False
+    asked: bool = False  # the person's own checks all pass at HEAD (the model's own scenarios aside)
     heal_rounds: int = 0
     tokens: int = 0
     minutes: float = 0.0
@@ -150,6 +152,18 @@ def tokens_spent(root: Path) -> int:
     return total
 
 
+def asked_checks_pass(root: Path, checks: int) -> bool:
+    """Whether every check of the request (test.yaml's origin-user scenarios) passed in HEAD's last run."""
+    from genlib.app.iterations import head
+    from genlib.documents import results
+    from genlib.workspace import Workspace
+
+    it = head(Workspace(root))
+    report = results.load(it.results) if it is not None else None
+    mine = [r for r in report.results if r.origin == "user"] if report is not None else []
+    return bool(checks) and len(mine) == checks and all(r.status == "passed" for r in mine)
+
+
 def landed(root: Path) -> bool:
     return any((root / "iterations").glob("iter_001_*/llm_output.json"))
 
@@ -190,6 +204,7 @@ def run_one(request: Request, workdir: Path, args: argparse.Namespace, variables
         )
         return outcome
     finally:
+        outcome.asked = outcome.landed and asked_checks_pass(root, len(request.checks))
         outcome.tokens = tokens_spent(root)
         outcome.minutes = round((time.monotonic() - started) / 60, 1)
         runner.close()
@@ -197,7 +212,9 @@ def run_one(request: Request, workdir: Path, args: argparse.Namespace, variables
 
 def row(o: Outcome) -> str:
     yes = {True: "yes", False: "no"}
-    figures = f"{yes[o.landed]:<7} {yes[o.green]:<6} {o.heal_rounds:<5} {o.tokens:>8,} {o.minutes:>7.1f}"
+    figures = (
+        f"{yes[o.landed]:<7} {yes[o.green]:<6} {yes[o.asked]:<6} {o.heal_rounds:<5} {o.tokens:>8,} {o.minutes:>7.1f}"
+    )
     return f"{o.name:<20} {figures}  {o.note}"
 
 
@@ -205,10 +222,12 @@ def summary(label: str, outcomes: list[Outcome]) -> str:
     n = len(outcomes) or 1
     lands = sum(o.landed for o in outcomes)
     greens = sum(o.green for o in outcomes)
+    asked = sum(o.asked for o in outcomes)
     minutes = sorted(o.minutes for o in outcomes)
     median = minutes[len(minutes) // 2] if minutes else 0.0
     return (
         f"{label}: {len(outcomes)} requests, landed {lands} ({lands / n:.0%}), green {greens} ({greens / n:.0%}), "
+        f"the request's checks pass in {asked} ({asked / n:.0%}), "
         f"median {median:.1f} min, {sum(minutes):.0f} min in all, {sum(o.tokens for o in outcomes):,} tokens"
     )
 
@@ -239,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="genlib-real-model-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"{label}: {len(requests)} requests, workspaces in {workdir}", flush=True)
-    print(f"{'request':<20} {'landed':<7} {'green':<6} {'heal':<5} {'tokens':>8} {'minutes':>7}  note", flush=True)
+    print(
+        f"{'request':<20} {'landed':<7} {'green':<6} {'asked':<6} {'heal':<5} {'tokens':>8} {'minutes':>7}  note",
+        flush=True,
+    )
     outcomes = []
     for request in requests:
         outcomes.append(run_one(request, workdir, args, variables))
