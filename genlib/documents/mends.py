@@ -141,7 +141,7 @@ def _running_its_file(comp: Any, paths: list[str]) -> Any:
     return {**comp, "command": command}
 
 
-def _module_running_its_file(comp: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+def _module_running_its_file(comp: Raw, paths: list[str]) -> Raw:
     """`python3 -m flask app.py` (the 1.5B's Flask counter: a module that is not installed, given the file)
     runs the planned file it names: `python3 app.py` (the Flask starter runs itself under `__main__`)."""
     command = comp["command"]
@@ -288,7 +288,7 @@ def _fields_for_objects(scenario: Any) -> Any:
     return {**scenario, "expect": {**expect, "body_contains": kept, "json": fields}}
 
 
-def _flat_object(text: Any) -> dict[str, Any] | None:
+def _flat_object(text: Any) -> Raw | None:
     if not isinstance(text, str) or not text.strip().startswith("{"):
         return None
     for parse in (json.loads, ast.literal_eval):
