@@ -533,3 +533,24 @@ def test_what_an_answer_echoes_of_the_file_is_dropped_and_its_function_kept(work
     assert filled.count("ROUTES = {") == 1 and '("POST", "/notes"): post_notes,' in filled  # the file's table
     assert filled.count("__main__") == 1 and "print('again')" not in filled
     compile(filled, "app.py", "exec")
+
+
+def test_a_server_file_refused_three_times_starts_as_its_starter_and_the_gen_lands(
+    workspace: Workspace, openai_api: ScriptedOpenAI, tmp_path: Path
+) -> None:
+    """The real 1.5B's notes API (2026-12-07) came back three times with a typo or a syntax error in its routes,
+    and the whole gen failed for it: the starter is known good, and its routes can be asked for one at a time."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    plan = {"components": [component], "files": [{"path": "api/hello/app.py"}]}
+    request = 'A small JSON API, service hello-api, with GET /hello answering {"message": "hello"}.'
+    found = starters.for_file(workspace, Plan.model_validate(plan).outline(request), "api/hello/app.py")
+    assert found is not None
+    typo = found.content.replace('return 501, {"error": "GET /hello is not written yet"}', "return 200, mesage")
+    openai_api.n_params = 1_540_000_000
+    openai_api.enqueue(json.dumps(plan), *[f"```python\n{typo}```"] * 3, f"```python\n{GET_HELLO}```")
+    code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    assert "undefined name(s) mesage" in out and "it starts as its starter instead, each route asked for alone" in out
+    [it] = workspace.iterations_dir.iterdir()
+    assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}

@@ -267,9 +267,22 @@ def collect(
             known = starter.content if starter else run.current.files.get(planned.path, "")
             scaffold = starter.content if starter and starter.name in routefill.STARTERS else ""
             position = (number, len(order))
-            kept = _one_file(
-                run, asking, planned, arrival, position, numbered=patch, known=known, scaffold=scaffold, app=app.files
-            )
+            try:
+                kept = _one_file(
+                    run,
+                    asking,
+                    planned,
+                    arrival,
+                    position,
+                    numbered=patch,
+                    known=known,
+                    scaffold=scaffold,
+                    app=app.files,
+                )
+            except AnswerInvalid as exc:
+                if not scaffold:
+                    raise
+                kept = _as_its_starter(run, planned.path, asking, scaffold, exc)
             received.keep_file(planned.path, *kept)
         route_steps: list[Step] = []
         if starter is not None and starter.name in routefill.STARTERS:  # routes left as stubs: one at a time
@@ -403,6 +416,18 @@ def _one_file(
     resume = continued.resumer(limit=max_bytes + continued.FENCES)
     accepted = _ask(run, asking, Expect(parse, None, FILE_AGAIN, resume, Budget.of(run.settings, "file"), True), label)
     return accepted.answer, _step(planned.path, asking, accepted)
+
+
+def _as_its_starter(
+    run: Run, path: str, asking: list[Message], starter: str, refused: AnswerInvalid
+) -> tuple[str, Step]:
+    """A server file whose whole-file answers were all refused starts as its starter (known good): its routes are
+    then asked for one at a time, as for a starter sent back unchanged. The real 1.5B's notes API came back three
+    times with a typo or a syntax error in its routes, and the whole gen failed for it."""
+    print(f"{path}: {refused}; it starts as its starter instead, each route asked for alone", file=run.out)
+    return starter, Step(
+        name=path, prompt_sha256=prompt_sha256(asking), prompt_chars=sum(len(m["content"]) for m in asking)
+    )
 
 
 def file_messages(
