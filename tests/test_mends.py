@@ -90,6 +90,8 @@ def test_a_module_command_naming_the_planned_file_runs_that_file() -> None:
     component = _program("counter", command=["python3", "-m", "flask", "app.py"])
     data = {"components": [component], "files": [{"path": "api/counter/app.py"}]}
     assert Plan.model_validate(data).components[0].command == ["python3", "app.py"]
+    unplanned = Plan.model_validate({"components": [component]})  # as it came: no files at all
+    assert unplanned.components[0].command == ["python3", "app.py"] and unplanned.files[0].path == "api/counter/app.py"
     component["command"] = ["python3", "-m", "http.server", "8000"]  # a module run as it is: as written
     assert Plan.model_validate(data).components[0].command == ["python3", "-m", "http.server", "8000"]
 

@@ -30,7 +30,7 @@ _RUN_FROM_IMAGE = ("command", "port", "health", "depends_on")  # what genlib set
 
 def mend_plan(data: Any) -> Any:
     data = paths_under_their_layer(components_named_by_their_files(data))
-    data = commands_have_their_files(commands_run_their_files(data))
+    data = module_commands_run_their_file(commands_have_their_files(commands_run_their_files(data)))
     data = clients_have_a_dependency_file(data_services_used(data_services_run_from_their_image(data)))
     return bodies_as_fields(url_paths_rooted(single_service_meant(scenarios_name_services(data))))
 
@@ -129,7 +129,6 @@ def commands_run_their_files(data: Any) -> Any:
 def _running_its_file(comp: Any, paths: list[str]) -> Any:
     if not isinstance(comp, dict) or not isinstance(comp.get("command"), list):
         return comp
-    comp = _module_running_its_file(comp, paths)
     folder = f"{comp.get('layer')}/{comp.get('name')}/"
     mine = [p.removeprefix(folder) for p in paths if p.startswith(folder)]
     command = []
@@ -141,11 +140,24 @@ def _running_its_file(comp: Any, paths: list[str]) -> Any:
     return {**comp, "command": command}
 
 
-def _module_running_its_file(comp: Raw, paths: list[str]) -> Raw:
+def module_commands_run_their_file(data: Any) -> Any:
+    """After the files a command needs are planned: see _module_running_its_file."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    paths = _paths(data)
+    return {**data, "components": [_module_running_its_file(c, paths) for c in data["components"]]}
+
+
+def _module_running_its_file(comp: Any, paths: list[str]) -> Any:
     """`python3 -m flask app.py` (the 1.5B's Flask counter: a module that is not installed, given the file)
     runs the planned file it names: `python3 app.py` (the Flask starter runs itself under `__main__`)."""
-    command = comp["command"]
-    if len(command) < 3 or command[0] not in ("python", "python3") or command[1] != "-m":
+    command = comp.get("command") if isinstance(comp, dict) else None
+    if (
+        not isinstance(command, list)
+        or len(command) < 3
+        or command[0] not in ("python", "python3")
+        or command[1] != "-m"
+    ):
         return comp
     folder = f"{comp.get('layer')}/{comp.get('name')}/"
     named = [a for a in command[2:] if isinstance(a, str) and a.endswith(".py") and f"{folder}{a}" in paths]
