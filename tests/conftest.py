@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +37,14 @@ _TASK_LINE = re.compile(r"^(\.|--)  ?(\S+)$")
 
 # the `ollama` fixture (a scripted Ollama on loopback) and `openai_api` (a scripted OpenAI-compatible server)
 pytest_plugins = ["ollama_server", "openai_server"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests send Ctrl-C (SIGINT) to the `doit` they start, as a terminal would. A test run started in the
+    background by a script (`nohup bash .ci/run &`) inherits SIGINT ignored and passes that on to every child,
+    which then never sees the Ctrl-C (every SIGINT case failed: "doit did not end within 60s"): take it back."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
