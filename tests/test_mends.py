@@ -117,3 +117,12 @@ def test_an_objects_text_in_body_contains_becomes_the_fields_it_names() -> None:
     for kept in ('{"count": N}', '{"a": {"b": 1}}', "{}", "[1, 2]"):  # not a flat object of plain values
         data["scenarios"] = [scenario(kept)]
         assert Plan.model_validate(data).scenarios[0].expect.body_contains == [kept]  # type: ignore[union-attr]
+
+
+def test_a_static_sites_health_check_names_a_file_it_has_or_none() -> None:
+    # the real 1.5B's static-home (2026-12-07): `health: /health` on the page, copied from the API example: 404
+    page = {"name": "home", "layer": "frontend", "runtime": "static", "health": "/health"}
+    data = {"components": [page], "files": [{"path": "frontend/home/index.html"}, {"path": "frontend/home/ok.txt"}]}
+    assert Plan.model_validate(data).components[0].health is None  # genlib's own check: `/`
+    page["health"] = "/ok.txt"
+    assert Plan.model_validate(data).components[0].health == "/ok.txt"  # a file it plans: as written
