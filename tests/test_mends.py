@@ -126,3 +126,11 @@ def test_a_static_sites_health_check_names_a_file_it_has_or_none() -> None:
     assert Plan.model_validate(data).components[0].health is None  # genlib's own check: `/`
     page["health"] = "/ok.txt"
     assert Plan.model_validate(data).components[0].health == "/ok.txt"  # a file it plans: as written
+
+
+def test_a_placeholder_is_no_text_a_body_holds() -> None:
+    # the real 1.5B's visits-redis (2026-12-07): its own scenario expected the body to contain `N+1`
+    scenario = {"name": "add", "kind": "http", "service": "visits-api", "request": {"path": "/visits"},
+                "expect": {"body_contains": ["N+1", "...", "<id>", "visits", "N/A"]}}  # fmt: skip
+    plan = Plan.model_validate({"components": [_program("visits")], "scenarios": [scenario]})
+    assert plan.scenarios[0].expect.body_contains == ["visits", "N/A"]  # type: ignore[union-attr]

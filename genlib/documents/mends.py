@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def mend_plan(data: Any) -> Any:
     data = module_commands_run_their_file(commands_have_their_files(commands_run_their_files(data)))
     data = clients_have_a_dependency_file(data_services_used(data_services_run_from_their_image(data)))
     data = static_health_is_a_page(data)
-    return bodies_as_fields(url_paths_rooted(single_service_meant(scenarios_name_services(data))))
+    data = url_paths_rooted(single_service_meant(scenarios_name_services(data)))
+    return bodies_as_fields(placeholders_unexpected(data))
 
 
 def _components(data: Raw) -> Iterator[Raw]:
@@ -290,6 +292,27 @@ def _service(comp: Raw) -> str:
 def _depends_on(comp: Raw) -> list[str]:
     depends = comp.get("depends_on")
     return [d for d in depends if isinstance(d, str)] if isinstance(depends, list) else []
+
+
+_PLACEHOLDER = re.compile(r"^\s*(\.\.\.|…|N|N\s*[+-]\s*1|<[^<>]{1,40}>)\s*$")
+
+
+def placeholders_unexpected(data: Any) -> Any:
+    """An http scenario's body text that is a placeholder (`...`, `N`, `N+1`, `<id>`, copied from a shape) is no
+    text a body holds: it is dropped from body_contains. The 1.5B's visits-redis did what was asked, and stayed
+    red on its own scenario expecting the text `N+1`."""
+    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
+        return data
+    return {**data, "scenarios": [_without_placeholders(s) for s in data["scenarios"]]}
+
+
+def _without_placeholders(scenario: Any) -> Any:
+    expect = scenario.get("expect") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
+    texts = expect.get("body_contains") if isinstance(expect, dict) else None
+    if not isinstance(expect, dict) or not isinstance(texts, list):
+        return scenario
+    kept = [t for t in texts if not (isinstance(t, str) and _PLACEHOLDER.match(t))]
+    return scenario if len(kept) == len(texts) else {**scenario, "expect": {**expect, "body_contains": kept}}
 
 
 def bodies_as_fields(data: Any) -> Any:
