@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -247,9 +247,7 @@ def data_services_used(data: Any) -> Any:
 def url_paths_rooted(data: Any) -> Any:
     """A scenario's URL path without its leading `/` (`""` for a page's root, `todos`) is that path from the
     root: the only thing it can mean."""
-    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-        return data
-    return {**data, "scenarios": [_rooted(s) for s in data["scenarios"]]}
+    return _each_scenario(data, _rooted)
 
 
 def _rooted(scenario: Any) -> Any:
@@ -301,16 +299,27 @@ def placeholders_unexpected(data: Any) -> Any:
     """An http scenario's body text that is a placeholder (`...`, `N`, `N+1`, `<id>`, copied from a shape) is no
     text a body holds: it is dropped from body_contains. The 1.5B's visits-redis did what was asked, and stayed
     red on its own scenario expecting the text `N+1`."""
+    return _each_scenario(data, _without_placeholders)
+
+
+def _each_scenario(data: Any, mend: Callable[[Any], Any]) -> Any:
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
         return data
-    return {**data, "scenarios": [_without_placeholders(s) for s in data["scenarios"]]}
+    return {**data, "scenarios": [mend(s) for s in data["scenarios"]]}
+
+
+def _body_texts(scenario: Any) -> tuple[Raw, list[Any]] | None:
+    """An http scenario's `expect` and its body_contains, when both are what the schema wants."""
+    expect = scenario.get("expect") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
+    texts = expect.get("body_contains") if isinstance(expect, dict) else None
+    return (expect, texts) if isinstance(expect, dict) and isinstance(texts, list) else None
 
 
 def _without_placeholders(scenario: Any) -> Any:
-    expect = scenario.get("expect") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
-    texts = expect.get("body_contains") if isinstance(expect, dict) else None
-    if not isinstance(expect, dict) or not isinstance(texts, list):
+    body = _body_texts(scenario)
+    if body is None:
         return scenario
+    expect, texts = body
     kept = [t for t in texts if not (isinstance(t, str) and _PLACEHOLDER.match(t))]
     return scenario if len(kept) == len(texts) else {**scenario, "expect": {**expect, "body_contains": kept}}
 
@@ -320,16 +329,14 @@ def bodies_as_fields(data: Any) -> Any:
     those fields: the text depends on how the server writes JSON (quotes, spaces), the fields do not. The 1.5B's
     calc-api expected `{'result': 5}`, Python's spelling, which no JSON body contains: heal then "fixed" two
     correct routes. Only flat objects of plain values move; anything else stays as written."""
-    if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-        return data
-    return {**data, "scenarios": [_fields_for_objects(s) for s in data["scenarios"]]}
+    return _each_scenario(data, _fields_for_objects)
 
 
 def _fields_for_objects(scenario: Any) -> Any:
-    expect = scenario.get("expect") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
-    texts = expect.get("body_contains") if isinstance(expect, dict) else None
-    if not isinstance(expect, dict) or not isinstance(texts, list) or not isinstance(expect.get("json", {}), dict):
+    body = _body_texts(scenario)
+    if body is None or not isinstance(body[0].get("json", {}), dict):
         return scenario
+    expect, texts = body
     fields, kept = dict(expect.get("json") or {}), []
     for text in texts:
         found = _flat_object(text)
