@@ -252,10 +252,11 @@ def collect(
         print(f"resuming: {received.count()} of {len(order)} files already received ({received.folder})", file=run.out)
     contents: dict[str, str] = {}
     steps = [plan_step]
+    small = run.settings.profile == profile.SMALL and not patch
+    outline = plan.outline(asked) if small else None  # what chooses each file's starter: the same for every file
     for number, planned in enumerate(order, 1):
         kept = received.file(planned.path)
-        small = run.settings.profile == profile.SMALL and not patch
-        starter = starters.for_file(run.ws, plan.outline(asked), planned.path) if small else None
+        starter = starters.for_file(run.ws, outline, planned.path) if outline else None
         last = number == len(order)
         arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
         if kept is None:
