@@ -175,6 +175,9 @@ def test_heal_writes_a_route_still_a_stub_alone(workspace: Workspace, openai_api
               "reason": "status 501, expected 200",
               "evidence": {"status": 501, "body_head": '{"error": "GET /hello is not written yet"}'}}  # fmt: skip
     report = RunReport.of(it.name, datetime.now(UTC), 1.0, [Result.model_validate(failed)])
+    scenario = {"name": "hello", "kind": "http", "service": "hello-api", "request": {"path": "/hello"},
+                "expect": {"status": 200, "body_contains": ["hello"]}}  # fmt: skip
+    workspace.tests_path.write_text(yaml.safe_dump({"version": 1, "scenarios": [scenario]}))
     settings = workspace.settings(
         {"provider": "openai", "base_url": openai_api.url, "model": MODEL, "profile": "small"}
     )
@@ -194,6 +197,8 @@ def test_heal_writes_a_route_still_a_stub_alone(workspace: Workspace, openai_api
     assert written.path == "api/hello/app.py" and 'return 200, {"message": "hello"}' in written.content
     assert [s.name for s in accepted.steps] == ["route 1 of 1 GET /hello in api/hello/app.py"]
     assert accepted.request(openai_api.url, []).model == MODEL  # what record() keeps of the request
+    asked = openai_api.history[-1].body["messages"][-1]["content"]
+    assert 'It answers GET /hello: 200, with "hello" in the body.' in asked  # what its scenario expects
 
 
 def _get(tmp_path: Path, app: str, path: str) -> object:
@@ -401,6 +406,9 @@ def test_heal_adds_a_route_the_app_answers_404_for_and_writes_it_alone(
     )
     app = (engine.iterations_dir / "iter_002_patch" / "api/hello/app.py").read_text()
     assert '("GET", "/hello"): get_hello,' in app and GET_HELLO.strip() in app and "def list_items(" in app
+    asked = [r.body["messages"][-1]["content"] for r in openai_api.history if "Now write the function" in
+             json.dumps(r.body)]  # fmt: skip
+    assert 'It answers GET /hello: 200, with "hello" in the body.' in asked[-1]  # the stub added knows its shape
 
 
 def test_the_starters_server_part_is_kept_under_the_models_app_part(workspace: Workspace) -> None:

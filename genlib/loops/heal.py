@@ -194,12 +194,12 @@ def write_unwritten_routes(
     one function); None when there are none, or the model wrote none of them (a patch round then)."""
     if settings.profile != profile.SMALL:
         return None
-    found = registry.load(ws)
-    path, routes = healsmall.unwritten_routes(state.results, found, current.files)
+    found, tests = registry.load(ws), load_tests(ws.tests_path)
+    path, routes = healsmall.unwritten_routes(state.results, found, current.files, tests)
     why = "still the starter's stub: 501"
     content = current.files.get(path, "")
     if not routes:
-        path, routes = healsmall.missing_routes(state.results, found, current.files)
+        path, routes = healsmall.missing_routes(state.results, found, current.files, tests)
         content = current.files.get(path, "")
         for route in routes:
             content = routefill.with_stub(content, route, path) or content

@@ -109,35 +109,54 @@ def _focused_on(results: RunReport, service: str) -> RunReport:
 _UNWRITTEN = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s\"']*) is not written yet")
 
 
-def unwritten_routes(results: RunReport, registry: Registry, files: Mapping[str, str]) -> tuple[str, list[Route]]:
+def unwritten_routes(
+    results: RunReport, registry: Registry, files: Mapping[str, str], tests: TestFile
+) -> tuple[str, list[Route]]:
     """The program file whose routes failing scenarios found still a starter's stub (its 501 "GET /x is not
-    written yet"), and those routes; ("", []) when there are none. `files`: the app's, path -> content."""
+    written yet"), and those routes, each with what its scenario expects; ("", []) when there are none. `files`:
+    the app's, path -> content."""
     found: dict[str, list[Route]] = {}
+    expects = _expectations(tests)
     for result in results.failing:
         said = _UNWRITTEN.search(json.dumps(result.evidence.fields()))
         comp = registry.services.get(result.service)
         if said is None or comp is None:
             continue
-        route = Route(said.group(1), said.group(2))
+        route = Route(said.group(1), said.group(2), answers=expects.get(result.name, ""))
         for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)]:
-            if marker(route) in files.get(script, "") and route not in found.setdefault(script, []):
+            if marker(route) in files.get(script, "") and not _has_route(found.setdefault(script, []), route):
                 found[script].append(route)
     return _first_file(found)
 
 
-def missing_routes(results: RunReport, registry: Registry, files: Mapping[str, str]) -> tuple[str, list[Route]]:
+def missing_routes(
+    results: RunReport, registry: Registry, files: Mapping[str, str], tests: TestFile
+) -> tuple[str, list[Route]]:
     """The starter-shaped program file that answered failing http scenarios 404 for routes it lacks, and those
-    routes (the person's first); ("", []) when there are none. The 0.5B and 1.5B, shown the file and the 404,
-    rewrote the whole file; a stub added and asked for alone is the gen's way."""
+    routes (the person's first), each with what its scenario expects; ("", []) when there are none. The 0.5B and
+    1.5B, shown the file and the 404, rewrote the whole file; a stub added and asked for alone is the gen's way."""
     found: dict[str, list[Route]] = {}
-    for _, evidence, route, programs in _http_failures(results, registry):
+    expects = _expectations(tests)
+    for result, evidence, route, programs in _http_failures(results, registry):
         if evidence.status != 404:
             continue
+        route = Route(route.method, route.path, answers=expects.get(result.name, ""))
         for script in programs:
             table = routes_table(files.get(script, ""), script)
-            if table and (route.method, route.path) not in table and route not in found.get(script, []):
+            if table and (route.method, route.path) not in table and not _has_route(found.get(script, []), route):
                 found.setdefault(script, []).append(route)
     return _first_file(found)
+
+
+def _expectations(tests: TestFile) -> dict[str, str]:
+    """Each http scenario's name -> what it expects, in the words a route's prompt shows (a route asked for with
+    no shape was written to answer anything)."""
+    return {s.name: expected(s) for s in tests.scenarios if isinstance(s, HttpScenario)}
+
+
+def _has_route(routes: list[Route], route: Route) -> bool:
+    """Whether `routes` hold `route`'s method and path (two scenarios may send the same route)."""
+    return any((r.method, r.path) == (route.method, route.path) for r in routes)
 
 
 def failing_routes(
@@ -152,7 +171,7 @@ def failing_routes(
     own function in the file's ROUTES table), and those routes, the person's first; ("", []) when there are
     none: a service that does not answer, or a route the table lacks, is a whole-file fix."""
     found: dict[str, list[Failure]] = {}
-    scenarios = {s.name: s for s in tests.scenarios if isinstance(s, HttpScenario)}
+    expects = _expectations(tests)
     for result, evidence, route, programs in _http_failures(results, registry):
         if evidence.status is None:
             continue  # the service did not answer: not one route's fault
@@ -162,12 +181,11 @@ def failing_routes(
             asked = [f.function for f in found.get(script, [])]
             if function is None or function in asked or marker(route) in content:
                 continue  # not a written route of this file (a stub is write_routes' to ask for), or asked already
-            expects = expected(scenarios[result.name]) if result.name in scenarios else ""
             sent = fence(f"evidence of {result.name}", _evidence_text(result, EVIDENCE_CHARS, known))
             error = _traceback(
                 {result.service: read_digest(ws, results.iteration, result.service)}, [result.service], known
             )
-            wanted = Route(route.method, route.path, answers=expects)
+            wanted = Route(route.method, route.path, answers=expects.get(result.name, ""))
             found.setdefault(script, []).append(
                 Failure(wanted, function, _fenced(sent), _fenced(error) if error else "")
             )
