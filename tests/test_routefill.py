@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run_doit
+from conftest import BASE_IMAGE, run_doit, wait_for_base_image
 from openai_server import MODEL, ScriptedOpenAI
 from test_gen import gen_in_process
 
@@ -31,6 +31,7 @@ from genlib.model import routefill, starters
 from genlib.model.openai import OpenAILLM
 from genlib.model.stepgen import Plan
 from genlib.stack import migrations
+from genlib.stack.engine import run_once
 from genlib.workspace import Workspace
 
 HELLO = starters.Route("GET", "/hello", answers='200 {"message": "hello"}')
@@ -221,6 +222,56 @@ def test_the_stdlib_starter_takes_a_route_returning_its_data_and_reports_a_crash
         with pytest.raises(urllib.error.HTTPError) as answered:
             urllib.request.urlopen(crash, timeout=10)
         assert answered.value.code == 500 and "invalid literal for int()" in answered.value.read().decode()
+
+
+def test_the_stdlib_starter_answers_a_status_given_as_text_and_data_that_is_not_json(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The real 0.5B's POST /hello returned `("400", {...})`: the server part raised on the text status after the
+    route, and the client got a dropped connection, no status and nothing for heal to point at."""
+    app = starter(workspace, "python-http.py.j2", [HELLO, ADD])
+    app = routefill.splice(app, "get_hello", 'def get_hello(query, body):\n    return "400", {"error": "no"}\n', "a.py")
+    app = routefill.splice(app, "post_notes", "def post_notes(query, body):\n    return 201, {1, 2}\n", "a.py")
+    with serving(tmp_path, app) as url:
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(url + "/hello", timeout=10)
+        assert answered.value.code == 400 and json.loads(answered.value.read()) == {"error": "no"}
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(urllib.request.Request(url + "/notes", data=b"{}", method="POST"), timeout=10)
+        assert answered.value.code == 500 and "not JSON serializable" in answered.value.read().decode()
+
+
+# Asks the node starter's own server for each route, then ends: run where node is (the base image).
+_NODE_PROBE = """
+const ask = (method, path) => new Promise((done) => {
+  const req = http.request({ port, method, path }, (res) => {
+    let text = "";
+    res.on("data", (chunk) => (text += chunk));
+    res.on("end", () => done(`${method} ${path} ${res.statusCode} ${text}`));
+  });
+  req.end("{}");
+});
+server.on("listening", async () => {
+  console.log(await ask("GET", "/hello"));
+  console.log(await ask("POST", "/notes"));
+  process.exit(0);
+});
+"""
+
+
+@pytest.mark.docker
+def test_the_node_starter_answers_a_status_given_as_text_and_data_that_is_not_json(workspace: Workspace) -> None:
+    """As the stdlib starter: a status given as text is that status; data JSON cannot hold is a 500 naming the
+    error. The server part wrote the response after its try: either one ended node, and every scenario failed."""
+    wait_for_base_image()
+    app = starter(workspace, "node-http.js.j2", [HELLO, ADD])
+    text_status = 'async function getHello(query, body) {\n  return ["400", { error: "no" }];\n}\n'
+    bigint = "async function postNotes(query, body) {\n  return [201, { n: 1n }];\n}\n"
+    app = routefill.splice(routefill.splice(app, "getHello", text_status, "a.js"), "postNotes", bigint, "a.js")
+    code, output = run_once(BASE_IMAGE, ["node", "-e", app + _NODE_PROBE])
+    assert code == 0, output
+    assert 'GET /hello 400 {"error":"no"}' in output
+    assert "POST /notes 500" in output and "BigInt" in output
 
 
 def test_the_routes_table_names_each_routes_function(workspace: Workspace) -> None:
