@@ -204,8 +204,9 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     for name, with_routes, using, page in itertools.product(names, ([], routes), ([], ["postgres", "redis"]), pages):
         packages = clients if using else {}
         api = "x-api" if page.list_path else None
+        collections = [starters.Collection("/todos", "TODOS", "todos")] if with_routes and not using else []
         context = {"name": "todos", "port": 8000, "api": api, "routes": with_routes, "clients": using,
-                   "packages": packages, "page": page}  # fmt: skip
+                   "packages": packages, "page": page, "collections": collections}  # fmt: skip
         content = prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
         if name.endswith(".py.j2"):
             compile(content, name, "exec")
@@ -239,6 +240,12 @@ def test_a_program_using_data_services_starts_with_their_clients(workspace: Work
     assert requirements.content.splitlines()[1:] == ["flask==3.0.3", "psycopg[binary]==3.2.3", "redis==5.0.8"]
     alone = starters.for_file(workspace, _plan("python", ["api/todos/app.py"]).outline(), "api/todos/app.py")
     assert alone is not None and "psycopg" not in alone.content and "redis" not in alone.content
+    scenarios = [{"name": m, "kind": "http", "service": "g-api", "request": {"method": m, "path": "/notes"}}
+                 for m in ("GET", "POST")]  # fmt: skip
+    stored = plan.model_copy(update={"scenarios": Plan.model_validate({"scenarios": scenarios}).scenarios})
+    app = starters.for_file(workspace, stored.outline(), "api/g/app.py")
+    assert app is not None and "def post_notes():" in app.content
+    assert "NOTES = []" not in app.content  # its notes live in the database, not in memory
 
 
 def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Workspace) -> None:
@@ -259,6 +266,15 @@ def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Work
     assert '    # answers: 201, with "milk" in the body\n    return 501' in starter.content  # what its scenario expects
     assert '    # answers: 200 [{"title": "milk"}]\n' in starter.content  # the interface's shape
     assert "/items" not in starter.content  # the example routes only when the plan names none
+    assert "\nTODOS = []  # what POST /todos adds to and GET /todos lists\n" in starter.content  # the routes share it
+
+
+def test_a_collection_is_kept_in_memory_only_for_a_path_listed_and_added_to() -> None:
+    """The real 1.5B's GET /todos, asked for alone, returned a list it made up; its POST added to nothing."""
+    route = starters.Route
+    routes = [route("GET", "/api/todo-items"), route("POST", "/api/todo-items"), route("POST", "/add"),
+              route("GET", "/time"), route("GET", "/2fa"), route("POST", "/2fa")]  # fmt: skip
+    assert starters.collections_of(routes) == [starters.Collection("/api/todo-items", "TODO_ITEMS", "todoItems")]
 
 
 def test_a_starters_routes_answer_501_until_written(workspace: Workspace, tmp_path: Path) -> None:

@@ -55,6 +55,29 @@ def test_a_python_stub_is_replaced_by_the_function(workspace: Workspace) -> None
     assert filled.count("def get_hello(") == 1 and '("POST", "/notes"): post_notes,' in filled
 
 
+TODOS = [starters.Route("GET", "/todos"), starters.Route("POST", "/todos")]
+
+
+def test_routes_filled_one_at_a_time_share_their_collection(workspace: Workspace, tmp_path: Path) -> None:
+    """The starter declares the list GET /todos shows and POST /todos adds to; a function sent with its own copy
+    of it (node: a redeclaration, a file that does not run) keeps the file's."""
+    context = {"name": "x", "port": 8000, "api": "a", "routes": TODOS, "clients": [],
+               "collections": starters.collections_of(TODOS)}  # fmt: skip
+    app = prompts.render(workspace, f"{starters.FOLDER}/python-http.py.j2", context)
+    post = "TODOS = []\n\n\ndef post_todos(query, body):\n    TODOS.append(body)\n    return 201, body\n"
+    app = routefill.splice(app, "post_todos", post, "a.py")
+    app = routefill.splice(app, "get_todos", "def get_todos(query, body):\n    return TODOS\n", "a.py")
+    assert app.count("TODOS = []") == 1
+    with serving(tmp_path, app) as url:
+        urllib.request.urlopen(urllib.request.Request(url + "/todos", data=b'{"title": "milk"}', method="POST"))
+        with urllib.request.urlopen(url + "/todos", timeout=10) as answer:
+            assert json.loads(answer.read()) == [{"title": "milk"}]
+    node = prompts.render(workspace, f"{starters.FOLDER}/node-http.js.j2", context)
+    post = "const todos = [\n  { title: 'seed' },\n];\n\nasync function postTodos(query, body) {\n  todos.push(body);\n"
+    filled = routefill.splice(node, "postTodos", post + "  return [201, body];\n}\n", "server.js")
+    assert filled.count("const todos = ") == 1 and "seed" not in filled and "todos.push(body);" in filled
+
+
 def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> None:
     content = starter(workspace, "node-http.js.j2", [HELLO])
     function = 'function getHello(query, body) {\n  return [200, { message: "hello" }];\n}\n'

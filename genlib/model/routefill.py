@@ -286,14 +286,14 @@ def _javascript_span(lines: list[str], name: str) -> tuple[int, int]:
 
 def _without_known_functions(function: str, name: str, content: str, python: bool) -> str:
     """The answer less what the file has already: the other functions (the 0.5B asked for post_hello sent get_hello,
-    written the step before, with it) and, in Python, every other top-level statement binding a name the file
-    binds (its imports, CACHE, ROUTES) and the `if __name__` block (the 1.5B sent get_visits with the starter's
-    CACHE three times). The file's own stay, and a stub among them is asked for in its turn."""
+    written the step before, with it), every other top-level statement binding a name the file binds (its
+    imports, CACHE, ROUTES, a collection such as TODOS; in JavaScript, a `const`/`let`/`var` the file declares)
+    and Python's `if __name__` block (the 1.5B sent get_visits with the starter's CACHE three times). The file's
+    own stay, and a stub among them is asked for in its turn."""
     lines = function.split("\n")
     known = _functions(content, python) - {name}
     spans = [_span(function, lines, other, python) for other in _functions(function, python) & known]
-    if python:
-        spans += _python_echoes(function, content, name)
+    spans += _python_echoes(function, content, name) if python else _javascript_echoes(lines, content)
     drop = {i for start, end in spans for i in range(start, end)}
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
@@ -314,6 +314,34 @@ def _python_echoes(function: str, content: str, name: str) -> list[tuple[int, in
             first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
             spans.append((first - 1, node.end_lineno or node.lineno))
     return spans
+
+
+_JS_DECLARATION = re.compile(r"^(?:const|let|var) +([A-Za-z_$][\w$]*) *=")
+
+
+def _javascript_echoes(lines: list[str], content: str) -> list[tuple[int, int]]:
+    """The lines (0-based, end-exclusive) of the answer's top-level declarations of a name the file declares
+    already: `const todos = [];` sent again with the function is a redeclaration, and node refuses the file."""
+    declared = {m.group(1) for line in content.split("\n") if (m := _JS_DECLARATION.match(line))}
+    spans, at = [], 0
+    while at < len(lines):
+        found = _JS_DECLARATION.match(lines[at])
+        if found and found.group(1) in declared:
+            spans.append((at, _statement_end(lines, at)))
+            at = spans[-1][1]
+        else:
+            at += 1
+    return spans
+
+
+def _statement_end(lines: list[str], start: int) -> int:
+    """Where a statement starting at `start` ends: the line after its brackets close (strings are not parsed)."""
+    depth = 0
+    for at in range(start, len(lines)):
+        depth += sum(lines[at].count(c) for c in "([{") - sum(lines[at].count(c) for c in ")]}")
+        if depth <= 0:
+            return at + 1
+    return len(lines)
 
 
 def _bound_names(node: ast.stmt) -> set[str]:

@@ -188,11 +188,35 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         "api": api.service if api else None,
         "routes": routes,
         "clients": clients,
+        "collections": [] if clients else collections_of(routes),
         "packages": _packages(component.runtime, clients, outline.words),
         "page": _page_of(component, api, outline) if component.runtime == "static" else None,
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
     return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A list a server keeps in memory for a path it both lists (GET) and adds to (POST), declared in its starter's
+    data part: the routes, asked for one at a time, share it. The real 1.5B's GET /todos returned a list it made
+    up, and its POST /todos added to nothing."""
+
+    path: str  # /todos
+    python: str  # TODOS
+    js: str  # todos
+
+
+def collections_of(routes: list[Route]) -> list[Collection]:
+    """The collections `routes` list and add to, by their path's last word (for a server with no data service)."""
+    listed = {r.path for r in routes if r.method == "GET"}
+    found: dict[str, Collection] = {}
+    for route in routes:
+        words = re.findall(r"[a-z0-9]+", route.path.rsplit("/", 1)[-1].lower())
+        if route.method == "POST" and route.path in listed and words and words[0][0].isalpha():
+            js = words[0] + "".join(w.title() for w in words[1:])
+            found.setdefault(js, Collection(route.path, "_".join(words).upper(), js))
+    return list(found.values())
 
 
 def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:
