@@ -134,3 +134,22 @@ def test_a_placeholder_is_no_text_a_body_holds() -> None:
                 "expect": {"body_contains": ["N+1", "...", "<id>", "visits", "N/A"]}}  # fmt: skip
     plan = Plan.model_validate({"components": [_program("visits")], "scenarios": [scenario]})
     assert plan.scenarios[0].expect.body_contains == ["visits", "N/A"]  # type: ignore[union-attr]
+
+
+def test_a_scenario_stating_no_status_expects_the_one_its_route_states() -> None:
+    # the real 0.5B's todos-api plan (2026-12-07): `POST /todos` shaped `-> 201 {...}`, its scenario stating none
+    interfaces = [{"kind": "route", "name": "POST /todos", "shape": '{"title": "..."} -> 201 {"id": 1}'},
+                  {"kind": "route", "name": "GET /todos", "shape": '200 [{"id": 1, "title": "..."}]'},
+                  {"kind": "route", "name": "DELETE /todos", "shape": "removes one"}]  # fmt: skip
+
+    def scenario(method: str, expect: dict[str, Any] | None = None) -> dict[str, Any]:
+        found = {"name": method, "kind": "http", "service": "todos-api", "request": {"method": method,
+                 "path": "/todos?x=1"}}  # fmt: skip
+        return found if expect is None else {**found, "expect": expect}
+
+    scenarios = [scenario("POST"), scenario("POST", {"body_contains": ["New"]}), scenario("POST", {"status": 200}),
+                 scenario("DELETE"), scenario("GET")]  # fmt: skip
+    plan = Plan.model_validate({"components": [_program("todos")], "interfaces": interfaces, "scenarios": scenarios})
+    statuses = [s.expect.status for s in plan.scenarios]  # type: ignore[union-attr]
+    assert statuses == [201, 201, 200, 200, 200]  # a status stated in the scenario stays; a shape with none: 200
+    assert plan.scenarios[1].expect.body_contains == ["New"]  # type: ignore[union-attr]

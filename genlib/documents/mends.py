@@ -35,7 +35,7 @@ def mend_plan(data: Any) -> Any:
     data = clients_have_a_dependency_file(data_services_used(data_services_run_from_their_image(data)))
     data = static_health_is_a_page(data)
     data = url_paths_rooted(single_service_meant(scenarios_name_services(data)))
-    return bodies_as_fields(placeholders_unexpected(data))
+    return statuses_from_their_routes(bodies_as_fields(placeholders_unexpected(data)))
 
 
 def _components(data: Raw) -> Iterator[Raw]:
@@ -365,3 +365,32 @@ def _flat_object(text: Any) -> Raw | None:
         ):
             return found
     return None
+
+
+_SHAPE_STATUS = re.compile(r"(?:^|->)\s*([1-5]\d\d)\b")  # `201 {...}`, `{"title": "..."} -> 201 {...}`
+
+
+def statuses_from_their_routes(data: Any) -> Any:
+    """An http scenario that states no status expects the one its route's interface states: the 0.5B's todos plan
+    said `POST /todos` answers `-> 201 {...}`, and its own scenario, stating none, expected 200, so no server could
+    pass both it and the person's check of the 201 the request asked for."""
+    if not isinstance(data, dict) or not isinstance(data.get("interfaces"), list):
+        return data
+    stated: dict[str, int] = {}
+    for interface in data["interfaces"]:
+        if isinstance(interface, dict) and isinstance(interface.get("name"), str):
+            found = _SHAPE_STATUS.search(str(interface.get("shape") or ""))
+            if found:
+                method, _, path = interface["name"].strip().partition(" ")
+                stated.setdefault(f"{method.upper()} {path.strip()}", int(found.group(1)))
+    return _each_scenario(data, lambda scenario: _with_stated_status(scenario, stated)) if stated else data
+
+
+def _with_stated_status(scenario: Any, stated: dict[str, int]) -> Any:
+    request = scenario.get("request") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
+    expect = scenario.get("expect", {}) if isinstance(request, dict) else None
+    if not isinstance(request, dict) or not isinstance(expect, dict) or "status" in expect:
+        return scenario
+    method = str(request.get("method") or "GET").upper()
+    status = stated.get(f"{method} {str(request.get('path') or '').split('?')[0]}")
+    return scenario if status is None else {**scenario, "expect": {**expect, "status": status}}
