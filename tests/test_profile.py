@@ -263,18 +263,25 @@ def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Work
     starter = starters.for_file(workspace, outline, "api/todos/app.py")
     assert starter is not None and "each answers 501 until written" in starter.hint
     assert '("POST", "/todos"): post_todos,' in starter.content and "/other" not in starter.content
-    assert '    # answers: 201, with "milk" in the body\n    return 501' in starter.content  # what its scenario expects
+    assert '    # answers: 201, with "milk" in the body\n' in starter.content  # what its scenario expects
     assert '    # answers: 200 [{"title": "milk"}]\n' in starter.content  # the interface's shape
     assert "/items" not in starter.content  # the example routes only when the plan names none
     assert "\nTODOS = []  # what POST /todos adds to and GET /todos lists\n" in starter.content  # the routes share it
+    assert "    TODOS.append(item)\n    return 201, item\n" in starter.content  # a collection's routes come written
+    assert "GET and POST /todos (TODOS) are written already, in memory" in starter.hint
 
 
 def test_a_collection_is_kept_in_memory_only_for_a_path_listed_and_added_to() -> None:
     """The real 1.5B's GET /todos, asked for alone, returned a list it made up; its POST added to nothing."""
     route = starters.Route
-    routes = [route("GET", "/api/todo-items"), route("POST", "/api/todo-items"), route("POST", "/add"),
-              route("GET", "/time"), route("GET", "/2fa"), route("POST", "/2fa")]  # fmt: skip
+    routes = [route("GET", "/api/todo-items", answers="the list"), route("POST", "/api/todo-items"),
+              route("POST", "/add"), route("GET", "/time"), route("GET", "/2fa", answers="[]"), route("POST", "/2fa"),
+              route("GET", "/count", answers='200 {"count": 1}'), route("POST", "/count", answers="200")]  # fmt: skip
     assert starters.collections_of(routes) == [starters.Collection("/api/todo-items", "TODO_ITEMS", "todoItems")]
+    taken = [route("GET", "/notes"), route("POST", "/notes", answers='{"text": "..."} -> 201 {"id": 1}')]
+    assert starters.collections_of(taken) == [starters.Collection("/notes", "NOTES", "notes")]
+    stated = [route("GET", "/notes", answers='200 {"notes": [{"id": 1}]}'), route("POST", "/notes", answers="200")]
+    assert starters.collections_of(stated) == [starters.Collection("/notes", "NOTES", "notes", 200, "notes")]
 
 
 def test_a_starters_routes_answer_501_until_written(workspace: Workspace, tmp_path: Path) -> None:

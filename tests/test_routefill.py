@@ -55,7 +55,7 @@ def test_a_python_stub_is_replaced_by_the_function(workspace: Workspace) -> None
     assert filled.count("def get_hello(") == 1 and '("POST", "/notes"): post_notes,' in filled
 
 
-TODOS = [starters.Route("GET", "/todos"), starters.Route("POST", "/todos")]
+TODOS = [starters.Route("GET", "/todos", answers="the list"), starters.Route("POST", "/todos")]
 
 
 def test_routes_filled_one_at_a_time_share_their_collection(workspace: Workspace, tmp_path: Path) -> None:
@@ -76,6 +76,27 @@ def test_routes_filled_one_at_a_time_share_their_collection(workspace: Workspace
     post = "const todos = [\n  { title: 'seed' },\n];\n\nasync function postTodos(query, body) {\n  todos.push(body);\n"
     filled = routefill.splice(node, "postTodos", post + "  return [201, body];\n}\n", "server.js")
     assert filled.count("const todos = ") == 1 and "seed" not in filled and "todos.push(body);" in filled
+
+
+def _scaffolded(workspace: Workspace, name: str, routes: list[starters.Route]) -> str:
+    collections = starters.collections_of(routes)
+    context = {"name": "x", "port": 8000, "api": "a", "routes": routes, "clients": [], "collections": collections,
+               "scaffolded": starters._scaffolded(collections)}  # fmt: skip
+    return prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
+
+
+def test_a_collections_routes_come_written_and_keep_what_is_added(workspace: Workspace, tmp_path: Path) -> None:
+    """The stdlib starter of a to-do API, run for real with nothing filled in: POST answers 201 with the item and
+    its id, GET lists it (the 0.5B answered `{"title": "..."}` for POST /todos through three heal rounds)."""
+    routes = [starters.Route("GET", "/todos", answers="[]"), starters.Route("POST", "/todos", answers="201")]
+    app = _scaffolded(workspace, "python-http.py.j2", routes)
+    assert routefill.stubs(app, routes) == []  # nothing for the model to write
+    with serving(tmp_path, app) as url:
+        added = urllib.request.Request(url + "/todos", data=b'{"title": "milk"}', method="POST")
+        with urllib.request.urlopen(added, timeout=10) as answer:
+            assert answer.status == 201 and json.loads(answer.read()) == {"id": 1, "title": "milk"}
+        with urllib.request.urlopen(url + "/todos", timeout=10) as answer:
+            assert json.loads(answer.read()) == [{"id": 1, "title": "milk"}]
 
 
 def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> None:
@@ -280,6 +301,19 @@ server.on("listening", async () => {
   process.exit(0);
 });
 """
+
+
+@pytest.mark.docker
+def test_the_node_starters_collection_routes_come_written(workspace: Workspace) -> None:
+    wait_for_base_image()
+    routes = [starters.Route("GET", "/notes", answers='200 {"notes": []}'), starters.Route("POST", "/notes")]
+    app = _scaffolded(workspace, "node-http.js.j2", routes)
+    probe = _NODE_PROBE.replace('ask("GET", "/hello")', 'ask("POST", "/notes")').replace(
+        'console.log(await ask("POST", "/notes"));\n  process', 'console.log(await ask("GET", "/notes"));\n  process'
+    )  # fmt: skip
+    code, output = run_once(BASE_IMAGE, ["node", "-e", app + probe])
+    assert code == 0, output
+    assert 'POST /notes 201 {"id":1}' in output and 'GET /notes 200 {"notes":[{"id":1}]}' in output, output
 
 
 @pytest.mark.docker

@@ -370,6 +370,12 @@ def _flat_object(text: Any) -> Raw | None:
 _SHAPE_STATUS = re.compile(r"(?:^|->)\s*([1-5]\d\d)\b")  # `201 {...}`, `{"title": "..."} -> 201 {...}`
 
 
+def stated_status(shape: str) -> int | None:
+    """The status a route's shape (or a stub's `answers`) states first, if any: `201, with "milk" in the body`."""
+    found = _SHAPE_STATUS.search(shape)
+    return int(found.group(1)) if found else None
+
+
 def statuses_from_their_routes(data: Any) -> Any:
     """An http scenario that states no status expects the one its route's interface states: the 0.5B's todos plan
     said `POST /todos` answers `-> 201 {...}`, and its own scenario, stating none, expected 200, so no server could
@@ -379,10 +385,10 @@ def statuses_from_their_routes(data: Any) -> Any:
     stated: dict[str, int] = {}
     for interface in data["interfaces"]:
         if isinstance(interface, dict) and isinstance(interface.get("name"), str):
-            found = _SHAPE_STATUS.search(str(interface.get("shape") or ""))
-            if found:
+            status = stated_status(str(interface.get("shape") or ""))
+            if status is not None:
                 method, _, path = interface["name"].strip().partition(" ")
-                stated.setdefault(f"{method.upper()} {path.strip()}", int(found.group(1)))
+                stated.setdefault(f"{method.upper()} {path.strip()}", status)
     return _each_scenario(data, lambda scenario: _with_stated_status(scenario, stated)) if stated else data
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from genlib import prompts
 from genlib.documents.llm_output import DATA_RUNTIMES, ComponentSpec
+from genlib.documents.mends import stated_status
 from genlib.documents.scenarios import HttpScenario
 from genlib.workspace import Workspace
 
@@ -182,41 +183,67 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
     routes = outline.routes_of(component) if component.port else []
     clients = outline.data_services_of(component)
     api = _api_of(component, outline.components)
+    collections = [] if clients else collections_of(routes)
     context = {
         "name": component.name,
         "port": component.port,
         "api": api.service if api else None,
         "routes": routes,
         "clients": clients,
-        "collections": [] if clients else collections_of(routes),
+        "collections": collections,
+        "scaffolded": _scaffolded(collections),
         "packages": _packages(component.runtime, clients, outline.words),
         "page": _page_of(component, api, outline) if component.runtime == "static" else None,
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
+    if hint and collections:
+        kept = ", ".join(f"{c.path} ({c.python if name.endswith('.py.j2') else c.js})" for c in collections)
+        hint += f"; GET and POST {kept} are written already, in memory: change them only if the request differs"
     return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes)
 
 
 @dataclass(frozen=True)
 class Collection:
-    """A list a server keeps in memory for a path it both lists (GET) and adds to (POST), declared in its starter's
-    data part: the routes, asked for one at a time, share it. The real 1.5B's GET /todos returned a list it made
-    up, and its POST /todos added to nothing."""
+    """A list a server keeps in memory for a path it both lists (GET) and adds to (POST): its starter declares it
+    and writes the two routes, as a scaffold would (GET answers the list, POST adds the body with an id); the model
+    may change them. The real 1.5B's GET /todos, asked for alone, returned a list it made up and its POST added to
+    nothing; the 0.5B's POST answered `{"title": "..."}` through three heal rounds."""
 
     path: str  # /todos
     python: str  # TODOS
     js: str  # todos
+    status: int = 201  # what POST answers: the status its route states, else 201 Created
+    key: str = ""  # GET answers {key: the list} when its route's shape wraps it so (`{"todos": [...]}`), else the list
+
+
+_WRAPPED_LIST = re.compile(r'^\s*(?:\d{3}\s*,?\s*)?\{\s*"(\w+)"\s*:\s*\[')  # `200 {"todos": [...]}`
+_A_LIST = re.compile(r'^\s*(?:\d{3}\s*,?\s*)?\[|\blist\b', re.IGNORECASE)  # `200 [{...}]`, "returns the list"
+_TAKES_AN_OBJECT = re.compile(r"^\s*\{.*\}\s*->")  # `{"title": "..."} -> 201 {...}`
 
 
 def collections_of(routes: list[Route]) -> list[Collection]:
-    """The collections `routes` list and add to, by their path's last word (for a server with no data service)."""
-    listed = {r.path for r in routes if r.method == "GET"}
+    """The collections `routes` list and add to, by their path's last word (for a server with no data service):
+    a path whose GET is said to answer a list, or whose POST is said to take an object. A counter's GET and POST
+    /count say neither: its POST adds one to a number, not an item to a list."""
+    listing = {r.path: r for r in routes if r.method == "GET"}
     found: dict[str, Collection] = {}
     for route in routes:
         words = re.findall(r"[a-z0-9]+", route.path.rsplit("/", 1)[-1].lower())
-        if route.method == "POST" and route.path in listed and words and words[0][0].isalpha():
-            js = words[0] + "".join(w.title() for w in words[1:])
-            found.setdefault(js, Collection(route.path, "_".join(words).upper(), js))
+        if route.method != "POST" or route.path not in listing or not words or not words[0][0].isalpha():
+            continue
+        said = listing[route.path].answers
+        if not (_A_LIST.search(said) or _WRAPPED_LIST.match(said) or _TAKES_AN_OBJECT.match(route.answers)):
+            continue
+        js = words[0] + "".join(w.title() for w in words[1:])
+        key = _WRAPPED_LIST.match(listing[route.path].answers)
+        status = stated_status(route.answers) or 201
+        found.setdefault(js, Collection(route.path, "_".join(words).upper(), js, status, key.group(1) if key else ""))
     return list(found.values())
+
+
+def _scaffolded(collections: list[Collection]) -> dict[str, Collection]:
+    """The routes a starter writes itself ("GET /todos", "POST /todos"), and their collection."""
+    return {f"{method} {c.path}": c for c in collections for method in ("GET", "POST")}
 
 
 def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:
