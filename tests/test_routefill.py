@@ -575,25 +575,26 @@ def test_a_pages_starter_lists_and_adds_through_the_apis_routes_with_the_ids_its
 def test_a_small_models_notes_page_from_the_starters_lists_and_adds_in_a_real_browser(
     engine: Workspace, openai_api: ScriptedOpenAI
 ) -> None:
-    """The notes-page request as a small model answers it (every starter sent back as it was, each route written
-    alone): the page lists the notes and its form adds one, in Chromium, against the real API."""
+    """The notes-page request as a small model answers it (every starter sent back as it was): the API's collection
+    comes written, answering the list under the key its shape names, and the page lists the notes and its form
+    adds one, in Chromium, against the real API."""
     adds = {"name": "adds", "kind": "page", "service": "web-frontend", "expect_selectors": ["#notes"],
             "steps": [{"fill": "#text", "value": "milk"}, {"click": "button"}, {"wait_for_text": "milk"}]}  # fmt: skip
     plan = _page_plan([adds])
     data = json.loads(plan.model_dump_json())
     data["components"][0]["depends_on"] = ["notes-api"]
+    data["interfaces"] = [
+        {"kind": "route", "name": "GET /notes", "shape": '200 {"notes": [{"id": 1, "text": "..."}]}'},
+        {"kind": "route", "name": "POST /notes", "shape": '{"text": "..."} -> 201 {"id": 1, "text": "..."}'},
+    ]  # fmt: skip
     assert [f["path"] for f in data["files"]][-1] == "api/notes/app.py"  # the API's file: planned by the mends
-    request = (
-        'A notes app: service notes-api with GET /notes (a JSON list) and POST /notes with {"text": "..."}; a page.'
-    )
+    request = 'A notes app: service notes-api with GET /notes and POST /notes with {"text": "..."}; a page.'
     outline = Plan.model_validate(data).outline(request)
     html, script, api = (starters.for_file(engine, outline, f["path"]) for f in data["files"])
     assert html is not None and script is not None and api is not None
-    get = "NOTES = []\n\n\ndef get_notes(query, body):\n    return 200, NOTES\n"
-    post = "def post_notes(query, body):\n    NOTES.append(body)\n    return 201, body\n"
+    assert 'return 200, {"notes": NOTES}' in api.content and routefill.stubs(api.content, api.routes) == []
     openai_api.n_params = 494_000_000  # a 0.5B: the small profile
-    sent = [f"```\n{f.content}```" for f in (html, script, api)]
-    openai_api.enqueue(json.dumps(data), *sent, f"```python\n{get}```", f"```python\n{post}```")
+    openai_api.enqueue(json.dumps(data), *[f"```\n{f.content}```" for f in (html, script, api)])
     code, out = gen_in_process(engine, request, provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
     run = run_doit(engine)
