@@ -431,6 +431,41 @@ def test_a_flask_starters_routes_are_written_one_at_a_time_and_the_app_is_green(
     assert "is not written yet" not in written and written.count('@app.route("/count"') == 2
 
 
+@pytest.mark.docker
+def test_an_express_route_that_throws_answers_500_and_the_server_keeps_serving(
+    engine: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The Express starter's handlers are async (a route may await its database): under Express 4 a handler that
+    threw was a rejected promise nobody handled, and node ended, so every scenario failed with the service gone.
+    Its pinned Express (5) answers 500, and the next request is served. Real npm, real Express."""
+    component = {"name": "quotes", "layer": "api", "runtime": "node", "port": 8000,
+                 "command": ["node", "server.js"], "health": "/health"}  # fmt: skip
+    scenarios = [
+        {"name": "quote", "kind": "http", "service": "quotes-api", "request": {"path": "/quote"}},
+        {"name": "still up", "kind": "http", "service": "quotes-api", "request": {"path": "/health"}},
+    ]  # fmt: skip
+    data = {"summary": "A quotes API in Express", "components": [component], "scenarios": scenarios,
+            "files": [{"path": "api/quotes/server.js"}, {"path": "api/quotes/package.json"}]}  # fmt: skip
+    plan = Plan.model_validate(data)
+    server, package = (starters.for_file(engine, plan.outline(), f.path) for f in plan.files)
+    assert server is not None and server.name == "node-express.js.j2" and package is not None
+    throws = server.content.replace(
+        'res.status(501).json({ error: "GET /quote is not written yet" });', "res.json({ quote: req.body.x.y });"
+    )  # fmt: skip  # a GET sends no body: req.body is {} (the starter's), so .x.y throws
+    assert throws != server.content
+    openai_api.n_params = 494_000_000  # a 0.5B: the small profile
+    openai_api.enqueue(json.dumps(data), f"```js\n{throws}```", f"```json\n{package.content}```")
+    code, out = gen_in_process(engine, "a quotes API in Express", provider="openai", base_url=openai_api.url,
+                               model=MODEL)  # fmt: skip
+    assert code == 0, out
+    run = run_doit(engine)
+    assert run.returncode == 1, run.output
+    results = json.loads(next(engine.iterations_dir.glob("iter_001_*/results.json")).read_text())
+    outcome = {r["name"]: (r["status"], r["reason"]) for r in results["results"]}
+    assert outcome["quote"][0] == "failed" and "status 500" in outcome["quote"][1], outcome
+    assert outcome["still up"][0] == "passed", outcome
+
+
 def test_the_routes_a_request_names_are_read_with_what_it_says_of_each() -> None:
     request = (
         "A to-do API, service todos-api (python), keeping to-dos in memory: GET /todos returns the list as JSON, "

@@ -34,7 +34,7 @@ _FRAMEWORKS = {"python": ("flask", "python-flask.py.j2"), "node": ("express", "n
 # Known-good pins a dependency file starts with: the framework the plan names, the clients of its data services.
 _PINS = {
     "python": {"flask": ("flask", "3.0.3"), "postgres": ("psycopg[binary]", "3.2.3"), "redis": ("redis", "5.0.8")},
-    "node": {"express": ("express", "4.19.2"), "postgres": ("pg", "8.12.0"), "redis": ("redis", "4.7.0")},
+    "node": {"express": ("express", "5.1.0"), "postgres": ("pg", "8.12.0"), "redis": ("redis", "4.7.0")},
 }
 _SERVERS = {"python": "python-http.py.j2", "node": "node-http.js.j2"}
 _WORKERS = {"python": "python-worker.py.j2", "node": "node-worker.js.j2"}
@@ -49,7 +49,7 @@ _HINTS = {
     "static-index.html.j2": "the page's elements; keep the two scripts at the end, genlib-env.js first",
     "static-app.js.j2": "the page's logic; keep API and call()",
     "requirements.txt.j2": "only the packages the code imports",
-    "package.json.j2": "only the packages the code requires; known good: express 4.19.2, pg 8.12.0, redis 4.7.0",
+    "package.json.j2": "only the packages the code requires; known good: express 5.1.0, pg 8.12.0, redis 4.7.0",
 }
 
 _FILL_IN = "write the body of each route's function (each answers 501 until written) and the data they share"
