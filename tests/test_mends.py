@@ -153,3 +153,34 @@ def test_a_scenario_stating_no_status_expects_the_one_its_route_states() -> None
     statuses = [s.expect.status for s in plan.scenarios]  # type: ignore[union-attr]
     assert statuses == [201, 201, 200, 200, 200]  # a status stated in the scenario stays; a shape with none: 200
     assert plan.scenarios[1].expect.body_contains == ["New"]  # type: ignore[union-attr]
+
+
+# The real 0.5B's guestbook-postgres plans (2026-12-07), refused three times: its API planned as a second postgres.
+GUESTBOOK = {
+    "summary": "A guestbook API",
+    "components": [
+        {"name": "guestbook", "layer": "backend", "runtime": "postgres", "description": "stores entries"},
+        {"name": "db", "layer": "backend", "runtime": "postgres", "description": "the guestbook"}],
+    "files": [
+        {"path": "backend/db/001_schema.sql", "purpose": "CREATE TABLE guestbooks (id SERIAL PRIMARY KEY, text TEXT)"},
+        {"path": "api/guestbook/app.py", "purpose": "HTTP server: GET /entries, POST /entries"}],
+    "scenarios": [
+        {"name": "add entry", "service": "guestbook-api", "kind": "http",
+         "request": {"method": "POST", "path": "/entries", "json": {"name": "...", "text": "..."}}},
+        {"name": "list entries", "service": "guestbook-api", "kind": "http", "request": {"path": "/entries"}}],
+}  # fmt: skip
+
+
+def test_a_database_that_http_scenarios_call_is_the_apps_program(workspace: Workspace) -> None:
+    check = answer_rules(workspace, load_settings(workspace.root), rules.Baseline())
+    plan = parse_plan(json.dumps(GUESTBOOK), check)  # every rule passes: it lands
+    api, db = plan.components
+    assert (api.service, api.runtime, api.port, api.command) == ("guestbook-api", "python", 8000, ["python3", "app.py"])
+    assert api.depends_on == ["db-backend"] and db.runtime == "postgres"
+    assert [f.path for f in plan.files][-1] == "api/guestbook/requirements.txt"  # psycopg's
+    unplanned = {**GUESTBOOK, "files": GUESTBOOK["files"][:1]}  # its first attempt planned no program file
+    api = Plan.model_validate(unplanned).components[0]
+    assert (api.layer, api.command) == ("api", ["python3", "app.py"])
+    assert "api/guestbook/app.py" in [f.path for f in Plan.model_validate(unplanned).files]
+    kept = {**GUESTBOOK, "scenarios": []}  # nothing calls it: a database, as planned
+    assert Plan.model_validate(kept).components[0].runtime == "postgres"

@@ -30,7 +30,7 @@ _RUN_FROM_IMAGE = ("command", "port", "health", "depends_on")  # what genlib set
 
 
 def mend_plan(data: Any) -> Any:
-    data = paths_under_their_layer(components_named_by_their_files(data))
+    data = programs_planned_as_data(paths_under_their_layer(components_named_by_their_files(data)))
     data = module_commands_run_their_file(commands_have_their_files(commands_run_their_files(data)))
     data = clients_have_a_dependency_file(data_services_used(data_services_run_from_their_image(data)))
     data = static_health_is_a_page(data)
@@ -192,6 +192,42 @@ def commands_have_their_files(data: Any) -> Any:
             purpose = comp.get("description") if isinstance(comp.get("description"), str) else ""
             data = _planned_too(data, {"path": folder + scripts[0], "purpose": purpose})
     return data
+
+
+_STARTED = {"python": ["python3", "app.py"], "node": ["node", "server.js"]}  # the starters' own file names
+
+
+def programs_planned_as_data(data: Any) -> Any:
+    """A postgres or redis component that http scenarios send requests to, and that plans no file of its own, is
+    the app's program: the 0.5B's guestbook plan made its API (`guestbook`, whose scenarios name `guestbook-api`)
+    a second postgres beside the database `db`, three attempts running. It becomes a program in the layer the
+    scenarios name, of the runtime its files elsewhere say (node for .js, else python), run as a starter runs
+    (port 8000, /health) with the script it plans, else app.py / server.js."""
+    if not isinstance(data, dict) or not isinstance(data.get("components"), list):
+        return data
+    paths, requested = _paths(data), _http_services(data)
+    components = [_as_program(comp, paths, requested) for comp in data["components"]]
+    return {**data, "components": components}
+
+
+def _http_services(data: Raw) -> set[str]:
+    scenarios = data.get("scenarios") if isinstance(data.get("scenarios"), list) else []
+    return {s["service"] for s in scenarios if isinstance(s, dict) and s.get("kind") == "http"
+            and isinstance(s.get("service"), str)}  # fmt: skip
+
+
+def _as_program(comp: Any, paths: list[str], requested: set[str]) -> Any:
+    if not isinstance(comp, dict) or comp.get("runtime") not in DATA_RUNTIMES or not isinstance(comp.get("name"), str):
+        return comp
+    name = comp["name"]
+    layers = [layer for layer in LAYERS if service_name(name, layer) in requested]
+    if len(layers) != 1 or any(p.startswith(f"{comp.get('layer')}/{name}/") for p in paths):
+        return comp
+    elsewhere = [p.split("/", 2)[2] for p in paths if p.count("/") >= 2 and p.split("/")[1] == name]
+    runtime = "node" if any(p.endswith(".js") for p in elsewhere) else "python"
+    scripts = [p for p in elsewhere if p.endswith(".js" if runtime == "node" else ".py") and "/" not in p]
+    command = [_STARTED[runtime][0], scripts[0]] if scripts else _STARTED[runtime]
+    return {**comp, "layer": layers[0], "runtime": runtime, "port": 8000, "command": command, "health": "/health"}
 
 
 def data_services_run_from_their_image(data: Any) -> Any:
