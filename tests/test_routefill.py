@@ -466,6 +466,38 @@ def test_an_express_route_that_throws_answers_500_and_the_server_keeps_serving(
     assert outcome["still up"][0] == "passed", outcome
 
 
+def test_a_workers_starter_sent_back_as_it_was_gets_its_work_written_alone(
+    workspace: Workspace, openai_api: ScriptedOpenAI, tmp_path: Path
+) -> None:
+    """The real 0.5B's ticker (bench/requests.yaml, 2026-12-07) sent the worker's starter back as it was: it logged
+    "working 1" forever. Its work() is asked for alone, shown what the log must show, and the file runs."""
+    component = {"name": "ticker", "layer": "workers", "runtime": "python", "command": ["python3", "main.py"]}
+    ticks = {"name": "ticks", "kind": "logs", "service": "ticker-workers", "must_contain": ["tick"]}
+    plan = {"components": [component], "files": [{"path": "workers/ticker/main.py", "purpose": "prints ticks"}],
+            "scenarios": [ticks]}  # fmt: skip
+    found = starters.for_file(workspace, Plan.model_validate(plan).outline(), "workers/ticker/main.py")
+    assert found is not None and found.name == "python-worker.py.j2"
+    assert '# its log shows: "tick"' in found.content and routefill.WORK_STUB in found.content
+    echoed = "def work(step):\n    print('work is not written yet', step, flush=True)\n"  # the stub again: refused
+    work = "def work(step):\n    print(f'tick {step}', flush=True)\n"
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(json.dumps(plan), f"```python\n{found.content}```", f"```python\n{echoed}```",
+                       f"```python\n{work}```")  # fmt: skip
+    code, out = gen_in_process(workspace, "a ticker worker", provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    asked = openai_api.chats()[-1]["messages"]
+    assert "## Now write the function work" in asked[0]["content"] and "prints ticks" in asked[0]["content"]
+    assert "work still answers that it is not written" in asked[-1]["content"]
+    [it] = workspace.iterations_dir.iterdir()
+    (tmp_path / "main.py").write_text((it / "workers/ticker/main.py").read_text())
+    worker = subprocess.Popen([sys.executable, "main.py"], cwd=tmp_path, stdout=subprocess.PIPE)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == b"tick 1\n"
+    finally:
+        worker.kill()
+        worker.communicate()
+
+
 def test_the_routes_a_request_names_are_read_with_what_it_says_of_each() -> None:
     request = (
         "A to-do API, service todos-api (python), keeping to-dos in memory: GET /todos returns the list as JSON, "
@@ -704,6 +736,6 @@ def test_a_server_file_refused_three_times_starts_as_its_starter_and_the_gen_lan
     openai_api.enqueue(json.dumps(plan), *[f"```python\n{typo}```"] * 3, f"```python\n{GET_HELLO}```")
     code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
-    assert "undefined name(s) mesage" in out and "it starts as its starter instead, each route asked for alone" in out
+    assert "undefined name(s) mesage" in out and "it starts as its starter instead, each stub asked for alone" in out
     [it] = workspace.iterations_dir.iterdir()
     assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}

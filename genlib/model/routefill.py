@@ -7,6 +7,7 @@
     routes_table(content, path)               (method, path) -> function, from the file's ROUTES
     with_stub(content, route, path)           the file with a stub added for a route it lacks (heal)
     on_scaffold(answer, starter)              the model's app part under the starter's own server part (gen)
+    fill_work(ws, content, path, ...)         a worker starter's work() written by the model alone (gen)
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
 in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
@@ -17,6 +18,8 @@ The stdlib and Flask starters (templates/starters/python-http.py.j2, python-flas
 filled so: their stubs have one known shape, `def get_x(query, body):` (Flask: `def get_x():` under its
 `@app.route`) / `function getX(query, body) {`, ending where the next top-level statement begins (Python, by its
 ast) or at the first `}` at the start of a line (JavaScript). Express's route handlers have no names: left whole.
+A worker's starter (python-worker.py.j2, node-worker.js.j2) has one such function, `work(step)`: the 0.5B sent
+the ticker's starter back as it was, and the worker logged "working 1" forever.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from genlib.workspace import Workspace
 TEMPLATE = "small/route.md.j2"
 DATA_COMMENT = "the data the routes share goes here"  # where a starter's app part begins
 STARTERS = ("python-http.py.j2", "python-flask.py.j2", "node-http.js.j2")  # stubs of the shape above
+WORKERS = ("python-worker.py.j2", "node-worker.js.j2")  # a work(step) stub
+WORK_TEMPLATE = "small/work.md.j2"
+WORK_STUB = "work is not written yet"
 AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
 
 # (prompt, parse, label) -> the parsed answer, or None when the model gave none that parses (the stub stays)
@@ -67,6 +73,27 @@ def fill(
     wanted = [Wanted(r, _name(r, path), f"route {n} of {len(left)} {r.method} {r.path} in {path}") for n, r in
               enumerate(left, 1)]  # fmt: skip
     return _write_each(ws, content, wanted, path, request, ask, check)
+
+
+def fill_work(
+    ws: Workspace, content: str, path: str, request: str, purpose: str, ask: Ask, check: Callable[[str], None]
+) -> str:
+    """`content` with a worker starter's work() still its stub written by the model alone (shown the file, the
+    request and the file's purpose); as it was when written already, or when no answer passes `check`."""
+    if WORK_STUB not in content:
+        return content
+    python = path.endswith(".py")
+    context = {"path": path, "content": content, "request": request, "purpose": purpose, "python": python}
+    prompt = prompts.render(ws, WORK_TEMPLATE, context)
+
+    def parse(raw: str) -> str:
+        filled = splice(content, "work", read_fenced(raw), path)
+        filled = imports.completed(filled, content) if python else filled
+        check(filled)
+        return filled
+
+    filled = ask(prompt, parse, f"work() in {path}")
+    return content if filled is None else filled
 
 
 @dataclass(frozen=True)
@@ -378,7 +405,7 @@ def _only_the_function(function: str, name: str, content: str, python: bool) -> 
         if not _has_body(function, name):
             raise OutputError(f"{name} has no body yet (`...` or `pass`): write what it does and returns")
         return
-    again = {part for part in ("createServer(", "const ROUTES", ".listen(") if part in function}
+    again = {part for part in ("createServer(", "const ROUTES", ".listen(", "setInterval(") if part in function}
     if again:
         raise OutputError(
             f"send only the function {name} (and any data it needs): the answer also holds "

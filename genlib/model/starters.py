@@ -139,6 +139,7 @@ class Outline:
     words: str
     routes: list[Route] = field(default_factory=list)
     selectors: dict[str, list[str]] = field(default_factory=dict)  # service -> what its page scenarios look for
+    logs: dict[str, list[str]] = field(default_factory=dict)  # service -> what its logs scenarios must find
 
     def routes_of(self, component: ComponentSpec) -> list[Route]:
         """The routes `component` answers: those its scenarios send it, and those the plan leaves unassigned
@@ -194,6 +195,7 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         "scaffolded": _scaffolded(collections),
         "packages": _packages(component.runtime, clients, outline.words),
         "page": _page_of(component, api, outline) if component.runtime == "static" else None,
+        "shows": outline.logs.get(component.service, [])[:3],  # a worker's: what its log must show
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
     if hint and collections:

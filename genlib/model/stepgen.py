@@ -43,7 +43,7 @@ from genlib.documents.llm_output import (
     schema_for,
 )
 from genlib.documents.mends import mend_plan
-from genlib.documents.scenarios import HttpScenario, PageScenario, Scenario
+from genlib.documents.scenarios import HttpScenario, LogsScenario, PageScenario, Scenario
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text
 from genlib.model import continued, genprompt, profile, routefill, starters
@@ -118,8 +118,11 @@ class Plan(Strict):
         selectors: dict[str, list[str]] = {}
         for page in (s for s in self.scenarios if isinstance(s, PageScenario)):
             selectors.setdefault(page.service, []).extend(page.expect_selectors)
+        logs: dict[str, list[str]] = {}
+        for found in (s for s in self.scenarios if isinstance(s, LogsScenario)):
+            logs.setdefault(found.service, []).extend(found.must_contain)
         paths = {f.path for f in self.files}
-        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors)
+        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors, logs)
 
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
@@ -266,7 +269,7 @@ def collect(
             shown = notes + left_out
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
             known = starter.content if starter else run.current.files.get(planned.path, "")
-            scaffold = starter.content if starter and starter.name in routefill.STARTERS else ""
+            scaffold = starter.content if starter and starter.name in routefill.STARTERS + routefill.WORKERS else ""
             position = (number, len(order))
             try:
                 kept = _one_file(
@@ -286,11 +289,10 @@ def collect(
                 kept = _as_its_starter(run, planned.path, asking, scaffold, exc)
             received.keep_file(planned.path, *kept)
         route_steps: list[Step] = []
-        if starter is not None and starter.name in routefill.STARTERS:  # routes left as stubs: one at a time
-            filled = _fill_routes(run, planned.path, kept[0], starter.routes, asked, arrival, route_steps)
-            if filled != kept[0]:
-                kept = (filled, kept[1])
-                received.keep_file(planned.path, *kept)
+        filled = _filled(run, planned, kept[0], starter, asked, arrival, route_steps) if starter else kept[0]
+        if filled != kept[0]:
+            kept = (filled, kept[1])
+            received.keep_file(planned.path, *kept)
         contents[planned.path] = kept[0]
         steps += [kept[1], *route_steps]
     answer = plan.as_answer(contents)
@@ -302,18 +304,23 @@ def collect(
     return Accepted(answer, "", [], steps=steps, made=request)
 
 
-def _fill_routes(
+def _filled(
     run: Run,
-    path: str,
+    planned: PlannedFile,
     content: str,
-    routes: list[starters.Route],
+    starter: starters.Starter,
     request: str,
     check: Callable[[str], None],
     steps: list[Step],
 ) -> str:
-    """The file with each route its starter left a stub written by the model alone (genlib.model.routefill);
-    `steps` collect what was asked."""
-    return routefill.fill(run.ws, content, routes, path, request, route_asker(run, steps), check)
+    """The file with each function its starter left a stub (a server's routes, a worker's work()) written by the
+    model alone (genlib.model.routefill); `steps` collect what was asked."""
+    ask = route_asker(run, steps)
+    if starter.name in routefill.STARTERS:
+        return routefill.fill(run.ws, content, starter.routes, planned.path, request, ask, check)
+    if starter.name in routefill.WORKERS:
+        return routefill.fill_work(run.ws, content, planned.path, request, planned.purpose, ask, check)
+    return content
 
 
 def route_asker(run: Run, steps: list[Step], made: list[Request] | None = None) -> routefill.Ask:
@@ -422,10 +429,10 @@ def _one_file(
 def _as_its_starter(
     run: Run, path: str, asking: list[Message], starter: str, refused: AnswerInvalid
 ) -> tuple[str, Step]:
-    """A server file whose whole-file answers were all refused starts as its starter (known good): its routes are
-    then asked for one at a time, as for a starter sent back unchanged. The real 1.5B's notes API came back three
-    times with a typo or a syntax error in its routes, and the whole gen failed for it."""
-    print(f"{path}: {refused}; it starts as its starter instead, each route asked for alone", file=run.out)
+    """A server's or worker's file whose whole-file answers were all refused starts as its starter (known good):
+    its stubs (routes, work()) are then asked for one at a time, as for a starter sent back unchanged. The real
+    1.5B's notes API came back three times with a typo or a syntax error in its routes, and the gen failed."""
+    print(f"{path}: {refused}; it starts as its starter instead, each stub asked for alone", file=run.out)
     return starter, Step(
         name=path, prompt_sha256=prompt_sha256(asking), prompt_chars=sum(len(m["content"]) for m in asking)
     )
