@@ -127,7 +127,8 @@ def test_gen_with_a_small_model_asks_short_with_one_example_and_starters(
         ("A worker that prints tick every two seconds", {"workers"}),
         ("A worker polling the orders API every minute", {"api"}),  # an API named: the API's example
         ("A notes API and a web page that lists the notes", {"api", "frontend"}),
-        ("A static home page with three links", {"api", "frontend"}),
+        ("A static home page with three links", {"frontend"}),  # no program named: a static site's example
+        ("A page listing the notes the API stores", {"api", "frontend"}),
         ("A todo app with a form to add items", {"api", "frontend"}),
         ("A guestbook API storing entries in Postgres", {"api", "backend"}),  # the example's database too
         ("A visit counter counting in Redis, with a page", {"api", "backend", "frontend"}),

@@ -77,10 +77,21 @@ _WORKER_WORDS = re.compile(r"\b(workers?|background|every|forever|periodic(ally)
 _API_WORDS = re.compile(r"\b(api|apis|routes?|endpoints?|http|rest|GET|POST|PUT|DELETE|server|pages?|web)\b", re.I)
 
 
+# what only a program does: a page that names none of these is a static site
+_PROGRAM_WORDS = re.compile(
+    r"\b(api|apis|routes?|endpoints?|http|rest|GET|POST|PUT|DELETE|server|backend|workers?|database|db|postgres(ql)?"
+    r"|sql|redis|stor(e|es|ed|ing)|saves?|saved|counts?|counters?|submit|login|users?|forms?|adds?|adding|apps?)\b",
+    re.I,
+)
+
+
 def example_for(description: str) -> str:
     """The small plan prompt's example: a worker's for a request for a worker and no API (the 0.5B planned the
-    example's bookmark routes into a worker that prints ticks), else the API's."""
-    return "worker" if _WORKER_WORDS.search(description) and not _API_WORDS.search(description) else "api"
+    example's bookmark routes into a worker that prints ticks), a static site's for a page that needs no program
+    (the 0.5B planned the API example's routes into "a static home page" three times), else the API's."""
+    if _WORKER_WORDS.search(description) and not _API_WORDS.search(description):
+        return "worker"
+    return "site" if asks_for_page(description) and not _PROGRAM_WORDS.search(description) else "api"
 
 
 _STORES = {
