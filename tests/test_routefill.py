@@ -739,3 +739,26 @@ def test_a_server_file_refused_three_times_starts_as_its_starter_and_the_gen_lan
     assert "undefined name(s) mesage" in out and "it starts as its starter instead, each stub asked for alone" in out
     [it] = workspace.iterations_dir.iterdir()
     assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}
+
+
+def test_a_server_file_answered_as_a_fragment_of_its_starter_is_refused(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The real 1.5B's guestbook (2026-12-07), told of an undefined name in its server, answered ```json {}```: the
+    gen kept a two-character server, and the service exited at start through three heal rounds."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    plan = {"components": [component], "files": [{"path": "api/hello/app.py"}]}
+    request = 'A small JSON API, service hello-api, with GET /hello answering {"message": "hello"}.'
+    found = starters.for_file(workspace, Plan.model_validate(plan).outline(request), "api/hello/app.py")
+    assert found is not None
+    openai_api.n_params = 1_540_000_000
+    openai_api.enqueue(json.dumps(plan), "```json\n{}\n```", f"```python\n{found.content}```",
+                       f"```python\n{GET_HELLO}```")  # fmt: skip
+    code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    told = [m["content"] for chat in openai_api.chats() for m in chat["messages"] if m["role"] == "user"]
+    assert any("api/hello/app.py, the program hello-api runs, came back 1 line(s) long, from" in t for t in told)
+    [it] = workspace.iterations_dir.iterdir()
+    assert GET_HELLO.strip() in (it / "api/hello/app.py").read_text()
+

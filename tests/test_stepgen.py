@@ -245,6 +245,9 @@ def test_a_program_that_comes_back_as_a_fragment_is_refused() -> None:
         check_file("api/x/app.py", "obj['app']\n", 100_000, runs, syntax, before=server)  # the 1.5B, 2026-12-07
     check_file("api/x/helpers.py", "x = 1\n", 100_000, runs, before=server)  # not a program: may shrink
     check_file("api/x/app.py", server[:200], 100_000, runs, before=server)  # shorter, not a fragment
+    with pytest.raises(OutputError, match="came back 1 line"):  # the 1.5B's guestbook server, made from a starter
+        check_file("api/x/app.py", "{}\n", 100_000, runs, made_from=server)
+    check_file("api/x/notes.py", "{}\n", 100_000, runs, made_from=server)  # not what the command runs
 
 
 @pytest.mark.docker

@@ -44,10 +44,11 @@ def check_file(
     syntax: SyntaxCheck | None = None,
     before: str | None = None,
     app_files: Collection[str] | None = None,
+    made_from: str | None = None,
 ) -> None:
     """Every rule of one file's content. `runs`: the components whose command may run it (the app's);
     `before`: the file's content before a patch; `app_files`: every path of the app it belongs to (for its
-    imports)."""
+    imports); `made_from`: the starter a new file was given (the 1.5B answered `{}` for a 50-line server)."""
     check_content(path, content, max_bytes)
     depfiles.check_answer_file(path, content)
     runner = next((c for c in runs if path in entry_files(c)), None)
@@ -55,8 +56,8 @@ def check_file(
         raise OutputError(f"{path} is empty, and {runner.service} runs it; write its whole content")
     if before is not None:  # before the syntax: a fragment's reason is that it is one, not its undefined names
         check_not_shortened(path, before, content)
-        if runner is not None:
-            check_not_a_fragment(path, runner.service, before, content)
+    if runner is not None and (before or made_from) is not None:
+        check_not_a_fragment(path, runner.service, before or made_from or "", content)
     if syntax is not None:
         syntax.check(path, content)
     owner = next((c for c in runs if path.startswith(f"{c.layer}/{c.name}/")), None)

@@ -222,13 +222,14 @@ def check_one_file(
     syntax: SyntaxCheck | None = None,
     *,
     patch: bool = False,
+    made_from: str | None = None,
 ) -> None:
     """The rules one file's content must pass, in a whole answer and alone as it arrives in steps alike:
-    genlib.answer.file_rules (`app`: whose command may run it; a patch's file against its content now), and a
-    migration its database ran stays as it is."""
+    genlib.answer.file_rules (`app`: whose command may run it; a patch's file against its content now, a new
+    file against the starter it was `made_from`), and a migration its database ran stays as it is."""
     before = current.files.get(spec.path) if patch else None
     runs = app.components.values()
-    file_rules.check_file(spec.path, spec.content, limits.max_file_bytes, runs, syntax, before, app.files)
+    file_rules.check_file(spec.path, spec.content, limits.max_file_bytes, runs, syntax, before, app.files, made_from)
     check_migrations(Answer(files=[spec]), current)
 
 

@@ -261,7 +261,8 @@ def collect(
         kept = received.file(planned.path)
         starter = starters.for_file(run.ws, outline, planned.path) if outline else None
         last = number == len(order)
-        arrival = _arrival_rules(run, plan, contents, FileRules(planned.path, app, syntax, patch), last=last)
+        on = FileRules(planned.path, app, syntax, patch, starter.content if starter else None)
+        arrival = _arrival_rules(run, plan, contents, on, last=last)
         if kept is None:
             interfaces = [f for f in order[: number - 1] if f.interface] if planned.interface else None
             written, left_out = _shown(plan, interfaces, contents, room)
@@ -369,6 +370,7 @@ class FileRules:
     app: rules.App
     syntax: Syntax
     patch: bool
+    made_from: str | None = None  # its starter: a program that comes back a fragment of it is refused
 
 
 def _arrival_rules(
@@ -381,7 +383,7 @@ def _arrival_rules(
 
     def check(content: str) -> None:
         spec = FileSpec(path=on.path, content=content)
-        rules.check_one_file(spec, run.current, limits, on.app, on.syntax, patch=on.patch)
+        rules.check_one_file(spec, run.current, limits, on.app, on.syntax, patch=on.patch, made_from=on.made_from)
         if last:
             run.check(plan.as_answer({**contents, on.path: content}))
 
