@@ -281,8 +281,23 @@ def test_a_collection_is_kept_in_memory_only_for_a_path_listed_and_added_to() ->
     assert starters.collections_of(routes) == [starters.Collection("/api/todo-items", "TODO_ITEMS", "todoItems")]
     taken = [route("GET", "/notes"), route("POST", "/notes", answers='{"text": "..."} -> 201 {"id": 1}')]
     assert starters.collections_of(taken) == [starters.Collection("/notes", "NOTES", "notes")]
+    # the real 0.5B's time API: a POST taking an object it made up, beside the person's GET answering an object
+    clock = [route("GET", "/time", answers='{"time": "<now>"}'), route("POST", "/time", answers='{"time": "."} -> 201')]
+    assert starters.collections_of(clock) == []
     stated = [route("GET", "/notes", answers='200 {"notes": [{"id": 1}]}'), route("POST", "/notes", answers="200")]
     assert starters.collections_of(stated) == [starters.Collection("/notes", "NOTES", "notes", 200, "notes")]
+
+
+def test_the_persons_words_on_a_route_come_before_the_plans_shape() -> None:
+    """The real 0.5B shaped the person's `GET /time answers {"time": ...}` as `200 [{"time": "..."}]`."""
+    component = {"name": "time", "layer": "api", "runtime": "node", "port": 8000, "command": ["node", "app.js"]}
+    interfaces = [{"kind": "route", "name": "GET /time", "shape": '200 [{"time": "..."}]'}]
+    plan = Plan.model_validate({"components": [component], "interfaces": interfaces})
+    request = 'A Node.js API, service time-api: GET /time answers {"time": "<the current time as an ISO string>"}.'
+    [route] = plan.outline(request).routes_of(plan.components[0])
+    assert route.answers == 'answers {"time": "<the current time as an ISO string>"}'
+    [route] = plan.outline().routes_of(plan.components[0])  # no request said: the plan's shape
+    assert route.answers == '200 [{"time": "..."}]'
 
 
 def test_a_starters_routes_answer_501_until_written(workspace: Workspace, tmp_path: Path) -> None:

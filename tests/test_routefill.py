@@ -105,6 +105,9 @@ def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> 
     filled = routefill.splice(content, "getHello", function, "api/x/server.js")
     assert "is not written yet" not in filled and filled.count("function getHello(") == 1
     assert '"GET /hello": getHello,' in filled
+    empty = "function getHello(query, body) {\n  // answers: 200 [...]\n  /* to write */\n}\n"  # the real 0.5B's
+    with pytest.raises(OutputError, match="getHello has no body yet"):
+        routefill.splice(content, "getHello", empty, "api/x/server.js")
 
 
 def test_the_model_sees_the_routes_with_the_unwritten_bodies_left_out(workspace: Workspace) -> None:

@@ -403,7 +403,8 @@ def _flat_object(text: Any) -> Raw | None:
     return None
 
 
-_SHAPE_STATUS = re.compile(r"(?:^|->)\s*([1-5]\d\d)\b")  # `201 {...}`, `{"title": "..."} -> 201 {...}`
+# `201 {...}`, `{"title": "..."} -> 201 {...}`, "adds one and answers 201 with it"
+_SHAPE_STATUS = re.compile(r"(?:^|->|\b(?:answers|answering|returns|status))\s*([1-5]\d\d)\b", re.IGNORECASE)
 
 
 def stated_status(shape: str) -> int | None:

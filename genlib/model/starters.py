@@ -225,8 +225,8 @@ _TAKES_AN_OBJECT = re.compile(r"^\s*\{.*\}\s*->")  # `{"title": "..."} -> 201 {.
 
 def collections_of(routes: list[Route]) -> list[Collection]:
     """The collections `routes` list and add to, by their path's last word (for a server with no data service):
-    a path whose GET is said to answer a list, or whose POST is said to take an object. A counter's GET and POST
-    /count say neither: its POST adds one to a number, not an item to a list."""
+    a path whose GET is said to answer a list, or, when nothing is said of its GET, whose POST is said to take an
+    object. A counter's GET and POST /count say neither: its POST adds one to a number, not an item to a list."""
     listing = {r.path: r for r in routes if r.method == "GET"}
     found: dict[str, Collection] = {}
     for route in routes:
@@ -234,8 +234,9 @@ def collections_of(routes: list[Route]) -> list[Collection]:
         if route.method != "POST" or route.path not in listing or not words or not words[0][0].isalpha():
             continue
         said = listing[route.path].answers
-        if not (_A_LIST.search(said) or _WRAPPED_LIST.match(said) or _TAKES_AN_OBJECT.match(route.answers)):
-            continue
+        listed = _A_LIST.search(said) or _WRAPPED_LIST.match(said)
+        if not (listed or (not said and _TAKES_AN_OBJECT.match(route.answers))):
+            continue  # its GET answers something else: `{"time": "..."}` is no list, whatever POST takes
         js = words[0] + "".join(w.title() for w in words[1:])
         key = _WRAPPED_LIST.match(listing[route.path].answers)
         status = stated_status(route.answers) or 201

@@ -107,14 +107,15 @@ class Plan(Strict):
     def outline(self, request: str = "") -> starters.Outline:
         """What chooses and fills the starters: the plan, and the routes the person's `request` names."""
         words = self.model_dump_json(include={"summary", "components", "files"}).lower()
-        routes = [starters.Route.named(i.name, answers=i.shape) for i in self.interfaces if i.kind == "route"]
+        services = {c.service for c in self.components}
+        # the person's words on a route first: the 0.5B shaped `GET /time` as a list the request never asked for
+        routes = [r if r.service in services else replace(r, service="") for r in starters.routes_in(request)]
+        routes += [starters.Route.named(i.name, answers=i.shape) for i in self.interfaces if i.kind == "route"]
         routes += [
             starters.Route.named(f"{s.request.method} {s.request.path}", s.service, starters.expected(s))
             for s in self.scenarios
             if isinstance(s, HttpScenario)
         ]
-        services = {c.service for c in self.components}
-        routes += [r if r.service in services else replace(r, service="") for r in starters.routes_in(request)]
         selectors: dict[str, list[str]] = {}
         for page in (s for s in self.scenarios if isinstance(s, PageScenario)):
             selectors.setdefault(page.service, []).extend(page.expect_selectors)
