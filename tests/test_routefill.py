@@ -397,6 +397,22 @@ def test_a_flask_stub_is_replaced_under_its_own_route_and_its_table_is_the_decor
     assert shown.startswith("# the data the routes share goes here") and "def allow_browsers" not in shown
 
 
+def _framework_plan(
+    ws: Workspace, name: str, runtime: str, framework: str, scenarios: list[dict[str, object]]
+) -> tuple[dict[str, object], starters.Starter, starters.Starter]:
+    """A one-service API plan in Flask or Express (its program, its dependency file), and their two starters."""
+    program, deps = ("app.py", "requirements.txt") if runtime == "python" else ("server.js", "package.json")
+    command = ["python3" if runtime == "python" else "node", program]
+    component = {"name": name, "layer": "api", "runtime": runtime, "port": 8000, "command": command,
+                 "health": "/health"}  # fmt: skip
+    data = {"summary": f"A {name} API in {framework}", "components": [component], "scenarios": scenarios,
+            "files": [{"path": f"api/{name}/{program}"}, {"path": f"api/{name}/{deps}"}]}  # fmt: skip
+    plan = Plan.model_validate(data)
+    found, dependencies = (starters.for_file(ws, plan.outline(), f.path) for f in plan.files)
+    assert found is not None and dependencies is not None
+    return data, found, dependencies
+
+
 @pytest.mark.docker
 def test_a_flask_starters_routes_are_written_one_at_a_time_and_the_app_is_green(
     engine: Workspace, openai_api: ScriptedOpenAI
@@ -404,19 +420,14 @@ def test_a_flask_starters_routes_are_written_one_at_a_time_and_the_app_is_green(
     """bench/requests.yaml's flask-counter as a small model answers it: the starter back as it was, then each
     route's function alone (Flask's stubs were left for heal, which the 0.5B never got past). Real pip, real
     Flask, real scenarios."""
-    component = {"name": "counter", "layer": "api", "runtime": "python", "port": 8000,
-                 "command": ["python3", "app.py"], "health": "/health"}  # fmt: skip
     scenarios = [
         {"name": "add", "kind": "http", "service": "counter-api", "request": {"method": "POST", "path": "/count"},
          "expect": {"status": 200, "body_contains": ["1"]}},
         {"name": "count", "kind": "http", "service": "counter-api", "request": {"path": "/count"},
          "expect": {"status": 200, "body_contains": ["count"]}},
     ]  # fmt: skip
-    data = {"summary": "A counter API in Flask", "components": [component], "scenarios": scenarios,
-            "files": [{"path": "api/counter/app.py"}, {"path": "api/counter/requirements.txt"}]}  # fmt: skip
-    plan = Plan.model_validate(data)
-    app, requirements = (starters.for_file(engine, plan.outline(), f.path) for f in plan.files)
-    assert app is not None and app.name == "python-flask.py.j2" and requirements is not None
+    data, app, requirements = _framework_plan(engine, "counter", "python", "Flask", scenarios)
+    assert app.name == "python-flask.py.j2"
     assert [r.function for r in app.routes] == ["post_count", "get_count"]
     post = "COUNT = {'n': 0}\n\n\ndef post_count():\n    COUNT['n'] += 1\n    return jsonify(count=COUNT['n'])\n"
     get = "def get_count():\n    return jsonify(count=COUNT['n'])\n"
@@ -441,17 +452,12 @@ def test_an_express_route_that_throws_answers_500_and_the_server_keeps_serving(
     """The Express starter's handlers are async (a route may await its database): under Express 4 a handler that
     threw was a rejected promise nobody handled, and node ended, so every scenario failed with the service gone.
     Its pinned Express (5) answers 500, and the next request is served. Real npm, real Express."""
-    component = {"name": "quotes", "layer": "api", "runtime": "node", "port": 8000,
-                 "command": ["node", "server.js"], "health": "/health"}  # fmt: skip
     scenarios = [
         {"name": "quote", "kind": "http", "service": "quotes-api", "request": {"path": "/quote"}},
         {"name": "still up", "kind": "http", "service": "quotes-api", "request": {"path": "/health"}},
     ]  # fmt: skip
-    data = {"summary": "A quotes API in Express", "components": [component], "scenarios": scenarios,
-            "files": [{"path": "api/quotes/server.js"}, {"path": "api/quotes/package.json"}]}  # fmt: skip
-    plan = Plan.model_validate(data)
-    server, package = (starters.for_file(engine, plan.outline(), f.path) for f in plan.files)
-    assert server is not None and server.name == "node-express.js.j2" and package is not None
+    data, server, package = _framework_plan(engine, "quotes", "node", "Express", scenarios)
+    assert server.name == "node-express.js.j2"
     throws = server.content.replace(
         'res.status(501).json({ error: "GET /quote is not written yet" });', "res.json({ quote: req.body.x.y });"
     )  # fmt: skip  # a GET sends no body: req.body is {} (the starter's), so .x.y throws
