@@ -729,21 +729,29 @@ def test_what_an_answer_echoes_of_the_file_is_dropped_and_its_function_kept(work
     compile(filled, "app.py", "exec")
 
 
+HELLO_REQUEST = 'A small JSON API, service hello-api, with GET /hello answering {"message": "hello"}.'
+
+
+def _hello_plan(ws: Workspace) -> tuple[dict[str, object], starters.Starter]:
+    """bench/requests.yaml's hello-api as a plan naming no route (the request does), and its server's starter."""
+    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
+                 "health": "/health"}  # fmt: skip
+    plan = {"components": [component], "files": [{"path": "api/hello/app.py"}]}
+    found = starters.for_file(ws, Plan.model_validate(plan).outline(HELLO_REQUEST), "api/hello/app.py")
+    assert found is not None
+    return plan, found
+
+
 def test_a_server_file_refused_three_times_starts_as_its_starter_and_the_gen_lands(
     workspace: Workspace, openai_api: ScriptedOpenAI, tmp_path: Path
 ) -> None:
     """The real 1.5B's notes API (2026-12-07) came back three times with a typo or a syntax error in its routes,
     and the whole gen failed for it: the starter is known good, and its routes can be asked for one at a time."""
-    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
-                 "health": "/health"}  # fmt: skip
-    plan = {"components": [component], "files": [{"path": "api/hello/app.py"}]}
-    request = 'A small JSON API, service hello-api, with GET /hello answering {"message": "hello"}.'
-    found = starters.for_file(workspace, Plan.model_validate(plan).outline(request), "api/hello/app.py")
-    assert found is not None
+    plan, found = _hello_plan(workspace)
     typo = found.content.replace('return 501, {"error": "GET /hello is not written yet"}', "return 200, mesage")
     openai_api.n_params = 1_540_000_000
     openai_api.enqueue(json.dumps(plan), *[f"```python\n{typo}```"] * 3, f"```python\n{GET_HELLO}```")
-    code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    code, out = gen_in_process(workspace, HELLO_REQUEST, provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
     assert "undefined name(s) mesage" in out and "it starts as its starter instead, each stub asked for alone" in out
     [it] = workspace.iterations_dir.iterdir()
@@ -755,16 +763,11 @@ def test_a_server_file_answered_as_a_fragment_of_its_starter_is_refused(
 ) -> None:
     """The real 1.5B's guestbook (2026-12-07), told of an undefined name in its server, answered ```json {}```: the
     gen kept a two-character server, and the service exited at start through three heal rounds."""
-    component = {"name": "hello", "layer": "api", "runtime": "python", "port": 8000, "command": ["python3", "app.py"],
-                 "health": "/health"}  # fmt: skip
-    plan = {"components": [component], "files": [{"path": "api/hello/app.py"}]}
-    request = 'A small JSON API, service hello-api, with GET /hello answering {"message": "hello"}.'
-    found = starters.for_file(workspace, Plan.model_validate(plan).outline(request), "api/hello/app.py")
-    assert found is not None
+    plan, found = _hello_plan(workspace)
     openai_api.n_params = 1_540_000_000
     openai_api.enqueue(json.dumps(plan), "```json\n{}\n```", f"```python\n{found.content}```",
                        f"```python\n{GET_HELLO}```")  # fmt: skip
-    code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    code, out = gen_in_process(workspace, HELLO_REQUEST, provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
     told = [m["content"] for chat in openai_api.chats() for m in chat["messages"] if m["role"] == "user"]
     assert any("api/hello/app.py, the program hello-api runs, came back 1 line(s) long, from" in t for t in told)
