@@ -475,17 +475,51 @@ def test_an_express_route_that_throws_answers_500_and_the_server_keeps_serving(
     assert outcome["still up"][0] == "passed", outcome
 
 
+def _ticker_plan(ws: Workspace) -> tuple[dict[str, object], starters.Starter]:
+    """bench/requests.yaml's ticker-worker as a plan, and its worker's starter."""
+    component = {"name": "ticker", "layer": "workers", "runtime": "python", "command": ["python3", "main.py"]}
+    ticks = {"name": "ticks", "kind": "logs", "service": "ticker-workers", "must_contain": ["tick"]}
+    plan = {"components": [component], "files": [{"path": "workers/ticker/main.py", "purpose": "prints ticks"}],
+            "scenarios": [ticks]}  # fmt: skip
+    found = starters.for_file(ws, Plan.model_validate(plan).outline(), "workers/ticker/main.py")
+    assert found is not None
+    return plan, found
+
+
+def test_heal_writes_a_workers_work_still_a_stub_alone(workspace: Workspace, openai_api: ScriptedOpenAI) -> None:
+    """A gen whose work() answers were all refused lands with the stub; heal asks for that function alone."""
+    plan, found = _ticker_plan(workspace)
+    echoed = "def work(step):\n    print('work is not written yet', step, flush=True)\n"
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(json.dumps(plan), f"```python\n{found.content}```", *[f"```python\n{echoed}```"] * 3)
+    code, out = gen_in_process(workspace, "a ticker worker", provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0 and "work() in workers/ticker/main.py: left as it was" in out, out
+    [it] = workspace.iterations_dir.iterdir()
+    failed = {"name": "ticks", "kind": "logs", "service": "ticker-workers", "origin": "model", "status": "failed",
+              "reason": "log lacks 'tick' (waited 10s)", "evidence": {"log_tail": "work is not written yet 3"}}  # fmt: skip
+    report = RunReport.of(it.name, datetime.now(UTC), 1.0, [Result.model_validate(failed)])
+    settings = workspace.settings({"provider": "openai", "base_url": openai_api.url, "model": MODEL,
+                                   "profile": "small"})  # fmt: skip
+    openai_api.enqueue("```python\ndef work(step):\n    print('tick', step, flush=True)\n```")
+    out_heal, llm = io.StringIO(), OpenAILLM(settings)
+    try:
+        current = migrations.baseline(workspace, load_tests(workspace.tests_path))
+        accepted = heal.write_unwritten_work(workspace, heal.State(report), settings, llm, current, out_heal, 1)
+    finally:
+        llm.close()
+    assert "heal: round 1: writing work() of workers/ticker/main.py alone" in out_heal.getvalue()
+    assert accepted is not None and accepted.answer.summary == "write work()"
+    [written] = accepted.answer.files
+    assert "print('tick', step, flush=True)" in written.content and routefill.WORK_STUB not in written.content
+
+
 def test_a_workers_starter_sent_back_as_it_was_gets_its_work_written_alone(
     workspace: Workspace, openai_api: ScriptedOpenAI, tmp_path: Path
 ) -> None:
     """The real 0.5B's ticker (bench/requests.yaml, 2026-12-07) sent the worker's starter back as it was: it logged
     "working 1" forever. Its work() is asked for alone, shown what the log must show, and the file runs."""
-    component = {"name": "ticker", "layer": "workers", "runtime": "python", "command": ["python3", "main.py"]}
-    ticks = {"name": "ticks", "kind": "logs", "service": "ticker-workers", "must_contain": ["tick"]}
-    plan = {"components": [component], "files": [{"path": "workers/ticker/main.py", "purpose": "prints ticks"}],
-            "scenarios": [ticks]}  # fmt: skip
-    found = starters.for_file(workspace, Plan.model_validate(plan).outline(), "workers/ticker/main.py")
-    assert found is not None and found.name == "python-worker.py.j2"
+    plan, found = _ticker_plan(workspace)
+    assert found.name == "python-worker.py.j2"
     assert '# its log shows: "tick"' in found.content and routefill.WORK_STUB in found.content
     echoed = "def work(step):\n    print('work is not written yet', step, flush=True)\n"  # the stub again: refused
     work = "def work(step):\n    print(f'tick {step}', flush=True)\n"

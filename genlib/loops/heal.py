@@ -213,6 +213,22 @@ def write_unwritten_routes(
     return healroutes.write_routes(run, path, routes, healsmall.asked_text(ws), content)
 
 
+def write_unwritten_work(
+    ws: Workspace, state: State, settings: Settings, llm: LLM, current: rules.Baseline, out: TextIO, number: int
+) -> Accepted[Answer] | None:
+    """Profile small: a failing scenario's worker whose work() is still its starter's stub has it asked for alone,
+    as in a gen (shown the whole file, the 0.5B sent the starter back as it was); None when there is none, or the
+    model wrote nothing (a patch round then)."""
+    if settings.profile != profile.SMALL:
+        return None
+    path = healsmall.unwritten_work(state.results, registry.load(ws), current.files)
+    if not path:
+        return None
+    print(f"heal: round {number}: writing work() of {path} alone (still the starter's stub)", file=out)
+    run = stepgen.Run(ws, llm, settings, patch_rules(ws, current, settings), out, current)
+    return healroutes.write_work(run, path, healsmall.asked_text(ws))
+
+
 def fix_failing_routes(
     ws: Workspace, state: State, settings: Settings, llm: LLM, current: rules.Baseline, out: TextIO, number: int
 ) -> Accepted[Answer] | None:
@@ -332,6 +348,7 @@ def _round(
         print(f"heal: round {number}: rewriting {strategy.component} whole ({strategy.why})", file=out)
     current = migrations.baseline(ws, load_tests(ws.tests_path))
     accepted = write_unwritten_routes(ws, state, settings, llm, current, out, number)
+    accepted = accepted or write_unwritten_work(ws, state, settings, llm, current, out, number)
     if strategy.mode == "patch":  # a component to rewrite whole is not asked for a function at a time
         accepted = accepted or fix_failing_routes(ws, state, settings, llm, current, out, number)
     try:

@@ -1,6 +1,7 @@
 """Heal rounds that ask a small model for route functions one at a time (profile small), into one file.
 
     write_routes(run, path, routes, asked)    routes still a starter's stub (501), or stubs just added (404)
+    write_work(run, path, asked)              a worker's work() still its starter's stub
     fix_routes(run, path, failures, asked)    written routes that answered their scenarios wrong
 
 Each function is asked for alone, as in a gen (genlib.model.routefill), and the file they make is checked as any
@@ -33,6 +34,16 @@ def write_routes(
         return "write " + ", ".join(f"{r.method} {r.path}" for r in routes if routefill.marker(r) not in filled)
 
     return _routes_round(run, path, write, summary, content)
+
+
+def write_work(run: stepgen.Run, path: str, asked: str) -> Accepted[Answer] | None:
+    """A heal round (profile small) for a worker whose work() is still its starter's stub: asked for alone, as in
+    a gen; None when the model wrote none."""
+
+    def write(content: str, ask: routefill.Ask, check: Callable[[str], None]) -> str:
+        return routefill.fill_work(run.ws, content, path, asked, "", ask, check)
+
+    return _routes_round(run, path, write, lambda _: "write work()")
 
 
 def fix_routes(run: stepgen.Run, path: str, failures: list[routefill.Failure], asked: str) -> Accepted[Answer] | None:

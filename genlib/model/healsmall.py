@@ -41,7 +41,7 @@ from genlib.model.healprompt import (
     log_sections,
     read_digest,
 )
-from genlib.model.routefill import Failure, marker, routes_table
+from genlib.model.routefill import WORK_STUB, Failure, marker, routes_table
 from genlib.model.starters import Route, expected
 from genlib.redact import redact
 from genlib.text import one_line
@@ -127,6 +127,17 @@ def unwritten_routes(
             if marker(route) in files.get(script, "") and not _has_route(found.setdefault(script, []), route):
                 found[script].append(route)
     return _first_file(found)
+
+
+def unwritten_work(results: RunReport, registry: Registry, files: Mapping[str, str]) -> str:
+    """The program file of a failing scenario's worker whose work() is still its starter's stub ("work is not
+    written yet"), or ""."""
+    for result in results.failing:
+        comp = registry.services.get(result.service)
+        for script in [f"{comp.layer}/{comp.name}/{s}" for s in scripts(comp.command)] if comp else []:
+            if WORK_STUB in files.get(script, ""):
+                return script
+    return ""
 
 
 def missing_routes(
