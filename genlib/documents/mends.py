@@ -211,9 +211,9 @@ def programs_planned_as_data(data: Any) -> Any:
 
 
 def _http_services(data: Raw) -> set[str]:
-    scenarios = data.get("scenarios") if isinstance(data.get("scenarios"), list) else []
+    scenarios = data.get("scenarios")
     return {s["service"] for s in scenarios if isinstance(s, dict) and s.get("kind") == "http"
-            and isinstance(s.get("service"), str)}  # fmt: skip
+            and isinstance(s.get("service"), str)} if isinstance(scenarios, list) else set()  # fmt: skip
 
 
 def _as_program(comp: Any, paths: list[str], requested: set[str]) -> Any:

@@ -219,7 +219,7 @@ class Collection:
 
 
 _WRAPPED_LIST = re.compile(r'^\s*(?:\d{3}\s*,?\s*)?\{\s*"(\w+)"\s*:\s*\[')  # `200 {"todos": [...]}`
-_A_LIST = re.compile(r'^\s*(?:\d{3}\s*,?\s*)?\[|\blist\b', re.IGNORECASE)  # `200 [{...}]`, "returns the list"
+_A_LIST = re.compile(r"^\s*(?:\d{3}\s*,?\s*)?\[|\blist\b", re.IGNORECASE)  # `200 [{...}]`, "returns the list"
 _TAKES_AN_OBJECT = re.compile(r"^\s*\{.*\}\s*->")  # `{"title": "..."} -> 201 {...}`
 
 

@@ -109,7 +109,9 @@ class Plan(Strict):
         words = self.model_dump_json(include={"summary", "components", "files"}).lower()
         services = {c.service for c in self.components}
         # the person's words on a route first: the 0.5B shaped `GET /time` as a list the request never asked for
-        routes = [r if r.service in services else replace(r, service="") for r in starters.routes_in(request)]
+        routes: list[starters.Route | None] = [
+            r if r.service in services else replace(r, service="") for r in starters.routes_in(request)
+        ]
         routes += [starters.Route.named(i.name, answers=i.shape) for i in self.interfaces if i.kind == "route"]
         routes += [
             starters.Route.named(f"{s.request.method} {s.request.path}", s.service, starters.expected(s))
