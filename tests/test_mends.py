@@ -184,3 +184,20 @@ def test_a_database_that_http_scenarios_call_is_the_apps_program(workspace: Work
     assert "api/guestbook/app.py" in [f.path for f in Plan.model_validate(unplanned).files]
     kept = {**GUESTBOOK, "scenarios": []}  # nothing calls it: a database, as planned
     assert Plan.model_validate(kept).components[0].runtime == "postgres"
+
+
+def test_a_scenario_sending_no_body_sends_what_its_route_takes() -> None:
+    # the real 0.5B's hello-api (2026-12-07): `POST /hello` shaped `{"message": "hello"} -> 201 {...}`, its scenario
+    # sending nothing to the function it wrote to answer 400 without a body
+    interfaces = [{"kind": "route", "name": "POST /hello", "shape": '{"message": "hello"} -> 201 {"message": "hi"}'},
+                  {"kind": "route", "name": "PUT /hello", "shape": '{"a": {"b": 1}} -> 200'}]  # fmt: skip
+
+    def scenario(method: str, **request: Any) -> dict[str, Any]:
+        return {"name": method, "kind": "http", "service": "hello-api",
+                "request": {"method": method, "path": "/hello", **request}}  # fmt: skip
+
+    scenarios = [scenario("POST"), scenario("POST", json={"message": "x"}), scenario("POST", body="raw"),
+                 scenario("PUT")]  # fmt: skip
+    plan = Plan.model_validate({"components": [_program("hello")], "interfaces": interfaces, "scenarios": scenarios})
+    sent = [(s.request.json_body, s.request.body) for s in plan.scenarios]  # type: ignore[union-attr]
+    assert sent == [({"message": "hello"}, None), ({"message": "x"}, None), (None, "raw"), (None, None)]
