@@ -755,7 +755,8 @@ def test_what_an_answer_echoes_of_the_file_is_dropped_and_its_function_kept(work
         "import json\nimport os\nGREETING = 'hello'\n\n\n" + GET_HELLO.replace("\"hello\"", "GREETING")
         + "\n\nROUTES = {('GET', '/hello'): get_hello}\n\nif __name__ == '__main__':\n    print('again')\n"
     )  # fmt: skip
-    filled = routefill.splice(content, "get_hello", f"# {routefill.DATA_COMMENT} (kept in memory)\n{echo}", "app.py")
+    comment = f"# {routefill.DATA_COMMENT.capitalize()} (kept in memory)\n"  # as the 0.5B wrote it back
+    filled = routefill.splice(content, "get_hello", comment + echo, "app.py")
     assert filled.count(routefill.DATA_COMMENT) == 1  # the 0.5B sent the starter's comment with every function
     assert "GREETING = 'hello'" in filled and 'return 200, {"message": GREETING}' in filled  # its own data kept
     assert filled.count("ROUTES = {") == 1 and '("POST", "/notes"): post_notes,' in filled  # the file's table

@@ -322,7 +322,7 @@ def _without_known_functions(function: str, name: str, content: str, python: boo
     spans = [_span(function, lines, other, python) for other in _functions(function, python) & known]
     spans += _python_echoes(function, content, name) if python else _javascript_echoes(lines, content)
     drop = {i for start, end in spans for i in range(start, end)}
-    drop |= {i for i, line in enumerate(lines) if DATA_COMMENT in line}  # the 0.5B sent it with every function
+    drop |= {i for i, line in enumerate(lines) if DATA_COMMENT in line.lower()}  # the 0.5B sent it with each function
     return "\n".join(line for i, line in enumerate(lines) if i not in drop)
 
 
