@@ -654,6 +654,28 @@ def _page_plan(scenarios: list[dict[str, object]], api: bool = True) -> Plan:
     return Plan.model_validate({"components": components, "files": files, "scenarios": scenarios})
 
 
+def test_a_page_script_refused_three_times_starts_as_its_starter_and_the_gen_lands(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The real 0.5B's notes page (2026-12-07): its script came back three times with an `await` outside an async
+    function, and the whole gen failed; the page's starter is known good."""
+    data = json.loads(_page_plan([]).model_dump_json())
+    data["components"][0]["depends_on"] = ["notes-api"]
+    request = 'Notes: service notes-api with GET /notes (a JSON list) and POST /notes with {"text": "..."}; a page.'
+    outline = Plan.model_validate(data).outline(request)
+    html, script, api = (starters.for_file(workspace, outline, f["path"]) for f in data["files"])
+    assert html is not None and script is not None and api is not None
+    broken = script.content.replace("list.innerHTML", "\x07list.innerHTML")  # refused without node on PATH too
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(json.dumps(data), f"```\n{html.content}```", *[f"```js\n{broken}```"] * 3,
+                       f"```\n{api.content}```")  # fmt: skip
+    code, out = gen_in_process(workspace, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    assert "frontend/web/app.js: the model's answer was still invalid" in out and "starts as its starter" in out
+    [it] = workspace.iterations_dir.iterdir()
+    assert (it / "frontend/web/app.js").read_text() == script.content
+
+
 def test_a_pages_starter_lists_and_adds_through_the_apis_routes_with_the_ids_its_tests_look_for(
     workspace: Workspace,
 ) -> None:
@@ -788,7 +810,7 @@ def test_a_server_file_refused_three_times_starts_as_its_starter_and_the_gen_lan
     openai_api.enqueue(json.dumps(plan), *[f"```python\n{typo}```"] * 3, f"```python\n{GET_HELLO}```")
     code, out = gen_in_process(workspace, HELLO_REQUEST, provider="openai", base_url=openai_api.url, model=MODEL)
     assert code == 0, out
-    assert "undefined name(s) mesage" in out and "it starts as its starter instead, each stub asked for alone" in out
+    assert "undefined name(s) mesage" in out and "it starts as its starter instead" in out
     [it] = workspace.iterations_dir.iterdir()
     assert _get(tmp_path, (it / "api/hello/app.py").read_text(), "/hello") == {"message": "hello"}
 

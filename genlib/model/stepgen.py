@@ -273,7 +273,7 @@ def collect(
             shown = notes + left_out
             asking = file_messages(run.ws, messages, plan_text, written, planned, plan, shown, template, starter)
             known = starter.content if starter else run.current.files.get(planned.path, "")
-            scaffold = starter.content if starter and starter.name in routefill.STARTERS + routefill.WORKERS else ""
+            scaffold = starter.content if starter else ""
             position = (number, len(order))
             try:
                 kept = _one_file(
@@ -412,7 +412,7 @@ def _one_file(
     *,
     numbered: bool = False,  # a heal's file: sent back with the line numbers it was shown with (profile small)?
     known: str = "",  # what it was made from (its starter, or the file before a patch): imports it may have lost
-    scaffold: str = "",  # its starter, when the part above the app is genlib's (routefill.on_scaffold)
+    scaffold: str = "",  # its starter: the part above a server's app is genlib's (routefill.on_scaffold)
     app: Collection[str] = (),  # every path the app will have: a page's tags loading others are dropped
 ) -> tuple[str, Step]:
     max_bytes = run.settings.max_file_bytes
@@ -434,10 +434,11 @@ def _one_file(
 def _as_its_starter(
     run: Run, path: str, asking: list[Message], starter: str, refused: AnswerInvalid
 ) -> tuple[str, Step]:
-    """A server's or worker's file whose whole-file answers were all refused starts as its starter (known good):
-    its stubs (routes, work()) are then asked for one at a time, as for a starter sent back unchanged. The real
-    1.5B's notes API came back three times with a typo or a syntax error in its routes, and the gen failed."""
-    print(f"{path}: {refused}; it starts as its starter instead, each stub asked for alone", file=run.out)
+    """A file whose whole-file answers were all refused starts as its starter (known good): a server's or worker's
+    stubs (routes, work()) are then asked for one at a time, as for a starter sent back unchanged. The real 1.5B's
+    notes API came back three times with a typo or a syntax error in its routes, and the 0.5B's notes page script
+    three times with an `await` outside an async function: each time the whole gen failed."""
+    print(f"{path}: {refused}; it starts as its starter instead", file=run.out)
     return starter, Step(
         name=path, prompt_sha256=prompt_sha256(asking), prompt_chars=sum(len(m["content"]) for m in asking)
     )
