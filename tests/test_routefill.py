@@ -99,6 +99,17 @@ def test_a_collections_routes_come_written_and_keep_what_is_added(workspace: Wor
             assert json.loads(answer.read()) == [{"id": 1, "title": "milk"}]
 
 
+def test_a_function_is_sent_as_the_file_calls_it(workspace: Workspace) -> None:
+    """The real 0.5B's guestbook (2026-12-07) wrote Flask views into the standard library's starter: the ROUTES
+    table calls `get_entries(query, body)`, and `@app.route` named an app the file never made."""
+    content = starter(workspace, "python-http.py.j2", [HELLO])
+    flask = "from flask import jsonify\n\n\n@app.route('/hello')\ndef get_hello():\n    return jsonify(a=1)\n"
+    with pytest.raises(OutputError, match=r"get_hello is called as `get_hello\(query, body\)` by the file"):
+        routefill.splice(content, "get_hello", flask, "a.py")
+    own_names = "def get_hello(q, b):\n    return {'message': 'hello'}\n"  # its own names: called the same
+    assert "def get_hello(q, b):" in routefill.splice(content, "get_hello", own_names, "a.py")
+
+
 def test_a_javascript_stub_is_replaced_by_the_function(workspace: Workspace) -> None:
     content = starter(workspace, "node-http.js.j2", [HELLO])
     function = 'function getHello(query, body) {\n  return [200, { message: "hello" }];\n}\n'

@@ -269,6 +269,7 @@ def splice(content: str, name: str, function: str, path: str) -> str:
     function = _without_known_functions(function, name, content, python)
     _only_the_function(function, name, content, python)
     if python:
+        _as_the_file_calls_it(function, name, content)
         function = _under_its_decorators(function, name, lines[start : _def_line(content, name)])
     if "is not written yet" in function:
         raise OutputError(f"{name} still answers that it is not written: write what it does and returns")
@@ -290,6 +291,19 @@ def _python_function(source: str, name: str) -> ast.FunctionDef | ast.AsyncFunct
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             return node
     raise OutputError(f"no function {name} in the file to fill in")
+
+
+def _as_the_file_calls_it(function: str, name: str, content: str) -> None:
+    """The answer's function takes the parameters its stub takes, and brings no decorator where the stub has none:
+    the file calls it so. The 0.5B wrote a Flask view (`@app.route`, `def get_entries():`) into the standard
+    library's starter, whose ROUTES table calls `get_entries(query, body)`."""
+    stub, answer = _python_function(content, name), _python_function(function, name)
+    wanted = [a.arg for a in stub.args.args]
+    if len(answer.args.args) != len(wanted) or (answer.decorator_list and not stub.decorator_list):
+        raise OutputError(
+            f"{name} is called as `{name}({', '.join(wanted)})` by the file, with no decorator: send "
+            f"`def {name}({', '.join(wanted)}):` and its body, in the file's own style (no other framework)"
+        )
 
 
 def _under_its_decorators(function: str, name: str, decorators: list[str]) -> str:
