@@ -269,7 +269,7 @@ def test_a_server_starter_holds_the_plans_routes_for_its_service(workspace: Work
     assert "/items" not in starter.content  # the example routes only when the plan names none
     assert "\nTODOS = []  # what POST /todos adds to and GET /todos lists\n" in starter.content  # the routes share it
     assert "    TODOS.append(item)\n    return 201, item\n" in starter.content  # a collection's routes come written
-    assert "GET and POST /todos (TODOS) are written already, in memory" in starter.hint
+    assert "GET and POST /todos (TODOS) are written already" in starter.hint
 
 
 def test_a_collection_is_kept_in_memory_only_for_a_path_listed_and_added_to() -> None:
@@ -286,6 +286,16 @@ def test_a_collection_is_kept_in_memory_only_for_a_path_listed_and_added_to() ->
     assert starters.collections_of(clock) == []
     stated = [route("GET", "/notes", answers='200 {"notes": [{"id": 1}]}'), route("POST", "/notes", answers="200")]
     assert starters.collections_of(stated) == [starters.Collection("/notes", "NOTES", "notes", 200, "notes")]
+
+
+def test_the_tables_a_plans_schema_file_creates_are_read_from_its_purpose() -> None:
+    """What a Postgres collection reads and writes, and db()'s example names (the 0.5B queried the example's `t`)."""
+    purpose = ("CREATE TABLE IF NOT EXISTS entries (id SERIAL PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(10, 2), "
+               "at TIMESTAMP DEFAULT now(), UNIQUE (name)); CREATE TABLE tags (tag TEXT)")  # fmt: skip
+    assert starters.tables_in(purpose) == [
+        starters.Table("entries", ["id", "name", "price", "at"], ["name", "price"],
+                       ["id", "name", "price::text AS price", "at::text AS at"])
+    ]  # fmt: skip  # a table with no id is no collection's
 
 
 def test_the_persons_words_on_a_route_come_before_the_plans_shape() -> None:

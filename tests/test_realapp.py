@@ -161,3 +161,30 @@ def test_a_small_models_postgres_app_uses_the_starters_client_and_ends_green(
     assert run.returncode == 0, run.output
     kept = httpx.get(f"http://127.0.0.1:{ports.load(data_engine)['guestbook-api']}/entries", timeout=10).json()
     assert kept == [{"name": "ann", "text": "hi there"}]  # the scenario's entry, read back from Postgres
+
+
+@pytest.mark.parametrize("runtime", ["python", "node"])
+def test_a_small_models_postgres_collection_comes_written_and_ends_green(
+    data_engine: Workspace, openai_api: ScriptedOpenAI, runtime: str
+) -> None:
+    """A plan whose schema file says what it creates: the collection's two routes come written against that table
+    (the 0.5B queried db()'s example table `t`, and wrote Flask views into the standard library's starter), a
+    date read back as text. Every starter sent back as it is; real Postgres, real psycopg and pg."""
+    data = guestbook_plan(runtime)
+    schema = "CREATE TABLE entries (id SERIAL PRIMARY KEY, name TEXT NOT NULL, text TEXT, at TIMESTAMP DEFAULT now())"
+    data["files"][1]["purpose"] = schema  # type: ignore[index]
+    plan = Plan.model_validate(data)
+    program, _, deps = (f.path for f in plan.files)
+    request = "A guestbook API in Postgres: GET /entries lists them, POST /entries adds one."
+    starter, pinned = (starters.for_file(data_engine, plan.outline(request), path) for path in (program, deps))
+    assert starter is not None and pinned is not None and "INSERT INTO entries (name, text)" in starter.content
+    assert "not written yet" not in starter.content
+    openai_api.n_params = 494_000_000  # a 0.5B: the small profile
+    openai_api.enqueue(json.dumps(data), f"```\n{starter.content}```", f"```sql\n{schema};\n```",
+                       f"```\n{pinned.content}```")  # fmt: skip
+    code, out = gen_in_process(data_engine, request, provider="openai", base_url=openai_api.url, model=MODEL)
+    assert code == 0, out
+    run = run_doit(data_engine)
+    assert run.returncode == 0, run.output
+    [kept] = httpx.get(f"http://127.0.0.1:{ports.load(data_engine)['guestbook-api']}/entries", timeout=10).json()
+    assert (kept["id"], kept["name"], kept["text"]) == (1, "ann", "hi there") and kept["at"].startswith("20")

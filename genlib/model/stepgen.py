@@ -125,7 +125,8 @@ class Plan(Strict):
         for found in (s for s in self.scenarios if isinstance(s, LogsScenario)):
             logs.setdefault(found.service, []).extend(found.must_contain)
         paths = {f.path for f in self.files}
-        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors, logs)
+        tables = starters.tables_in("\n".join(f.purpose for f in self.files if f.path.endswith(".sql")))
+        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors, logs, tables)
 
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
