@@ -665,6 +665,32 @@ def _page_plan(scenarios: list[dict[str, object]], api: bool = True) -> Plan:
     return Plan.model_validate({"components": components, "files": files, "scenarios": scenarios})
 
 
+def test_a_static_pages_starter_sent_back_as_it_was_gets_its_content_written_alone(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The real 0.5B's static-home (bench, 2026-12-07) sent the page's starter back as it was: titled "App", empty.
+    Its content is asked for alone, shown what its tests look for; a whole page sent back gives its body."""
+    page = {"name": "home", "kind": "page", "service": "home-frontend", "expect_text": ["My Home"],
+            "expect_selectors": ["#links li"]}  # fmt: skip
+    plan = {"components": [{"name": "home", "layer": "frontend", "runtime": "static"}],
+            "files": [{"path": "frontend/home/index.html"}], "scenarios": [page]}  # fmt: skip
+    found = starters.for_file(workspace, Plan.model_validate(plan).outline(), "frontend/home/index.html")
+    assert found is not None and routefill.PAGE_STUB in found.content
+    whole = ('<html><head><title>x</title></head><body>\n<h1>My Home</h1>\n<ul id="links"><li><a href="https://a.b">'
+             'A</a></li></ul>\n<script src="genlib-env.js"></script>\n</body></html>')  # fmt: skip
+    openai_api.n_params = 494_000_000
+    openai_api.enqueue(json.dumps(plan), f"```html\n{found.content}```", f"```html\n{whole}\n```")
+    code, out = gen_in_process(workspace, "a static home page", provider="openai", base_url=openai_api.url,
+                               model=MODEL)  # fmt: skip
+    assert code == 0, out
+    asked = openai_api.chats()[-1]["messages"][0]["content"]
+    assert "## Now write the page's content" in asked and 'Its tests look for: "My Home", "#links li"' in asked
+    [it] = workspace.iterations_dir.iterdir()
+    written = (it / "frontend/home/index.html").read_text()
+    assert '<body>\n  <h1>My Home</h1>\n  <ul id="links">' in written and "not written yet" not in written
+    assert written.count("genlib-env.js") == 1 and "<title>x</title>" not in written  # the starter's own head
+
+
 def test_a_page_script_refused_three_times_starts_as_its_starter_and_the_gen_lands(
     workspace: Workspace, openai_api: ScriptedOpenAI
 ) -> None:

@@ -8,6 +8,7 @@
     with_stub(content, route, path)           the file with a stub added for a route it lacks (heal)
     on_scaffold(answer, starter)              the model's app part under the starter's own server part (gen)
     fill_work(ws, content, path, ...)         a worker starter's work() written by the model alone (gen)
+    fill_page(ws, content, path, ...)         a static page starter's content written by the model alone (gen)
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
 in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
@@ -43,6 +44,9 @@ STARTERS = ("python-http.py.j2", "python-flask.py.j2", "node-http.js.j2")  # stu
 WORKERS = ("python-worker.py.j2", "node-worker.js.j2")  # a work(step) stub
 WORK_TEMPLATE = "small/work.md.j2"
 WORK_STUB = "work is not written yet"
+PAGES = ("static-index.html.j2",)  # a static site's: its content a stub
+PAGE_TEMPLATE = "small/page.md.j2"
+PAGE_STUB = "<p>The page is not written yet.</p>"
 AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
 
 # (prompt, parse, label) -> the parsed answer, or None when the model gave none that parses (the stub stays)
@@ -94,6 +98,42 @@ def fill_work(
 
     filled = ask(prompt, parse, f"work() in {path}")
     return content if filled is None else filled
+
+
+def fill_page(
+    ws: Workspace, content: str, path: str, request: str, looks_for: list[str], ask: Ask, check: Callable[[str], None]
+) -> str:
+    """`content` with a static page starter's content still its stub written by the model alone: the elements of
+    its body (shown the request and what the page's tests look for); as it was when written already, or when no
+    answer passes `check`. The 0.5B sent "a static home page"'s starter back as it was, titled "App"."""
+    if PAGE_STUB not in content:
+        return content
+    context = {"path": path, "content": content, "request": request, "looks_for": looks_for}
+    prompt = prompts.render(ws, PAGE_TEMPLATE, context)
+
+    def parse(raw: str) -> str:
+        elements = _body_elements(read_fenced(raw))
+        if not elements.strip() or "not written yet" in elements:
+            raise OutputError("send the page's own elements (headings, text, lists, links): it has none yet")
+        indent = content[: content.index(PAGE_STUB)].rsplit("\n", 1)[-1]
+        filled = content.replace(PAGE_STUB, "\n".join(f"{indent}{line}".rstrip() for line in
+                                                       elements.strip().split("\n")).strip(), 1)  # fmt: skip
+        check(filled)
+        return filled
+
+    filled = ask(prompt, parse, f"the content of {path}")
+    return content if filled is None else filled
+
+
+_BODY = re.compile(r"<body[^>]*>(.*?)(?:</body>|$)", re.DOTALL | re.IGNORECASE)
+_SCRIPT_TAG = re.compile(r"^\s*<script\b.*?</script>\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def _body_elements(html: str) -> str:
+    """What goes inside the page's body: the answer's own body when it sent a whole page, less script tags (the
+    page's are the starter's)."""
+    found = _BODY.search(html)
+    return _SCRIPT_TAG.sub("", found.group(1) if found else html)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class Starter:
     content: str
     hint: str  # where the model's part goes
     routes: list[Route] = field(default_factory=list)  # the plan's routes it holds as stubs
+    looks_for: list[str] = field(default_factory=list)  # a page's: the texts and selectors its tests look for
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Outline:
     words: str
     routes: list[Route] = field(default_factory=list)
     selectors: dict[str, list[str]] = field(default_factory=dict)  # service -> what its page scenarios look for
-    logs: dict[str, list[str]] = field(default_factory=dict)  # service -> what its logs scenarios must find
+    shows: dict[str, list[str]] = field(default_factory=dict)  # service -> the texts its log or page must show
     tables: list[Table] = field(default_factory=list)  # what the plan's .sql files say they create
 
     def routes_of(self, component: ComponentSpec) -> list[Route]:
@@ -197,14 +198,15 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         "table": outline.tables[0] if "postgres" in clients and outline.tables else None,  # db()'s example
         "packages": _packages(component.runtime, clients, outline.words),
         "page": _page_of(component, api, outline) if component.runtime == "static" else None,
-        "shows": outline.logs.get(component.service, [])[:3],  # a worker's: what its log must show
+        "shows": outline.shows.get(component.service, [])[:3],  # what its log or its page must show
     }
     hint = _ROUTES_HINTS.get(name, "") if routes else _HINTS.get(name, "")
     if hint and collections:
         kept = ", ".join(f"{c.path} ({c.table.name if c.table else c.python if name.endswith('.py.j2') else c.js})"
                          for c in collections)  # fmt: skip
         hint += f"; GET and POST {kept} are written already: change them only if the request differs"
-    return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes)
+    looks_for = [*outline.shows.get(component.service, []), *outline.selectors.get(component.service, [])]
+    return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes, looks_for[:6])
 
 
 @dataclass(frozen=True)

@@ -121,12 +121,14 @@ class Plan(Strict):
         selectors: dict[str, list[str]] = {}
         for page in (s for s in self.scenarios if isinstance(s, PageScenario)):
             selectors.setdefault(page.service, []).extend(page.expect_selectors)
-        logs: dict[str, list[str]] = {}
-        for found in (s for s in self.scenarios if isinstance(s, LogsScenario)):
-            logs.setdefault(found.service, []).extend(found.must_contain)
+        shows: dict[str, list[str]] = {}  # what a worker's log, a page, must show
+        for found in self.scenarios:
+            if isinstance(found, LogsScenario | PageScenario):
+                seen = found.must_contain if isinstance(found, LogsScenario) else found.expect_text
+                shows.setdefault(found.service, []).extend(seen)
         paths = {f.path for f in self.files}
         tables = starters.tables_in("\n".join(f.purpose for f in self.files if f.path.endswith(".sql")))
-        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors, logs, tables)
+        return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors, shows, tables)
 
     def in_order(self) -> list[PlannedFile]:
         """Interface files first (the others are written against them), else the plan's order."""
@@ -325,6 +327,8 @@ def _filled(
         return routefill.fill(run.ws, content, starter.routes, planned.path, request, ask, check)
     if starter.name in routefill.WORKERS:
         return routefill.fill_work(run.ws, content, planned.path, request, planned.purpose, ask, check)
+    if starter.name in routefill.PAGES:
+        return routefill.fill_page(run.ws, content, planned.path, request, starter.looks_for, ask, check)
     return content
 
 
