@@ -76,6 +76,10 @@ def test_routes_filled_one_at_a_time_share_their_collection(workspace: Workspace
     post = "const todos = [\n  { title: 'seed' },\n];\n\nasync function postTodos(query, body) {\n  todos.push(body);\n"
     filled = routefill.splice(node, "postTodos", post + "  return [201, body];\n}\n", "server.js")
     assert filled.count("const todos = ") == 1 and "seed" not in filled and "todos.push(body);" in filled
+    listen = next(line for line in node.split("\n") if line.startswith("server.listen("))
+    with_listen = "async function getTodos(query, body) {\n  return [200, todos];\n}\n\n" + listen + "\n"
+    filled = routefill.splice(node, "getTodos", with_listen, "server.js")  # the 0.5B's getTime, 2026-12-07
+    assert filled.count("server.listen(") == 1 and "return [200, todos];" in filled
 
 
 def _scaffolded(workspace: Workspace, name: str, routes: list[starters.Route]) -> str:

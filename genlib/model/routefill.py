@@ -403,8 +403,12 @@ _JS_DECLARATION = re.compile(r"^(?:const|let|var) +([A-Za-z_$][\w$]*) *=")
 
 def _javascript_echoes(lines: list[str], content: str) -> list[tuple[int, int]]:
     """The lines (0-based, end-exclusive) of the answer's top-level declarations of a name the file declares
-    already: `const todos = [];` sent again with the function is a redeclaration, and node refuses the file."""
-    declared = {m.group(1) for line in content.split("\n") if (m := _JS_DECLARATION.match(line))}
+    already (`const todos = [];` sent again with the function is a redeclaration, and node refuses the file), and
+    its top-level calls the file makes word for word (the 0.5B sent getTime with the file's `server.listen(...)`
+    three times running)."""
+    file_lines = content.split("\n")
+    declared = {m.group(1) for line in file_lines if (m := _JS_DECLARATION.match(line))}
+    calls = {line for line in file_lines if _TOP_LEVEL_CALL.match(line)}
     spans, at = [], 0
     while at < len(lines):
         found = _JS_DECLARATION.match(lines[at])
@@ -412,8 +416,13 @@ def _javascript_echoes(lines: list[str], content: str) -> list[tuple[int, int]]:
             spans.append((at, _statement_end(lines, at)))
             at = spans[-1][1]
         else:
+            if lines[at].rstrip() in calls:
+                spans.append((at, at + 1))
             at += 1
     return spans
+
+
+_TOP_LEVEL_CALL = re.compile(r"^[A-Za-z_$][\w$.]*\(.*\);\s*$")  # `server.listen(port, ...);` on one line
 
 
 def _statement_end(lines: list[str], start: int) -> int:
