@@ -27,7 +27,7 @@ from genlib.config import Settings, load_settings
 from genlib.documents.llm_output import Answer, FileSpec
 from genlib.errors import ConfigError, OutputError
 from genlib.loops.gen import asks_for_page, example_for, store_for
-from genlib.model import healsmall, profile, starters
+from genlib.model import healsmall, profile, scaffold, starters
 from genlib.model.healsmall import numbered, one_file, unnumbered
 from genlib.model.ollama import OllamaLLM
 from genlib.model.openai import OpenAILLM
@@ -205,7 +205,7 @@ def test_every_starter_renders_to_a_valid_file(workspace: Workspace, tmp_path: P
     for name, with_routes, using, page in itertools.product(names, ([], routes), ([], ["postgres", "redis"]), pages):
         packages = clients if using else {}
         api = "x-api" if page.list_path else None
-        collections = [starters.Collection("/todos", "TODOS", "todos")] if with_routes and not using else []
+        collections = [scaffold.Collection("/todos", "TODOS", "todos")] if with_routes and not using else []
         context = {"name": "todos", "port": 8000, "api": api, "routes": with_routes, "clients": using,
                    "packages": packages, "page": page, "collections": collections}  # fmt: skip
         content = prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
@@ -278,22 +278,22 @@ def test_a_collection_is_kept_in_memory_only_for_a_path_listed_and_added_to() ->
     routes = [route("GET", "/api/todo-items", answers="the list"), route("POST", "/api/todo-items"),
               route("POST", "/add"), route("GET", "/time"), route("GET", "/2fa", answers="[]"), route("POST", "/2fa"),
               route("GET", "/count", answers='200 {"count": 1}'), route("POST", "/count", answers="200")]  # fmt: skip
-    assert starters.collections_of(routes) == [starters.Collection("/api/todo-items", "TODO_ITEMS", "todoItems")]
+    assert scaffold.collections_of(routes) == [scaffold.Collection("/api/todo-items", "TODO_ITEMS", "todoItems")]
     taken = [route("GET", "/notes"), route("POST", "/notes", answers='{"text": "..."} -> 201 {"id": 1}')]
-    assert starters.collections_of(taken) == [starters.Collection("/notes", "NOTES", "notes")]
+    assert scaffold.collections_of(taken) == [scaffold.Collection("/notes", "NOTES", "notes")]
     # the real 0.5B's time API: a POST taking an object it made up, beside the person's GET answering an object
     clock = [route("GET", "/time", answers='{"time": "<now>"}'), route("POST", "/time", answers='{"time": "."} -> 201')]
-    assert starters.collections_of(clock) == []
+    assert scaffold.collections_of(clock) == []
     stated = [route("GET", "/notes", answers='200 {"notes": [{"id": 1}]}'), route("POST", "/notes", answers="200")]
-    assert starters.collections_of(stated) == [starters.Collection("/notes", "NOTES", "notes", 200, "notes")]
+    assert scaffold.collections_of(stated) == [scaffold.Collection("/notes", "NOTES", "notes", 200, "notes")]
 
 
 def test_the_tables_a_plans_schema_file_creates_are_read_from_its_purpose() -> None:
     """What a Postgres collection reads and writes, and db()'s example names (the 0.5B queried the example's `t`)."""
     purpose = ("CREATE TABLE IF NOT EXISTS entries (id SERIAL PRIMARY KEY, name TEXT NOT NULL, price NUMERIC(10, 2), "
                "at TIMESTAMP DEFAULT now(), UNIQUE (name)); CREATE TABLE tags (tag TEXT)")  # fmt: skip
-    assert starters.tables_in(purpose) == [
-        starters.Table("entries", ["id", "name", "price", "at"], ["name", "price"],
+    assert scaffold.tables_in(purpose) == [
+        scaffold.Table("entries", ["id", "name", "price", "at"], ["name", "price"],
                        ["id", "name", "price::text AS price", "at::text AS at"])
     ]  # fmt: skip  # a table with no id is no collection's
 

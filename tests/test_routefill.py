@@ -27,7 +27,7 @@ from genlib.documents.results import Result, RunReport
 from genlib.documents.scenarios import load_tests
 from genlib.errors import OutputError
 from genlib.loops import heal
-from genlib.model import routefill, starters
+from genlib.model import routefill, scaffold, starters, stubfill
 from genlib.model.openai import OpenAILLM
 from genlib.model.stepgen import Plan
 from genlib.stack import migrations
@@ -62,7 +62,7 @@ def test_routes_filled_one_at_a_time_share_their_collection(workspace: Workspace
     """The starter declares the list GET /todos shows and POST /todos adds to; a function sent with its own copy
     of it (node: a redeclaration, a file that does not run) keeps the file's."""
     context = {"name": "x", "port": 8000, "api": "a", "routes": TODOS, "clients": [],
-               "collections": starters.collections_of(TODOS)}  # fmt: skip
+               "collections": scaffold.collections_of(TODOS)}  # fmt: skip
     app = prompts.render(workspace, f"{starters.FOLDER}/python-http.py.j2", context)
     post = "TODOS = []\n\n\ndef post_todos(query, body):\n    TODOS.append(body)\n    return 201, body\n"
     app = routefill.splice(app, "post_todos", post, "a.py")
@@ -83,9 +83,9 @@ def test_routes_filled_one_at_a_time_share_their_collection(workspace: Workspace
 
 
 def _scaffolded(workspace: Workspace, name: str, routes: list[starters.Route]) -> str:
-    collections = starters.collections_of(routes)
+    collections = scaffold.collections_of(routes)
     context = {"name": "x", "port": 8000, "api": "a", "routes": routes, "clients": [], "collections": collections,
-               "scaffolded": starters._scaffolded(collections)}  # fmt: skip
+               "scaffolded": scaffold.scaffolded(collections)}  # fmt: skip
     return prompts.render(workspace, f"{starters.FOLDER}/{name}", context)
 
 
@@ -525,7 +525,7 @@ def test_heal_writes_a_workers_work_still_a_stub_alone(workspace: Workspace, ope
     assert "heal: round 1: writing work() of workers/ticker/main.py alone" in out_heal.getvalue()
     assert accepted is not None and accepted.answer.summary == "write work()"
     [written] = accepted.answer.files
-    assert "print('tick', step, flush=True)" in written.content and routefill.WORK_STUB not in written.content
+    assert "print('tick', step, flush=True)" in written.content and stubfill.WORK_STUB not in written.content
 
 
 def test_a_workers_starter_sent_back_as_it_was_gets_its_work_written_alone(
@@ -535,7 +535,7 @@ def test_a_workers_starter_sent_back_as_it_was_gets_its_work_written_alone(
     "working 1" forever. Its work() is asked for alone, shown what the log must show, and the file runs."""
     plan, found = _ticker_plan(workspace)
     assert found.name == "python-worker.py.j2"
-    assert '# its log shows: "tick"' in found.content and routefill.WORK_STUB in found.content
+    assert '# its log shows: "tick"' in found.content and stubfill.WORK_STUB in found.content
     echoed = "def work(step):\n    print('work is not written yet', step, flush=True)\n"  # the stub again: refused
     work = "def work(step):\n    print(f'tick {step}', flush=True)\n"
     openai_api.n_params = 494_000_000
@@ -679,7 +679,7 @@ def test_a_static_pages_starter_sent_back_as_it_was_gets_its_content_written_alo
     plan = {"components": [{"name": "home", "layer": "frontend", "runtime": "static"}],
             "files": [{"path": "frontend/home/index.html"}], "scenarios": [page]}  # fmt: skip
     found = starters.for_file(workspace, Plan.model_validate(plan).outline(), "frontend/home/index.html")
-    assert found is not None and routefill.PAGE_STUB in found.content
+    assert found is not None and stubfill.PAGE_STUB in found.content
     whole = ('<html><head><title>x</title></head><body>\n<h1>My Home</h1>\n<ul id="links"><li><a href="https://a.b">'
              'A</a></li></ul>\n<script src="genlib-env.js"></script>\n</body></html>')  # fmt: skip
     openai_api.n_params = 494_000_000

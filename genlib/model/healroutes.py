@@ -16,7 +16,7 @@ from collections.abc import Callable
 from genlib.answer import rules
 from genlib.answer.syntax import Syntax
 from genlib.documents.llm_output import Answer, FileSpec, Request, Step
-from genlib.model import routefill, starters, stepgen
+from genlib.model import routefill, starters, stepgen, stubfill
 from genlib.model.ask import Accepted
 
 
@@ -41,7 +41,7 @@ def write_work(run: stepgen.Run, path: str, asked: str) -> Accepted[Answer] | No
     a gen; None when the model wrote none."""
 
     def write(content: str, ask: routefill.Ask, check: Callable[[str], None]) -> str:
-        return routefill.fill_work(run.ws, content, path, asked, "", ask, check)
+        return stubfill.fill_work(run.ws, content, path, asked, "", ask, check)
 
     return _routes_round(run, path, write, lambda _: "write work()")
 

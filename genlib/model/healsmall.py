@@ -41,8 +41,9 @@ from genlib.model.healprompt import (
     log_sections,
     read_digest,
 )
-from genlib.model.routefill import WORK_STUB, Failure, marker, routes_table
+from genlib.model.routefill import Failure, marker, routes_table
 from genlib.model.starters import Route, expected
+from genlib.model.stubfill import WORK_STUB
 from genlib.redact import redact
 from genlib.text import one_line
 from genlib.workspace import Workspace

@@ -7,8 +7,6 @@
     routes_table(content, path)               (method, path) -> function, from the file's ROUTES
     with_stub(content, route, path)           the file with a stub added for a route it lacks (heal)
     on_scaffold(answer, starter)              the model's app part under the starter's own server part (gen)
-    fill_work(ws, content, path, ...)         a worker starter's work() written by the model alone (gen)
-    fill_page(ws, content, path, ...)         a static page starter's content written by the model alone (gen)
 
 A small model given a whole server file with route stubs sends it back as it was: the 0.5B copied the starter
 in the gen, and copied it again when heal showed it the 501 the stub answers. Asked for one function (its
@@ -19,8 +17,7 @@ The stdlib and Flask starters (templates/starters/python-http.py.j2, python-flas
 filled so: their stubs have one known shape, `def get_x(query, body):` (Flask: `def get_x():` under its
 `@app.route`) / `function getX(query, body) {`, ending where the next top-level statement begins (Python, by its
 ast) or at the first `}` at the start of a line (JavaScript). Express's route handlers have no names: left whole.
-A worker's starter (python-worker.py.j2, node-worker.js.j2) has one such function, `work(step)`: the 0.5B sent
-the ticker's starter back as it was, and the worker logged "working 1" forever.
+A worker's work(step) and a static page's content are stubs of the same kind: genlib.model.stubfill.
 """
 
 from __future__ import annotations
@@ -41,12 +38,6 @@ from genlib.workspace import Workspace
 TEMPLATE = "small/route.md.j2"
 DATA_COMMENT = "the data the routes share goes here"  # where a starter's app part begins
 STARTERS = ("python-http.py.j2", "python-flask.py.j2", "node-http.js.j2")  # stubs of the shape above
-WORKERS = ("python-worker.py.j2", "node-worker.js.j2")  # a work(step) stub
-WORK_TEMPLATE = "small/work.md.j2"
-WORK_STUB = "work is not written yet"
-PAGES = ("static-index.html.j2",)  # a static site's: its content a stub
-PAGE_TEMPLATE = "small/page.md.j2"
-PAGE_STUB = "<p>The page is not written yet.</p>"
 AGAIN = "Answer again with the whole corrected function in one fenced block, and nothing else."
 
 # (prompt, parse, label) -> the parsed answer, or None when the model gave none that parses (the stub stays)
@@ -77,63 +68,6 @@ def fill(
     wanted = [Wanted(r, _name(r, path), f"route {n} of {len(left)} {r.method} {r.path} in {path}") for n, r in
               enumerate(left, 1)]  # fmt: skip
     return _write_each(ws, content, wanted, path, request, ask, check)
-
-
-def fill_work(
-    ws: Workspace, content: str, path: str, request: str, purpose: str, ask: Ask, check: Callable[[str], None]
-) -> str:
-    """`content` with a worker starter's work() still its stub written by the model alone (shown the file, the
-    request and the file's purpose); as it was when written already, or when no answer passes `check`."""
-    if WORK_STUB not in content:
-        return content
-    python = path.endswith(".py")
-    context = {"path": path, "content": content, "request": request, "purpose": purpose, "python": python}
-    prompt = prompts.render(ws, WORK_TEMPLATE, context)
-
-    def parse(raw: str) -> str:
-        filled = splice(content, "work", read_fenced(raw), path)
-        filled = imports.completed(filled, content) if python else filled
-        check(filled)
-        return filled
-
-    filled = ask(prompt, parse, f"work() in {path}")
-    return content if filled is None else filled
-
-
-def fill_page(
-    ws: Workspace, content: str, path: str, request: str, looks_for: list[str], ask: Ask, check: Callable[[str], None]
-) -> str:
-    """`content` with a static page starter's content still its stub written by the model alone: the elements of
-    its body (shown the request and what the page's tests look for); as it was when written already, or when no
-    answer passes `check`. The 0.5B sent "a static home page"'s starter back as it was, titled "App"."""
-    if PAGE_STUB not in content:
-        return content
-    context = {"path": path, "content": content, "request": request, "looks_for": looks_for}
-    prompt = prompts.render(ws, PAGE_TEMPLATE, context)
-
-    def parse(raw: str) -> str:
-        elements = _body_elements(read_fenced(raw))
-        if not elements.strip() or "not written yet" in elements:
-            raise OutputError("send the page's own elements (headings, text, lists, links): it has none yet")
-        indent = content[: content.index(PAGE_STUB)].rsplit("\n", 1)[-1]
-        filled = content.replace(PAGE_STUB, "\n".join(f"{indent}{line}".rstrip() for line in
-                                                       elements.strip().split("\n")).strip(), 1)  # fmt: skip
-        check(filled)
-        return filled
-
-    filled = ask(prompt, parse, f"the content of {path}")
-    return content if filled is None else filled
-
-
-_BODY = re.compile(r"<body[^>]*>(.*?)(?:</body>|$)", re.DOTALL | re.IGNORECASE)
-_SCRIPT_TAG = re.compile(r"^\s*<script\b.*?</script>\s*$", re.MULTILINE | re.IGNORECASE)
-
-
-def _body_elements(html: str) -> str:
-    """What goes inside the page's body: the answer's own body when it sent a whole page, less script tags (the
-    page's are the starter's)."""
-    found = _BODY.search(html)
-    return _SCRIPT_TAG.sub("", found.group(1) if found else html)
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from genlib import prompts
 from genlib.documents.llm_output import DATA_RUNTIMES, ComponentSpec
-from genlib.documents.mends import stated_status
 from genlib.documents.scenarios import HttpScenario
+from genlib.model import scaffold
 from genlib.workspace import Workspace
 
 FOLDER = "starters"
@@ -141,7 +141,7 @@ class Outline:
     routes: list[Route] = field(default_factory=list)
     selectors: dict[str, list[str]] = field(default_factory=dict)  # service -> what its page scenarios look for
     shows: dict[str, list[str]] = field(default_factory=dict)  # service -> the texts its log or page must show
-    tables: list[Table] = field(default_factory=list)  # what the plan's .sql files say they create
+    tables: list[scaffold.Table] = field(default_factory=list)  # what the plan's .sql files say they create
 
     def routes_of(self, component: ComponentSpec) -> list[Route]:
         """The routes `component` answers: those its scenarios send it, and those the plan leaves unassigned
@@ -186,7 +186,7 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
     routes = outline.routes_of(component) if component.port else []
     clients = outline.data_services_of(component)
     api = _api_of(component, outline.components)
-    collections = _collections(routes, clients, outline.tables)
+    collections = scaffold.collections_for(routes, clients, outline.tables)
     context = {
         "name": component.name,
         "port": component.port,
@@ -194,7 +194,7 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         "routes": routes,
         "clients": clients,
         "collections": collections,
-        "scaffolded": _scaffolded(collections),
+        "scaffolded": scaffold.scaffolded(collections),
         "table": outline.tables[0] if "postgres" in clients and outline.tables else None,  # db()'s example
         "packages": _packages(component.runtime, clients, outline.words),
         "page": _page_of(component, api, outline) if component.runtime == "static" else None,
@@ -207,112 +207,6 @@ def for_file(ws: Workspace, outline: Outline, path: str) -> Starter | None:
         hint += f"; GET and POST {kept} are written already: change them only if the request differs"
     looks_for = [*outline.shows.get(component.service, []), *outline.selectors.get(component.service, [])]
     return Starter(name, prompts.render(ws, f"{FOLDER}/{name}", context), hint, routes, looks_for[:6])
-
-
-@dataclass(frozen=True)
-class Collection:
-    """A list a server keeps in memory for a path it both lists (GET) and adds to (POST): its starter declares it
-    and writes the two routes, as a scaffold would (GET answers the list, POST adds the body with an id); the model
-    may change them. The real 1.5B's GET /todos, asked for alone, returned a list it made up and its POST added to
-    nothing; the 0.5B's POST answered `{"title": "..."}` through three heal rounds."""
-
-    path: str  # /todos
-    python: str  # TODOS
-    js: str  # todos
-    status: int = 201  # what POST answers: the status its route states, else 201 Created
-    key: str = ""  # GET answers {key: the list} when its route's shape wraps it so (`{"todos": [...]}`), else the list
-    table: Table | None = None  # where it is kept when the server uses Postgres (else in memory)
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table the plan's schema file says it creates (its purpose: `CREATE TABLE entries (id SERIAL PRIMARY KEY,
-    name TEXT NOT NULL)`): what a Postgres collection reads and writes, and what db()'s example names. The 0.5B
-    queried the example's `SELECT id, x FROM t` verbatim."""
-
-    name: str
-    columns: list[str]  # every column, id first
-    written: list[str]  # those an INSERT gives: not the id, none with a DEFAULT
-    selected: list[str] = field(default_factory=list)  # the SELECT's expressions: a date as text (JSON has none)
-
-
-_CREATE_TABLE = re.compile(r"\bCREATE TABLE (?:IF NOT EXISTS )?\"?(\w+)\"?\s*\(", re.IGNORECASE)
-_NOT_COLUMNS = ("primary", "unique", "foreign", "constraint", "check")
-
-
-def tables_in(text: str) -> list[Table]:
-    """The tables `CREATE TABLE` statements in `text` make, with an `id` column (what a collection returns)."""
-    found = []
-    for match in _CREATE_TABLE.finditer(text):
-        parts = _top_level_parts(text[match.end() :])
-        columns = [(p.split()[0].strip('"'), p.lower()) for p in parts if p.split()]
-        columns = [(n, d) for n, d in columns if n.lower() not in _NOT_COLUMNS and re.fullmatch(r"\w+", n)]
-        names = ["id", *(n for n, _ in columns if n != "id")]
-        if "id" in (n for n, _ in columns):
-            written = [n for n, d in columns if n != "id" and " default " not in f" {d} " and "serial" not in d]
-            kinds = dict(columns)
-            selected = [f"{n}::text AS {n}" if _AS_TEXT.search(kinds[n]) else n for n in names]
-            found.append(Table(match.group(1), names, written, selected))
-    return found
-
-
-_AS_TEXT = re.compile(r"^\w+\s+(timestamp|date|time|interval|numeric|decimal|money|uuid)\b")  # no JSON type
-
-
-def _top_level_parts(text: str) -> list[str]:
-    """A parenthesised list's items (what follows its `(`), split at its top-level commas, up to its `)`."""
-    parts, depth, current = [], 0, ""
-    for char in text:
-        if char == ")" and depth == 0:
-            break
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    return [*parts, current.strip()]
-
-
-_WRAPPED_LIST = re.compile(r'^\s*(?:\d{3}\s*,?\s*)?\{\s*"(\w+)"\s*:\s*\[')  # `200 {"todos": [...]}`
-_A_LIST = re.compile(r"^\s*(?:\d{3}\s*,?\s*)?\[|\blists?\b", re.IGNORECASE)  # `200 [{...}]`, "lists them"
-_TAKES_AN_OBJECT = re.compile(r"^\s*\{.*\}\s*->")  # `{"title": "..."} -> 201 {...}`
-
-
-def collections_of(routes: list[Route]) -> list[Collection]:
-    """The collections `routes` list and add to, by their path's last word (for a server with no data service):
-    a path whose GET is said to answer a list, or, when nothing is said of its GET, whose POST is said to take an
-    object. A counter's GET and POST /count say neither: its POST adds one to a number, not an item to a list."""
-    listing = {r.path: r for r in routes if r.method == "GET"}
-    found: dict[str, Collection] = {}
-    for route in routes:
-        words = re.findall(r"[a-z0-9]+", route.path.rsplit("/", 1)[-1].lower())
-        if route.method != "POST" or route.path not in listing or not words or not words[0][0].isalpha():
-            continue
-        said = listing[route.path].answers
-        listed = _A_LIST.search(said) or _WRAPPED_LIST.match(said)
-        if not (listed or (not said and _TAKES_AN_OBJECT.match(route.answers))):
-            continue  # its GET answers something else: `{"time": "..."}` is no list, whatever POST takes
-        js = words[0] + "".join(w.title() for w in words[1:])
-        key = _WRAPPED_LIST.match(listing[route.path].answers)
-        status = stated_status(route.answers) or 201
-        found.setdefault(js, Collection(route.path, "_".join(words).upper(), js, status, key.group(1) if key else ""))
-    return list(found.values())
-
-
-def _collections(routes: list[Route], clients: list[str], tables: list[Table]) -> list[Collection]:
-    """A server's collections: in memory with no data service; in the one table the plan creates with Postgres;
-    none with Redis, or with several tables (which is whose is the model's to say)."""
-    if not clients:
-        return collections_of(routes)
-    if clients == ["postgres"] and len(tables) == 1:
-        return [replace(c, table=tables[0]) for c in collections_of(routes)]
-    return []
-
-
-def _scaffolded(collections: list[Collection]) -> dict[str, Collection]:
-    """The routes a starter writes itself ("GET /todos", "POST /todos"), and their collection."""
-    return {f"{method} {c.path}": c for c in collections for method in ("GET", "POST")}
 
 
 def choose(component: ComponentSpec, path: str, outline: Outline) -> str | None:

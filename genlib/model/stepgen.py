@@ -46,7 +46,7 @@ from genlib.documents.mends import mend_plan
 from genlib.documents.scenarios import HttpScenario, LogsScenario, PageScenario, Scenario
 from genlib.errors import AnswerInvalid, OutputError
 from genlib.fsutil import atomic_write_text
-from genlib.model import continued, genprompt, profile, routefill, starters
+from genlib.model import continued, genprompt, profile, routefill, scaffold, starters, stubfill
 from genlib.model.ask import Accepted, Check, Expect, ask_for, parse_json, prompt_sha256
 from genlib.model.base import LLM, Message
 from genlib.model.fenced import read_fenced
@@ -127,7 +127,7 @@ class Plan(Strict):
                 seen = found.must_contain if isinstance(found, LogsScenario) else found.expect_text
                 shows.setdefault(found.service, []).extend(seen)
         paths = {f.path for f in self.files}
-        tables = starters.tables_in("\n".join(f.purpose for f in self.files if f.path.endswith(".sql")))
+        tables = scaffold.tables_in("\n".join(f.purpose for f in self.files if f.path.endswith(".sql")))
         return starters.Outline(self.components, paths, words, [r for r in routes if r], selectors, shows, tables)
 
     def in_order(self) -> list[PlannedFile]:
@@ -296,7 +296,10 @@ def collect(
                 kept = _as_its_starter(run, planned.path, asking, scaffold, exc)
             received.keep_file(planned.path, *kept)
         route_steps: list[Step] = []
-        filled = _filled(run, planned, kept[0], starter, asked, arrival, route_steps) if starter else kept[0]
+        filled = kept[0]
+        if starter is not None:  # its stubs (routes, work(), a page's content), each asked for alone
+            ask = route_asker(run, route_steps)
+            filled = stubfill.fill(run.ws, starter, kept[0], planned.path, asked, planned.purpose, ask, arrival)
         if filled != kept[0]:
             kept = (filled, kept[1])
             received.keep_file(planned.path, *kept)
@@ -309,27 +312,6 @@ def collect(
         received.clear()  # a rerun asks again rather than resume into the same refusal
         raise
     return Accepted(answer, "", [], steps=steps, made=request)
-
-
-def _filled(
-    run: Run,
-    planned: PlannedFile,
-    content: str,
-    starter: starters.Starter,
-    request: str,
-    check: Callable[[str], None],
-    steps: list[Step],
-) -> str:
-    """The file with each function its starter left a stub (a server's routes, a worker's work()) written by the
-    model alone (genlib.model.routefill); `steps` collect what was asked."""
-    ask = route_asker(run, steps)
-    if starter.name in routefill.STARTERS:
-        return routefill.fill(run.ws, content, starter.routes, planned.path, request, ask, check)
-    if starter.name in routefill.WORKERS:
-        return routefill.fill_work(run.ws, content, planned.path, request, planned.purpose, ask, check)
-    if starter.name in routefill.PAGES:
-        return routefill.fill_page(run.ws, content, planned.path, request, starter.looks_for, ask, check)
-    return content
 
 
 def route_asker(run: Run, steps: list[Step], made: list[Request] | None = None) -> routefill.Ask:
