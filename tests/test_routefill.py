@@ -696,6 +696,24 @@ def test_a_static_pages_starter_sent_back_as_it_was_gets_its_content_written_alo
     assert written.count("genlib-env.js") == 1 and "<title>x</title>" not in written  # the starter's own head
 
 
+def test_a_static_page_written_whole_gets_its_list_named_as_its_tests_look_for_it(
+    workspace: Workspace, openai_api: ScriptedOpenAI
+) -> None:
+    """The real 1.5B wrote "a static home page" whole in its file (b8975f8): its links in a list with no id, and
+    its own scenario looking for `#links li` stayed red through heal."""
+    page = {"name": "home", "kind": "page", "service": "home-frontend", "expect_selectors": ["#links li"]}
+    plan = {"components": [{"name": "home", "layer": "frontend", "runtime": "static"}],
+            "files": [{"path": "frontend/home/index.html"}], "scenarios": [page]}  # fmt: skip
+    written = "<!doctype html>\n<html>\n<body>\n  <h1>My Home</h1>\n  <ul>\n    <li>A</li>\n  </ul>\n</body>\n</html>\n"
+    openai_api.n_params = 1_540_000_000
+    openai_api.enqueue(json.dumps(plan), f"```html\n{written}```")
+    code, out = gen_in_process(workspace, "a static home page", provider="openai", base_url=openai_api.url,
+                               model=MODEL)  # fmt: skip
+    assert code == 0, out
+    [it] = workspace.iterations_dir.iterdir()
+    assert (it / "frontend/home/index.html").read_text() == written.replace("<ul>", '<ul id="links">')
+
+
 def test_a_page_script_refused_three_times_starts_as_its_starter_and_the_gen_lands(
     workspace: Workspace, openai_api: ScriptedOpenAI
 ) -> None:

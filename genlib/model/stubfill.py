@@ -47,7 +47,11 @@ def fill(
     if starter.name in WORKERS:
         return fill_work(ws, content, path, request, purpose, ask, check)
     if starter.name in PAGES:
-        return fill_page(ws, content, path, request, starter.looks_for, ask, check)
+        filled = fill_page(ws, content, path, request, starter.looks_for, ask, check)
+        named = _list_named(filled, starter.looks_for)  # the page the model wrote whole, too
+        if named != filled:
+            check(named)
+        return named
     return content
 
 
