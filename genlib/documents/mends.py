@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from genlib.documents.llm_output import DATA_RUNTIMES, SCRIPT_SUFFIXES, scenarios_name_services
 from genlib.workspace import LAYERS, service_name
@@ -417,26 +417,43 @@ def statuses_from_their_routes(data: Any) -> Any:
     """An http scenario that states no status expects the one its route's interface states: the 0.5B's todos plan
     said `POST /todos` answers `-> 201 {...}`, and its own scenario, stating none, expected 200, so no server could
     pass both it and the person's check of the 201 the request asked for."""
-    if not isinstance(data, dict) or not isinstance(data.get("interfaces"), list):
-        return data
-    stated: dict[str, int] = {}
-    for interface in data["interfaces"]:
-        if isinstance(interface, dict) and isinstance(interface.get("name"), str):
-            status = stated_status(str(interface.get("shape") or ""))
-            if status is not None:
-                method, _, path = interface["name"].strip().partition(" ")
-                stated.setdefault(f"{method.upper()} {path.strip()}", status)
+    stated = _by_route(data, stated_status)
     return _each_scenario(data, lambda scenario: _with_stated_status(scenario, stated)) if stated else data
 
 
 def _with_stated_status(scenario: Any, stated: dict[str, int]) -> Any:
-    request = scenario.get("request") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
-    expect = scenario.get("expect", {}) if isinstance(request, dict) else None
-    if not isinstance(request, dict) or not isinstance(expect, dict) or "status" in expect:
+    request = _http_request(scenario)
+    expect = scenario.get("expect", {}) if request is not None else None
+    if request is None or not isinstance(expect, dict) or "status" in expect:
         return scenario
-    method = str(request.get("method") or "GET").upper()
-    status = stated.get(f"{method} {str(request.get('path') or '').split('?')[0]}")
+    status = stated.get(_route_of(request))
     return scenario if status is None else {**scenario, "expect": {**expect, "status": status}}
+
+
+T = TypeVar("T")
+
+
+def _by_route(data: Any, read: Callable[[str], T | None]) -> dict[str, T]:
+    """ "METHOD /path" -> what `read` finds in that route interface's shape (the first interface that says)."""
+    found: dict[str, T] = {}
+    interfaces = data.get("interfaces") if isinstance(data, dict) else None
+    for interface in interfaces if isinstance(interfaces, list) else []:
+        if isinstance(interface, dict) and isinstance(interface.get("name"), str):
+            value = read(str(interface.get("shape") or ""))
+            if value is not None:
+                method, _, path = interface["name"].strip().partition(" ")
+                found.setdefault(f"{method.upper()} {path.strip()}", value)
+    return found
+
+
+def _http_request(scenario: Any) -> Raw | None:
+    request = scenario.get("request") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
+    return request if isinstance(request, dict) else None
+
+
+def _route_of(request: Raw) -> str:
+    """An http scenario's request as its route: "POST /todos" (no query)."""
+    return f"{str(request.get('method') or 'GET').upper()} {str(request.get('path') or '').split('?')[0]}"
 
 
 _TAKES = re.compile(r"^\s*(\{.*\})\s*->")  # `{"title": "..."} -> 201 {...}`: what the route takes
@@ -446,23 +463,19 @@ def bodies_from_their_routes(data: Any) -> Any:
     """An http scenario that sends no body to a route whose interface says it takes one (`{"message": "hello"} ->
     201 {...}`) sends that one: the 0.5B's own POST /hello scenario sent nothing to the function it had written to
     answer 400 without a body, and stayed red through three heal rounds. Only a flat object of plain values."""
-    if not isinstance(data, dict) or not isinstance(data.get("interfaces"), list):
-        return data
-    takes: dict[str, Raw] = {}
-    for interface in data["interfaces"]:
-        if isinstance(interface, dict) and isinstance(interface.get("name"), str):
-            found = _TAKES.match(str(interface.get("shape") or ""))
-            body = _flat_object(found.group(1)) if found else None
-            if body is not None:
-                method, _, path = interface["name"].strip().partition(" ")
-                takes.setdefault(f"{method.upper()} {path.strip()}", body)
+    takes = _by_route(data, _taken)
     return _each_scenario(data, lambda scenario: _sending_what_it_takes(scenario, takes)) if takes else data
 
 
+def _taken(shape: str) -> Raw | None:
+    found = _TAKES.match(shape)
+    return _flat_object(found.group(1)) if found else None
+
+
 def _sending_what_it_takes(scenario: Any, takes: dict[str, Raw]) -> Any:
-    request = scenario.get("request") if isinstance(scenario, dict) and scenario.get("kind") == "http" else None
-    if not isinstance(request, dict) or request.get("json") is not None or request.get("body") is not None:
+    request = _http_request(scenario)
+    if request is None or request.get("json") is not None or request.get("body") is not None:
         return scenario
-    method = str(request.get("method") or "GET").upper()
-    body = takes.get(f"{method} {str(request.get('path') or '').split('?')[0]}")
-    return scenario if body is None or method == "GET" else {**scenario, "request": {**request, "json": body}}
+    route = _route_of(request)
+    body = takes.get(route)
+    return scenario if body is None or route.startswith("GET ") else {**scenario, "request": {**request, "json": body}}
