@@ -194,12 +194,12 @@ def write_unwritten_routes(
     one function); None when there are none, or the model wrote none of them (a patch round then)."""
     if settings.profile != profile.SMALL:
         return None
-    found, tests = registry.load(ws), load_tests(ws.tests_path)
-    path, routes = healsmall.unwritten_routes(state.results, found, current.files, tests)
+    found = registry.load(ws)
+    path, routes = healsmall.unwritten_routes(state.results, found, current.files, current.tests)
     why = "still the starter's stub: 501"
     content = current.files.get(path, "")
     if not routes:
-        path, routes = healsmall.missing_routes(state.results, found, current.files, tests)
+        path, routes = healsmall.missing_routes(state.results, found, current.files, current.tests)
         content = current.files.get(path, "")
         for route in routes:
             content = routefill.with_stub(content, route, path) or content
@@ -239,8 +239,8 @@ def fix_failing_routes(
     if settings.profile != profile.SMALL:
         return None
     known = known_secrets(ws)
-    tests = load_tests(ws.tests_path)
-    path, failures = healsmall.failing_routes(ws, state.results, registry.load(ws), current.files, tests, known)
+    found = registry.load(ws)
+    path, failures = healsmall.failing_routes(ws, state.results, found, current.files, current.tests, known)
     failures = [f for f in failures if state.routes_fixed[f"{path} {f.function}"] < ROUTE_FIX_ROUNDS]
     if not failures:
         return None
